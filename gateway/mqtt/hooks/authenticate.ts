@@ -1,0 +1,81 @@
+/**
+ * CONNECT: username = device id, password = the device secret. Wrong credentials get CONNACK
+ * return code 4 (bad user name or password, MQTT 3.1.1 §3.2.2.3). An address that keeps failing
+ * is slowed: from the 3rd failure within 10 minutes every answer to it waits 0.25 s, doubling up
+ * to 8 s, so guessing secrets over one address is impractical.
+ */
+import type { AuthenticateError, Client } from 'aedes';
+import type { DeviceRegistry } from '../../../services/devices/registry.js';
+import type { Metrics } from '../../../services/metrics/metrics.js';
+
+export interface AuthenticateDeps {
+  registry: DeviceRegistry;
+  metrics: Metrics;
+  /** the authenticated device id per client */
+  identities: WeakMap<Client, string>;
+  now?: () => number;
+}
+
+const WINDOW_MS = 10 * 60_000;
+const FREE_FAILURES = 2;
+
+function refusal(code: 4 | 5, message: string): AuthenticateError {
+  const err = new Error(message) as AuthenticateError;
+  (err as { returnCode: number }).returnCode = code;
+  return err;
+}
+
+export function remoteAddress(client: Client): string {
+  const conn = client.conn as { remoteAddress?: string };
+  return client.req?.socket?.remoteAddress ?? conn.remoteAddress ?? 'unknown';
+}
+
+export function createAuthenticate(deps: AuthenticateDeps) {
+  const now = deps.now ?? Date.now;
+  const failures = new Map<string, { count: number; first: number }>();
+
+  const penaltyMs = (addr: string): number => {
+    const f = failures.get(addr);
+    if (!f) return 0;
+    if (now() - f.first > WINDOW_MS) {
+      failures.delete(addr);
+      return 0;
+    }
+    return f.count <= FREE_FAILURES ? 0 : Math.min(8000, 250 * 2 ** (f.count - FREE_FAILURES - 1));
+  };
+
+  return function authenticate(
+    client: Client,
+    username: Readonly<string | undefined>,
+    password: Readonly<Buffer | undefined>,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const addr = remoteAddress(client);
+    const delay = penaltyMs(addr);
+    const answer = (err: AuthenticateError | null, ok: boolean) => {
+      if (delay > 0) setTimeout(() => done(err, ok), delay).unref();
+      else done(err, ok);
+    };
+    if (!username || !password || password.length === 0) {
+      deps.metrics.connectRefused.inc({ reason: 'no_credentials' });
+      answer(refusal(4, 'username and password are required'), false);
+      return;
+    }
+    deps.registry.verifyDevice(username, password.toString('utf8')).then(
+      (ok) => {
+        if (ok) {
+          failures.delete(addr);
+          deps.identities.set(client, username);
+          answer(null, true);
+          return;
+        }
+        const f = failures.get(addr);
+        if (f && now() - f.first <= WINDOW_MS) f.count++;
+        else failures.set(addr, { count: 1, first: now() });
+        deps.metrics.connectRefused.inc({ reason: 'bad_credentials' });
+        answer(refusal(4, 'bad user name or password'), false);
+      },
+      () => answer(refusal(5, 'authentication unavailable'), false),
+    );
+  };
+}

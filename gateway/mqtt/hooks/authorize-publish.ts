@@ -1,0 +1,40 @@
+/**
+ * PUBLISH: the topic ACL, then the pipeline. Durability before the PUBACK is reached here:
+ * aedes 1.2 writes the QoS 1 PUBACK before the `published` hook runs
+ * (lib/handlers/publish.js: authorizePublish → write(PubAck) → broker.publish), so we call back
+ * only after the pipeline made the reading durable, or rejected and counted it.
+ *
+ * Errors passed to the callback close the client's connection (aedes), so only an ACL breach,
+ * a `$SYS` publish or a storage failure (the message must then not be acknowledged; the device
+ * re-sends it after reconnecting) produce one. Malformed payloads are values, never errors.
+ */
+import type { Client, PublishPacket } from 'aedes';
+import type { Pipeline } from '../../../services/pipeline/pipeline.js';
+import { publishChannel } from '../topics.js';
+
+export interface AuthorizePublishDeps {
+  pipeline: Pipeline;
+  identities: WeakMap<Client, string>;
+}
+
+export class TopicAclError extends Error {
+  readonly code = 'topic_acl';
+}
+
+export function createAuthorizePublish(deps: AuthorizePublishDeps) {
+  return function authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
+    if (!client) return callback(null); // broker-internal publish (e.g. a will being re-delivered)
+    const deviceId = deps.identities.get(client);
+    if (!deviceId) return callback(new TopicAclError('unauthenticated client'));
+    const channel = publishChannel(deviceId, packet.topic);
+    if (!channel) {
+      deps.pipeline.rejectOutside(deviceId, 'topic_acl', `publish to ${packet.topic} is not allowed`);
+      return callback(new TopicAclError(`device ${deviceId} may not publish to ${packet.topic}`));
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    deps.pipeline.ingest({ deviceId, channel, payload, receivedAt: Date.now() }).then(
+      () => callback(null),
+      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+    );
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The HTTP API (Fastify). Plugins in tiers: external (swagger) → app (auth, errors) → routes.
+ * Errors are application/problem+json (RFC 9457) with a stable `code`; 5xx details stay in the log.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { DeviceStatusTracker } from '../devices/device-status.js';
+import type { DeviceRegistry } from '../devices/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { AppError, UnauthorizedError } from '../shared/errors.js';
+import type { ReadingSink, ReadingStore } from '../sinks/sink.js';
+import { bearerToken, type Principal, type TokenAuthenticator } from './auth.js';
+import { registerDeviceRoutes } from './routes/devices.js';
+import { registerBuildingRoutes } from './routes/buildings.js';
+import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export interface ApiDeps {
+  registry: DeviceRegistry;
+  status: DeviceStatusTracker;
+  readingStore: ReadingStore;
+  sink: ReadingSink;
+  metrics: Metrics;
+  auth: TokenAuthenticator;
+  readiness: ReadinessCheck[];
+  log: Logger;
+  version: string;
+}
+
+export type Api = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+function problem(reply: FastifyReply, status: number, code: string, title: string, detail: string, extra: object = {}) {
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({ type: `https://firewatch.local/problems/${code}`, title, status, code, detail, ...extra });
+}
+
+export async function buildApi(deps: ApiDeps): Promise<Api> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ module: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Firewatch API',
+        description: '消防物联网遥测接入服务 — fire-facility telemetry ingestion (Yuzhong district)',
+        version: deps.version,
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      return problem(reply, 400, 'validation_failed', 'Invalid request', err.message, {
+        errors: err.validation.map((v) => ({ path: v.instancePath, message: v.message })),
+      });
+    }
+    if (err instanceof AppError) {
+      return problem(reply, err.status, err.code, err.name, err.message, err.details ? { details: err.details } : {});
+    }
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    if (e.statusCode && e.statusCode < 500) {
+      return problem(reply, e.statusCode, (e.code ?? 'bad_request').toLowerCase(), 'Bad request', e.message ?? 'bad request');
+    }
+    req.log.error({ err }, 'unhandled error');
+    return problem(reply, 500, 'internal_error', 'Internal error', 'an internal error occurred; see the service log');
+  });
+  app.setNotFoundHandler((req, reply) => problem(reply, 404, 'not_found', 'Not found', `no route ${req.method} ${req.url}`));
+
+  registerHealthRoutes(app, deps);
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', async (req) => {
+      const token = bearerToken(req.headers.authorization);
+      const principal = token ? deps.auth.resolve(token) : undefined;
+      if (!principal) throw new UnauthorizedError();
+      req.principal = principal;
+    });
+    const typed = api.withTypeProvider<ZodTypeProvider>();
+    registerBuildingRoutes(typed, deps);
+    registerDeviceRoutes(typed, deps);
+  }, { prefix: '/api/v1' });
+
+  return app as Api;
+}

@@ -1,0 +1,135 @@
+/** /api/v1/devices: registration, credentials (shown once), live status, readings. */
+import { z } from 'zod';
+import { eventTopicFor, telemetryTopicFor } from '../../telemetry/topics.js';
+import type { Device as DeviceModel } from '../../devices/model.js';
+import { BadRequestError } from '../../shared/errors.js';
+import type { Api, ApiDeps } from '../app.js';
+import {
+  Credentials,
+  Device,
+  DeviceBody,
+  DeviceListQuery,
+  DevicePatchBody,
+  IdParams,
+  Page,
+  ReadingsQuery,
+} from '../schemas/registry.js';
+
+function parseTime(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(t)) throw new BadRequestError('bad_time', `${name} must be ISO 8601 or epoch milliseconds`);
+  return t;
+}
+
+export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
+  const { registry, status } = deps;
+  const tags = ['devices'];
+  const view = (d: DeviceModel, withStatus = false) => ({
+    ...d,
+    mqtt: { username: d.id, telemetryTopic: telemetryTopicFor(d.id), eventTopic: eventTopicFor(d.id) },
+    ...(withStatus ? { status: status.get(d.id) } : {}),
+  });
+
+  app.post(
+    '/devices',
+    {
+      schema: {
+        tags,
+        description: 'Register a device. The answer carries its MQTT credentials; the password is shown this once.',
+        body: DeviceBody,
+        response: { 201: Device.extend({ credentials: Credentials }) },
+      },
+    },
+    async (req, reply) => {
+      const { device, credentials } = await registry.createDevice(req.body);
+      return reply.code(201).send({ ...view(device), credentials });
+    },
+  );
+
+  app.get('/devices', { schema: { tags, querystring: DeviceListQuery, response: { 200: Page(Device) } } }, async (req) => {
+    const { limit, cursor, online, ...filter } = req.query;
+    if (online === undefined) {
+      const p = registry.listDevices(filter, cursor, limit);
+      return { items: p.items.map((d) => view(d, true)), nextCursor: p.nextCursor };
+    }
+    // online lives in memory: scan in id order and filter until the page is full
+    const want = online === 'true';
+    const items: DeviceModel[] = [];
+    let after = cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
+    let more = true;
+    while (items.length <= limit && more) {
+      const batch = registry.scanDevices(filter, after, 500);
+      more = batch.length === 500;
+      for (const d of batch) if (status.isOnline(d.id) === want) items.push(d);
+      after = batch[batch.length - 1]?.id;
+    }
+    const pageItems = items.slice(0, limit);
+    const nextCursor = items.length > limit ? Buffer.from(pageItems[pageItems.length - 1]!.id, 'utf8').toString('base64url') : null;
+    return { items: pageItems.map((d) => view(d, true)), nextCursor };
+  });
+
+  app.get(
+    '/devices/:id',
+    {
+      schema: {
+        tags,
+        description: 'A device with its live status: online, last reading, last rejected message and why, counts.',
+        params: IdParams,
+        response: { 200: Device },
+      },
+    },
+    async (req) => view(registry.getDevice(req.params.id), true),
+  );
+
+  app.patch('/devices/:id', { schema: { tags, params: IdParams, body: DevicePatchBody, response: { 200: Device } } }, async (req) =>
+    view(registry.updateDevice(req.params.id, req.body), true),
+  );
+
+  app.delete('/devices/:id', { schema: { tags, params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
+    registry.deleteDevice(req.params.id);
+    status.forget(req.params.id);
+    return reply.code(204).send(null);
+  });
+
+  app.post(
+    '/devices/:id/credentials',
+    {
+      schema: {
+        tags,
+        description: 'Rotate the MQTT password. Sessions using the old one are disconnected.',
+        params: IdParams,
+        response: { 201: Credentials },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await registry.rotateCredentials(req.params.id)),
+  );
+
+  app.get(
+    '/devices/:id/readings',
+    {
+      schema: {
+        tags,
+        description: 'Stored readings, newest first, from the active store (SQLite or InfluxDB).',
+        params: IdParams,
+        querystring: ReadingsQuery,
+        response: { 200: z.object({ items: z.array(z.record(z.string(), z.unknown())) }) },
+      },
+    },
+    async (req) => {
+      const device = registry.getDevice(req.params.id);
+      const from = parseTime(req.query.from, 'from');
+      const to = parseTime(req.query.to, 'to');
+      const rows = await deps.readingStore.query({
+        deviceId: device.id,
+        limit: req.query.limit,
+        channel: req.query.channel,
+        ...(from !== undefined ? { from } : {}),
+        ...(to !== undefined ? { to } : {}),
+      });
+      return {
+        items: rows.map((r) => ({ ts: new Date(r.ts).toISOString(), ...(r.seq !== undefined ? { seq: r.seq } : {}), ...r.fields })),
+      };
+    },
+  );
+}

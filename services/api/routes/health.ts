@@ -1,0 +1,46 @@
+/** /healthz (process up), /readyz (broker, stores, sinks ready; backlog), /metrics (Prometheus). */
+import { z } from 'zod';
+import type { Api, ApiDeps } from '../app.js';
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<{ ready: boolean; detail?: Record<string, unknown> }>;
+}
+
+export function registerHealthRoutes(app: Api, deps: ApiDeps): void {
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        description: 'Ready when the broker listens and every store and sink answers; shows the sink backlog.',
+        security: [],
+        response: {
+          200: z.object({ ready: z.boolean(), checks: z.record(z.string(), z.object({ ready: z.boolean() }).loose()) }),
+          503: z.object({ ready: z.boolean(), checks: z.record(z.string(), z.object({ ready: z.boolean() }).loose()) }),
+        },
+      },
+    },
+    async (_req, reply) => {
+      const checks: Record<string, { ready: boolean } & Record<string, unknown>> = {};
+      for (const c of deps.readiness) {
+        try {
+          const r = await c.check();
+          checks[c.name] = { ready: r.ready, ...(r.detail ?? {}) };
+        } catch (err) {
+          checks[c.name] = { ready: false, error: err instanceof Error ? err.message : String(err) };
+        }
+      }
+      const ready = Object.values(checks).every((c) => c.ready);
+      return reply.code(ready ? 200 : 503).send({ ready, checks });
+    },
+  );
+
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    const s = deps.sink.status();
+    deps.metrics.sinkBacklog.set({ sink: s.name }, s.backlog);
+    deps.metrics.sinkBacklogAge.set({ sink: s.name }, s.backlogAgeS);
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+}

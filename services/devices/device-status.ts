@@ -1,0 +1,123 @@
+/**
+ * Live status per device: what an installer needs to see why data is not arriving.
+ * Kept in memory (the hot path updates it per message) and saved in the background every
+ * `flushMs`; after a crash the counters may lag by at most that interval. Online state is
+ * never trusted from disk: after a restart every device is offline until it reconnects.
+ */
+import type { RejectReason } from '../telemetry/telemetry.js';
+
+export interface DeviceStatus {
+  online: boolean;
+  lastSeenAt: string | null;
+  connectedAt: string | null;
+  disconnectedAt: string | null;
+  lastReading: { ts: string; fields: Record<string, unknown> } | null;
+  lastRejected: { reason: RejectReason; detail: string; at: string } | null;
+  accepted: number;
+  rejected: number;
+  rejectedByReason: Partial<Record<RejectReason, number>>;
+}
+
+export interface DeviceStatusStore {
+  loadAll(): Map<string, DeviceStatus>;
+  saveMany(entries: Array<[string, DeviceStatus]>): void;
+}
+
+const empty = (): DeviceStatus => ({
+  online: false,
+  lastSeenAt: null,
+  connectedAt: null,
+  disconnectedAt: null,
+  lastReading: null,
+  lastRejected: null,
+  accepted: 0,
+  rejected: 0,
+  rejectedByReason: {},
+});
+
+export class DeviceStatusTracker {
+  private readonly byId: Map<string, DeviceStatus>;
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: DeviceStatusStore,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.byId = store.loadAll();
+    for (const s of this.byId.values()) s.online = false;
+  }
+
+  start(flushMs = 1000): void {
+    this.timer = setInterval(() => this.flush(), flushMs);
+    this.timer.unref();
+  }
+
+  get(deviceId: string): DeviceStatus {
+    return this.byId.get(deviceId) ?? empty();
+  }
+
+  private entry(deviceId: string): DeviceStatus {
+    let s = this.byId.get(deviceId);
+    if (!s) {
+      s = empty();
+      this.byId.set(deviceId, s);
+    }
+    this.dirty.add(deviceId);
+    return s;
+  }
+
+  connected(deviceId: string): void {
+    const s = this.entry(deviceId);
+    s.online = true;
+    s.connectedAt = new Date(this.now()).toISOString();
+  }
+
+  disconnected(deviceId: string): void {
+    const s = this.entry(deviceId);
+    s.online = false;
+    s.disconnectedAt = new Date(this.now()).toISOString();
+  }
+
+  accepted(deviceId: string, latest: { ts: number; fields: Record<string, unknown> } | undefined, count: number): void {
+    const s = this.entry(deviceId);
+    s.accepted += count;
+    s.lastSeenAt = new Date(this.now()).toISOString();
+    if (latest && (!s.lastReading || Date.parse(s.lastReading.ts) <= latest.ts)) {
+      s.lastReading = { ts: new Date(latest.ts).toISOString(), fields: latest.fields };
+    }
+  }
+
+  rejected(deviceId: string, reason: RejectReason, detail: string): void {
+    const s = this.entry(deviceId);
+    s.rejected += 1;
+    s.rejectedByReason[reason] = (s.rejectedByReason[reason] ?? 0) + 1;
+    s.lastSeenAt = new Date(this.now()).toISOString();
+    s.lastRejected = { reason, detail, at: s.lastSeenAt };
+  }
+
+  forget(deviceId: string): void {
+    this.byId.delete(deviceId);
+    this.dirty.delete(deviceId);
+  }
+
+  isOnline(deviceId: string): boolean {
+    return this.byId.get(deviceId)?.online ?? false;
+  }
+
+  flush(): void {
+    if (this.dirty.size === 0) return;
+    const entries: Array<[string, DeviceStatus]> = [];
+    for (const id of this.dirty) {
+      const s = this.byId.get(id);
+      if (s) entries.push([id, s]);
+    }
+    this.dirty.clear();
+    this.store.saveMany(entries);
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.flush();
+  }
+}

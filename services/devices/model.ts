@@ -1,0 +1,117 @@
+/**
+ * The registry's domain: buildings and the devices installed in them.
+ * Street names are the 11 sub-districts of Yuzhong (mission-context.md, "Named places").
+ */
+import type { DeviceKind } from '../telemetry/telemetry.js';
+
+export const STREETS = [
+  '解放碑',
+  '朝天门',
+  '七星岗',
+  '南纪门',
+  '大溪沟',
+  '上清寺',
+  '两路口',
+  '菜园坝',
+  '化龙桥',
+  '大坪',
+  '石油路',
+] as const;
+export type Street = (typeof STREETS)[number];
+
+export const BUILDING_TYPES = ['residential', 'public', 'industrial'] as const;
+export type BuildingType = (typeof BUILDING_TYPES)[number];
+
+export const BUILDING_USES = [
+  'complex',
+  'market',
+  'hotel',
+  'office',
+  'residence',
+  'old_compound',
+  'key_site',
+  'hospital',
+  'school',
+  'factory',
+  'warehouse',
+  'other',
+] as const;
+export type BuildingUse = (typeof BUILDING_USES)[number];
+
+export interface Building {
+  id: string;
+  name: string;
+  street: Street;
+  address: string;
+  type: BuildingType;
+  heightM: number | null;
+  floors: number | null;
+  areaM2: number | null;
+  /** 1 | 2 for high-rise public buildings (GB 50016-2014, domain-facts fact 50) */
+  category: 1 | 2 | null;
+  use: BuildingUse;
+  contactName: string | null;
+  contactPhone: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Device {
+  id: string;
+  buildingId: string;
+  kind: DeviceKind;
+  point: string | null;
+  location: string | null;
+  reportIntervalS: number;
+  vendor: string | null;
+  model: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The stored credential: never the secret itself. */
+export interface StoredCredential {
+  deviceId: string;
+  username: string;
+  hash: string;
+  rotatedAt: string;
+}
+
+export type BuildingInput = Omit<Building, 'id' | 'createdAt' | 'updatedAt'> & { id?: string };
+export type BuildingPatch = Partial<Omit<Building, 'id' | 'createdAt' | 'updatedAt'>>;
+export type DeviceInput = Omit<Device, 'id' | 'createdAt' | 'updatedAt'> & { id?: string };
+export type DevicePatch = Partial<Omit<Device, 'id' | 'kind' | 'createdAt' | 'updatedAt'>>;
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface BuildingFilter {
+  street?: string;
+  use?: string;
+}
+export interface DeviceFilter {
+  buildingId?: string;
+  kind?: string;
+}
+
+/** What the registry needs from storage. Implemented by SqliteRegistryStore; an in-memory fake is trivial. */
+export interface RegistryStore {
+  insertBuilding(b: Building): void;
+  updateBuilding(id: string, b: Building): void;
+  deleteBuilding(id: string): boolean;
+  getBuilding(id: string): Building | undefined;
+  listBuildings(filter: BuildingFilter, afterId: string | undefined, limit: number): Building[];
+  countDevicesInBuilding(id: string): number;
+
+  insertDevice(d: Device, cred: StoredCredential): void;
+  updateDevice(id: string, d: Device): void;
+  deleteDevice(id: string): boolean;
+  getDevice(id: string): Device | undefined;
+  listDevices(filter: DeviceFilter, afterId: string | undefined, limit: number): Device[];
+  allDevices(): Device[];
+
+  getCredential(deviceId: string): StoredCredential | undefined;
+  setCredential(cred: StoredCredential): void;
+}

@@ -1,0 +1,185 @@
+/**
+ * The registry service: buildings and devices, their credentials, and a read-through cache that
+ * the hot path (authenticate, enrich) uses without touching the database.
+ */
+import { randomBytes } from 'node:crypto';
+import { ConflictError, NotFoundError } from '../shared/errors.js';
+import { generateSecret, hashSecret, verifySecret, VerifiedSecretCache } from './credentials.js';
+import type {
+  Building,
+  BuildingFilter,
+  BuildingInput,
+  BuildingPatch,
+  Device,
+  DeviceFilter,
+  DeviceInput,
+  DevicePatch,
+  Page,
+  RegistryStore,
+} from './model.js';
+
+export interface DeviceContext {
+  device: Device;
+  building: Building | undefined;
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export type RegistryListener = (event: { type: 'device_removed' | 'credentials_rotated'; deviceId: string }) => void;
+
+/** Ids travel in MQTT topics and URLs: no '/', '+', '#', spaces. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$/;
+
+const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
+const decodeCursor = (c: string | undefined) => (c ? Buffer.from(c, 'base64url').toString('utf8') : undefined);
+
+function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null };
+}
+
+export class DeviceRegistry {
+  private readonly devices = new Map<string, Device>();
+  private readonly buildings = new Map<string, Building>();
+  private readonly verified = new VerifiedSecretCache();
+  private readonly listeners: RegistryListener[] = [];
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    for (const d of store.allDevices()) this.devices.set(d.id, d);
+  }
+
+  onChange(listener: RegistryListener): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(type: 'device_removed' | 'credentials_rotated', deviceId: string): void {
+    for (const l of this.listeners) l({ type, deviceId });
+  }
+
+  // ── buildings ───────────────────────────────────────────────────────────────
+  createBuilding(input: BuildingInput): Building {
+    const id = input.id ?? `b-${randomBytes(5).toString('hex')}`;
+    if (this.store.getBuilding(id)) throw new ConflictError('building_exists', `building ${id} already exists`);
+    const ts = this.now().toISOString();
+    const building: Building = { ...input, id, createdAt: ts, updatedAt: ts };
+    this.store.insertBuilding(building);
+    return building;
+  }
+
+  getBuilding(id: string): Building {
+    const b = this.store.getBuilding(id);
+    if (!b) throw new NotFoundError('building', id);
+    return b;
+  }
+
+  listBuildings(filter: BuildingFilter, cursor: string | undefined, limit: number): Page<Building> {
+    return page(this.store.listBuildings(filter, decodeCursor(cursor), limit + 1), limit);
+  }
+
+  updateBuilding(id: string, patch: BuildingPatch): Building {
+    const current = this.getBuilding(id);
+    const next: Building = { ...current, ...patch, id, updatedAt: this.now().toISOString() };
+    this.store.updateBuilding(id, next);
+    this.buildings.delete(id);
+    return next;
+  }
+
+  deleteBuilding(id: string): void {
+    this.getBuilding(id);
+    const n = this.store.countDevicesInBuilding(id);
+    if (n > 0) throw new ConflictError('building_has_devices', `building ${id} still has ${n} device(s); delete them first`);
+    this.store.deleteBuilding(id);
+    this.buildings.delete(id);
+  }
+
+  // ── devices ─────────────────────────────────────────────────────────────────
+  async createDevice(input: DeviceInput): Promise<{ device: Device; credentials: Credentials }> {
+    this.getBuilding(input.buildingId);
+    const id = input.id ?? `dev-${randomBytes(6).toString('hex')}`;
+    if (this.devices.has(id) || this.store.getDevice(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
+    const ts = this.now().toISOString();
+    const device: Device = { ...input, id, createdAt: ts, updatedAt: ts };
+    const password = generateSecret();
+    const hash = await hashSecret(password);
+    // re-check after the await: two concurrent creates with the same id
+    if (this.devices.has(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
+    this.store.insertDevice(device, { deviceId: id, username: id, hash, rotatedAt: ts });
+    this.devices.set(id, device);
+    return { device, credentials: { username: id, password } };
+  }
+
+  async rotateCredentials(id: string): Promise<Credentials> {
+    this.getDevice(id);
+    const password = generateSecret();
+    const hash = await hashSecret(password);
+    this.store.setCredential({ deviceId: id, username: id, hash, rotatedAt: this.now().toISOString() });
+    this.verified.forget(id);
+    this.emit('credentials_rotated', id);
+    return { username: id, password };
+  }
+
+  getDevice(id: string): Device {
+    const d = this.devices.get(id);
+    if (!d) throw new NotFoundError('device', id);
+    return d;
+  }
+
+  listDevices(filter: DeviceFilter, cursor: string | undefined, limit: number): Page<Device> {
+    return page(this.store.listDevices(filter, decodeCursor(cursor), limit + 1), limit);
+  }
+
+  /** Every device whose id is after `afterId`, in id order (for filters the store cannot apply). */
+  scanDevices(filter: DeviceFilter, afterId: string | undefined, limit: number): Device[] {
+    return this.store.listDevices(filter, afterId, limit);
+  }
+
+  updateDevice(id: string, patch: DevicePatch): Device {
+    const current = this.getDevice(id);
+    if (patch.buildingId !== undefined) this.getBuilding(patch.buildingId);
+    const next: Device = { ...current, ...patch, id, kind: current.kind, updatedAt: this.now().toISOString() };
+    this.store.updateDevice(id, next);
+    this.devices.set(id, next);
+    return next;
+  }
+
+  deleteDevice(id: string): void {
+    this.getDevice(id);
+    this.store.deleteDevice(id);
+    this.devices.delete(id);
+    this.verified.forget(id);
+    this.emit('device_removed', id);
+  }
+
+  // ── hot path ────────────────────────────────────────────────────────────────
+  /** Device and building for a device id, from memory; undefined for an unknown device. */
+  context(deviceId: string): DeviceContext | undefined {
+    const device = this.devices.get(deviceId);
+    if (!device) return undefined;
+    let building = this.buildings.get(device.buildingId);
+    if (!building) {
+      building = this.store.getBuilding(device.buildingId);
+      if (building) this.buildings.set(building.id, building);
+    }
+    return { device, building };
+  }
+
+  /** Constant-time check of a device's secret; the slow hash runs once per (device, secret). */
+  async verifyDevice(username: string, secret: string): Promise<boolean> {
+    const cred = this.devices.has(username) ? this.store.getCredential(username) : undefined;
+    if (!cred) {
+      // spend comparable time on unknown ids so they cannot be told apart by timing
+      await hashSecret(secret);
+      return false;
+    }
+    if (this.verified.has(username, secret, cred.hash)) return true;
+    const ok = await verifySecret(secret, cred.hash);
+    if (ok) this.verified.remember(username, secret, cred.hash);
+    return ok;
+  }
+}

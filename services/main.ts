@@ -1,0 +1,170 @@
+/**
+ * Composition root: the only place that calls `new` on adapters and wires them together.
+ *   config → SQLite → registry, status → stores & sinks → pipeline → broker → HTTP
+ * Closing runs in reverse: stop intake first, then flush what was accepted.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { MqttBroker, type BrokerAddresses } from '../gateway/mqtt/broker.js';
+import { AdminTokenAuthenticator } from './api/auth.js';
+import { buildApi, type Api } from './api/app.js';
+import type { ReadinessCheck } from './api/routes/health.js';
+import type { Config } from './config/config.js';
+import { generateSecret, sha256 } from './devices/credentials.js';
+import { DeviceStatusTracker } from './devices/device-status.js';
+import { DeviceRegistry } from './devices/registry.js';
+import { Metrics } from './metrics/metrics.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { createLogger } from './shared/logger.js';
+import { InfluxV1Store } from './sinks/influx/influx-v1-store.js';
+import { InfluxV2Store } from './sinks/influx/influx-v2-store.js';
+import { OutboxSink } from './sinks/outbox-sink.js';
+import type { ReadingSink, ReadingStore } from './sinks/sink.js';
+import { SqliteReadingStore } from './sinks/sqlite/sqlite-reading-store.js';
+import { openDatabase } from './stores/sqlite/database.js';
+import { SqliteDeviceStatusStore } from './stores/sqlite/sqlite-device-status-store.js';
+import { SqliteRegistryStore } from './stores/sqlite/sqlite-registry-store.js';
+import { SqliteSettingsStore } from './stores/sqlite/sqlite-settings-store.js';
+
+export interface Firewatch {
+  readonly httpUrl: string;
+  readonly mqttPorts: BrokerAddresses;
+  readonly api: Api;
+  readonly registry: DeviceRegistry;
+  readonly metrics: Metrics;
+  readonly sink: ReadingSink;
+  readonly log: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** where a generated admin token is shown once (default: stderr, never the log) */
+  announceSecret?: (text: string) => void;
+}
+
+const ADMIN_TOKEN_KEY = 'admin_token_sha256';
+
+export function packageVersion(): string {
+  // services/main.ts runs from source (tests) or from dist/services/main.js (npm start)
+  const rel = import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json';
+  return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+function makeRemoteStore(config: Config): ReadingStore | undefined {
+  const influx = config.influx;
+  if (!influx) return undefined;
+  if (influx.api === 'v1') {
+    return new InfluxV1Store({
+      url: influx.url,
+      db: influx.db,
+      ...(influx.username !== undefined ? { username: influx.username } : {}),
+      ...(influx.password !== undefined ? { password: influx.password } : {}),
+    });
+  }
+  return new InfluxV2Store({ url: influx.url, token: influx.token, org: influx.org, bucket: influx.bucket });
+}
+
+export async function startFirewatch(config: Config, opts: StartOptions = {}): Promise<Firewatch> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const db = openDatabase(join(config.dataDir, 'firewatch.db'));
+  const settings = new SqliteSettingsStore(db);
+
+  let adminDigest: string;
+  if (config.adminToken) {
+    adminDigest = sha256(config.adminToken);
+  } else {
+    const stored = settings.get(ADMIN_TOKEN_KEY);
+    if (stored) adminDigest = stored;
+    else {
+      const token = generateSecret(32);
+      adminDigest = sha256(token);
+      settings.set(ADMIN_TOKEN_KEY, adminDigest);
+      (opts.announceSecret ?? ((t) => process.stderr.write(t)))(
+        `\n  管理员令牌 / Admin API token (shown once, only its hash is stored):\n\n    ${token}\n\n` +
+          `  Use it as "Authorization: Bearer <token>". Set ADMIN_TOKEN to choose your own.\n\n`,
+      );
+    }
+  }
+
+  const metrics = new Metrics();
+  const registry = new DeviceRegistry(new SqliteRegistryStore(db));
+  const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db));
+  status.start();
+
+  const sqliteStore = new SqliteReadingStore(db);
+  const remote = makeRemoteStore(config);
+  const sink: ReadingSink = remote
+    ? new OutboxSink(db, remote, config.sink, log.child({ module: 'outbox' }), {
+        onBatch: (name, size, ok) => {
+          metrics.sinkBatches.inc({ sink: name, result: ok ? 'ok' : 'error' });
+          if (ok) metrics.sinkBatchSize.observe({ sink: name }, size);
+        },
+        onDropped: (name, n) => metrics.sinkDropped.inc({ sink: name }, n),
+      })
+    : sqliteStore;
+  const readingStore: ReadingStore = remote ?? sqliteStore;
+  await sink.start();
+
+  const pipeline = new Pipeline({
+    registry,
+    status,
+    sink,
+    metrics,
+    log: log.child({ module: 'pipeline' }),
+    limits: config.ingest,
+  });
+
+  const broker = new MqttBroker({ config: config.mqtt, registry, status, pipeline, metrics, log: log.child({ module: 'mqtt' }) });
+  const mqttPorts = await broker.start();
+  registry.onChange((e) => broker.disconnectDevice(e.deviceId));
+
+  const readiness: ReadinessCheck[] = [
+    { name: 'broker', check: async () => ({ ready: true, detail: { connections: broker.connectedCount(), ports: mqttPorts } }) },
+    {
+      name: 'store',
+      check: async () => {
+        await readingStore.ping();
+        return { ready: true, detail: { store: readingStore.name } };
+      },
+    },
+    {
+      name: 'sink',
+      check: async () => {
+        const s = sink.status();
+        return { ready: s.ready, detail: { sink: s.name, backlog: s.backlog, backlogAgeS: s.backlogAgeS, ...(s.lastError ? { lastError: s.lastError } : {}) } };
+      },
+    },
+  ];
+
+  const api = await buildApi({
+    registry,
+    status,
+    readingStore,
+    sink,
+    metrics,
+    auth: new AdminTokenAuthenticator(adminDigest),
+    readiness,
+    log,
+    version: packageVersion(),
+  });
+  await api.listen({ port: config.http.port, host: config.http.host });
+  const addr = api.server.address();
+  const httpPort = typeof addr === 'object' && addr ? addr.port : config.http.port;
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`;
+  log.info({ httpUrl, mqtt: mqttPorts, store: readingStore.name }, 'Firewatch ready');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await broker.close();
+      await api.close();
+      await sink.close();
+      status.close();
+      db.close();
+    })());
+
+  return { httpUrl, mqttPorts, api, registry, metrics, sink, log, close };
+}

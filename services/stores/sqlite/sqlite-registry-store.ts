@@ -1,0 +1,204 @@
+/** RegistryStore over SQLite: buildings, devices and device credentials (hashes only). */
+import type {
+  Building,
+  BuildingFilter,
+  Device,
+  DeviceFilter,
+  RegistryStore,
+  StoredCredential,
+} from '../../devices/model.js';
+import type { Db } from './database.js';
+
+interface BuildingRow {
+  id: string;
+  name: string;
+  street: string;
+  address: string;
+  type: string;
+  height_m: number | null;
+  floors: number | null;
+  area_m2: number | null;
+  category: number | null;
+  use: string;
+  contact_name: string | null;
+  contact_phone: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface DeviceRow {
+  id: string;
+  building_id: string;
+  kind: string;
+  point: string | null;
+  location: string | null;
+  report_interval_s: number;
+  vendor: string | null;
+  model: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const toBuilding = (r: BuildingRow): Building => ({
+  id: r.id,
+  name: r.name,
+  street: r.street as Building['street'],
+  address: r.address,
+  type: r.type as Building['type'],
+  heightM: r.height_m,
+  floors: r.floors,
+  areaM2: r.area_m2,
+  category: r.category as Building['category'],
+  use: r.use as Building['use'],
+  contactName: r.contact_name,
+  contactPhone: r.contact_phone,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const buildingParams = (b: Building) => ({
+  id: b.id,
+  name: b.name,
+  street: b.street,
+  address: b.address,
+  type: b.type,
+  height_m: b.heightM,
+  floors: b.floors,
+  area_m2: b.areaM2,
+  category: b.category,
+  use: b.use,
+  contact_name: b.contactName,
+  contact_phone: b.contactPhone,
+  created_at: b.createdAt,
+  updated_at: b.updatedAt,
+});
+
+const toDevice = (r: DeviceRow): Device => ({
+  id: r.id,
+  buildingId: r.building_id,
+  kind: r.kind as Device['kind'],
+  point: r.point,
+  location: r.location,
+  reportIntervalS: r.report_interval_s,
+  vendor: r.vendor,
+  model: r.model,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const deviceParams = (d: Device) => ({
+  id: d.id,
+  building_id: d.buildingId,
+  kind: d.kind,
+  point: d.point,
+  location: d.location,
+  report_interval_s: d.reportIntervalS,
+  vendor: d.vendor,
+  model: d.model,
+  created_at: d.createdAt,
+  updated_at: d.updatedAt,
+});
+
+const BUILDING_COLS =
+  'id, name, street, address, type, height_m, floors, area_m2, category, use, contact_name, contact_phone, created_at, updated_at';
+const DEVICE_COLS = 'id, building_id, kind, point, location, report_interval_s, vendor, model, created_at, updated_at';
+const placeholders = (cols: string) =>
+  cols
+    .split(',')
+    .map((c) => `@${c.trim()}`)
+    .join(', ');
+const assignments = (cols: string) =>
+  cols
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== 'id' && c !== 'created_at')
+    .map((c) => `${c} = @${c}`)
+    .join(', ');
+
+export class SqliteRegistryStore implements RegistryStore {
+  constructor(private readonly db: Db) {}
+
+  insertBuilding(b: Building): void {
+    this.db.prepare(`INSERT INTO buildings (${BUILDING_COLS}) VALUES (${placeholders(BUILDING_COLS)})`).run(buildingParams(b));
+  }
+
+  updateBuilding(id: string, b: Building): void {
+    this.db.prepare(`UPDATE buildings SET ${assignments(BUILDING_COLS)} WHERE id = @id`).run({ ...buildingParams(b), id });
+  }
+
+  deleteBuilding(id: string): boolean {
+    return this.db.prepare('DELETE FROM buildings WHERE id = ?').run(id).changes > 0;
+  }
+
+  getBuilding(id: string): Building | undefined {
+    const row = this.db.prepare(`SELECT ${BUILDING_COLS} FROM buildings WHERE id = ?`).get(id) as BuildingRow | undefined;
+    return row && toBuilding(row);
+  }
+
+  listBuildings(filter: BuildingFilter, afterId: string | undefined, limit: number): Building[] {
+    const where = ['id > @after'];
+    if (filter.street !== undefined) where.push('street = @street');
+    if (filter.use !== undefined) where.push('use = @use');
+    const rows = this.db
+      .prepare(`SELECT ${BUILDING_COLS} FROM buildings WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`)
+      .all({ after: afterId ?? '', street: filter.street, use: filter.use, limit }) as BuildingRow[];
+    return rows.map(toBuilding);
+  }
+
+  countDevicesInBuilding(id: string): number {
+    return this.db.prepare('SELECT COUNT(*) FROM devices WHERE building_id = ?').pluck().get(id) as number;
+  }
+
+  insertDevice(d: Device, cred: StoredCredential): void {
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO devices (${DEVICE_COLS}) VALUES (${placeholders(DEVICE_COLS)})`).run(deviceParams(d));
+      this.setCredential(cred);
+    })();
+  }
+
+  updateDevice(id: string, d: Device): void {
+    this.db.prepare(`UPDATE devices SET ${assignments(DEVICE_COLS)} WHERE id = @id`).run({ ...deviceParams(d), id });
+  }
+
+  deleteDevice(id: string): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM device_status WHERE device_id = ?').run(id);
+      return this.db.prepare('DELETE FROM devices WHERE id = ?').run(id).changes > 0;
+    })();
+  }
+
+  getDevice(id: string): Device | undefined {
+    const row = this.db.prepare(`SELECT ${DEVICE_COLS} FROM devices WHERE id = ?`).get(id) as DeviceRow | undefined;
+    return row && toDevice(row);
+  }
+
+  listDevices(filter: DeviceFilter, afterId: string | undefined, limit: number): Device[] {
+    const where = ['id > @after'];
+    if (filter.buildingId !== undefined) where.push('building_id = @buildingId');
+    if (filter.kind !== undefined) where.push('kind = @kind');
+    const rows = this.db
+      .prepare(`SELECT ${DEVICE_COLS} FROM devices WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`)
+      .all({ after: afterId ?? '', buildingId: filter.buildingId, kind: filter.kind, limit }) as DeviceRow[];
+    return rows.map(toDevice);
+  }
+
+  allDevices(): Device[] {
+    return (this.db.prepare(`SELECT ${DEVICE_COLS} FROM devices`).all() as DeviceRow[]).map(toDevice);
+  }
+
+  getCredential(deviceId: string): StoredCredential | undefined {
+    const row = this.db
+      .prepare('SELECT device_id, username, hash, rotated_at FROM device_credentials WHERE device_id = ?')
+      .get(deviceId) as { device_id: string; username: string; hash: string; rotated_at: string } | undefined;
+    return row && { deviceId: row.device_id, username: row.username, hash: row.hash, rotatedAt: row.rotated_at };
+  }
+
+  setCredential(cred: StoredCredential): void {
+    this.db
+      .prepare(
+        `INSERT INTO device_credentials (device_id, username, hash, rotated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(device_id) DO UPDATE SET username = excluded.username, hash = excluded.hash, rotated_at = excluded.rotated_at`,
+      )
+      .run(cred.deviceId, cred.username, cred.hash, cred.rotatedAt);
+  }
+}

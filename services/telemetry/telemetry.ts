@@ -1,0 +1,203 @@
+/**
+ * Device message contract: what a sensor may publish, and the normalised Reading we keep.
+ * A leaf module: no I/O, no internal imports. Simulators share it.
+ *
+ * Units are in the field names (pressureMpa, levelM, residualCurrentMa, temperaturesC).
+ * Physical limits below reject values no sensor of that kind can report; they are not alarm
+ * thresholds (those are rules, see domain-facts.md §2–§4).
+ */
+import { z } from 'zod';
+
+export const DEVICE_KINDS = ['water_pressure', 'water_level', 'electrical_fire', 'fire_lane'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+export const PRESSURE_POINTS = ['hydrant_top', 'hydrant_outlet', 'sprinkler_end', 'pump_outlet', 'network'] as const;
+export type PressurePoint = (typeof PRESSURE_POINTS)[number];
+
+/** Closed union of rejection reasons (metrics label values, API values). */
+export const REJECT_REASONS = [
+  'bad_json',
+  'schema',
+  'unknown_kind',
+  'out_of_range',
+  'future_ts',
+  'unknown_device',
+  'topic_acl',
+  'too_large',
+  'rate_limited',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export type Channel = 'telemetry' | 'event';
+
+/**
+ * Physical plausibility limits per field. Beyond these the value is `out_of_range`.
+ * - pressure: −0.1 MPa is full vacuum (suction compound gauges, fact 47); 10 MPa is far above
+ *   any fire-water system (zoning starts at 2.4 MPa, fact 43).
+ * - level: 0–320 m is the GB/T 26875.3 "height" analog range (fact §1.10).
+ * - residual current: detector setpoints span 20–1000 mA (fact 33); 30 A covers saturated sensors.
+ * - temperature: −50…1000 °C covers cable-temperature detectors in a fire.
+ */
+export const PHYSICAL_LIMITS = {
+  pressureMpa: { min: -0.1, max: 10 },
+  levelM: { min: 0, max: 320 },
+  residualCurrentMa: { min: 0, max: 30_000 },
+  temperatureC: { min: -50, max: 1000 },
+} as const;
+
+const EPOCH_2000_MS = Date.UTC(2000, 0, 1);
+
+const tsField = z
+  .union([z.iso.datetime({ offset: true }), z.number().int().positive()])
+  .optional()
+  .describe('ISO 8601 with offset, or epoch milliseconds; server time when absent');
+const seqField = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
+const kindField = z.string().optional();
+
+const common = { ts: tsField, seq: seqField, kind: kindField };
+
+export const TelemetrySchemas = {
+  water_pressure: z.object({ ...common, pressureMpa: z.number() }),
+  water_level: z.object({ ...common, levelM: z.number() }),
+  electrical_fire: z
+    .object({
+      ...common,
+      residualCurrentMa: z.number().optional(),
+      temperaturesC: z.array(z.number()).min(1).max(4).optional(),
+    })
+    .refine((v) => v.residualCurrentMa !== undefined || v.temperaturesC !== undefined, {
+      message: 'residualCurrentMa or temperaturesC is required',
+    }),
+  fire_lane: z.object({ ...common, occupied: z.boolean() }),
+} as const;
+
+/** A device's own flags (alarm latched, fault), published to fire/v1/{id}/event. */
+export const EventSchema = z
+  .object({
+    ...common,
+    alarm: z.boolean().optional(),
+    fault: z.boolean().optional(),
+    code: z.string().max(64).optional(),
+    message: z.string().max(256).optional(),
+  })
+  .refine((v) => v.alarm !== undefined || v.fault !== undefined, { message: 'alarm or fault is required' });
+
+export type ReadingFields = Record<string, number | boolean | string | number[]>;
+
+/** A validated, normalised message ready to be enriched and stored. */
+export interface Reading {
+  deviceId: string;
+  kind: DeviceKind;
+  channel: Channel;
+  /** epoch ms */
+  ts: number;
+  seq?: number;
+  /** epoch ms when the service received it */
+  receivedAt?: number;
+  fields: ReadingFields;
+  /** filled by enrich */
+  buildingId?: string;
+  street?: string;
+  point?: string;
+}
+
+export type ValidationResult =
+  | { ok: true; reading: Reading }
+  | { ok: false; reason: RejectReason; detail: string };
+
+function outOfRange(field: string, value: number, lim: { min: number; max: number }): string | undefined {
+  if (!Number.isFinite(value) || value < lim.min || value > lim.max) {
+    return `${field}=${value} outside the physical range ${lim.min}…${lim.max}`;
+  }
+  return undefined;
+}
+
+function checkRanges(kind: DeviceKind, v: Record<string, unknown>): string | undefined {
+  switch (kind) {
+    case 'water_pressure':
+      return outOfRange('pressureMpa', v.pressureMpa as number, PHYSICAL_LIMITS.pressureMpa);
+    case 'water_level':
+      return outOfRange('levelM', v.levelM as number, PHYSICAL_LIMITS.levelM);
+    case 'electrical_fire': {
+      if (v.residualCurrentMa !== undefined) {
+        const r = outOfRange('residualCurrentMa', v.residualCurrentMa as number, PHYSICAL_LIMITS.residualCurrentMa);
+        if (r) return r;
+      }
+      const temps = (v.temperaturesC as number[] | undefined) ?? [];
+      for (const [i, t] of temps.entries()) {
+        const r = outOfRange(`temperaturesC[${i}]`, t, PHYSICAL_LIMITS.temperatureC);
+        if (r) return r;
+      }
+      return undefined;
+    }
+    case 'fire_lane':
+      return undefined;
+  }
+}
+
+function zodDetail(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`)
+    .join('; ');
+}
+
+export interface ValidateOptions {
+  now: number;
+  maxClockSkewMs: number;
+}
+
+function parseTs(ts: string | number | undefined, now: number): number {
+  if (ts === undefined) return now;
+  return typeof ts === 'number' ? ts : Date.parse(ts);
+}
+
+/**
+ * Validate one decoded message object for a device of `kind`. Never throws: bad input is a value.
+ */
+export function validateMessage(
+  kind: DeviceKind,
+  channel: Channel,
+  deviceId: string,
+  message: unknown,
+  opts: ValidateOptions,
+): ValidationResult {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    return { ok: false, reason: 'schema', detail: 'each message must be a JSON object' };
+  }
+  const declared = (message as { kind?: unknown }).kind;
+  if (declared !== undefined) {
+    if (typeof declared !== 'string' || !(DEVICE_KINDS as readonly string[]).includes(declared)) {
+      return { ok: false, reason: 'unknown_kind', detail: `kind ${JSON.stringify(declared)} is not one of ${DEVICE_KINDS.join(', ')}` };
+    }
+    if (declared !== kind) {
+      return { ok: false, reason: 'schema', detail: `kind ${declared} does not match the device's kind ${kind}` };
+    }
+  }
+  const schema = channel === 'event' ? EventSchema : TelemetrySchemas[kind];
+  const parsed = schema.safeParse(message);
+  if (!parsed.success) return { ok: false, reason: 'schema', detail: zodDetail(parsed.error) };
+  const { ts: rawTs, seq, kind: _k, ...fields } = parsed.data as Record<string, unknown> & {
+    ts?: string | number;
+    seq?: number;
+    kind?: string;
+  };
+  const ts = parseTs(rawTs, opts.now);
+  if (!Number.isFinite(ts) || ts < EPOCH_2000_MS) {
+    return { ok: false, reason: 'schema', detail: `ts ${JSON.stringify(rawTs)} is not a plausible time` };
+  }
+  if (ts > opts.now + opts.maxClockSkewMs) {
+    return {
+      ok: false,
+      reason: 'future_ts',
+      detail: `ts ${new Date(ts).toISOString()} is more than ${opts.maxClockSkewMs / 1000}s ahead of server time`,
+    };
+  }
+  if (channel === 'telemetry') {
+    const range = checkRanges(kind, fields);
+    if (range) return { ok: false, reason: 'out_of_range', detail: range };
+  }
+  const reading: Reading = { deviceId, kind, channel, ts, fields: fields as ReadingFields };
+  if (seq !== undefined) reading.seq = seq;
+  return { ok: true, reading };
+}

@@ -1,0 +1,6 @@
+/** Device topic names (the MQTT contract; see README "MQTT contract"). Shared by the broker, API and simulators. */
+export const TOPIC_ROOT = 'fire/v1';
+
+export const telemetryTopicFor = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/telemetry`;
+export const eventTopicFor = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/event`;
+export const configTopicFor = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/config`;
