@@ -12,6 +12,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { DeviceStatusTracker } from '../devices/device-status.js';
 import type { DeviceRegistry } from '../devices/registry.js';
@@ -41,13 +42,7 @@ export interface ApiDeps {
   version: string;
 }
 
-export type Api = FastifyInstance<
-  import('node:http').Server,
-  import('node:http').IncomingMessage,
-  import('node:http').ServerResponse,
-  FastifyBaseLogger,
-  ZodTypeProvider
->;
+export type Api = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
 function problem(reply: FastifyReply, status: number, code: string, title: string, detail: string, extra: object = {}) {
   return reply
@@ -58,8 +53,8 @@ function problem(reply: FastifyReply, status: number, code: string, title: strin
 
 export async function buildApi(deps: ApiDeps): Promise<Api> {
   const app = Fastify({
-    loggerInstance: deps.log.child({ module: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // per-request lines only when debugging; errors are always logged by the error handler
+    loggerInstance: deps.log.child({ module: 'http' }, { level: ['debug', 'trace'].includes(deps.log.level) ? deps.log.level : 'warn' }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

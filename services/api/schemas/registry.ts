@@ -7,21 +7,36 @@ import { DEVICE_KINDS, PRESSURE_POINTS, REJECT_REASONS } from '../../telemetry/t
 const id = z.string().regex(ID_PATTERN, 'letters, digits, _ . - (2–64 characters, no / + # or spaces)');
 const nullableText = (max: number) => z.string().max(max).nullable();
 
-export const BuildingBody = z.object({
-  id: id.optional(),
+// Field schemas without defaults: a PATCH must not reset omitted fields (zod 4's .partial()
+// keeps .default() values), so defaults are added only for creation.
+const buildingFields = {
   name: z.string().min(1).max(200),
   street: z.enum(STREETS).describe('one of the 11 streets (街道) of Yuzhong'),
-  address: z.string().max(300).default(''),
+  address: z.string().max(300),
   type: z.enum(BUILDING_TYPES),
-  heightM: z.number().positive().max(1000).nullable().default(null),
-  floors: z.number().int().min(1).max(200).nullable().default(null),
-  areaM2: z.number().positive().nullable().default(null),
-  category: z.union([z.literal(1), z.literal(2)]).nullable().default(null),
-  use: z.enum(BUILDING_USES).default('other'),
-  contactName: nullableText(100).default(null),
-  contactPhone: nullableText(40).default(null),
+  heightM: z.number().positive().max(1000).nullable(),
+  floors: z.number().int().min(1).max(200).nullable(),
+  areaM2: z.number().positive().nullable(),
+  category: z.union([z.literal(1), z.literal(2)]).nullable().describe('high-rise public building category (GB 50016)'),
+  use: z.enum(BUILDING_USES),
+  contactName: nullableText(100),
+  contactPhone: nullableText(40),
+};
+
+export const BuildingBody = z.object({
+  id: id.optional(),
+  ...buildingFields,
+  address: buildingFields.address.default(''),
+  heightM: buildingFields.heightM.default(null),
+  floors: buildingFields.floors.default(null),
+  areaM2: buildingFields.areaM2.default(null),
+  category: buildingFields.category.default(null),
+  use: buildingFields.use.default('other'),
+  contactName: buildingFields.contactName.default(null),
+  contactPhone: buildingFields.contactPhone.default(null),
 });
-export const BuildingPatchBody = BuildingBody.omit({ id: true })
+export const BuildingPatchBody = z
+  .object(buildingFields)
   .partial()
   .refine((o) => Object.keys(o).length > 0, { message: 'nothing to change' });
 

@@ -1,0 +1,65 @@
+// ESLint flat config. Besides typescript-eslint's recommended rules, it enforces the house-style
+// import boundaries (house-style.md, "Boundaries") with no-restricted-imports per folder.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const DB_CLIENTS = ['better-sqlite3', '@influxdata/influxdb-client'];
+const EDGE_LIBS = ['fastify', 'fastify-*', '@fastify/*', 'aedes', 'ws', 'mqtt'];
+
+const ADAPTERS = ['**/stores/**', '**/sinks/sqlite/**', '**/sinks/influx/**'];
+const GATEWAY = ['**/gateway/**'];
+const CORE = ['services/pipeline/**/*.ts', 'services/devices/**/*.ts', 'services/rules/**/*.ts', 'services/alerts/**/*.ts'];
+
+const restrict = (patterns, message) => ({
+  'no-restricted-imports': ['error', { patterns: [{ group: patterns, message }] }],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'tests/artifacts/', 'dashboards/**/vendor/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': 'error',
+    },
+  },
+  // Boundaries. ESLint does not merge a rule across blocks (the last match wins), so every file
+  // matches exactly one of the blocks below, each with its full list.
+  {
+    files: ['services/telemetry/**/*.ts'],
+    rules: restrict(['../*', '../../*', ...DB_CLIENTS, ...EDGE_LIBS, 'node:fs', 'node:net', 'node:http'], 'services/telemetry is a leaf module: no internal imports, no I/O'),
+  },
+  {
+    files: CORE,
+    rules: restrict([...DB_CLIENTS, ...EDGE_LIBS, ...ADAPTERS, ...GATEWAY], 'core modules stay free of adapters: no database client, web framework, broker or gateway (house style)'),
+  },
+  {
+    files: ['services/api/**/*.ts'],
+    rules: restrict([...DB_CLIENTS, ...ADAPTERS, ...GATEWAY], 'the API reaches storage through services interfaces and never imports the gateway'),
+  },
+  {
+    files: ['services/**/*.ts'],
+    ignores: ['services/main.ts', 'services/telemetry/**', 'services/api/**', ...CORE],
+    rules: restrict(GATEWAY, 'services never import gateway/; wire adapters in services/main.ts'),
+  },
+  {
+    files: ['gateway/**/*.ts'],
+    rules: restrict([...DB_CLIENTS, ...ADAPTERS], 'the gateway reaches storage through services, never a database client'),
+  },
+  {
+    files: ['simulators/**/*.ts', 'dashboards/**/*.ts'],
+    rules: restrict(['**/services/!(telemetry)/**', ...GATEWAY, ...DB_CLIENTS], 'simulators and dashboards speak MQTT/HTTP/WS only (they may import services/telemetry)'),
+  },
+  {
+    files: ['tests/**/*.ts', 'bench/**/*.ts', '*.config.*'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-console': 'off' },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: { 'no-console': 'off' },
+  },
+);
