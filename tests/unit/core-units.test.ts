@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { maySubscribe, publishChannel } from '../../gateway/mqtt/topics.js';
+import { ConfigError, loadConfig } from '../../services/config/config.js';
+import { SeqDeduper } from '../../services/pipeline/seq-deduper.js';
+import { TokenBuckets } from '../../services/pipeline/token-buckets.js';
+import { GroupCommit } from '../../services/sinks/group-commit.js';
+import type { Reading } from '../../services/telemetry/telemetry.js';
+
+describe('topics', () => {
+  it('a device publishes only to its own telemetry and event topics', () => {
+    expect(publishChannel('d1', 'fire/v1/d1/telemetry')).toBe('telemetry');
+    expect(publishChannel('d1', 'fire/v1/d1/event')).toBe('event');
+    expect(publishChannel('d1', 'fire/v1/d2/telemetry')).toBeUndefined();
+    expect(publishChannel('d1', 'fire/v1/d1/telemetry/x')).toBeUndefined();
+    expect(publishChannel('d1', 'fire/v1/d1/config')).toBeUndefined();
+  });
+  it('a device subscribes only under its own config topic', () => {
+    expect(maySubscribe('d1', 'fire/v1/d1/config/#')).toBe(true);
+    expect(maySubscribe('d1', 'fire/v1/d1/config')).toBe(true);
+    expect(maySubscribe('d1', 'fire/v1/d1/config/thresholds')).toBe(true);
+    expect(maySubscribe('d1', 'fire/v1/d1/config/+')).toBe(true);
+    expect(maySubscribe('d1', 'fire/v1/+/config/#')).toBe(false);
+    expect(maySubscribe('d1', 'fire/v1/d1/#')).toBe(false);
+    expect(maySubscribe('d1', '#')).toBe(false);
+    expect(maySubscribe('d1', 'fire/v1/d2/config/#')).toBe(false);
+    expect(maySubscribe('d1', 'fire/v1/d1/config/a/#/b')).toBe(false);
+  });
+});
+
+describe('config', () => {
+  it('has embedded defaults', () => {
+    const c = loadConfig({});
+    expect(c.mqtt.port).toBe(1883);
+    expect(c.http.port).toBe(8080);
+    expect(c.dataDir).toBe('./data');
+    expect(c.influx).toBeUndefined();
+    expect(Object.isFrozen(c.mqtt)).toBe(true);
+  });
+  it('reports every issue at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({ MQTT_PORT: 'abc', HTTP_PORT: '70000', LOG_LEVEL: 'loud', INFLUX_URL: 'http://x', INFLUX_API: 'v2', MQTTS_PORT: '8883' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const issues = (err as ConfigError).issues.join('\n');
+    for (const key of ['MQTT_PORT', 'HTTP_PORT', 'LOG_LEVEL']) expect(issues).toContain(key);
+  });
+  it('checks InfluxDB settings per API version', () => {
+    expect(() => loadConfig({ INFLUX_URL: 'http://x', INFLUX_API: 'v2' })).toThrow(/INFLUX_TOKEN[\s\S]*INFLUX_ORG[\s\S]*INFLUX_BUCKET/);
+    expect(() => loadConfig({ INFLUX_URL: 'http://x', INFLUX_API: 'v1' })).toThrow(/INFLUX_DB/);
+    expect(loadConfig({ INFLUX_URL: 'http://x', INFLUX_API: 'v1', INFLUX_DB: 'fire' }).influx).toEqual({ api: 'v1', url: 'http://x', db: 'fire' });
+  });
+});
+
+describe('token buckets', () => {
+  it('allow the burst, then the sustained rate', () => {
+    let t = 0;
+    const b = new TokenBuckets(2, 3, () => t);
+    expect([b.take('a'), b.take('a'), b.take('a'), b.take('a')]).toEqual([true, true, true, false]);
+    expect(b.take('b')).toBe(true); // per key
+    t += 500;
+    expect(b.take('a')).toBe(true);
+    expect(b.take('a')).toBe(false);
+  });
+});
+
+describe('seq deduper', () => {
+  const r = (seq: number | undefined, deviceId = 'd'): Reading => ({ deviceId, kind: 'water_pressure', channel: 'telemetry', ts: 1, fields: {}, ...(seq !== undefined ? { seq } : {}) });
+  it('drops a repeated seq within the window, per device, not without seq', () => {
+    let t = 0;
+    const d = new SeqDeduper(() => t, 1000);
+    expect(d.isDuplicate(r(1))).toBe(false);
+    expect(d.isDuplicate(r(1))).toBe(true);
+    expect(d.isDuplicate(r(1, 'other'))).toBe(false);
+    expect(d.isDuplicate(r(undefined))).toBe(false);
+    expect(d.isDuplicate(r(undefined))).toBe(false);
+    t = 1001; // a device that rebooted and restarted its counter
+    expect(d.isDuplicate(r(1))).toBe(false);
+  });
+});
+
+describe('group commit', () => {
+  it('commits all adds of one turn together and settles them together', async () => {
+    const batches: number[][] = [];
+    const g = new GroupCommit<number>((items) => batches.push(items));
+    await Promise.all([g.add([1, 2]), g.add([3]), g.add([])]);
+    await g.add([4]);
+    expect(batches).toEqual([[1, 2, 3], [4]]);
+  });
+  it('a failed commit rejects every waiter of that batch', async () => {
+    const g = new GroupCommit<number>(() => {
+      throw new Error('disk full');
+    });
+    const results = await Promise.allSettled([g.add([1]), g.add([2])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+});
