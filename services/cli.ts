@@ -41,7 +41,20 @@ async function serve(): Promise<void> {
     }
     throw err;
   }
-  const fw = await startFirewatch(config);
+  let fw;
+  try {
+    fw = await startFirewatch(config);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { port?: number };
+    if (e.code === 'EADDRINUSE') {
+      process.stderr.write(
+        `firewatch: port ${e.port ?? ''} is already in use (another MQTT broker such as Mosquitto, or a second Firewatch?).\n` +
+          `Choose free ports, e.g. MQTT_PORT=1884 HTTP_PORT=8081 firewatch serve\n`,
+      );
+      process.exit(2);
+    }
+    throw err;
+  }
   const stop = (signal: string) => {
     fw.log.info({ signal }, 'shutting down');
     fw.close().then(

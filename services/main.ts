@@ -71,100 +71,123 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
   const db = openDatabase(join(config.dataDir, 'firewatch.db'));
   const settings = new SqliteSettingsStore(db);
 
+  // A generated admin token is stored and shown only once the service is up, so a start that
+  // fails (a port in use) does not burn the one chance to see it.
   let adminDigest: string;
+  let generatedToken: string | undefined;
   if (config.adminToken) {
     adminDigest = sha256(config.adminToken);
   } else {
     const stored = settings.get(ADMIN_TOKEN_KEY);
     if (stored) adminDigest = stored;
     else {
-      const token = generateSecret(32);
-      adminDigest = sha256(token);
+      generatedToken = generateSecret(32);
+      adminDigest = sha256(generatedToken);
+    }
+  }
+  const cleanups: Array<() => Promise<void> | void> = [
+    () => {
+      db.close();
+    },
+  ];
+  try {
+    return await assemble();
+  } catch (err) {
+    for (const c of cleanups.reverse()) await c();
+    throw err;
+  }
+
+  async function assemble(): Promise<Firewatch> {
+
+    const metrics = new Metrics();
+    const registry = new DeviceRegistry(new SqliteRegistryStore(db));
+    const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db));
+    status.start();
+    cleanups.push(() => status.close());
+
+    const sqliteStore = new SqliteReadingStore(db);
+    const remote = makeRemoteStore(config);
+    const sink: ReadingSink = remote
+      ? new OutboxSink(db, remote, config.sink, log.child({ module: 'outbox' }), {
+          onBatch: (name, size, ok) => {
+            metrics.sinkBatches.inc({ sink: name, result: ok ? 'ok' : 'error' });
+            if (ok) metrics.sinkBatchSize.observe({ sink: name }, size);
+          },
+          onDropped: (name, n) => metrics.sinkDropped.inc({ sink: name }, n),
+        })
+      : sqliteStore;
+    const readingStore: ReadingStore = remote ?? sqliteStore;
+    await sink.start();
+    cleanups.push(() => sink.close());
+
+    const pipeline = new Pipeline({
+      registry,
+      status,
+      sink,
+      metrics,
+      log: log.child({ module: 'pipeline' }),
+      limits: config.ingest,
+    });
+
+    const broker = new MqttBroker({ config: config.mqtt, registry, status, pipeline, metrics, log: log.child({ module: 'mqtt' }) });
+    cleanups.push(() => broker.close());
+    const mqttPorts = await broker.start();
+    registry.onChange((e) => broker.disconnectDevice(e.deviceId));
+
+    const readiness: ReadinessCheck[] = [
+      { name: 'broker', check: async () => ({ ready: true, detail: { connections: broker.connectedCount(), ports: mqttPorts } }) },
+      {
+        name: 'store',
+        check: async () => {
+          await readingStore.ping();
+          return { ready: true, detail: { store: readingStore.name } };
+        },
+      },
+      {
+        name: 'sink',
+        check: async () => {
+          const s = sink.status();
+          return { ready: s.ready, detail: { sink: s.name, backlog: s.backlog, backlogAgeS: s.backlogAgeS, ...(s.lastError ? { lastError: s.lastError } : {}) } };
+        },
+      },
+    ];
+
+    const api = await buildApi({
+      registry,
+      status,
+      readingStore,
+      sink,
+      metrics,
+      auth: new AdminTokenAuthenticator(adminDigest),
+      readiness,
+      log,
+      version: packageVersion(),
+    });
+    cleanups.push(() => api.close());
+    await api.listen({ port: config.http.port, host: config.http.host });
+    const addr = api.server.address();
+    const httpPort = typeof addr === 'object' && addr ? addr.port : config.http.port;
+    const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+    const httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`;
+    if (generatedToken) {
       settings.set(ADMIN_TOKEN_KEY, adminDigest);
       (opts.announceSecret ?? ((t) => process.stderr.write(t)))(
-        `\n  管理员令牌 / Admin API token (shown once, only its hash is stored):\n\n    ${token}\n\n` +
+        `\n  管理员令牌 / Admin API token (shown once, only its hash is stored):\n\n    ${generatedToken}\n\n` +
           `  Use it as "Authorization: Bearer <token>". Set ADMIN_TOKEN to choose your own.\n\n`,
       );
     }
+    log.info({ httpUrl, mqtt: mqttPorts, store: readingStore.name }, 'Firewatch ready');
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        await broker.close();
+        await api.close();
+        await sink.close();
+        status.close();
+        db.close();
+      })());
+
+    return { httpUrl, mqttPorts, api, registry, metrics, sink, log, close };
   }
-
-  const metrics = new Metrics();
-  const registry = new DeviceRegistry(new SqliteRegistryStore(db));
-  const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db));
-  status.start();
-
-  const sqliteStore = new SqliteReadingStore(db);
-  const remote = makeRemoteStore(config);
-  const sink: ReadingSink = remote
-    ? new OutboxSink(db, remote, config.sink, log.child({ module: 'outbox' }), {
-        onBatch: (name, size, ok) => {
-          metrics.sinkBatches.inc({ sink: name, result: ok ? 'ok' : 'error' });
-          if (ok) metrics.sinkBatchSize.observe({ sink: name }, size);
-        },
-        onDropped: (name, n) => metrics.sinkDropped.inc({ sink: name }, n),
-      })
-    : sqliteStore;
-  const readingStore: ReadingStore = remote ?? sqliteStore;
-  await sink.start();
-
-  const pipeline = new Pipeline({
-    registry,
-    status,
-    sink,
-    metrics,
-    log: log.child({ module: 'pipeline' }),
-    limits: config.ingest,
-  });
-
-  const broker = new MqttBroker({ config: config.mqtt, registry, status, pipeline, metrics, log: log.child({ module: 'mqtt' }) });
-  const mqttPorts = await broker.start();
-  registry.onChange((e) => broker.disconnectDevice(e.deviceId));
-
-  const readiness: ReadinessCheck[] = [
-    { name: 'broker', check: async () => ({ ready: true, detail: { connections: broker.connectedCount(), ports: mqttPorts } }) },
-    {
-      name: 'store',
-      check: async () => {
-        await readingStore.ping();
-        return { ready: true, detail: { store: readingStore.name } };
-      },
-    },
-    {
-      name: 'sink',
-      check: async () => {
-        const s = sink.status();
-        return { ready: s.ready, detail: { sink: s.name, backlog: s.backlog, backlogAgeS: s.backlogAgeS, ...(s.lastError ? { lastError: s.lastError } : {}) } };
-      },
-    },
-  ];
-
-  const api = await buildApi({
-    registry,
-    status,
-    readingStore,
-    sink,
-    metrics,
-    auth: new AdminTokenAuthenticator(adminDigest),
-    readiness,
-    log,
-    version: packageVersion(),
-  });
-  await api.listen({ port: config.http.port, host: config.http.host });
-  const addr = api.server.address();
-  const httpPort = typeof addr === 'object' && addr ? addr.port : config.http.port;
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`;
-  log.info({ httpUrl, mqtt: mqttPorts, store: readingStore.name }, 'Firewatch ready');
-
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      await broker.close();
-      await api.close();
-      await sink.close();
-      status.close();
-      db.close();
-    })());
-
-  return { httpUrl, mqttPorts, api, registry, metrics, sink, log, close };
 }
