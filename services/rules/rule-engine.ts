@@ -1,0 +1,224 @@
+/**
+ * The rules stage, pure: a reading (or the passage of time) in, rule outcomes out.
+ *
+ *   reading ─► resolveRules(device, building, overrides)     defaults + validated overrides
+ *           ─► each family that applies to the device kind   verdicts { breached, cleared, value }
+ *           ─► tick (overdue timers) then step per rule      condition.ts state machine
+ *           ─► RuleOutcome[]  raise | update | clear          the alerts layer owns the lifecycle
+ *
+ * No clock, no timers, no I/O: time is the reading's ts or the `now` passed to dueChecks /
+ * offlineCheck, and state lives in the injected RuleStateStore. The engine tells the caller
+ * when to call again (nextDue, offlineDue) so a lane occupied once still alerts after forS.
+ */
+import type { Building, Device } from '../devices/model.js';
+import type { Reading } from '../telemetry/telemetry.js';
+import { due, initialState, step, tick, type ConditionState, type StepResult, type Transition } from './condition.js';
+import { asPressurePoint } from './defaults.js';
+import { ruleMessage, type Message } from './messages.js';
+import { electricalFamily } from './rule-families/electrical.js';
+import { faultFamily } from './rule-families/fault.js';
+import { laneFamily } from './rule-families/lane.js';
+import { levelFamily } from './rule-families/level.js';
+import { offlineCheck, offlineDueAt, offlineFamily } from './rule-families/offline.js';
+import { pressureFamily } from './rule-families/pressure.js';
+import type { RuleEvaluation, RuleFamily, RuleMemory } from './rule-families/rule-family.js';
+import { resolveRules } from './rule-params.js';
+import type { RuleStateStore } from './rule-state-store.js';
+import { RULE_CLASS, RULE_IDS, type AlertClass, type RuleId, type RuleParams, type RuleSet, type Severity } from './rule-types.js';
+
+export interface RuleOutcome {
+  ruleId: RuleId;
+  deviceId: string;
+  buildingId: string;
+  transition: Transition;
+  severity: Severity;
+  class: AlertClass;
+  value: number | null;
+  threshold: number | null;
+  /** worst value of this episode (lowest for low-side rules) */
+  peak: number | null;
+  /** breaching readings in this episode */
+  count: number;
+  /** when the transition happened (epoch ms) */
+  at: number;
+  /** when the alert was raised; null for a clear */
+  activeSince: number | null;
+  /** an 'update' that is a periodic re-alert (lane_blocked) */
+  realert: boolean;
+  message: Message;
+}
+
+export interface RuleContext {
+  device: Device;
+  building: Building;
+  overrides?: unknown;
+}
+
+/** Finds a device's context for time-based checks; undefined for a device that no longer exists. */
+export type RuleContextLookup = (deviceId: string) => RuleContext | undefined;
+
+export const RULE_FAMILIES: readonly RuleFamily[] = [
+  pressureFamily,
+  levelFamily,
+  electricalFamily,
+  laneFamily,
+  faultFamily,
+  offlineFamily,
+];
+
+function enabledOf(rules: RuleSet, ids: readonly RuleId[]): RuleSet {
+  const out: RuleSet = {};
+  for (const id of ids) {
+    const p = rules[id];
+    if (p?.enabled) out[id] = p;
+  }
+  return out;
+}
+
+export class RuleEngine {
+  constructor(private readonly families: readonly RuleFamily[] = RULE_FAMILIES) {}
+
+  /** Evaluate one validated reading. Throws RuleOverrideError if the stored overrides are invalid. */
+  evaluate(reading: Reading, device: Device, building: Building, overrides: unknown, store: RuleStateStore): RuleOutcome[] {
+    const rules = resolveRules(device, building, overrides);
+    let memory: RuleMemory = store.getMemory(device.id) ?? {};
+    const out: RuleOutcome[] = [];
+    for (const family of this.families) {
+      if (!family.appliesTo(device.kind)) continue;
+      const own = enabledOf(rules, family.ids);
+      if (Object.keys(own).length === 0) continue;
+      const result = family.evaluate(reading, own, memory);
+      memory = result.memory;
+      for (const id of family.ids) {
+        const ev = result.results[id];
+        const params = own[id];
+        if (ev && params) out.push(...this.apply({ device, building }, id, params, ev, reading.ts, store));
+      }
+    }
+    store.setMemory(device.id, memory);
+    out.push(...this.clearDisabled({ device, building }, rules, reading.ts, store));
+    return out;
+  }
+
+  /** Apply every time-based transition due by `now` (forS held, clearS held, re-alerts). */
+  dueChecks(now: number, store: RuleStateStore, lookup: RuleContextLookup): RuleOutcome[] {
+    const out: RuleOutcome[] = [];
+    for (const { deviceId, ruleId, state } of store.openConditions()) {
+      const ctx = lookup(deviceId);
+      if (!ctx) continue;
+      const params = resolveRules(ctx.device, ctx.building, ctx.overrides)[ruleId];
+      if (!params?.enabled) continue;
+      const t = tick(state, now, params);
+      store.set(deviceId, ruleId, t.state);
+      out.push(...this.outcomes(ctx, ruleId, params, state, t));
+    }
+    return out;
+  }
+
+  /** The earliest time (epoch ms) dueChecks has work, so the caller can set a single timer. */
+  nextDue(store: RuleStateStore, lookup: RuleContextLookup): number | undefined {
+    let next: number | undefined;
+    for (const { deviceId, ruleId, state } of store.openConditions()) {
+      const ctx = lookup(deviceId);
+      const params = ctx && resolveRules(ctx.device, ctx.building, ctx.overrides)[ruleId];
+      if (!params?.enabled) continue;
+      const t = due(state, params);
+      if (t !== undefined && (next === undefined || t < next)) next = t;
+    }
+    return next;
+  }
+
+  /** When this device counts as offline if nothing else arrives (epoch ms). */
+  offlineDue(device: Device, building: Building, overrides: unknown, lastSeenAt: number): number | undefined {
+    const params = resolveRules(device, building, overrides).device_offline;
+    return params ? offlineDueAt(lastSeenAt, params) : undefined;
+  }
+
+  /** Raise device_offline after `threshold` s of silence; clear it if the device was seen since. */
+  offlineCheck(device: Device, building: Building, overrides: unknown, lastSeenAt: number, now: number, store: RuleStateStore): RuleOutcome[] {
+    const params = resolveRules(device, building, overrides).device_offline;
+    const ev = params && offlineCheck(lastSeenAt, now, params);
+    if (!params || !ev) return [];
+    // Still silent and already offline: nothing new to say (repeated checks must not storm).
+    if (ev.breached && store.get(device.id, 'device_offline')?.phase === 'active') return [];
+    return this.apply({ device, building }, 'device_offline', params, ev, ev.breached ? now : lastSeenAt, store);
+  }
+
+  /** The broker delivered the device's last will: offline now, without waiting for the silence. */
+  lastWill(device: Device, building: Building, overrides: unknown, at: number, store: RuleStateStore): RuleOutcome[] {
+    const params = resolveRules(device, building, overrides).device_offline;
+    if (!params?.enabled) return [];
+    return this.apply({ device, building }, 'device_offline', params, { breached: true, cleared: false, value: 0 }, at, store);
+  }
+
+  private apply(ctx: RuleContext, ruleId: RuleId, params: RuleParams, ev: RuleEvaluation, at: number, store: RuleStateStore): RuleOutcome[] {
+    const before = store.get(ctx.device.id, ruleId) ?? initialState();
+    // Catch up an overdue timer first (a clear held clearS, a lane that turned free after forS),
+    // unless this reading continues the condition: then step() itself raises or re-alerts, dated
+    // by the reading, and one reading yields one outcome.
+    // A timer due exactly now is also left to the reading, so the outcome carries its value.
+    const continues = ev.breached && (before.phase === 'pending' || before.phase === 'active');
+    const overdue = (due(before, params) ?? Infinity) < at;
+    const ticked = !continues && overdue ? tick(before, at, params) : { state: before };
+    const stepped = step(ticked.state, { ...ev, at }, params);
+    store.set(ctx.device.id, ruleId, stepped.state);
+    return [
+      ...this.outcomes(ctx, ruleId, params, before, ticked),
+      ...this.outcomes(ctx, ruleId, params, ticked.state, stepped, ev.detail),
+    ];
+  }
+
+  /** A rule switched off (or no longer applicable) while its alert is open closes it as cleared. */
+  private clearDisabled(ctx: RuleContext, rules: RuleSet, at: number, store: RuleStateStore): RuleOutcome[] {
+    const out: RuleOutcome[] = [];
+    for (const id of RULE_IDS) {
+      if (rules[id]?.enabled) continue;
+      const state = store.get(ctx.device.id, id);
+      if (!state || state.phase === 'normal') continue;
+      store.set(ctx.device.id, id, initialState());
+      if (state.phase === 'pending') continue;
+      const params = rules[id] ?? { enabled: false, forS: 0, clearS: 0, severity: 'minor' as const };
+      out.push(...this.outcomes(ctx, id, params, state, { state: initialState(), transition: 'clear', at }));
+    }
+    return out;
+  }
+
+  private outcomes(ctx: RuleContext, ruleId: RuleId, params: RuleParams, before: ConditionState, r: StepResult, detail?: string): RuleOutcome[] {
+    if (!r.transition) return [];
+    const at = r.at ?? 0;
+    const episode = r.transition === 'clear' ? before : r.state;
+    const threshold = (ruleId === 'pressure_drop' ? params.dropMpa : params.threshold) ?? null;
+    const value = r.state.value ?? before.value;
+    const activeSince = r.transition === 'clear' ? null : r.state.activeSince;
+    const realert = r.realert === true;
+    const message = ruleMessage({
+      ruleId,
+      transition: r.transition,
+      value: value ?? 0,
+      threshold,
+      point: asPressurePoint(ctx.device.point),
+      source: params.source,
+      detail,
+      realert,
+      durationMin: activeSince === null ? undefined : Math.round((at - activeSince) / 60_000),
+    });
+    return [
+      {
+        ruleId,
+        deviceId: ctx.device.id,
+        buildingId: ctx.building.id,
+        transition: r.transition,
+        severity: params.severity,
+        class: RULE_CLASS[ruleId],
+        value,
+        threshold,
+        peak: episode.peak,
+        count: episode.count,
+        at,
+        activeSince,
+        realert,
+        message,
+      },
+    ];
+  }
+}

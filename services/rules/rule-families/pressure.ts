@@ -1,0 +1,52 @@
+/**
+ * Fire-water pressure: pressure_low (value < threshold), pressure_high (value > threshold) and
+ * pressure_drop (the fall from the highest value within windowS exceeds dropMpa).
+ * Thresholds come from defaults.ts (GB 50974-2014 5.2.2 / 6.2.1, GB 55036-2022 4.0.5; facts 41–46).
+ */
+import type { Reading } from '../../telemetry/telemetry.js';
+import type { RuleSet } from '../rule-types.js';
+import { aboveRule, belowRule, numberField, tidy, type FamilyResult, type RuleFamily, type RuleMemory } from './rule-family.js';
+
+/** Bound on the remembered window: a device reporting every second still fits 60 s twice over. */
+export const MAX_WINDOW_POINTS = 256;
+
+/**
+ * The fall (MPa, ≥ 0) from the highest earlier value within the window to `value`, and the
+ * window with this reading added. Readings older than the newest remembered one are ignored
+ * for the window (out of order), so a late packet cannot fake a drop.
+ */
+export function pressureDrop(
+  window: ReadonlyArray<[number, number]>,
+  ts: number,
+  value: number,
+  windowS: number,
+): { drop: number; window: Array<[number, number]> } {
+  const from = ts - windowS * 1000;
+  const recent = window.filter(([at]) => at >= from && at <= ts);
+  const max = recent.reduce((m, [, v]) => Math.max(m, v), value);
+  const last = window[window.length - 1];
+  const inOrder = last === undefined || ts >= last[0];
+  const next = inOrder ? [...recent, [ts, value] as [number, number]].slice(-MAX_WINDOW_POINTS) : [...window];
+  return { drop: Math.max(0, tidy(max - value)), window: next };
+}
+
+export const pressureFamily: RuleFamily = {
+  name: 'pressure',
+  ids: ['pressure_low', 'pressure_high', 'pressure_drop'],
+  appliesTo: (kind) => kind === 'water_pressure',
+  evaluate(reading: Reading, rules: RuleSet, memory: RuleMemory): FamilyResult {
+    const v = reading.channel === 'telemetry' ? numberField(reading, 'pressureMpa') : undefined;
+    if (v === undefined) return { results: {}, memory };
+    const results: FamilyResult['results'] = {};
+    const low = rules.pressure_low;
+    if (low?.threshold !== undefined) results.pressure_low = belowRule(v, low.threshold, low.hysteresis);
+    const high = rules.pressure_high;
+    if (high?.threshold !== undefined) results.pressure_high = aboveRule(v, high.threshold, high.hysteresis);
+    const drop = rules.pressure_drop;
+    if (drop?.dropMpa === undefined || drop.windowS === undefined) return { results, memory };
+    const d = pressureDrop(memory.pressures ?? [], reading.ts, v, drop.windowS);
+    // A fall of *more than* dropMpa breaches; it clears once the window no longer holds such a fall.
+    results.pressure_drop = aboveRule(d.drop, drop.dropMpa, drop.hysteresis);
+    return { results, memory: { ...memory, pressures: d.window } };
+  },
+};
