@@ -7,8 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MqttBroker, type BrokerAddresses } from '../gateway/mqtt/broker.js';
-import { AdminTokenAuthenticator } from './api/auth.js';
+import { AlertService, DeadlinePolicy } from './alerts/alert-service.js';
+import { EscalationScheduler } from './alerts/escalation.js';
+import { LiveFeed } from './alerts/live-feed.js';
+import { RuleRunner } from './alerts/rule-runner.js';
 import { buildApi, type Api } from './api/app.js';
+import { AuthService } from './auth/auth-service.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import type { Config } from './config/config.js';
 import { generateSecret, sha256 } from './devices/credentials.js';
@@ -16,6 +20,8 @@ import { DeviceStatusTracker } from './devices/device-status.js';
 import { DeviceRegistry } from './devices/registry.js';
 import { Metrics } from './metrics/metrics.js';
 import { Pipeline } from './pipeline/pipeline.js';
+import { RuleEngine } from './rules/rule-engine.js';
+import { SystemClock, type Clock } from './shared/clock.js';
 import { createLogger } from './shared/logger.js';
 import { InfluxV1Store } from './sinks/influx/influx-v1-store.js';
 import { InfluxV2Store } from './sinks/influx/influx-v2-store.js';
@@ -23,7 +29,11 @@ import { OutboxSink } from './sinks/outbox-sink.js';
 import type { ReadingSink, ReadingStore } from './sinks/sink.js';
 import { SqliteReadingStore } from './sinks/sqlite/sqlite-reading-store.js';
 import { openDatabase } from './stores/sqlite/database.js';
+import { SqliteAlertStore } from './stores/sqlite/sqlite-alert-store.js';
+import { SqliteAuthStore } from './stores/sqlite/sqlite-auth-store.js';
 import { SqliteDeviceStatusStore } from './stores/sqlite/sqlite-device-status-store.js';
+import { SqliteEventLogStore, SqliteMaintenanceStore } from './stores/sqlite/sqlite-feed-stores.js';
+import { SqliteRuleStateStore } from './stores/sqlite/sqlite-rule-state-store.js';
 import { SqliteRegistryStore } from './stores/sqlite/sqlite-registry-store.js';
 import { SqliteSettingsStore } from './stores/sqlite/sqlite-settings-store.js';
 
@@ -34,17 +44,23 @@ export interface Firewatch {
   readonly registry: DeviceRegistry;
   readonly metrics: Metrics;
   readonly sink: ReadingSink;
+  readonly alerts: AlertService;
+  readonly feed: LiveFeed;
+  readonly runner: RuleRunner;
   readonly log: Logger;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   logger?: Logger;
+  /** time source for rules, deadlines and escalation (tests pass a ManualClock) */
+  clock?: Clock;
   /** where a generated admin token is shown once (default: stderr, never the log) */
   announceSecret?: (text: string) => void;
 }
 
 const ADMIN_TOKEN_KEY = 'admin_token_sha256';
+const LAST_ALIVE_KEY = 'last_alive_at';
 
 export function packageVersion(): string {
   // services/main.ts runs from source (tests) or from dist/services/main.js (npm start)
@@ -98,10 +114,10 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
   }
 
   async function assemble(): Promise<Firewatch> {
-
+    const clock = opts.clock ?? new SystemClock();
     const metrics = new Metrics();
     const registry = new DeviceRegistry(new SqliteRegistryStore(db));
-    const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db));
+    const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db), () => clock.now());
     status.start();
     cleanups.push(() => status.close());
 
@@ -120,6 +136,38 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     await sink.start();
     cleanups.push(() => sink.close());
 
+    // alerts: rules → lifecycle → live feed, all on the injected clock
+    const feed = new LiveFeed(new SqliteEventLogStore(db), clock);
+    feed.prune();
+    const alerts = new AlertService({
+      store: new SqliteAlertStore(db),
+      maintenance: new SqliteMaintenanceStore(db),
+      feed,
+      clock,
+      deadlines: new DeadlinePolicy({ ackS: config.alerts.ackS, closeS: config.alerts.closeS }, config.alerts.byUse),
+      log: log.child({ module: 'alerts' }),
+    });
+    const escalation = new EscalationScheduler(alerts, clock);
+    const ruleStates = new SqliteRuleStateStore(db);
+    ruleStates.start();
+    cleanups.push(() => ruleStates.close());
+    const lastAlive = settings.get(LAST_ALIVE_KEY);
+    const runner = new RuleRunner({
+      engine: new RuleEngine(),
+      states: ruleStates,
+      alerts,
+      registry,
+      status,
+      clock,
+      log: log.child({ module: 'rules' }),
+      lastAliveAt: lastAlive === undefined ? undefined : Number(lastAlive),
+      markAlive: (t) => settings.set(LAST_ALIVE_KEY, String(t)),
+      outageAlertS: config.alerts.outageAlertS,
+    });
+    registry.onChange((e) => {
+      if (e.type === 'device_removed') ruleStates.forgetDevice(e.deviceId);
+    });
+
     const pipeline = new Pipeline({
       registry,
       status,
@@ -127,12 +175,32 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       metrics,
       log: log.child({ module: 'pipeline' }),
       limits: config.ingest,
+      ruleStages: [runner.stage()],
+      now: () => clock.now(),
     });
 
-    const broker = new MqttBroker({ config: config.mqtt, registry, status, pipeline, metrics, log: log.child({ module: 'mqtt' }) });
+    const broker = new MqttBroker({
+      config: config.mqtt,
+      registry,
+      status,
+      pipeline,
+      metrics,
+      log: log.child({ module: 'mqtt' }),
+      onConnection: (deviceId, connected) => {
+        const c = registry.context(deviceId);
+        feed.publish(connected ? 'device.online' : 'device.offline', { street: c?.building?.street ?? null, buildingId: c?.device.buildingId ?? null }, { deviceId });
+      },
+      onPresence: (deviceId, online) => runner.onStatus(deviceId, online),
+    });
     cleanups.push(() => broker.close());
     const mqttPorts = await broker.start();
     registry.onChange((e) => broker.disconnectDevice(e.deviceId));
+    escalation.start();
+    runner.start();
+    cleanups.push(() => {
+      runner.close();
+      escalation.close();
+    });
 
     const readiness: ReadinessCheck[] = [
       { name: 'broker', check: async () => ({ ready: true, detail: { connections: broker.connectedCount(), ports: mqttPorts } }) },
@@ -147,7 +215,10 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
         name: 'sink',
         check: async () => {
           const s = sink.status();
-          return { ready: s.ready, detail: { sink: s.name, backlog: s.backlog, backlogAgeS: s.backlogAgeS, ...(s.lastError ? { lastError: s.lastError } : {}) } };
+          return {
+            ready: s.ready,
+            detail: { sink: s.name, backlog: s.backlog, backlogAgeS: s.backlogAgeS, ...(s.lastError ? { lastError: s.lastError } : {}) },
+          };
         },
       },
     ];
@@ -158,7 +229,14 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       readingStore,
       sink,
       metrics,
-      auth: new AdminTokenAuthenticator(adminDigest),
+      auth: new AuthService({
+        store: new SqliteAuthStore(db),
+        adminTokenSha256: adminDigest,
+        now: () => clock.now(),
+        sessionTtlMs: config.sessionTtlH * 3_600_000,
+      }),
+      alerts,
+      feed,
       readiness,
       log,
       version: packageVersion(),
@@ -181,13 +259,17 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
+        // stop intake first, then timers, then flush what was accepted
         await broker.close();
         await api.close();
+        runner.close();
+        escalation.close();
         await sink.close();
+        ruleStates.close();
         status.close();
         db.close();
       })());
 
-    return { httpUrl, mqttPorts, api, registry, metrics, sink, log, close };
+    return { httpUrl, mqttPorts, api, registry, metrics, sink, alerts, feed, runner, log, close };
   }
 }

@@ -26,6 +26,9 @@ export interface BrokerDeps {
   pipeline: Pipeline;
   metrics: Metrics;
   log: Logger;
+  /** connection-level presence (feed events) and presence messages / last wills (offline rule) */
+  onConnection?: (deviceId: string, connected: boolean) => void;
+  onPresence?: (deviceId: string, online: boolean) => void;
 }
 
 export interface BrokerAddresses {
@@ -61,7 +64,11 @@ export class MqttBroker {
     const log = deps.log;
     const aedes = await Aedes.createBroker({
       authenticate: createAuthenticate({ registry: deps.registry, metrics: deps.metrics, identities: this.identities }),
-      authorizePublish: createAuthorizePublish({ pipeline: deps.pipeline, identities: this.identities }),
+      authorizePublish: createAuthorizePublish({
+        pipeline: deps.pipeline,
+        identities: this.identities,
+        ...(deps.onPresence ? { onPresence: deps.onPresence } : {}),
+      }),
       authorizeSubscribe: createAuthorizeSubscribe({ pipeline: deps.pipeline, identities: this.identities }),
       // devices never receive other devices' telemetry
       authorizeForward: (client, packet) => (packet.topic.startsWith('$SYS') && client ? null : packet),
@@ -76,6 +83,7 @@ export class MqttBroker {
       set.add(client);
       deps.metrics.connections.inc();
       deps.status.connected(id);
+      deps.onConnection?.(id, true);
     });
     aedes.on('clientDisconnect', (client) => {
       const id = this.identities.get(client);
@@ -86,6 +94,7 @@ export class MqttBroker {
       if (!set || set.size === 0) {
         this.clientsByDevice.delete(id);
         deps.status.disconnected(id);
+        deps.onConnection?.(id, false);
       }
     });
     // A client's error is the client's, never the broker's.

@@ -19,7 +19,13 @@ import type { DeviceRegistry } from '../devices/registry.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { AppError, UnauthorizedError } from '../shared/errors.js';
 import type { ReadingSink, ReadingStore } from '../sinks/sink.js';
-import { bearerToken, type Principal, type TokenAuthenticator } from './auth.js';
+import type { AuthService } from '../auth/auth-service.js';
+import { bearerToken, type Principal } from './auth.js';
+import { registerAuthRoutes, registerLoginRoute } from './routes/auth.js';
+import type { AlertService } from '../alerts/alert-service.js';
+import type { LiveFeed } from '../alerts/live-feed.js';
+import { registerAlertRoutes } from './routes/alerts.js';
+import { registerLiveRoute } from './routes/live.js';
 import { registerDeviceRoutes } from './routes/devices.js';
 import { registerBuildingRoutes } from './routes/buildings.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
@@ -31,12 +37,14 @@ declare module 'fastify' {
 }
 
 export interface ApiDeps {
+  alerts: AlertService;
+  feed: LiveFeed;
   registry: DeviceRegistry;
   status: DeviceStatusTracker;
   readingStore: ReadingStore;
   sink: ReadingSink;
   metrics: Metrics;
-  auth: TokenAuthenticator;
+  auth: AuthService;
   readiness: ReadinessCheck[];
   log: Logger;
   version: string;
@@ -93,6 +101,11 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.setNotFoundHandler((req, reply) => problem(reply, 404, 'not_found', 'Not found', `no route ${req.method} ${req.url}`));
 
   registerHealthRoutes(app, deps);
+  // the live feed authenticates from ?token= itself (browsers cannot set WebSocket headers)
+  await registerLiveRoute(app as Api, { feed: deps.feed, auth: deps.auth });
+
+  // login needs no bearer token
+  await app.register(async (pub) => registerLoginRoute(pub.withTypeProvider<ZodTypeProvider>(), { auth: deps.auth }), { prefix: '/api/v1' });
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
@@ -104,6 +117,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     const typed = api.withTypeProvider<ZodTypeProvider>();
     registerBuildingRoutes(typed, deps);
     registerDeviceRoutes(typed, deps);
+    registerAlertRoutes(typed, deps);
+    registerAuthRoutes(typed, { auth: deps.auth });
   }, { prefix: '/api/v1' });
 
   return app as Api;

@@ -1,28 +1,8 @@
 /**
- * Bearer-token authentication for the HTTP API. Issue #2 has one principal, the admin (token from
- * ADMIN_TOKEN, or generated on first start; only its SHA-256 digest is kept). Users, roles and
- * scoped API tokens extend `resolve()` (issue #3).
+ * The HTTP side of authentication: reading the bearer token. Principals, roles, sessions and
+ * API tokens live in services/auth.
  */
-import { constantTimeEqualHex, sha256 } from '../devices/credentials.js';
-
-export type Role = 'admin' | 'duty' | 'operator' | 'platform';
-
-export interface Principal {
-  id: string;
-  role: Role;
-}
-
-export interface TokenAuthenticator {
-  resolve(token: string): Principal | undefined;
-}
-
-export class AdminTokenAuthenticator implements TokenAuthenticator {
-  constructor(private readonly adminTokenSha256: string) {}
-
-  resolve(token: string): Principal | undefined {
-    return constantTimeEqualHex(sha256(token), this.adminTokenSha256) ? { id: 'admin', role: 'admin' } : undefined;
-  }
-}
+export type { Principal, PrincipalKind, Role, TokenAuthenticator } from '../auth/model.js';
 
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;

@@ -48,6 +48,24 @@ const EnvSchema = z
     DEVICE_RATE_BURST: positiveInt.default(500),
     MAX_CLOCK_SKEW_S: positiveInt.default(300),
     REJECT_LOG_INTERVAL_S: positiveInt.default(60),
+
+    ALERT_ACK_S: positiveInt.default(60),
+    ALERT_CLOSE_S: positiveInt.default(180),
+    ALERT_DEADLINES_BY_USE: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v === '') return {};
+        try {
+          return JSON.parse(v) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON, e.g. {"hotel":{"ackS":120,"closeS":300}}' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.record(z.string(), z.object({ ackS: z.number().int().positive(), closeS: z.number().int().positive() }))),
+    OUTAGE_ALERT_S: positiveInt.default(60),
+    SESSION_TTL_H: z.coerce.number().positive().default(12),
   })
   .superRefine((env, ctx) => {
     if ((env.MQTTS_PORT !== undefined) !== (env.TLS_CERT !== undefined && env.TLS_KEY !== undefined)) {
@@ -100,6 +118,13 @@ export interface Config {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly influx?: Readonly<InfluxConfig>;
   readonly sink: { readonly batchSize: number; readonly flushIntervalMs: number };
+  readonly alerts: {
+    readonly ackS: number;
+    readonly closeS: number;
+    readonly byUse: Readonly<Record<string, { ackS: number; closeS: number }>>;
+    readonly outageAlertS: number;
+  };
+  readonly sessionTtlH: number;
   readonly ingest: {
     readonly maxPayloadBytes: number;
     readonly deviceRatePerS: number;
@@ -160,6 +185,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     ...(influx ? { influx } : {}),
     sink: { batchSize: e.INFLUX_BATCH_SIZE, flushIntervalMs: e.INFLUX_FLUSH_INTERVAL_MS },
+    alerts: { ackS: e.ALERT_ACK_S, closeS: e.ALERT_CLOSE_S, byUse: e.ALERT_DEADLINES_BY_USE, outageAlertS: e.OUTAGE_ALERT_S },
+    sessionTtlH: e.SESSION_TTL_H,
     ingest: {
       maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
       deviceRatePerS: e.DEVICE_RATE_PER_S,
@@ -189,8 +216,13 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['INFLUX_BATCH_SIZE', '5000', 'points per InfluxDB write'],
   ['INFLUX_FLUSH_INTERVAL_MS', '1000', 'longest wait before a partial batch is written'],
   ['MAX_PAYLOAD_BYTES', '65536', 'larger MQTT payloads are rejected (too_large)'],
-  ['DEVICE_RATE_PER_S', '50', 'sustained readings per second per device (rate_limited beyond)'],
+  ['DEVICE_RATE_PER_S', '50', 'sustained publishes per second per device (rate_limited beyond)'],
   ['DEVICE_RATE_BURST', '500', 'burst allowance per device (e.g. a backlog flush)'],
   ['MAX_CLOCK_SKEW_S', '300', 'readings timestamped further in the future are rejected (future_ts)'],
   ['REJECT_LOG_INTERVAL_S', '60', 'a device\'s rejected messages are logged at most once per interval'],
+  ['ALERT_ACK_S', '60', 'hazard alerts not acknowledged within this escalate to level 1 (1分钟响应)'],
+  ['ALERT_CLOSE_S', '180', 'hazard alerts not closed within this escalate to level 2 (3分钟处置)'],
+  ['ALERT_DEADLINES_BY_USE', '{}', 'per building use, JSON: {"hotel":{"ackS":120,"closeS":300}}'],
+  ['OUTAGE_ALERT_S', '60', 'a service downtime longer than this raises one service_outage alert at start'],
+  ['SESSION_TTL_H', '12', 'lifetime of a login session (one duty shift)'],
 ];

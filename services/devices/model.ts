@@ -65,6 +65,8 @@ export interface Device {
   reportIntervalS: number;
   vendor: string | null;
   model: string | null;
+  /** per-device rule overrides, `{ "<ruleId>": { threshold, forS, ... } }` (validated by services/rules) */
+  rules: Record<string, unknown> | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -79,7 +81,7 @@ export interface StoredCredential {
 
 export type BuildingInput = Omit<Building, 'id' | 'createdAt' | 'updatedAt'> & { id?: string };
 export type BuildingPatch = Partial<Omit<Building, 'id' | 'createdAt' | 'updatedAt'>>;
-export type DeviceInput = Omit<Device, 'id' | 'createdAt' | 'updatedAt'> & { id?: string };
+export type DeviceInput = Omit<Device, 'id' | 'createdAt' | 'updatedAt' | 'rules'> & { id?: string; rules?: Device['rules'] };
 export type DevicePatch = Partial<Omit<Device, 'id' | 'kind' | 'createdAt' | 'updatedAt'>>;
 
 export interface Page<T> {
@@ -87,13 +89,20 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/** Limits a list to what a principal may see: buildings in any of these streets or with these ids. */
+export interface ScopeFilter {
+  streets?: readonly string[];
+  buildingIds?: readonly string[];
+}
 export interface BuildingFilter {
   street?: string;
   use?: string;
+  scope?: ScopeFilter;
 }
 export interface DeviceFilter {
   buildingId?: string;
   kind?: string;
+  scope?: ScopeFilter;
 }
 
 /** What the registry needs from storage. Implemented by SqliteRegistryStore; an in-memory fake is trivial. */

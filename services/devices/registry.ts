@@ -42,7 +42,7 @@ function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
 }
 
 export class DeviceRegistry {
-  private readonly devices = new Map<string, Device>();
+  private readonly devices_ = new Map<string, Device>();
   private readonly buildings = new Map<string, Building>();
   private readonly verified = new VerifiedSecretCache();
   private readonly listeners: RegistryListener[] = [];
@@ -51,7 +51,7 @@ export class DeviceRegistry {
     private readonly store: RegistryStore,
     private readonly now: () => Date = () => new Date(),
   ) {
-    for (const d of store.allDevices()) this.devices.set(d.id, d);
+    for (const d of store.allDevices()) this.devices_.set(d.id, d);
   }
 
   onChange(listener: RegistryListener): void {
@@ -102,15 +102,15 @@ export class DeviceRegistry {
   async createDevice(input: DeviceInput): Promise<{ device: Device; credentials: Credentials }> {
     this.getBuilding(input.buildingId);
     const id = input.id ?? `dev-${randomBytes(6).toString('hex')}`;
-    if (this.devices.has(id) || this.store.getDevice(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
+    if (this.devices_.has(id) || this.store.getDevice(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
     const ts = this.now().toISOString();
-    const device: Device = { ...input, id, createdAt: ts, updatedAt: ts };
+    const device: Device = { ...input, id, rules: input.rules ?? null, createdAt: ts, updatedAt: ts };
     const password = generateSecret();
     const hash = await hashSecret(password);
     // re-check after the await: two concurrent creates with the same id
-    if (this.devices.has(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
+    if (this.devices_.has(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
     this.store.insertDevice(device, { deviceId: id, username: id, hash, rotatedAt: ts });
-    this.devices.set(id, device);
+    this.devices_.set(id, device);
     return { device, credentials: { username: id, password } };
   }
 
@@ -125,7 +125,7 @@ export class DeviceRegistry {
   }
 
   getDevice(id: string): Device {
-    const d = this.devices.get(id);
+    const d = this.devices_.get(id);
     if (!d) throw new NotFoundError('device', id);
     return d;
   }
@@ -144,22 +144,27 @@ export class DeviceRegistry {
     if (patch.buildingId !== undefined) this.getBuilding(patch.buildingId);
     const next: Device = { ...current, ...patch, id, kind: current.kind, updatedAt: this.now().toISOString() };
     this.store.updateDevice(id, next);
-    this.devices.set(id, next);
+    this.devices_.set(id, next);
     return next;
   }
 
   deleteDevice(id: string): void {
     this.getDevice(id);
     this.store.deleteDevice(id);
-    this.devices.delete(id);
+    this.devices_.delete(id);
     this.verified.forget(id);
     this.emit('device_removed', id);
+  }
+
+  /** every registered device, from memory */
+  devices(): IterableIterator<Device> {
+    return this.devices_.values();
   }
 
   // ── hot path ────────────────────────────────────────────────────────────────
   /** Device and building for a device id, from memory; undefined for an unknown device. */
   context(deviceId: string): DeviceContext | undefined {
-    const device = this.devices.get(deviceId);
+    const device = this.devices_.get(deviceId);
     if (!device) return undefined;
     let building = this.buildings.get(device.buildingId);
     if (!building) {
@@ -171,7 +176,7 @@ export class DeviceRegistry {
 
   /** Constant-time check of a device's secret; the slow hash runs once per (device, secret). */
   async verifyDevice(username: string, secret: string): Promise<boolean> {
-    const cred = this.devices.has(username) ? this.store.getCredential(username) : undefined;
+    const cred = this.devices_.has(username) ? this.store.getCredential(username) : undefined;
     if (!cred) {
       // spend comparable time on unknown ids so they cannot be told apart by timing
       await hashSecret(secret);

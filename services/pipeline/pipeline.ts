@@ -181,7 +181,8 @@ export class Pipeline {
   }
 
   /** Run one payload through every stage. Rejects only when the sink could not make it durable. */
-  async ingest(raw: RawMessage): Promise<IngestResult> {
+  async ingest(message: Omit<RawMessage, 'receivedAt'> & { receivedAt?: number }): Promise<IngestResult> {
+    const raw: RawMessage = { ...message, receivedAt: message.receivedAt ?? (this.deps.now ?? Date.now)() };
     const ctx: IngestContext = { raw, messages: [], readings: [], rejections: [], duplicates: 0 };
     const timer = this.deps.metrics.stageSeconds;
     for (const stage of this.stages) {

@@ -15,7 +15,7 @@ const building = (p: Partial<Building> = {}): Building => ({
 });
 const device = (kind: DeviceKind, p: Partial<Device> = {}): Device => ({
   id: 'd-1', buildingId: 'b-1', kind, point: kind === 'water_pressure' ? 'hydrant_top' : null, location: null,
-  reportIntervalS: 60, vendor: null, model: null, createdAt: '', updatedAt: '', ...p,
+  reportIntervalS: 60, vendor: null, model: null, rules: null, createdAt: '', updatedAt: '', ...p,
 });
 
 describe('hydrant_top minimum static pressure by building class (GB 50974-2014 5.2.2, fact 41)', () => {

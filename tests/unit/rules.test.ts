@@ -20,7 +20,7 @@ const bld: Building = {
 };
 const dev = (kind: DeviceKind, p: Partial<Device> = {}): Device => ({
   id: `${kind}-1`, buildingId: 'b-1', kind, point: kind === 'water_pressure' ? 'hydrant_top' : null, location: null,
-  reportIntervalS: 60, vendor: null, model: null, createdAt: '', updatedAt: '', ...p,
+  reportIntervalS: 60, vendor: null, model: null, rules: null, createdAt: '', updatedAt: '', ...p,
 });
 
 let engine: RuleEngine;

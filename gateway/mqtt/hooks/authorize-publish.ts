@@ -10,11 +10,13 @@
  */
 import type { Client, PublishPacket } from 'aedes';
 import type { Pipeline } from '../../../services/pipeline/pipeline.js';
-import { publishChannel } from '../topics.js';
+import { presence, publishChannel } from '../topics.js';
 
 export interface AuthorizePublishDeps {
   pipeline: Pipeline;
   identities: WeakMap<Client, string>;
+  /** a device's presence message (its last will when it drops off) */
+  onPresence?: (deviceId: string, online: boolean) => void;
 }
 
 export class TopicAclError extends Error {
@@ -26,13 +28,19 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
     if (!client) return callback(null); // broker-internal publish (e.g. a will being re-delivered)
     const deviceId = deps.identities.get(client);
     if (!deviceId) return callback(new TopicAclError('unauthenticated client'));
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const online = presence(deviceId, packet.topic, payload);
+    if (online !== undefined) {
+      if (online === null) deps.pipeline.rejectOutside(deviceId, 'schema', 'status payload must be "online", "offline" or {"online": boolean}');
+      else deps.onPresence?.(deviceId, online);
+      return callback(null);
+    }
     const channel = publishChannel(deviceId, packet.topic);
     if (!channel) {
       deps.pipeline.rejectOutside(deviceId, 'topic_acl', `publish to ${packet.topic} is not allowed`);
       return callback(new TopicAclError(`device ${deviceId} may not publish to ${packet.topic}`));
     }
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    deps.pipeline.ingest({ deviceId, channel, payload, receivedAt: Date.now() }).then(
+    deps.pipeline.ingest({ deviceId, channel, payload }).then(
       () => callback(null),
       (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
     );

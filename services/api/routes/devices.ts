@@ -2,7 +2,10 @@
 import { z } from 'zod';
 import { eventTopicFor, telemetryTopicFor } from '../../telemetry/topics.js';
 import type { Device as DeviceModel } from '../../devices/model.js';
-import { BadRequestError } from '../../shared/errors.js';
+import { resolveRules, validateRuleOverrides } from '../../rules/rule-params.js';
+import type { Principal } from '../../auth/model.js';
+import { buildingFilterFor, canReadBuilding, canWriteRegistry, requireRole } from '../../auth/scope.js';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import type { Api, ApiDeps } from '../app.js';
 import {
   Credentials,
@@ -25,6 +28,19 @@ function parseTime(value: string | undefined, name: string): number | undefined 
 export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
   const { registry, status } = deps;
   const tags = ['devices'];
+  const ALL = ['admin', 'duty', 'operator', 'platform'] as const;
+  /** the device, if the principal may see it (404 otherwise: its existence is not disclosed) */
+  const readable = (principal: Principal | undefined, id: string): DeviceModel => {
+    const p = requireRole(principal, ...ALL);
+    const d = registry.getDevice(id);
+    if (!canReadBuilding(p, registry.getBuilding(d.buildingId))) throw new NotFoundError('device', id);
+    return d;
+  };
+  const writable = (principal: Principal | undefined, id: string): DeviceModel => {
+    const d = readable(principal, id);
+    if (!canWriteRegistry(principal!, d.buildingId)) throw new ForbiddenError('only an admin or the building\'s operator changes its devices');
+    return d;
+  };
   const view = (d: DeviceModel, withStatus = false) => ({
     ...d,
     mqtt: { username: d.id, telemetryTopic: telemetryTopicFor(d.id), eventTopic: eventTopicFor(d.id) },
@@ -42,13 +58,20 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       },
     },
     async (req, reply) => {
+      const p = requireRole(req.principal, ...ALL);
+      const building = registry.getBuilding(req.body.buildingId);
+      if (!canReadBuilding(p, building)) throw new NotFoundError('building', req.body.buildingId);
+      if (!canWriteRegistry(p, building.id)) throw new ForbiddenError('only an admin or the building\'s operator registers its devices');
       const { device, credentials } = await registry.createDevice(req.body);
       return reply.code(201).send({ ...view(device), credentials });
     },
   );
 
   app.get('/devices', { schema: { tags, querystring: DeviceListQuery, response: { 200: Page(Device) } } }, async (req) => {
-    const { limit, cursor, online, ...filter } = req.query;
+    const p = requireRole(req.principal, ...ALL);
+    const { limit, cursor, online, ...rest } = req.query;
+    const scope = buildingFilterFor(p);
+    const filter = { ...rest, ...(scope === 'all' ? {} : { scope }) };
     if (online === undefined) {
       const p = registry.listDevices(filter, cursor, limit);
       return { items: p.items.map((d) => view(d, true)), nextCursor: p.nextCursor };
@@ -79,14 +102,56 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
         response: { 200: Device },
       },
     },
-    async (req) => view(registry.getDevice(req.params.id), true),
+    async (req) => view(readable(req.principal, req.params.id), true),
   );
 
-  app.patch('/devices/:id', { schema: { tags, params: IdParams, body: DevicePatchBody, response: { 200: Device } } }, async (req) =>
-    view(registry.updateDevice(req.params.id, req.body), true),
+  app.patch(
+    '/devices/:id',
+    {
+      schema: {
+        tags,
+        description: 'Change a device. `rules` overrides rule parameters per device (threshold, forS, clearS, hysteresis, severity, enabled, …); values are checked against their allowed ranges.',
+        params: IdParams,
+        body: DevicePatchBody,
+        response: { 200: Device },
+      },
+    },
+    async (req) => {
+      const current = writable(req.principal, req.params.id);
+      if (req.body.buildingId !== undefined && req.body.buildingId !== current.buildingId) {
+        const target = registry.getBuilding(req.body.buildingId);
+        if (!canWriteRegistry(req.principal!, target.id) || !canReadBuilding(req.principal!, target)) {
+          throw new ForbiddenError('you may move a device only between your own buildings');
+        }
+      }
+      if (req.body.rules) {
+        const building = registry.getBuilding(req.body.buildingId ?? current.buildingId);
+        const checked = validateRuleOverrides(req.body.rules, { ...current, ...req.body, rules: null } as DeviceModel, building);
+        if (!checked.ok) throw new BadRequestError('invalid_rule_override', checked.detail, { issues: checked.issues });
+      }
+      return view(registry.updateDevice(req.params.id, req.body), true);
+    },
+  );
+
+  app.get(
+    '/devices/:id/rules',
+    {
+      schema: {
+        tags,
+        description: 'The rules in force for this device: defaults from its building and point, merged with its overrides, each with its source.',
+        params: IdParams,
+        response: { 200: z.object({ deviceId: z.string(), rules: z.record(z.string(), z.record(z.string(), z.unknown())), overrides: z.record(z.string(), z.unknown()).nullable() }) },
+      },
+    },
+    async (req) => {
+      const device = readable(req.principal, req.params.id);
+      const building = registry.getBuilding(device.buildingId);
+      return { deviceId: device.id, rules: resolveRules(device, building, device.rules) as Record<string, Record<string, unknown>>, overrides: device.rules };
+    },
   );
 
   app.delete('/devices/:id', { schema: { tags, params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
+    writable(req.principal, req.params.id);
     registry.deleteDevice(req.params.id);
     status.forget(req.params.id);
     return reply.code(204).send(null);
@@ -102,7 +167,10 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
         response: { 201: Credentials },
       },
     },
-    async (req, reply) => reply.code(201).send(await registry.rotateCredentials(req.params.id)),
+    async (req, reply) => {
+      writable(req.principal, req.params.id);
+      return reply.code(201).send(await registry.rotateCredentials(req.params.id));
+    },
   );
 
   app.get(
@@ -117,7 +185,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       },
     },
     async (req) => {
-      const device = registry.getDevice(req.params.id);
+      const device = readable(req.principal, req.params.id);
       const from = parseTime(req.query.from, 'from');
       const to = parseTime(req.query.to, 'to');
       const rows = await deps.readingStore.query({

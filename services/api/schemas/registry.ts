@@ -87,6 +87,10 @@ export const DevicePatchBody = z
     reportIntervalS: z.number().int().min(1).max(86_400),
     vendor: nullableText(100),
     model: nullableText(100),
+    rules: z
+      .record(z.string(), z.record(z.string(), z.unknown()))
+      .nullable()
+      .describe('per-rule overrides, e.g. {"pressure_low":{"threshold":0.12,"forS":30}}; null resets to the defaults'),
   })
   .partial()
   .refine((o) => Object.keys(o).length > 0, { message: 'nothing to change' });
@@ -112,6 +116,7 @@ export const Device = z.object({
   reportIntervalS: z.number(),
   vendor: z.string().nullable(),
   model: z.string().nullable(),
+  rules: z.record(z.string(), z.unknown()).nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   mqtt: z.object({ username: z.string(), telemetryTopic: z.string(), eventTopic: z.string() }),

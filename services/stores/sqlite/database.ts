@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { AUTH_SCHEMA_SQL } from './sqlite-auth-store.js';
 
 export type Db = Database.Database;
 
@@ -83,6 +84,60 @@ const MIGRATIONS: string[] = [
   );
   CREATE UNIQUE INDEX influx_outbox_dedupe ON influx_outbox(device_id, channel, seq, ts) WHERE seq IS NOT NULL;
   `,
+  // 2: alerts, their history, rule timers, maintenance windows, the live-feed event log
+  `
+  ALTER TABLE devices ADD COLUMN rules TEXT;
+  CREATE TABLE alerts (
+    id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    device_id TEXT,
+    building_id TEXT,
+    street TEXT,
+    status TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+  );
+  -- at most one alert that is not closed per device and rule, whatever the concurrency
+  CREATE UNIQUE INDEX alerts_one_active ON alerts(IFNULL(device_id, ''), rule) WHERE status != 'closed';
+  CREATE INDEX alerts_opened ON alerts(opened_at);
+  CREATE INDEX alerts_status ON alerts(status);
+  CREATE TABLE alert_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL REFERENCES alerts(id),
+    at TEXT NOT NULL,
+    action TEXT NOT NULL,
+    by TEXT NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX alert_history_alert ON alert_history(alert_id, id);
+  CREATE TABLE rule_state (
+    device_id TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (device_id, rule_id)
+  );
+  CREATE TABLE rule_memory (device_id TEXT PRIMARY KEY, memory TEXT NOT NULL);
+  CREATE TABLE maintenance (
+    target TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    until TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (target, target_id)
+  );
+  CREATE TABLE feed_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    street TEXT,
+    building_id TEXT,
+    data TEXT NOT NULL
+  );
+  `,
+  // 3: people and integrations: users, sessions, API tokens (hashes and digests only)
+  AUTH_SCHEMA_SQL,
 ];
 
 export interface OpenOptions {

@@ -5,6 +5,7 @@ import type {
   Device,
   DeviceFilter,
   RegistryStore,
+  ScopeFilter,
   StoredCredential,
 } from '../../devices/model.js';
 import type { Db } from './database.js';
@@ -35,6 +36,7 @@ interface DeviceRow {
   report_interval_s: number;
   vendor: string | null;
   model: string | null;
+  rules: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -82,6 +84,7 @@ const toDevice = (r: DeviceRow): Device => ({
   reportIntervalS: r.report_interval_s,
   vendor: r.vendor,
   model: r.model,
+  rules: r.rules === null ? null : (JSON.parse(r.rules) as Record<string, unknown>),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -95,13 +98,14 @@ const deviceParams = (d: Device) => ({
   report_interval_s: d.reportIntervalS,
   vendor: d.vendor,
   model: d.model,
+  rules: d.rules === null ? null : JSON.stringify(d.rules),
   created_at: d.createdAt,
   updated_at: d.updatedAt,
 });
 
 const BUILDING_COLS =
   'id, name, street, address, type, height_m, floors, area_m2, category, use, contact_name, contact_phone, created_at, updated_at';
-const DEVICE_COLS = 'id, building_id, kind, point, location, report_interval_s, vendor, model, created_at, updated_at';
+const DEVICE_COLS = 'id, building_id, kind, point, location, report_interval_s, vendor, model, rules, created_at, updated_at';
 const placeholders = (cols: string) =>
   cols
     .split(',')
@@ -114,6 +118,16 @@ const assignments = (cols: string) =>
     .filter((c) => c !== 'id' && c !== 'created_at')
     .map((c) => `${c} = @${c}`)
     .join(', ');
+
+/** `buildingColumn` in the principal's scope: a building in one of its streets or one of its buildings. */
+function scopeClause(scope: ScopeFilter | undefined, buildingColumn: string): { sql: string; params: Record<string, string> } | undefined {
+  if (!scope) return undefined;
+  return {
+    sql: `(${buildingColumn} IN (SELECT id FROM buildings WHERE street IN (SELECT value FROM json_each(@scopeStreets)))
+          OR ${buildingColumn} IN (SELECT value FROM json_each(@scopeBuildings)))`,
+    params: { scopeStreets: JSON.stringify(scope.streets ?? []), scopeBuildings: JSON.stringify(scope.buildingIds ?? []) },
+  };
+}
 
 export class SqliteRegistryStore implements RegistryStore {
   constructor(private readonly db: Db) {}
@@ -139,9 +153,11 @@ export class SqliteRegistryStore implements RegistryStore {
     const where = ['id > @after'];
     if (filter.street !== undefined) where.push('street = @street');
     if (filter.use !== undefined) where.push('use = @use');
+    const scope = scopeClause(filter.scope, 'id');
+    if (scope) where.push(scope.sql);
     const rows = this.db
       .prepare(`SELECT ${BUILDING_COLS} FROM buildings WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`)
-      .all({ after: afterId ?? '', street: filter.street, use: filter.use, limit }) as BuildingRow[];
+      .all({ after: afterId ?? '', street: filter.street, use: filter.use, limit, ...scope?.params }) as BuildingRow[];
     return rows.map(toBuilding);
   }
 
@@ -176,9 +192,11 @@ export class SqliteRegistryStore implements RegistryStore {
     const where = ['id > @after'];
     if (filter.buildingId !== undefined) where.push('building_id = @buildingId');
     if (filter.kind !== undefined) where.push('kind = @kind');
+    const scope = scopeClause(filter.scope, 'building_id');
+    if (scope) where.push(scope.sql);
     const rows = this.db
       .prepare(`SELECT ${DEVICE_COLS} FROM devices WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`)
-      .all({ after: afterId ?? '', buildingId: filter.buildingId, kind: filter.kind, limit }) as DeviceRow[];
+      .all({ after: afterId ?? '', buildingId: filter.buildingId, kind: filter.kind, limit, ...scope?.params }) as DeviceRow[];
     return rows.map(toDevice);
   }
 

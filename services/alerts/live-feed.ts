@@ -1,0 +1,43 @@
+/**
+ * The live feed: every event is first appended to a durable log with a monotonically increasing
+ * sequence number, then handed to in-process subscribers (the WebSocket route). A client that
+ * reconnects with its last sequence number is replayed everything after it from the log, so a
+ * network blip loses nothing.
+ */
+import type { Clock } from '../shared/clock.js';
+import type { EventLogStore, FeedEvent, FeedEventType } from './model.js';
+
+export type FeedListener = (e: FeedEvent) => void;
+
+export class LiveFeed {
+  private readonly listeners = new Set<FeedListener>();
+
+  constructor(
+    private readonly log: EventLogStore,
+    private readonly clock: Clock,
+  ) {}
+
+  publish(type: FeedEventType, scope: { street: string | null; buildingId: string | null }, data: Record<string, unknown>): FeedEvent {
+    const e = this.log.append({ type, at: new Date(this.clock.now()).toISOString(), street: scope.street, buildingId: scope.buildingId, data });
+    for (const l of this.listeners) l(e);
+    return e;
+  }
+
+  subscribe(listener: FeedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  since(afterSeq: number, limit = 10_000): FeedEvent[] {
+    return this.log.since(afterSeq, limit);
+  }
+
+  lastSeq(): number {
+    return this.log.lastSeq();
+  }
+
+  /** keep `days` of events for replay (a console offline longer than that reloads the board) */
+  prune(days = 7): number {
+    return this.log.prune(this.clock.now() - days * 86_400_000);
+  }
+}

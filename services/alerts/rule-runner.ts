@@ -1,0 +1,160 @@
+/**
+ * Runs the pure RuleEngine inside the service:
+ *  - as the pipeline's `rules` stage (between enrich and sink), once per validated reading;
+ *  - on a clock tick, for what time alone decides: a condition held `forS` without a new
+ *    message (a lane reported occupied once), a clear held `clearS`, lane re-alerts, and
+ *    `device_offline` (no message for 3 × reportIntervalS);
+ *  - on a device's last will (`fire/v1/{id}/status` with "offline").
+ *
+ * After a restart nobody is "offline" merely because the service was down: the silence is
+ * measured from the later of the device's last message and the service start. If the service
+ * itself was down longer than `outageAlertS`, one `service_outage` alert says so instead of a
+ * storm of device alerts.
+ */
+import type { Logger } from 'pino';
+import type { DeviceStatusTracker } from '../devices/device-status.js';
+import type { Device } from '../devices/model.js';
+import type { DeviceRegistry } from '../devices/registry.js';
+import type { IngestContext, Stage } from '../pipeline/pipeline.js';
+import type { RuleEngine, RuleOutcome } from '../rules/rule-engine.js';
+import type { RuleStateStore } from '../rules/rule-state-store.js';
+import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { AlertService } from './alert-service.js';
+
+export interface RuleRunnerDeps {
+  engine: RuleEngine;
+  states: RuleStateStore;
+  alerts: AlertService;
+  registry: DeviceRegistry;
+  status: DeviceStatusTracker;
+  clock: Clock;
+  log: Logger;
+  /** when the service last said it was alive (epoch ms), read at start; undefined on first start */
+  lastAliveAt: number | undefined;
+  /** persist "alive now" */
+  markAlive: (t: number) => void;
+  tickMs?: number;
+  outageAlertS?: number;
+}
+
+export class RuleRunner {
+  private readonly startedAt: number;
+  private timer: TimerHandle | undefined;
+  private ticks = 0;
+  private closed = false;
+
+  constructor(private readonly deps: RuleRunnerDeps) {
+    this.startedAt = deps.clock.now();
+  }
+
+  /** The pipeline stage. */
+  stage(): Stage {
+    return {
+      name: 'rules',
+      run: (ctx: IngestContext) => {
+        if (ctx.readings.length === 0) return;
+        const c = this.deps.registry.context(ctx.raw.deviceId);
+        if (!c?.building) return;
+        const ruleCtx = { device: c.device, building: c.building };
+        const outcomes: RuleOutcome[] = [];
+        for (const r of ctx.readings) {
+          outcomes.push(...this.deps.engine.evaluate(r, c.device, c.building, c.device.rules, this.deps.states));
+        }
+        // a message from a device counted offline brings it back
+        if (this.isOffline(c.device.id)) {
+          outcomes.push(...this.deps.engine.offlineCheck(c.device, c.building, c.device.rules, ctx.raw.receivedAt, ctx.raw.receivedAt, this.deps.states));
+        }
+        if (outcomes.length > 0) this.deps.alerts.applyOutcomes(outcomes, ruleCtx);
+      },
+    };
+  }
+
+  private isOffline(deviceId: string): boolean {
+    const s = this.deps.states.get(deviceId, 'device_offline');
+    return s !== undefined && s.phase !== 'normal';
+  }
+
+  start(): void {
+    const { clock, lastAliveAt } = this.deps;
+    const outageS = this.deps.outageAlertS ?? 60;
+    if (lastAliveAt !== undefined && this.startedAt - lastAliveAt > outageS * 1000) {
+      const minutes = Math.round((this.startedAt - lastAliveAt) / 60_000);
+      const from = new Date(lastAliveAt).toISOString();
+      const to = new Date(this.startedAt).toISOString();
+      this.deps.alerts.raiseSystem('service_outage', 'major', {
+        zh: `消防物联网接入服务中断约 ${minutes} 分钟（${from} 至 ${to}），期间未接收设备数据；设备离线告警在恢复后重新计时。`,
+        en: `Firewatch was down for about ${minutes} min (${from} to ${to}) and received no device data; offline detection restarted when it came back.`,
+      });
+    }
+    this.deps.markAlive(this.startedAt);
+    const tickMs = this.deps.tickMs ?? 1000;
+    const loop = () => {
+      if (this.closed) return;
+      try {
+        this.tick();
+      } catch (err) {
+        this.deps.log.error({ err }, 'rule tick failed');
+      }
+      this.timer = clock.at(clock.now() + tickMs, loop);
+    };
+    this.timer = clock.at(clock.now() + tickMs, loop);
+  }
+
+  /** Apply time-based transitions now (also used by tests through the clock). */
+  tick(): void {
+    const { engine, states, registry, alerts, clock } = this.deps;
+    const now = clock.now();
+    const lookup = (id: string) => {
+      const c = registry.context(id);
+      return c?.building ? { device: c.device, building: c.building, overrides: c.device.rules } : undefined;
+    };
+    for (const o of engine.dueChecks(now, states, lookup)) {
+      const c = lookup(o.deviceId);
+      if (c) alerts.applyOutcomes([o], c);
+    }
+    this.ticks++;
+    if (this.ticks % 5 === 0) this.deps.markAlive(now);
+    this.offlineScan(now);
+  }
+
+  private lastSeen(device: Device): number {
+    const s = this.deps.status.get(device.id);
+    const seen = Math.max(
+      s.lastSeenAt ? Date.parse(s.lastSeenAt) : 0,
+      s.connectedAt ? Date.parse(s.connectedAt) : 0,
+    );
+    return Math.max(seen, this.startedAt);
+  }
+
+  private offlineScan(now: number): void {
+    const { engine, states, registry, alerts } = this.deps;
+    for (const device of registry.devices()) {
+      const c = registry.context(device.id);
+      if (!c?.building) continue;
+      const last = this.lastSeen(device);
+      const due = engine.offlineDue(device, c.building, device.rules, last);
+      if (due === undefined || (due > now && !this.isOffline(device.id))) continue;
+      const outcomes = engine.offlineCheck(device, c.building, device.rules, last, now, states);
+      if (outcomes.length > 0) alerts.applyOutcomes(outcomes, { device, building: c.building });
+    }
+  }
+
+  /** `fire/v1/{id}/status`: the device's last will ("offline"), or its own online notice. */
+  onStatus(deviceId: string, online: boolean): void {
+    const c = this.deps.registry.context(deviceId);
+    if (!c?.building) return;
+    const now = this.deps.clock.now();
+    const outcomes = online
+      ? this.isOffline(deviceId)
+        ? this.deps.engine.offlineCheck(c.device, c.building, c.device.rules, now, now, this.deps.states)
+        : []
+      : this.deps.engine.lastWill(c.device, c.building, c.device.rules, now, this.deps.states);
+    if (outcomes.length > 0) this.deps.alerts.applyOutcomes(outcomes, { device: c.device, building: c.building });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.timer?.cancel();
+    this.deps.markAlive(this.deps.clock.now());
+  }
+}

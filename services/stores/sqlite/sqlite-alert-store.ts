@@ -1,0 +1,113 @@
+/** AlertStore over SQLite: indexed columns for filtering, the alert itself as a JSON document, history in its own table. */
+import type { Alert, AlertFilter, AlertRule, AlertStore, HistoryEntry } from '../../alerts/model.js';
+import type { Db } from './database.js';
+
+interface Row {
+  doc: string;
+  id: string;
+}
+
+export class SqliteAlertStore implements AlertStore {
+  private readonly historyStmt;
+  private readonly insertHistory;
+
+  constructor(private readonly db: Db) {
+    this.historyStmt = db.prepare('SELECT at, action, by, detail FROM alert_history WHERE alert_id = ? ORDER BY id');
+    this.insertHistory = db.prepare('INSERT INTO alert_history (alert_id, at, action, by, detail) VALUES (?, ?, ?, ?, ?)');
+  }
+
+  private hydrate(row: Row): Alert {
+    const alert = JSON.parse(row.doc) as Alert;
+    alert.history = this.historyStmt.all(row.id) as HistoryEntry[];
+    return alert;
+  }
+
+  private params(a: Alert) {
+    const { history: _h, ...doc } = a;
+    return {
+      id: a.id,
+      rule: a.rule,
+      device_id: a.deviceId,
+      building_id: a.buildingId,
+      street: a.street,
+      status: a.status,
+      severity: a.severity,
+      opened_at: a.openedAt,
+      doc: JSON.stringify(doc),
+    };
+  }
+
+  findActive(deviceId: string | null, rule: AlertRule): Alert | undefined {
+    const row = this.db
+      .prepare("SELECT id, doc FROM alerts WHERE IFNULL(device_id, '') = ? AND rule = ? AND status != 'closed'")
+      .get(deviceId ?? '', rule) as Row | undefined;
+    return row && this.hydrate(row);
+  }
+
+  insert(alert: Alert): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO alerts (id, rule, device_id, building_id, street, status, severity, opened_at, doc)
+           VALUES (@id, @rule, @device_id, @building_id, @street, @status, @severity, @opened_at, @doc)`,
+        )
+        .run(this.params(alert));
+      for (const h of alert.history) this.insertHistory.run(alert.id, h.at, h.action, h.by, h.detail);
+    })();
+  }
+
+  update(alert: Alert, added: HistoryEntry[]): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE alerts SET status = @status, severity = @severity, street = @street, doc = @doc WHERE id = @id')
+        .run(this.params(alert));
+      for (const h of added) this.insertHistory.run(alert.id, h.at, h.action, h.by, h.detail);
+    })();
+  }
+
+  get(id: string): Alert | undefined {
+    const row = this.db.prepare('SELECT id, doc FROM alerts WHERE id = ?').get(id) as Row | undefined;
+    return row && this.hydrate(row);
+  }
+
+  list(f: AlertFilter): Alert[] {
+    const where: string[] = [];
+    const p: Record<string, unknown> = { limit: f.limit };
+    const eq = (column: string, name: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(`${column} = @${name}`);
+      p[name] = value;
+    };
+    if (f.status === 'active') where.push("status != 'closed'");
+    else eq('status', 'status', f.status);
+    eq('street', 'street', f.street);
+    eq('building_id', 'buildingId', f.buildingId);
+    eq('device_id', 'deviceId', f.deviceId);
+    eq('rule', 'rule', f.rule);
+    eq('severity', 'severity', f.severity);
+    if (f.from) {
+      where.push('opened_at >= @from');
+      p.from = f.from;
+    }
+    if (f.to) {
+      where.push('opened_at <= @to');
+      p.to = f.to;
+    }
+    if (f.streets) {
+      where.push(`street IN (SELECT value FROM json_each(@streets))`);
+      p.streets = JSON.stringify(f.streets);
+    }
+    if (f.buildingIds) {
+      where.push(`building_id IN (SELECT value FROM json_each(@buildingIds))`);
+      p.buildingIds = JSON.stringify(f.buildingIds);
+    }
+    const sql = `SELECT id, doc FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all(p) as Row[]).map((r) => this.hydrate(r));
+  }
+
+  unclosed(): Alert[] {
+    return (this.db.prepare("SELECT id, doc FROM alerts WHERE status != 'closed' ORDER BY opened_at").all() as Row[]).map((r) =>
+      this.hydrate(r),
+    );
+  }
+}
