@@ -64,13 +64,17 @@ export class EscalationScheduler {
 
   private run(): void {
     const now = this.clock.now();
-    for (const p of [...this.pending.values()]) {
-      if (p.at > now) continue;
-      this.pending.delete(p.id);
-      // escalate() publishes, and the change listener tracks the alert's next step
-      if (!this.alerts.escalate(p.id, p.level, p.reason)) {
-        const a = this.alerts.find(p.id);
-        if (a) this.track(a);
+    // an escalation can make the next one due at once (both deadlines passed while down): repeat
+    for (let round = 0; round < 3; round++) {
+      const due = [...this.pending.values()].filter((p) => p.at <= now);
+      if (due.length === 0) break;
+      for (const p of due) {
+        this.pending.delete(p.id);
+        // escalate() publishes, and the change listener tracks the alert's next step
+        if (!this.alerts.escalate(p.id, p.level, p.reason)) {
+          const a = this.alerts.find(p.id);
+          if (a) this.track(a);
+        }
       }
     }
     this.arm();

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { loadConfig } from '../../services/config/config.js';
 import { startFirewatch, type Firewatch } from '../../services/main.js';
+import type { Clock } from '../../services/shared/clock.js';
 import { createLogger } from '../../services/shared/logger.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -26,7 +27,7 @@ export interface TestService {
   stop(opts?: { keepData?: boolean }): Promise<void>;
 }
 
-export async function startService(env: Record<string, string> = {}, dataDir = tempDir()): Promise<TestService> {
+export async function startService(env: Record<string, string> = {}, dataDir = tempDir(), opts: { clock?: Clock } = {}): Promise<TestService> {
   const config = loadConfig({
     MQTT_HOST: '127.0.0.1',
     MQTT_PORT: '0',
@@ -37,7 +38,7 @@ export async function startService(env: Record<string, string> = {}, dataDir = t
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const fw = await startFirewatch(config, { logger: createLogger(config.logLevel) });
+  const fw = await startFirewatch(config, { logger: createLogger(config.logLevel), ...(opts.clock ? { clock: opts.clock } : {}) });
   return {
     fw,
     dataDir,
