@@ -237,6 +237,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       }),
       alerts,
       feed,
+      liveMaxBufferBytes: config.liveMaxBufferBytes,
       readiness,
       log,
       version: packageVersion(),

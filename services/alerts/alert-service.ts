@@ -56,6 +56,7 @@ export interface AlertContext {
 }
 
 const SYSTEM = 'system';
+const FEED_HISTORY_ENTRIES = 10;
 
 function newAlertId(now: number): string {
   return `al-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
@@ -80,7 +81,9 @@ export class AlertService {
   }
 
   private publish(type: 'alert.raised' | 'alert.updated' | 'alert.cleared' | 'alert.escalated' | 'alert.closed', alert: Alert): void {
-    this.deps.feed.publish(type, { street: alert.street, buildingId: alert.buildingId }, { alert });
+    // the feed carries the latest history entries; the full audit trail is at GET /alerts/:id
+    const history = alert.history.slice(-FEED_HISTORY_ENTRIES);
+    this.deps.feed.publish(type, { street: alert.street, buildingId: alert.buildingId }, { alert: { ...alert, history }, historyTotal: alert.history.length });
     for (const l of this.changeListeners) l(alert);
   }
 

@@ -37,6 +37,7 @@ declare module 'fastify' {
 }
 
 export interface ApiDeps {
+  liveMaxBufferBytes: number;
   alerts: AlertService;
   feed: LiveFeed;
   registry: DeviceRegistry;
@@ -102,7 +103,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 
   registerHealthRoutes(app, deps);
   // the live feed authenticates from ?token= itself (browsers cannot set WebSocket headers)
-  await registerLiveRoute(app as Api, { feed: deps.feed, auth: deps.auth });
+  await registerLiveRoute(app as Api, { feed: deps.feed, auth: deps.auth, metrics: deps.metrics, maxBufferedBytes: deps.liveMaxBufferBytes });
 
   // login needs no bearer token
   await app.register(async (pub) => registerLoginRoute(pub.withTypeProvider<ZodTypeProvider>(), { auth: deps.auth }), { prefix: '/api/v1' });

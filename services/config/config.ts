@@ -66,6 +66,7 @@ const EnvSchema = z
       .pipe(z.record(z.string(), z.object({ ackS: z.number().int().positive(), closeS: z.number().int().positive() }))),
     OUTAGE_ALERT_S: positiveInt.default(60),
     SESSION_TTL_H: z.coerce.number().positive().default(12),
+    LIVE_MAX_BUFFER_BYTES: positiveInt.default(4 * 1024 * 1024),
   })
   .superRefine((env, ctx) => {
     if ((env.MQTTS_PORT !== undefined) !== (env.TLS_CERT !== undefined && env.TLS_KEY !== undefined)) {
@@ -125,6 +126,8 @@ export interface Config {
     readonly outageAlertS: number;
   };
   readonly sessionTtlH: number;
+  /** a live-feed client whose unsent data passes this is disconnected (it resumes with ?since=) */
+  readonly liveMaxBufferBytes: number;
   readonly ingest: {
     readonly maxPayloadBytes: number;
     readonly deviceRatePerS: number;
@@ -187,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sink: { batchSize: e.INFLUX_BATCH_SIZE, flushIntervalMs: e.INFLUX_FLUSH_INTERVAL_MS },
     alerts: { ackS: e.ALERT_ACK_S, closeS: e.ALERT_CLOSE_S, byUse: e.ALERT_DEADLINES_BY_USE, outageAlertS: e.OUTAGE_ALERT_S },
     sessionTtlH: e.SESSION_TTL_H,
+    liveMaxBufferBytes: e.LIVE_MAX_BUFFER_BYTES,
     ingest: {
       maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
       deviceRatePerS: e.DEVICE_RATE_PER_S,
@@ -225,4 +229,5 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['ALERT_DEADLINES_BY_USE', '{}', 'per building use, JSON: {"hotel":{"ackS":120,"closeS":300}}'],
   ['OUTAGE_ALERT_S', '60', 'a service downtime longer than this raises one service_outage alert at start'],
   ['SESSION_TTL_H', '12', 'lifetime of a login session (one duty shift)'],
+  ['LIVE_MAX_BUFFER_BYTES', '4194304', 'a live-feed client that falls this far behind is disconnected; it resumes with ?since='],
 ];

@@ -76,6 +76,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly liveClients = new Gauge({ name: 'firewatch_live_clients', help: 'live-feed WebSocket clients connected now', registers: [this.registry] });
+  readonly liveClientsDropped = new Counter({
+    name: 'firewatch_live_clients_dropped_total',
+    help: 'live-feed clients disconnected for falling too far behind (they resume with since)',
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'firewatch_' });
   }

@@ -14,11 +14,13 @@ import type { LiveFeed } from '../../alerts/live-feed.js';
 import type { FeedEvent } from '../../alerts/model.js';
 import type { TokenAuthenticator } from '../../auth/model.js';
 import { buildingFilterFor, filterAllows, type BuildingFilter } from '../../auth/scope.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { Api } from '../app.js';
 import { bearerToken } from '../auth.js';
 
 export interface LiveRouteDeps {
   feed: LiveFeed;
+  metrics: Metrics;
   auth: TokenAuthenticator;
   maxBufferedBytes?: number;
 }
@@ -71,12 +73,21 @@ export async function registerLiveRoute(app: Api, deps: LiveRouteDeps): Promise<
         lastSent = e.seq;
         if (!visible(e, scope, streets, q.buildingId)) return;
         if (socket.bufferedAmount > limit) {
+          if (socket.readyState === socket.OPEN) deps.metrics.liveClientsDropped.inc();
           socket.close(4008, 'slow consumer: reconnect with since');
           return;
         }
         socket.send(JSON.stringify(e));
       };
-      const unsubscribe = deps.feed.subscribe((e) => (replaying ? queued.push(e) : send(e)));
+      const subscription = deps.feed.subscribe((e) => (replaying ? queued.push(e) : send(e)));
+      deps.metrics.liveClients.inc();
+      let open = true;
+      const unsubscribe = () => {
+        if (!open) return;
+        open = false;
+        subscription();
+        deps.metrics.liveClients.dec();
+      };
       socket.on('close', unsubscribe);
       socket.on('error', unsubscribe);
 
