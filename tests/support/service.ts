@@ -191,7 +191,7 @@ export interface ChildService {
 
 /** Run `firewatch serve` as a separate process (from source, through tsx) and wait until ready. */
 export async function startChildService(env: Record<string, string>): Promise<ChildService> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'services/cli.ts', 'serve'], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'bin/firewatch.ts', 'serve'], {
     cwd: join(import.meta.dirname, '..', '..'),
     env: {
       ...process.env,
