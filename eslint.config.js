@@ -62,4 +62,20 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
     rules: { 'no-console': 'off' },
   },
+  // The duty console runs in the browser: browser globals, no console output (console is allowed
+  // only in tests), and the dashboards boundary (HTTP/WS only, no internal services or gateway).
+  {
+    files: ['dashboards/console/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'navigator', 'localStorage', 'sessionStorage', 'fetch', 'WebSocket', 'AudioContext', 'Intl',
+          'URL', 'URLSearchParams', 'Blob', 'Node', 'CustomEvent', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval']
+          .map((g) => [g, 'readonly']),
+      ),
+    },
+    rules: {
+      'no-console': 'error',
+      ...restrict(['**/services/!(telemetry)/**', ...GATEWAY, ...DB_CLIENTS], 'simulators and dashboards speak MQTT/HTTP/WS only (they may import services/telemetry)'),
+    },
+  },
 );

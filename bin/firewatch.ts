@@ -5,6 +5,7 @@
  * that keeps running (serve).
  */
 import * as serve from '../services/cli/serve.js';
+import * as importCommand from '../services/cli/import.js';
 import { packageVersion } from '../services/main.js';
 
 interface Command {
@@ -13,7 +14,7 @@ interface Command {
   run(argv: string[]): Promise<number | undefined>;
 }
 
-const COMMANDS: Record<string, Command> = { serve };
+const COMMANDS: Record<string, Command> = { serve, import: importCommand };
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));

@@ -7,8 +7,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MqttBroker, type BrokerAddresses } from '../gateway/mqtt/broker.js';
+import { Gb26875Listener } from '../gateway/gb26875/listener.js';
+import { Gb26875UplinkClient } from '../gateway/gb26875/uplink-client.js';
+import { loadVendorMapping } from '../gateway/gb26875/vendor-mapping.js';
+import { HttpUplinkAdapter } from './uplink/http-adapter.js';
+import { loadMapping } from './uplink/mapping.js';
+import type { UplinkAdapter } from './uplink/model.js';
+import { MqttUplinkAdapter } from './uplink/mqtt-adapter.js';
+import { UplinkService } from './uplink/uplink-service.js';
+import { SqliteUplinkStore } from './stores/sqlite/sqlite-uplink-store.js';
 import { AlertService, DeadlinePolicy } from './alerts/alert-service.js';
 import { EscalationScheduler } from './alerts/escalation.js';
+import { SafetyCodeService } from './alerts/safety-code-service.js';
+import { BuildingImporter } from './import/building-import.js';
 import { LiveFeed } from './alerts/live-feed.js';
 import { RuleRunner } from './alerts/rule-runner.js';
 import { buildApi, type Api } from './api/app.js';
@@ -47,6 +58,10 @@ export interface Firewatch {
   readonly alerts: AlertService;
   readonly feed: LiveFeed;
   readonly runner: RuleRunner;
+  /** the platform uplink, when an adapter is configured (issue #6) */
+  readonly uplink: UplinkService | undefined;
+  /** the GB/T 26875.3 gateway's TCP port, when GB26875_PORT is set */
+  readonly gb26875Port: number | undefined;
   readonly log: Logger;
   close(): Promise<void>;
 }
@@ -61,6 +76,8 @@ export interface StartOptions {
 
 const ADMIN_TOKEN_KEY = 'admin_token_sha256';
 const LAST_ALIVE_KEY = 'last_alive_at';
+/** HMAC key of the safety codes' public ids: generated once, kept so printed QR codes stay valid */
+const SAFETY_CODE_SECRET_KEY = 'safety_code_secret';
 
 export function packageVersion(): string {
   // services/main.ts runs from source (tests) or from dist/services/main.js (npm start)
@@ -111,6 +128,14 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
   } catch (err) {
     for (const c of cleanups.reverse()) await c();
     throw err;
+  }
+
+  function safetyCodeSecret(): string {
+    const stored = settings.get(SAFETY_CODE_SECRET_KEY);
+    if (stored) return stored;
+    const secret = generateSecret(32);
+    settings.set(SAFETY_CODE_SECRET_KEY, secret);
+    return secret;
   }
 
   async function assemble(): Promise<Firewatch> {
@@ -168,6 +193,55 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       if (e.type === 'device_removed') ruleStates.forgetDevice(e.deviceId);
     });
 
+    // platform uplink (issue #6): alerts and presence from the feed, readings after the sink,
+    // building changes from the registry; one durable lane per configured adapter
+    const uplinkAdapters: UplinkAdapter[] = [];
+    if (config.uplink.http) {
+      const h = config.uplink.http;
+      uplinkAdapters.push(
+        new HttpUplinkAdapter({
+          url: h.url,
+          timeoutMs: h.timeoutMs,
+          clock,
+          ...(h.token !== undefined ? { token: h.token } : {}),
+          ...(h.hmacSecret !== undefined ? { hmacSecret: h.hmacSecret } : {}),
+          ...(h.mappingFile !== undefined ? { mapping: loadMapping(h.mappingFile) } : {}),
+        }),
+      );
+    }
+    if (config.uplink.mqtt) {
+      uplinkAdapters.push(new MqttUplinkAdapter({ ...config.uplink.mqtt, timeoutMs: 10_000, log: log.child({ module: 'uplink-mqtt' }) }));
+    }
+    if (config.uplink.gb26875) {
+      const g = config.uplink.gb26875;
+      uplinkAdapters.push(
+        new Gb26875UplinkClient({ ...g, heartbeatMs: g.heartbeatS * 1000, clock, log: log.child({ module: 'uplink-gb26875' }) }),
+      );
+    }
+    const uplink =
+      uplinkAdapters.length === 0
+        ? undefined
+        : new UplinkService({
+            store: new SqliteUplinkStore(db),
+            adapters: uplinkAdapters,
+            feed,
+            clock,
+            log: log.child({ module: 'uplink' }),
+            readings: config.uplink.readings,
+            deadLetterAfterS: config.uplink.deadLetterAfterS,
+            events: {
+              onSent: (adapter, n) => metrics.uplinkSent.inc({ adapter }, n),
+              onRetry: (adapter) => metrics.uplinkRetries.inc({ adapter }),
+              onDeadLetter: (adapter, n) => metrics.uplinkDeadLetters.inc({ adapter }, n),
+            },
+          });
+    if (uplink) {
+      metrics.uplinkStatus = () => uplink.status();
+      registry.onBuildingChange((e) => uplink.onBuildingChange(e));
+      cleanups.push(() => uplink.close());
+      await uplink.start();
+    }
+
     const pipeline = new Pipeline({
       registry,
       status,
@@ -177,6 +251,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       limits: config.ingest,
       ruleStages: [runner.stage()],
       now: () => clock.now(),
+      ...(uplink ? { onAccepted: (readings: Parameters<UplinkService['onReadings']>[0]) => uplink.onReadings(readings) } : {}),
     });
 
     const broker = new MqttBroker({
@@ -195,6 +270,35 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     cleanups.push(() => broker.close());
     const mqttPorts = await broker.start();
     registry.onChange((e) => broker.disconnectDevice(e.deviceId));
+
+    // GB/T 26875.3 gateway for UITDs (issue #6): decoded frames enter the same pipeline
+    let gb26875: Gb26875Listener | undefined;
+    let gb26875Port: number | undefined;
+    if (config.gb26875.port !== undefined) {
+      gb26875 = new Gb26875Listener({
+        host: config.gb26875.host,
+        port: config.gb26875.port,
+        deviceByAddress: (address) => registry.deviceByAddress(address),
+        ingest: (m) => pipeline.ingest(m),
+        onConnection: (deviceId, connected) => {
+          if (connected) status.connected(deviceId);
+          else status.disconnected(deviceId);
+          const c = registry.context(deviceId);
+          feed.publish(connected ? 'device.online' : 'device.offline', { street: c?.building?.street ?? null, buildingId: c?.device.buildingId ?? null }, { deviceId });
+        },
+        onSeen: (deviceId) => {
+          status.accepted(deviceId, undefined, 0);
+          runner.onStatus(deviceId, true);
+        },
+        metrics,
+        log: log.child({ module: 'gb26875' }),
+        clock,
+        ...(config.gb26875.vendorMappingFile !== undefined ? { vendorMapping: loadVendorMapping(config.gb26875.vendorMappingFile) } : {}),
+      });
+      const listener = gb26875;
+      cleanups.push(() => listener.close());
+      gb26875Port = await gb26875.start();
+    }
     escalation.start();
     runner.start();
     cleanups.push(() => {
@@ -238,6 +342,10 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       alerts,
       feed,
       liveMaxBufferBytes: config.liveMaxBufferBytes,
+      ...(uplink ? { uplink } : {}),
+      safetyCodes: new SafetyCodeService({ registry, status, alerts, clock, secret: safetyCodeSecret() }),
+      importer: new BuildingImporter(registry),
+      publicBaseUrl: config.publicBaseUrl,
       readiness,
       log,
       version: packageVersion(),
@@ -262,15 +370,17 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       (closing ??= (async () => {
         // stop intake first, then timers, then flush what was accepted
         await broker.close();
+        await gb26875?.close();
         await api.close();
         runner.close();
         escalation.close();
+        await uplink?.close();
         await sink.close();
         ruleStates.close();
         status.close();
         db.close();
       })());
 
-    return { httpUrl, mqttPorts, api, registry, metrics, sink, alerts, feed, runner, log, close };
+    return { httpUrl, mqttPorts, api, registry, metrics, sink, alerts, feed, runner, uplink, gb26875Port, log, close };
   }
 }

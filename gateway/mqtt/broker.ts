@@ -83,7 +83,7 @@ export class MqttBroker {
       set.add(client);
       deps.metrics.connections.inc();
       deps.status.connected(id);
-      deps.onConnection?.(id, true);
+      if (set.size === 1) deps.onConnection?.(id, true); // a device's second session is not news
     });
     aedes.on('clientDisconnect', (client) => {
       const id = this.identities.get(client);

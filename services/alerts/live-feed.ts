@@ -36,6 +36,11 @@ export class LiveFeed {
     return this.log.lastSeq();
   }
 
+  /** the feed's clock (the console computes countdowns from it, not from the browser's clock) */
+  now(): number {
+    return this.clock.now();
+  }
+
   /** keep `days` of events for replay (a console offline longer than that reloads the board) */
   prune(days = 7): number {
     return this.log.prune(this.clock.now() - days * 86_400_000);

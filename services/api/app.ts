@@ -29,6 +29,14 @@ import { registerLiveRoute } from './routes/live.js';
 import { registerDeviceRoutes } from './routes/devices.js';
 import { registerBuildingRoutes } from './routes/buildings.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
+import { registerUplinkRoutes } from './routes/uplink.js';
+import type { UplinkStatusSource } from '../uplink/model.js';
+import type { SafetyCodeService } from '../alerts/safety-code-service.js';
+import type { BuildingImporter } from '../import/building-import.js';
+import { registerPublicSafetyCodeRoutes, registerSafetyCodeRoutes } from './routes/safety-code.js';
+import { registerImportRoutes } from './routes/import.js';
+import { registerCoverageRoutes } from './routes/coverage.js';
+import { registerConsoleRoutes } from './routes/console.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,6 +45,8 @@ declare module 'fastify' {
 }
 
 export interface ApiDeps {
+  /** the platform uplink's status (issue #6); absent when no adapter is configured */
+  uplink?: UplinkStatusSource;
   liveMaxBufferBytes: number;
   alerts: AlertService;
   feed: LiveFeed;
@@ -49,6 +59,10 @@ export interface ApiDeps {
   readiness: ReadinessCheck[];
   log: Logger;
   version: string;
+  /** issue #5: fire-safety codes, the survey import, and PUBLIC_BASE_URL for the QR codes' links */
+  safetyCodes: SafetyCodeService;
+  importer: BuildingImporter;
+  publicBaseUrl?: string | undefined;
 }
 
 export type Api = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
@@ -102,9 +116,13 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.setNotFoundHandler((req, reply) => problem(reply, 404, 'not_found', 'Not found', `no route ${req.method} ${req.url}`));
 
   registerHealthRoutes(app, deps);
+  // the duty console: `/` and static assets under /console/ (dashboards/console/)
+  await registerConsoleRoutes(app as Api);
   // the live feed authenticates from ?token= itself (browsers cannot set WebSocket headers)
   await registerLiveRoute(app as Api, { feed: deps.feed, auth: deps.auth, metrics: deps.metrics, maxBufferedBytes: deps.liveMaxBufferBytes });
 
+  // the public fire-safety code page and JSON (no token; nothing private in them)
+  await app.register(async (pub) => registerPublicSafetyCodeRoutes(pub.withTypeProvider<ZodTypeProvider>(), deps));
   // login needs no bearer token
   await app.register(async (pub) => registerLoginRoute(pub.withTypeProvider<ZodTypeProvider>(), { auth: deps.auth }), { prefix: '/api/v1' });
 
@@ -119,7 +137,11 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     registerBuildingRoutes(typed, deps);
     registerDeviceRoutes(typed, deps);
     registerAlertRoutes(typed, deps);
+    registerUplinkRoutes(typed, deps);
     registerAuthRoutes(typed, { auth: deps.auth });
+    registerSafetyCodeRoutes(typed, deps);
+    registerCoverageRoutes(typed, deps);
+    await registerImportRoutes(typed, deps);
   }, { prefix: '/api/v1' });
 
   return app as Api;

@@ -67,26 +67,60 @@ const EnvSchema = z
     OUTAGE_ALERT_S: positiveInt.default(60),
     SESSION_TTL_H: z.coerce.number().positive().default(12),
     LIVE_MAX_BUFFER_BYTES: positiveInt.default(4 * 1024 * 1024),
-  })
-  .superRefine((env, ctx) => {
-    if ((env.MQTTS_PORT !== undefined) !== (env.TLS_CERT !== undefined && env.TLS_KEY !== undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['MQTTS_PORT'],
-        message: 'MQTTS_PORT, TLS_CERT and TLS_KEY must be set together',
-      });
-    }
-    if (env.INFLUX_URL === undefined) return;
-    if (env.INFLUX_API === 'v2') {
-      for (const key of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] as const) {
-        if (env[key] === undefined) {
-          ctx.addIssue({ code: 'custom', path: [key], message: `${key} is required when INFLUX_API=v2` });
+    PUBLIC_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+
+    // platform uplink and GB/T 26875.3 (issue #6)
+    UPLINK_HTTP_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    UPLINK_HTTP_TOKEN: optionalString,
+    UPLINK_HTTP_HMAC_SECRET: optionalString,
+    UPLINK_HTTP_MAPPING: optionalString,
+    UPLINK_HTTP_TIMEOUT_MS: positiveInt.default(10_000),
+    UPLINK_MQTT_URL: optionalString.pipe(z.url({ protocol: /^(mqtt|mqtts|ws|wss|tcp|ssl)$/ }).optional()),
+    UPLINK_MQTT_TOPIC: z.string().min(1).default('yuzhong/fire/{type}/{buildingId}'),
+    UPLINK_GB26875_ADDR: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[^\s:]+:\d{1,5}$/, 'host:port')
+        .optional(),
+    ),
+    UPLINK_GB26875_SOURCE_ADDR: z.coerce.number().int().min(0).max(2 ** 48 - 1).default(1),
+    UPLINK_GB26875_DEST_ADDR: z.coerce.number().int().min(0).max(2 ** 48 - 1).default(0),
+    UPLINK_GB26875_TIMEOUT_MS: positiveInt.default(10_000),
+    UPLINK_GB26875_HEARTBEAT_S: positiveInt.default(30),
+    UPLINK_READINGS: z
+      .string()
+      .default('none')
+      .transform((v, ctx) => {
+        if (v === 'all' || v === 'none') return { mode: v } as const;
+        const m = /^(\d+)(ms|s|m|h)$/.exec(v);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: 'all, none, or a sampling interval per device such as 60s, 5m' });
+          return z.NEVER;
         }
-      }
-    } else if (env.INFLUX_DB === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['INFLUX_DB'], message: 'INFLUX_DB is required when INFLUX_API=v1' });
-    }
+        const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+        return { mode: 'sample', intervalMs: Number(m[1]) * unit } as const;
+      }),
+    UPLINK_DEAD_LETTER_AFTER_S: positiveInt.default(86_400),
+    GB26875_PORT: optionalPort,
+    GB26875_VENDOR_MAPPING: optionalString,
   });
+
+/**
+ * Rules that tie variables together. They read the raw strings (unset or empty = absent) so they
+ * are reported together with type errors, not only once every variable parses.
+ */
+function crossFieldIssues(raw: Record<string, string | undefined>): string[] {
+  const has = (k: string) => raw[k] !== undefined && raw[k] !== '';
+  const issues: string[] = [];
+  if (has('MQTTS_PORT') !== (has('TLS_CERT') && has('TLS_KEY'))) issues.push('MQTTS_PORT: MQTTS_PORT, TLS_CERT and TLS_KEY must be set together');
+  if (has('UPLINK_HTTP_TOKEN') && has('UPLINK_HTTP_HMAC_SECRET')) issues.push('UPLINK_HTTP_TOKEN: choose one of UPLINK_HTTP_TOKEN and UPLINK_HTTP_HMAC_SECRET');
+  if (has('INFLUX_URL')) {
+    if ((raw.INFLUX_API || 'v2') === 'v2') {
+      for (const key of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) if (!has(key)) issues.push(`${key}: ${key} is required when INFLUX_API=v2`);
+    } else if (raw.INFLUX_API === 'v1' && !has('INFLUX_DB')) issues.push('INFLUX_DB: INFLUX_DB is required when INFLUX_API=v1');
+  }
+  return issues;
+}
 
 export type InfluxConfig =
   | {
@@ -128,6 +162,25 @@ export interface Config {
   readonly sessionTtlH: number;
   /** a live-feed client whose unsent data passes this is disconnected (it resumes with ?since=) */
   readonly liveMaxBufferBytes: number;
+  /** base of the public safety-code pages' URL in QR codes; unset = the request's own host */
+  readonly publicBaseUrl?: string;
+  /** the platform uplink (issue #6); an adapter is on when its URL or address is set */
+  readonly uplink: {
+    readonly http?: { readonly url: string; readonly token?: string; readonly hmacSecret?: string; readonly mappingFile?: string; readonly timeoutMs: number };
+    readonly mqtt?: { readonly url: string; readonly topic: string };
+    readonly gb26875?: {
+      readonly host: string;
+      readonly port: number;
+      readonly sourceAddress: number;
+      readonly destinationAddress: number;
+      readonly timeoutMs: number;
+      readonly heartbeatS: number;
+    };
+    readonly readings: { readonly mode: 'all' } | { readonly mode: 'none' } | { readonly mode: 'sample'; readonly intervalMs: number };
+    readonly deadLetterAfterS: number;
+  };
+  /** the GB/T 26875.3 TCP listener for UITDs (on when port is set; listens on MQTT_HOST) */
+  readonly gb26875: { readonly port?: number; readonly host: string; readonly vendorMappingFile?: string };
   readonly ingest: {
     readonly maxPayloadBytes: number;
     readonly deviceRatePerS: number;
@@ -156,9 +209,8 @@ function deepFreeze<T>(value: T): T {
 /** Parse an environment (process.env by default) into a Config; throws ConfigError listing every issue. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
-  }
+  const issues = [...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`)), ...crossFieldIssues(env)];
+  if (!parsed.success || issues.length > 0) throw new ConfigError(issues);
   const e = parsed.data;
   let influx: InfluxConfig | undefined;
   if (e.INFLUX_URL !== undefined) {
@@ -191,6 +243,40 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     alerts: { ackS: e.ALERT_ACK_S, closeS: e.ALERT_CLOSE_S, byUse: e.ALERT_DEADLINES_BY_USE, outageAlertS: e.OUTAGE_ALERT_S },
     sessionTtlH: e.SESSION_TTL_H,
     liveMaxBufferBytes: e.LIVE_MAX_BUFFER_BYTES,
+    ...(e.PUBLIC_BASE_URL !== undefined ? { publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
+    uplink: {
+      ...(e.UPLINK_HTTP_URL !== undefined
+        ? {
+            http: {
+              url: e.UPLINK_HTTP_URL,
+              timeoutMs: e.UPLINK_HTTP_TIMEOUT_MS,
+              ...(e.UPLINK_HTTP_TOKEN !== undefined ? { token: e.UPLINK_HTTP_TOKEN } : {}),
+              ...(e.UPLINK_HTTP_HMAC_SECRET !== undefined ? { hmacSecret: e.UPLINK_HTTP_HMAC_SECRET } : {}),
+              ...(e.UPLINK_HTTP_MAPPING !== undefined ? { mappingFile: e.UPLINK_HTTP_MAPPING } : {}),
+            },
+          }
+        : {}),
+      ...(e.UPLINK_MQTT_URL !== undefined ? { mqtt: { url: e.UPLINK_MQTT_URL, topic: e.UPLINK_MQTT_TOPIC } } : {}),
+      ...(e.UPLINK_GB26875_ADDR !== undefined
+        ? {
+            gb26875: {
+              host: e.UPLINK_GB26875_ADDR.slice(0, e.UPLINK_GB26875_ADDR.lastIndexOf(':')),
+              port: Number(e.UPLINK_GB26875_ADDR.slice(e.UPLINK_GB26875_ADDR.lastIndexOf(':') + 1)),
+              sourceAddress: e.UPLINK_GB26875_SOURCE_ADDR,
+              destinationAddress: e.UPLINK_GB26875_DEST_ADDR,
+              timeoutMs: e.UPLINK_GB26875_TIMEOUT_MS,
+              heartbeatS: e.UPLINK_GB26875_HEARTBEAT_S,
+            },
+          }
+        : {}),
+      readings: e.UPLINK_READINGS,
+      deadLetterAfterS: e.UPLINK_DEAD_LETTER_AFTER_S,
+    },
+    gb26875: {
+      host: e.MQTT_HOST,
+      ...(e.GB26875_PORT !== undefined ? { port: e.GB26875_PORT } : {}),
+      ...(e.GB26875_VENDOR_MAPPING !== undefined ? { vendorMappingFile: e.GB26875_VENDOR_MAPPING } : {}),
+    },
     ingest: {
       maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
       deviceRatePerS: e.DEVICE_RATE_PER_S,
@@ -230,4 +316,34 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['OUTAGE_ALERT_S', '60', 'a service downtime longer than this raises one service_outage alert at start'],
   ['SESSION_TTL_H', '12', 'lifetime of a login session (one duty shift)'],
   ['LIVE_MAX_BUFFER_BYTES', '4194304', 'a live-feed client that falls this far behind is disconnected; it resumes with ?since='],
+  ['PUBLIC_BASE_URL', '(request host)', 'base URL of the public safety-code pages in QR codes, e.g. https://firewatch.example.cn'],
+  ['UPLINK_HTTP_URL', '(off)', 'platform uplink: batched JSON POSTs ("firewatch.uplink/v1") to this http(s) URL'],
+  ['UPLINK_HTTP_TOKEN', '(unset)', 'uplink HTTP auth: Authorization: Bearer <token>'],
+  ['UPLINK_HTTP_HMAC_SECRET', '(unset)', 'uplink HTTP auth instead: X-Firewatch-Signature: t=<unix>,v1=<HMAC-SHA256 hex of "t.body">'],
+  ['UPLINK_HTTP_MAPPING', '(unset)', 'JSON file that renames/selects payload fields (docs/uplink-format.md)'],
+  ['UPLINK_HTTP_TIMEOUT_MS', '10000', 'an uplink POST without an answer within this is retried'],
+  ['UPLINK_MQTT_URL', '(off)', 'platform uplink: QoS 1 publishes to this remote broker (mqtt:// or mqtts://)'],
+  ['UPLINK_MQTT_TOPIC', 'yuzhong/fire/{type}/{buildingId}', 'topic template; {type} {deviceId} {buildingId} {street} {id}'],
+  ['UPLINK_GB26875_ADDR', '(off)', 'platform uplink: GB/T 26875.3 monitoring centre as host:port (we act as a UITD)'],
+  ['UPLINK_GB26875_SOURCE_ADDR', '1', 'our 48-bit GB/T 26875.3 source address (integer)'],
+  ['UPLINK_GB26875_DEST_ADDR', '0', 'the monitoring centre\'s 48-bit address (integer)'],
+  ['UPLINK_GB26875_TIMEOUT_MS', '10000', 'wait for a confirm this long before resending (3 retries, fact 4)'],
+  ['UPLINK_GB26875_HEARTBEAT_S', '30', 'heartbeat interval towards the monitoring centre'],
+  ['UPLINK_READINGS', 'none', 'readings to forward: all | none | a sampling interval per device (60s, 5m)'],
+  ['UPLINK_DEAD_LETTER_AFTER_S', '86400', 'uplink items not accepted within this are moved to the dead-letter list'],
+  ['GB26875_PORT', '(off)', 'TCP port of the GB/T 26875.3 gateway for UITDs (listens on MQTT_HOST); 0 picks a free port'],
+  ['GB26875_VENDOR_MAPPING', '(unset)', 'JSON file mapping user-defined analog codes 128–255 per vendor (docs/gb26875-gateway.md)'],
 ];
+
+/** What the client commands (`firewatch import`) read: where the API is and the token to use. */
+export interface ClientConfig {
+  readonly api: string;
+  readonly token?: string;
+}
+
+/** Client settings from the environment (FIREWATCH_API, FIREWATCH_TOKEN); command-line flags override them. */
+export function loadClientConfig(env: Record<string, string | undefined> = process.env): ClientConfig {
+  const api = env.FIREWATCH_API?.trim() || 'http://127.0.0.1:8080';
+  const token = env.FIREWATCH_TOKEN?.trim();
+  return token ? { api, token } : { api };
+}

@@ -52,8 +52,29 @@ export interface Building {
   use: BuildingUse;
   contactName: string | null;
   contactPhone: string | null;
+  /** what the district's market survey (annex 1.3.2) recorded, when imported from it (issue #5) */
+  survey?: BuildingSurvey | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** One row of the market survey form (mission-context.md, "Data the district already collects"). */
+export interface BuildingSurvey {
+  /** 序号 */
+  no: string | null;
+  /** 商市场名称 */
+  marketName: string | null;
+  /** 该市场所在建筑名称 */
+  buildingName: string | null;
+  /** 是否设置火灾自动报警系统 / 火灾自动喷水灭火系统 / 室内消火栓系统 / 防烟排烟系统 (是/否; null = not answered) */
+  fireAlarm: boolean | null;
+  sprinklers: boolean | null;
+  hydrants: boolean | null;
+  smokeControl: boolean | null;
+  /** 排查发现的消防安全隐患 */
+  hazards: string | null;
+  /** 备注 */
+  remarks: string | null;
 }
 
 export interface Device {
@@ -67,6 +88,11 @@ export interface Device {
   model: string | null;
   /** per-device rule overrides, `{ "<ruleId>": { threshold, forS, ... } }` (validated by services/rules) */
   rules: Record<string, unknown> | null;
+  /**
+   * kind `uitd` only: the GB/T 26875.3 48-bit source address (frame bytes 13–18, domain-facts §1.2)
+   * read as an unsigned integer; the device's identity on the TCP gateway. Unique.
+   */
+  address?: number | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -29,6 +29,8 @@ export interface Credentials {
 }
 
 export type RegistryListener = (event: { type: 'device_removed' | 'credentials_rotated'; deviceId: string }) => void;
+/** Building registry changes (the platform uplink forwards them, issue #6). */
+export type BuildingListener = (event: { type: 'building.created' | 'building.updated' | 'building.deleted'; building: Building }) => void;
 
 /** Ids travel in MQTT topics and URLs: no '/', '+', '#', spaces. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$/;
@@ -46,6 +48,7 @@ export class DeviceRegistry {
   private readonly buildings = new Map<string, Building>();
   private readonly verified = new VerifiedSecretCache();
   private readonly listeners: RegistryListener[] = [];
+  private readonly buildingListeners: BuildingListener[] = [];
 
   constructor(
     private readonly store: RegistryStore,
@@ -56,6 +59,14 @@ export class DeviceRegistry {
 
   onChange(listener: RegistryListener): void {
     this.listeners.push(listener);
+  }
+
+  onBuildingChange(listener: BuildingListener): void {
+    this.buildingListeners.push(listener);
+  }
+
+  private emitBuilding(type: 'building.created' | 'building.updated' | 'building.deleted', building: Building): void {
+    for (const l of this.buildingListeners) l({ type, building });
   }
 
   private emit(type: 'device_removed' | 'credentials_rotated', deviceId: string): void {
@@ -69,6 +80,7 @@ export class DeviceRegistry {
     const ts = this.now().toISOString();
     const building: Building = { ...input, id, createdAt: ts, updatedAt: ts };
     this.store.insertBuilding(building);
+    this.emitBuilding('building.created', building);
     return building;
   }
 
@@ -87,15 +99,17 @@ export class DeviceRegistry {
     const next: Building = { ...current, ...patch, id, updatedAt: this.now().toISOString() };
     this.store.updateBuilding(id, next);
     this.buildings.delete(id);
+    this.emitBuilding('building.updated', next);
     return next;
   }
 
   deleteBuilding(id: string): void {
-    this.getBuilding(id);
+    const building = this.getBuilding(id);
     const n = this.store.countDevicesInBuilding(id);
     if (n > 0) throw new ConflictError('building_has_devices', `building ${id} still has ${n} device(s); delete them first`);
     this.store.deleteBuilding(id);
     this.buildings.delete(id);
+    this.emitBuilding('building.deleted', building);
   }
 
   // ── devices ─────────────────────────────────────────────────────────────────
@@ -103,12 +117,14 @@ export class DeviceRegistry {
     this.getBuilding(input.buildingId);
     const id = input.id ?? `dev-${randomBytes(6).toString('hex')}`;
     if (this.devices_.has(id) || this.store.getDevice(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
+    this.checkAddressFree(input.address, id);
     const ts = this.now().toISOString();
     const device: Device = { ...input, id, rules: input.rules ?? null, createdAt: ts, updatedAt: ts };
     const password = generateSecret();
     const hash = await hashSecret(password);
     // re-check after the await: two concurrent creates with the same id
     if (this.devices_.has(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
+    this.checkAddressFree(input.address, id);
     this.store.insertDevice(device, { deviceId: id, username: id, hash, rotatedAt: ts });
     this.devices_.set(id, device);
     return { device, credentials: { username: id, password } };
@@ -122,6 +138,19 @@ export class DeviceRegistry {
     this.verified.forget(id);
     this.emit('credentials_rotated', id);
     return { username: id, password };
+  }
+
+  /** A GB/T 26875.3 address identifies one device (unique index; checked here for a clear error). */
+  private checkAddressFree(address: number | null | undefined, id: string): void {
+    if (address === undefined || address === null) return;
+    const other = this.deviceByAddress(address);
+    if (other && other.id !== id) throw new ConflictError('device_address_exists', `address ${address} belongs to device ${other.id}`);
+  }
+
+  /** The device (kind uitd) whose GB/T 26875.3 source address this is; from memory. */
+  deviceByAddress(address: number): Device | undefined {
+    for (const d of this.devices_.values()) if (d.address === address) return d;
+    return undefined;
   }
 
   getDevice(id: string): Device {
@@ -142,6 +171,7 @@ export class DeviceRegistry {
   updateDevice(id: string, patch: DevicePatch): Device {
     const current = this.getDevice(id);
     if (patch.buildingId !== undefined) this.getBuilding(patch.buildingId);
+    this.checkAddressFree(patch.address, id);
     const next: Device = { ...current, ...patch, id, kind: current.kind, updatedAt: this.now().toISOString() };
     this.store.updateDevice(id, next);
     this.devices_.set(id, next);

@@ -83,6 +83,53 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** platform uplink (issue #6): backlog read at scrape time from the uplink's status */
+  uplinkStatus: (() => ReadonlyArray<{ name: string; backlog: number; oldestAgeS: number }>) | undefined;
+  readonly uplinkBacklog: Gauge<'adapter'> = new Gauge({
+    name: 'firewatch_uplink_backlog',
+    help: 'items waiting in the uplink outbox, per adapter',
+    labelNames: ['adapter'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const a of this.uplinkStatus?.() ?? []) this.uplinkBacklog.set({ adapter: a.name }, a.backlog);
+    },
+  });
+  readonly uplinkBacklogAge: Gauge<'adapter'> = new Gauge({
+    name: 'firewatch_uplink_backlog_age_seconds',
+    help: 'age of the oldest item waiting for an uplink adapter',
+    labelNames: ['adapter'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const a of this.uplinkStatus?.() ?? []) this.uplinkBacklogAge.set({ adapter: a.name }, a.oldestAgeS);
+    },
+  });
+  readonly uplinkSent = new Counter({
+    name: 'firewatch_uplink_sent_total',
+    help: 'uplink items accepted by the platform, per adapter',
+    labelNames: ['adapter'] as const,
+    registers: [this.registry],
+  });
+  readonly uplinkRetries = new Counter({
+    name: 'firewatch_uplink_retries_total',
+    help: 'failed uplink deliveries that will be retried, per adapter',
+    labelNames: ['adapter'] as const,
+    registers: [this.registry],
+  });
+  readonly uplinkDeadLetters = new Counter({
+    name: 'firewatch_uplink_dead_letters_total',
+    help: 'uplink items moved to the dead-letter list (refused or too old), per adapter',
+    labelNames: ['adapter'] as const,
+    registers: [this.registry],
+  });
+  /** GB/T 26875.3 gateway frames by result (ok, heartbeat, denied_unknown_address, bad_checksum, …) */
+  readonly gb26875Frames = new Counter({
+    name: 'firewatch_gb26875_frames_total',
+    help: 'GB/T 26875.3 frames received from UITDs, by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly gb26875Connections = new Gauge({ name: 'firewatch_gb26875_connections', help: 'UITD TCP connections now', registers: [this.registry] });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'firewatch_' });
   }

@@ -201,7 +201,10 @@ function kindRules(kind: DeviceKind, device: Device, b: Building): RuleSet {
     case 'fire_lane':
       return {
         lane_blocked: { enabled: true, forS: LANE_DWELL_S, clearS: 30, realertS: LANE_REALERT_S, severity: 'major' },
-      };
+      };    // A GB/T 26875.3 UITD reports its facilities' alarm and fault bits as events: only the common
+    // rules apply (device_alarm, sensor_fault, device_offline).
+    case 'uitd':
+      return {};
   }
 }
 

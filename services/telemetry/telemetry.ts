@@ -8,7 +8,8 @@
  */
 import { z } from 'zod';
 
-export const DEVICE_KINDS = ['water_pressure', 'water_level', 'electrical_fire', 'fire_lane'] as const;
+/** `uitd`: a GB/T 26875.3 user information transmission device reporting over TCP (issue #6). */
+export const DEVICE_KINDS = ['water_pressure', 'water_level', 'electrical_fire', 'fire_lane', 'uitd'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 export const PRESSURE_POINTS = ['hydrant_top', 'hydrant_outlet', 'sprinkler_end', 'pump_outlet', 'network'] as const;
@@ -69,6 +70,21 @@ export const TelemetrySchemas = {
       message: 'residualCurrentMa or temperaturesC is required',
     }),
   fire_lane: z.object({ ...common, occupied: z.boolean() }),
+  /**
+   * A GB/T 26875.3 analog value (type 3 object, domain-facts §1.10), already scaled by the
+   * gateway: `value` in `unit`, from the component that measured it.
+   */
+  uitd: z.object({
+    ...common,
+    analogType: z.number().int().min(0).max(255),
+    quantity: z.string().max(32).optional(),
+    value: z.number(),
+    unit: z.string().max(16),
+    systemType: z.number().int().min(0).max(255).optional(),
+    systemAddress: z.number().int().min(0).max(255).optional(),
+    componentType: z.number().int().min(0).max(255).optional(),
+    componentAddress: z.number().int().min(0).max(0xffffffff).optional(),
+  }),
 } as const;
 
 /** A device's own flags (alarm latched, fault), published to fire/v1/{id}/event. */
@@ -131,6 +147,7 @@ function checkRanges(kind: DeviceKind, v: Record<string, unknown>): string | und
       return undefined;
     }
     case 'fire_lane':
+    case 'uitd': // the gateway already checked the value against the analog type's range
       return undefined;
   }
 }

@@ -172,7 +172,7 @@ describe('InfluxV2Store wire format', () => {
     expect(flux).toContain('r.device == "wp \\"1\\""');
     expect(flux).toContain(`start: ${new Date(TS - 3_600_000).toISOString()}`);
     expect(flux).toContain(`stop: ${new Date(TS + 3_600_001).toISOString()}`);
-    expect(flux).toContain('["water_pressure","water_level","electrical_fire","fire_lane"]');
+    expect(flux).toContain('["water_pressure","water_level","electrical_fire","fire_lane","uitd"]');
     expect(flux).toContain('limit(n: 5)');
   });
 

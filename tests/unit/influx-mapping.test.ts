@@ -36,7 +36,7 @@ describe('measurements', () => {
     expect(measurementFor({ kind: 'fire_lane', channel: 'telemetry' })).toBe('fire_lane');
     expect(measurementFor({ kind: 'fire_lane', channel: 'event' })).toBe(EVENT_MEASUREMENT);
     expect(measurementsFor('event')).toEqual(['device_event']);
-    expect(measurementsFor('telemetry')).toEqual(['water_pressure', 'water_level', 'electrical_fire', 'fire_lane']);
+    expect(measurementsFor('telemetry')).toEqual(['water_pressure', 'water_level', 'electrical_fire', 'fire_lane', 'uitd']);
   });
 });
 

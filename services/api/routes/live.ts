@@ -91,7 +91,9 @@ export async function registerLiveRoute(app: Api, deps: LiveRouteDeps): Promise<
       socket.on('close', unsubscribe);
       socket.on('error', unsubscribe);
 
-      socket.send(JSON.stringify({ type: 'hello', lastSeq: deps.feed.lastSeq(), role: principal.role, user: principal.username }));
+      socket.send(
+        JSON.stringify({ type: 'hello', lastSeq: deps.feed.lastSeq(), role: principal.role, user: principal.username, serverTime: new Date(deps.feed.now()).toISOString() }),
+      );
       if (q.since !== undefined) {
         for (;;) {
           const batch = deps.feed.since(lastSent, 1000);

@@ -53,6 +53,21 @@ export const Building = z.object({
   use: z.string(),
   contactName: z.string().nullable(),
   contactPhone: z.string().nullable(),
+  survey: z
+    .object({
+      no: z.string().nullable(),
+      marketName: z.string().nullable(),
+      buildingName: z.string().nullable(),
+      fireAlarm: z.boolean().nullable(),
+      sprinklers: z.boolean().nullable(),
+      hydrants: z.boolean().nullable(),
+      smokeControl: z.boolean().nullable(),
+      hazards: z.string().nullable(),
+      remarks: z.string().nullable(),
+    })
+    .nullable()
+    .optional()
+    .describe('the district market survey\'s answers, when imported from it (POST /api/v1/import/buildings)'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -69,6 +84,18 @@ export const DeviceBody = z
     reportIntervalS: z.number().int().min(1).max(86_400).default(60),
     vendor: nullableText(100).default(null),
     model: nullableText(100).default(null),
+    address: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 48 - 1)
+      .optional()
+      .describe('uitd only, required there: the GB/T 26875.3 6-byte source address as an unsigned integer'),
+  })
+  .refine((d) => d.kind === 'uitd' || d.address === undefined, { path: ['address'], message: 'address applies to uitd devices only' })
+  .refine((d) => d.kind !== 'uitd' || d.address !== undefined, {
+    path: ['address'],
+    message: 'a uitd device needs its GB/T 26875.3 source address (an integer, 0 … 2^48−1)',
   })
   .refine((d) => d.kind === 'water_pressure' || d.point === null, {
     path: ['point'],
@@ -117,6 +144,7 @@ export const Device = z.object({
   vendor: z.string().nullable(),
   model: z.string().nullable(),
   rules: z.record(z.string(), z.unknown()).nullable(),
+  address: z.number().nullish().describe('uitd only: GB/T 26875.3 source address'),
   createdAt: z.string(),
   updatedAt: z.string(),
   mqtt: z.object({ username: z.string(), telemetryTopic: z.string(), eventTopic: z.string() }),

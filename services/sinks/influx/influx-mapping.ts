@@ -25,6 +25,7 @@ export const KIND_MEASUREMENTS = {
   water_level: 'water_level',
   electrical_fire: 'electrical_fire',
   fire_lane: 'fire_lane',
+  uitd: 'uitd',
 } as const satisfies Record<DeviceKind, string>;
 
 export const EVENT_MEASUREMENT = 'device_event';

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AUTH_SCHEMA_SQL } from './sqlite-auth-store.js';
+import { UPLINK_SCHEMA_SQL } from './sqlite-uplink-store.js';
 
 export type Db = Database.Database;
 
@@ -138,6 +139,16 @@ const MIGRATIONS: string[] = [
   `,
   // 3: people and integrations: users, sessions, API tokens (hashes and digests only)
   AUTH_SCHEMA_SQL,
+  // 4 (issue #6): GB/T 26875.3 device addresses, unique among devices that have one
+  `
+  ALTER TABLE devices ADD COLUMN address INTEGER;
+  CREATE UNIQUE INDEX devices_address ON devices(address) WHERE address IS NOT NULL;
+  `,
+  // 5 (issue #6): the platform uplink outbox. One item table shared by every adapter; each
+  // adapter keeps its own cursor (the last item it delivered or dead-lettered) and counters.
+  UPLINK_SCHEMA_SQL,
+  // 6 (issue #5): what the district's market survey recorded about a building (JSON, nullable)
+  `ALTER TABLE buildings ADD COLUMN survey TEXT;`,
 ];
 
 export interface OpenOptions {

@@ -23,6 +23,7 @@ interface BuildingRow {
   use: string;
   contact_name: string | null;
   contact_phone: string | null;
+  survey: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -37,6 +38,7 @@ interface DeviceRow {
   vendor: string | null;
   model: string | null;
   rules: string | null;
+  address: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -54,6 +56,7 @@ const toBuilding = (r: BuildingRow): Building => ({
   use: r.use as Building['use'],
   contactName: r.contact_name,
   contactPhone: r.contact_phone,
+  ...(r.survey !== null ? { survey: JSON.parse(r.survey) as Building['survey'] } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -71,6 +74,7 @@ const buildingParams = (b: Building) => ({
   use: b.use,
   contact_name: b.contactName,
   contact_phone: b.contactPhone,
+  survey: b.survey ? JSON.stringify(b.survey) : null,
   created_at: b.createdAt,
   updated_at: b.updatedAt,
 });
@@ -85,6 +89,7 @@ const toDevice = (r: DeviceRow): Device => ({
   vendor: r.vendor,
   model: r.model,
   rules: r.rules === null ? null : (JSON.parse(r.rules) as Record<string, unknown>),
+  ...(r.address !== null ? { address: r.address } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -99,13 +104,14 @@ const deviceParams = (d: Device) => ({
   vendor: d.vendor,
   model: d.model,
   rules: d.rules === null ? null : JSON.stringify(d.rules),
+  address: d.address ?? null,
   created_at: d.createdAt,
   updated_at: d.updatedAt,
 });
 
 const BUILDING_COLS =
-  'id, name, street, address, type, height_m, floors, area_m2, category, use, contact_name, contact_phone, created_at, updated_at';
-const DEVICE_COLS = 'id, building_id, kind, point, location, report_interval_s, vendor, model, rules, created_at, updated_at';
+  'id, name, street, address, type, height_m, floors, area_m2, category, use, contact_name, contact_phone, survey, created_at, updated_at';
+const DEVICE_COLS = 'id, building_id, kind, point, location, report_interval_s, vendor, model, rules, address, created_at, updated_at';
 const placeholders = (cols: string) =>
   cols
     .split(',')

@@ -1,0 +1,131 @@
+/**
+ * Commissioning check for an installer: did the first message arrive, are the values plausible
+ * for the point, would they raise an alert, and — when the service rejected a message — what to
+ * fix (status.lastRejected.reason → a sentence in Chinese and English). Polls the device.
+ */
+import { get } from './api.js';
+import { h, replace } from './dom.js';
+import { fmtDateTime, lang, name, t } from './i18n.js';
+
+/**
+ * Plausible for a working installation, tighter than the physical limits the service enforces:
+ * a hydrant reading under 0.05 MPa is an empty pipe or a sensor on the wrong port; over 1.6 MPa is
+ * above the usual PN16 rating of the pipework (a wrong unit, e.g. bar or kPa, is the usual cause).
+ */
+export const PLAUSIBLE = {
+  pressure: { hydrant_top: [0.05, 1.6], hydrant_outlet: [0.05, 1.6], sprinkler_end: [0.05, 1.6], network: [0.05, 1.6], pump_outlet: [0.05, 2.5], default: [0.05, 1.6] },
+  levelM: [0, 30],
+  residualCurrentMa: [0, 1000],
+  temperatureC: [-20, 120],
+};
+
+/** [{ field, value, min, max, unit, ok }] for a reading's fields */
+export function plausibility(device, fields) {
+  const out = [];
+  const check = (field, value, [min, max], unit) => out.push({ field, value, min, max, unit, ok: typeof value === 'number' && value >= min && value <= max });
+  if (!fields) return out;
+  if (device.kind === 'water_pressure' && fields.pressureMpa !== undefined) {
+    check('pressureMpa', fields.pressureMpa, PLAUSIBLE.pressure[device.point] ?? PLAUSIBLE.pressure.default, 'MPa');
+  }
+  if (device.kind === 'water_level' && fields.levelM !== undefined) check('levelM', fields.levelM, PLAUSIBLE.levelM, 'm');
+  if (device.kind === 'electrical_fire') {
+    if (fields.residualCurrentMa !== undefined) check('residualCurrentMa', fields.residualCurrentMa, PLAUSIBLE.residualCurrentMa, 'mA');
+    (fields.temperaturesC ?? []).forEach((v, i) => check(`temperaturesC[${i}]`, v, PLAUSIBLE.temperatureC, '°C'));
+  }
+  if (device.kind === 'fire_lane' && fields.occupied !== undefined) out.push({ field: 'occupied', value: fields.occupied, ok: typeof fields.occupied === 'boolean' });
+  return out;
+}
+
+/** which enabled rules the reading would break right now (the rule still waits its forS) */
+export function wouldAlert(fields, rules) {
+  const hits = [];
+  const r = (id) => (rules?.[id] && rules[id].enabled !== false && typeof rules[id].threshold === 'number' ? rules[id].threshold : undefined);
+  const below = (id, v) => r(id) !== undefined && typeof v === 'number' && v < r(id) && hits.push({ rule: id, value: v, threshold: r(id) });
+  const above = (id, v, inclusive = false) =>
+    r(id) !== undefined && typeof v === 'number' && (inclusive ? v >= r(id) : v > r(id)) && hits.push({ rule: id, value: v, threshold: r(id) });
+  if (!fields) return hits;
+  below('pressure_low', fields.pressureMpa);
+  above('pressure_high', fields.pressureMpa);
+  below('level_low', fields.levelM);
+  above('level_high', fields.levelM);
+  above('residual_current_high', fields.residualCurrentMa, true);
+  if (Array.isArray(fields.temperaturesC) && fields.temperaturesC.length) above('temperature_high', Math.max(...fields.temperaturesC), true);
+  return hits;
+}
+
+export function reasonText(reason) {
+  return name('reason', reason);
+}
+
+function line(ok, ...content) {
+  return h('li', { class: ok === null ? 'pending' : ok ? 'ok' : 'bad' }, h('span', { class: 'mark', 'aria-hidden': 'true' }, ok === null ? '…' : ok ? '✔' : '✘'), ' ', ...content);
+}
+
+export function commissioningPanel(ctx, deviceId, { everyMs = 2000 } = {}) {
+  const list = h('ul', { class: 'checks' }, line(null, t('loading')));
+  const el = h('section', { class: 'panel commissioning', dataset: { deviceId } }, h('h3', {}, t('commissioning')), list);
+  let timer = null;
+  let rules = null;
+  let stopped = false;
+  const poll = async () => {
+    try {
+      const d = await get(`/devices/${encodeURIComponent(deviceId)}`);
+      rules ??= (await get(`/devices/${encodeURIComponent(deviceId)}/rules`)).rules;
+      const st = d.status ?? {};
+      const items = [];
+      const arrived = st.accepted > 0 || !!st.lastReading;
+      items.push(
+        arrived
+          ? line(true, h('span', { class: 'first-message' }, t('first_arrived', fmtDateTime(st.lastSeenAt ?? st.lastReading?.ts))))
+          : line(null, h('span', { class: 'first-message waiting' }, t('waiting_first'))),
+      );
+      items.push(line(st.online ? true : null, st.online ? t('online') : t('offline')));
+      const fields = st.lastReading?.fields;
+      const checks = plausibility(d, fields);
+      if (checks.length) {
+        const ok = checks.every((c) => c.ok);
+        items.push(
+          line(
+            ok,
+            h('span', { class: ok ? 'plausible' : 'implausible' }, ok ? t('plausible') : t('implausible')),
+            ': ',
+            checks.map((c) => `${c.field}=${c.value}${c.unit ? ` ${c.unit}` : ''}${c.min !== undefined ? ` (${c.min}–${c.max})` : ''}`).join(', '),
+            ok
+              ? null
+              : h(
+                  'div',
+                  { class: 'fix' },
+                  lang() === 'en'
+                    ? 'Check the unit (MPa, not bar or kPa; mA; °C), the sensor span and that it sits on the right point.'
+                    : '检查单位（MPa 而不是 bar/kPa；mA；°C）、传感器量程，以及是否安装在登记的测点上。',
+                ),
+          ),
+        );
+        for (const hit of wouldAlert(fields, rules)) {
+          items.push(line(false, h('span', { class: 'would-alert' }, t('would_alert', `${name('rule', hit.rule)} (${hit.value} / ${hit.threshold})`))));
+        }
+      }
+      const rej = st.lastRejected;
+      if (rej) {
+        items.push(
+          line(
+            false,
+            h('span', { class: 'rejected-reason', dataset: { reason: rej.reason } }, `${t('last_rejected')}: ${rej.reason} · ${fmtDateTime(rej.at)}`),
+            h('div', { class: 'fix' }, h('strong', {}, `${t('fix')}: `), reasonText(rej.reason)),
+            h('div', { class: 'muted detail' }, rej.detail),
+          ),
+        );
+      }
+      replace(list, items);
+    } catch (err) {
+      replace(list, line(false, `${t('error')}: ${err.message}`));
+    }
+    if (!stopped) timer = setTimeout(poll, everyMs);
+  };
+  poll();
+  ctx.cleanups.push(() => {
+    stopped = true;
+    clearTimeout(timer);
+  });
+  return el;
+}

@@ -1,0 +1,320 @@
+/**
+ * Chinese first (zh-CN), English switchable; the choice is kept in localStorage.
+ * All times are shown in Asia/Shanghai whatever the browser's own zone is.
+ */
+const KEY = 'fw.lang';
+const TZ = 'Asia/Shanghai';
+
+const T = {
+  app_title: ['Firewatch 值班控制台', 'Firewatch duty console'],
+  district: ['渝中区消防物联网', 'Yuzhong fire IoT'],
+  login: ['登录', 'Log in'],
+  username: ['用户名', 'Username'],
+  password: ['密码', 'Password'],
+  or_token: ['或粘贴 API / 管理员令牌', 'or paste an API / admin token'],
+  token: ['令牌', 'Token'],
+  use_token: ['使用令牌登录', 'Log in with token'],
+  login_failed: ['用户名或密码错误', 'Wrong username or password'],
+  token_failed: ['令牌无效或已过期', 'Token not accepted or expired'],
+  too_many: ['尝试次数过多，请稍后再试', 'Too many attempts, try again later'],
+  logout: ['退出', 'Log out'],
+  nav_board: ['告警看板', 'Alert board'],
+  nav_overview: ['辖区总览', 'District'],
+  nav_register: ['登记设备', 'Register device'],
+  nav_import: ['批量导入', 'CSV import'],
+  nav_coverage: ['覆盖率', 'Coverage'],
+  large_type: ['大字', 'Large type'],
+  sound_enable: ['开启声音', 'Enable sound'],
+  sound_on: ['声音已开启', 'Sound on'],
+  sound_off_hint: ['声音未开启：新火警不会鸣响', 'Sound is off: new hazards will not sound'],
+  feed_down: ['实时连接中断，正在重连…（{0} 秒后重试）', 'Live feed down, reconnecting… (retry in {0} s)'],
+  feed_connecting: ['正在连接实时告警…', 'Connecting to the live feed…'],
+  feed_unauthorized: ['登录已失效，请重新登录', 'Session expired, please log in again'],
+  role_admin: ['管理员', 'Administrator'],
+  role_duty: ['值班人员', 'Duty officer'],
+  role_operator: ['楼宇运营方', 'Building operator'],
+  role_platform: ['市级平台（只读）', 'City platform (read-only)'],
+  read_only: ['只读', 'read-only'],
+  // board
+  hazards: ['火警隐患', 'Hazards'],
+  faults: ['设备故障', 'Faults'],
+  maintenance: ['维护中', 'Maintenance'],
+  none_hazards: ['当前无火警隐患', 'No active hazards'],
+  none_faults: ['当前无设备故障', 'No active faults'],
+  none_maintenance: ['无维护中告警', 'No maintenance alerts'],
+  recently_closed: ['最近处置', 'Recently closed'],
+  ack: ['确认接警', 'Acknowledge'],
+  close: ['处置关闭', 'Close'],
+  close_submit: ['提交关闭', 'Submit close'],
+  cancel: ['取消', 'Cancel'],
+  outcome: ['处置结果', 'Outcome'],
+  note: ['处置说明', 'Note'],
+  note_required: ['请填写处置说明', 'A note is required'],
+  silence: ['静音', 'Silence'],
+  silenced: ['已静音', 'Silenced'],
+  ack_in: ['应答剩余', 'Ack in'],
+  ack_overdue: ['应答逾期', 'Ack overdue'],
+  close_in: ['处置剩余', 'Close in'],
+  close_overdue: ['处置逾期', 'Close overdue'],
+  overdue: ['逾期', 'overdue'],
+  escalated: ['已升级 {0} 级', 'Escalated L{0}'],
+  status_open: ['待确认', 'Open'],
+  status_acknowledged: ['已确认', 'Acknowledged'],
+  status_closed: ['已关闭', 'Closed'],
+  cleared: ['条件已恢复', 'Condition cleared'],
+  acked_by: ['{0} 于 {1} 确认', 'Acknowledged by {0} at {1}'],
+  closed_by: ['{0} 于 {1} 关闭', 'Closed by {0} at {1}'],
+  opened_at: ['发生', 'Opened'],
+  count: ['次数', 'Count'],
+  value: ['当前值', 'Value'],
+  threshold: ['阈值', 'Threshold'],
+  peak: ['峰值', 'Peak'],
+  history: ['处置记录', 'History'],
+  building: ['楼宇', 'Building'],
+  device: ['设备', 'Device'],
+  street: ['街道', 'Street'],
+  uplink_backlog: ['{0} 条告警尚未被市级平台接收', '{0} alerts not yet accepted by the city platform'],
+  uplink_error: ['最近错误', 'Last error'],
+  // overview
+  buildings_n: ['{0} 栋楼宇', '{0} buildings'],
+  no_buildings: ['无楼宇', 'No buildings'],
+  open_hazards: ['火警隐患', 'Hazards'],
+  offline: ['离线', 'Offline'],
+  online: ['在线', 'Online'],
+  devices: ['设备', 'Devices'],
+  // building
+  details: ['基本信息', 'Details'],
+  address: ['地址', 'Address'],
+  type: ['类型', 'Type'],
+  use: ['用途', 'Use'],
+  height: ['高度', 'Height'],
+  floors: ['层数', 'Floors'],
+  area: ['面积', 'Area'],
+  category: ['类别', 'Category'],
+  contact: ['联系人', 'Contact'],
+  phone: ['电话', 'Phone'],
+  safety_code: ['消防安全码', 'Fire safety code'],
+  safety_green: ['绿码：一切正常', 'Green: all normal'],
+  safety_yellow: ['黄码：故障、离线或维护', 'Yellow: faults, offline devices or maintenance'],
+  safety_red: ['红码：存在未关闭的火警隐患', 'Red: an open hazard'],
+  public_page: ['公开页面', 'Public page'],
+  safety_unavailable: ['安全码服务暂不可用', 'Safety code not available'],
+  alert_history: ['告警记录', 'Alert history'],
+  no_alerts: ['无告警记录', 'No alerts'],
+  no_devices: ['尚无设备', 'No devices yet'],
+  last_reading: ['最新读数', 'Last reading'],
+  last_seen: ['最后通信', 'Last seen'],
+  never: ['从未', 'never'],
+  chart_none: ['暂无读数', 'No readings yet'],
+  building_maintenance: ['楼宇维护模式', 'Building maintenance'],
+  // device
+  status: ['状态', 'Status'],
+  accepted: ['已接收', 'Accepted'],
+  rejected: ['已拒收', 'Rejected'],
+  last_rejected: ['最近一次拒收', 'Last rejected message'],
+  no_rejected: ['无拒收', 'None rejected'],
+  raw_readings: ['最近原始读数', 'Recent raw readings'],
+  events: ['设备事件', 'Device events'],
+  time: ['时间', 'Time'],
+  fields: ['数据', 'Fields'],
+  maintenance_mode: ['维护模式', 'Maintenance mode'],
+  maintenance_until: ['维护至', 'Until'],
+  maintenance_reason: ['原因', 'Reason'],
+  maintenance_on: ['开启维护', 'Start maintenance'],
+  maintenance_off: ['结束维护', 'End maintenance'],
+  maintenance_active: ['维护中，至 {0}（{1}，{2}）', 'In maintenance until {0} ({1}, {2})'],
+  maintenance_none: ['未在维护', 'Not in maintenance'],
+  rotate: ['重置密码', 'Rotate password'],
+  rotate_confirm: ['重置后旧密码立即失效，设备会被断开。继续？', 'The old password stops working at once and the device is disconnected. Continue?'],
+  new_password: ['新密码（仅显示一次）', 'New password (shown once)'],
+  copy: ['复制', 'Copy'],
+  copied: ['已复制', 'Copied'],
+  rules: ['告警规则', 'Alert rules'],
+  location: ['安装位置', 'Location'],
+  report_interval: ['上报间隔（秒）', 'Report interval (s)'],
+  vendor: ['厂商', 'Vendor'],
+  model: ['型号', 'Model'],
+  kind: ['类型', 'Kind'],
+  point: ['测点', 'Point'],
+  // register
+  register_title: ['登记设备', 'Register a device'],
+  device_id: ['设备编号（可留空自动生成）', 'Device id (blank = generated)'],
+  register_submit: ['登记', 'Register'],
+  credentials_once: ['MQTT 凭据仅显示这一次，请立即写入设备', 'The MQTT credentials are shown this once: write them into the device now'],
+  examples: ['mosquitto_pub 示例', 'mosquitto_pub examples'],
+  mqtt_port_note: ['MQTT 端口 {0}（服务报告）', 'MQTT port {0} (reported by the service)'],
+  commissioning: ['调试检查', 'Commissioning check'],
+  waiting_first: ['等待第一条消息…', 'Waiting for the first message…'],
+  first_arrived: ['已收到第一条消息（{0}）', 'First message arrived ({0})'],
+  plausible: ['数值合理', 'Values plausible'],
+  implausible: ['数值不合理', 'Values implausible'],
+  would_alert: ['数值会触发告警：{0}', 'This value would raise an alert: {0}'],
+  fix: ['如何处理', 'What to fix'],
+  open_device: ['打开设备页', 'Open device page'],
+  // import
+  import_title: ['批量导入楼宇（CSV）', 'Import buildings (CSV)'],
+  import_hint: ['区普查表格式：中文表头（序号、商市场名称、地址、联系人、电话、面积、所属街道…），是/否 取值。一行出错不影响其它行。', 'District survey format: Chinese headers (序号, 商市场名称, 地址, 联系人, 电话, 面积, 所属街道 …), 是/否 values. A bad row never stops the good rows.'],
+  import_submit: ['上传导入', 'Upload and import'],
+  import_choose: ['请选择 CSV 文件', 'Choose a CSV file'],
+  created: ['新建', 'Created'],
+  updated: ['更新', 'Updated'],
+  failed: ['失败', 'Failed'],
+  row: ['行号', 'Row'],
+  errors: ['错误', 'Errors'],
+  // coverage
+  coverage_title: ['监测覆盖率', 'Monitoring coverage'],
+  all_streets: ['全部街道', 'All streets'],
+  reasons: ['纳管原因', 'Why required'],
+  required: ['应装', 'Required'],
+  missing: ['缺失', 'Missing'],
+  export_csv: ['导出 CSV', 'Export CSV'],
+  summary: ['汇总', 'Summary'],
+  coverage_unavailable: ['覆盖率服务暂不可用', 'Coverage report not available'],
+  not_found: ['未找到', 'Not found'],
+  forbidden: ['无权操作', 'Not permitted'],
+  error: ['出错', 'Error'],
+  loading: ['加载中…', 'Loading…'],
+  save: ['保存', 'Save'],
+  yes: ['是', 'yes'],
+  no: ['否', 'no'],
+  back: ['返回', 'Back'],
+};
+
+const NAMES = {
+  outcome: {
+    real_fire: ['真实火情', 'Real fire'],
+    false_alarm: ['误报', 'False alarm'],
+    test: ['测试', 'Test'],
+    fault: ['设备故障', 'Device fault'],
+    other: ['其他', 'Other'],
+  },
+  severity: { critical: ['紧急', 'Critical'], major: ['重要', 'Major'], minor: ['一般', 'Minor'], warning: ['提示', 'Warning'] },
+  kind: {
+    water_pressure: ['消防水压', 'Water pressure'],
+    water_level: ['水箱/水池水位', 'Water level'],
+    electrical_fire: ['电气火灾', 'Electrical fire'],
+    fire_lane: ['消防车道', 'Fire lane'],
+  },
+  point: {
+    hydrant_top: ['最不利点消火栓', 'Top-floor hydrant'],
+    hydrant_outlet: ['消火栓栓口', 'Hydrant outlet'],
+    sprinkler_end: ['喷淋末端', 'Sprinkler end'],
+    pump_outlet: ['水泵出口', 'Pump outlet'],
+    network: ['管网', 'Network'],
+  },
+  action: {
+    raised: ['发生', 'raised'],
+    recurred: ['复发', 'recurred'],
+    cleared: ['恢复', 'cleared'],
+    acknowledged: ['确认', 'acknowledged'],
+    escalated: ['升级', 'escalated'],
+    closed: ['关闭', 'closed'],
+    maintenance: ['维护', 'maintenance'],
+  },
+  use: {
+    complex: ['商业综合体', 'Complex'], market: ['商市场', 'Market'], hotel: ['酒店', 'Hotel'], office: ['办公', 'Office'],
+    residence: ['住宅', 'Residence'], old_compound: ['老旧小区', 'Old compound'], key_site: ['重点场所', 'Key site'],
+    hospital: ['医院', 'Hospital'], school: ['学校', 'School'], factory: ['工厂', 'Factory'], warehouse: ['仓库', 'Warehouse'], other: ['其他', 'Other'],
+  },
+  type: { residential: ['住宅', 'Residential'], public: ['公共建筑', 'Public'], industrial: ['工业', 'Industrial'] },
+  rule: {
+    pressure_low: ['水压过低', 'Pressure low'], pressure_high: ['水压过高', 'Pressure high'], pressure_drop: ['水压骤降', 'Pressure drop'],
+    level_low: ['水位过低', 'Level low'], level_high: ['水位过高', 'Level high'], residual_current_high: ['剩余电流超限', 'Residual current high'],
+    temperature_high: ['线缆温度超限', 'Cable temperature high'], lane_blocked: ['消防车道占用', 'Fire lane blocked'],
+    device_offline: ['设备离线', 'Device offline'], sensor_fault: ['传感器故障', 'Sensor fault'], device_alarm: ['探测器报警', 'Detector alarm'],
+    service_outage: ['服务中断', 'Service outage'],
+  },
+  reason: {
+    bad_json: ['消息不是合法 JSON：检查设备的数据格式（必须是 JSON 对象或数组）。', 'The payload is not JSON: check the device sends a JSON object or array.'],
+    schema: ['字段缺失或类型错误：检查字段名（如 pressureMpa、levelM、residualCurrentMa）、数值类型、kind 是否与登记一致、ts 是否为时间。', 'A field is missing or of the wrong type: check the field names (pressureMpa, levelM, residualCurrentMa…), number types, that kind matches the registration and ts is a time.'],
+    unknown_kind: ['kind 不是四种类型之一：删除 kind 字段或改为登记的类型。', 'kind is not one of the four kinds: remove it or send the registered kind.'],
+    out_of_range: ['数值超出传感器的物理范围：检查单位（MPa 而不是 kPa/bar，mA，°C）和量程设置。', 'A value no sensor can report: check the units (MPa, not kPa or bar; mA; °C) and the sensor span.'],
+    future_ts: ['时间戳在未来：校准设备时钟（NTP）并使用带时区的 ISO 时间或毫秒时间戳。', 'The timestamp is in the future: set the device clock (NTP) and send ISO time with offset or epoch ms.'],
+    too_large: ['消息过大：分批上报积压数据。', 'The payload is too large: send the backlog in smaller batches.'],
+    rate_limited: ['上报过于频繁：降低上报频率。', 'Publishing too often: lower the report rate.'],
+    unknown_device: ['设备已被删除：重新登记后再连接。', 'The device was deleted: register it again.'],
+    topic_acl: ['发布到了不允许的主题：只能发布到 fire/v1/{设备编号}/telemetry 和 /event。', 'Published outside its own topics: use only fire/v1/{deviceId}/telemetry and /event.'],
+  },
+};
+
+export function lang() {
+  return localStorage.getItem(KEY) === 'en' ? 'en' : 'zh';
+}
+
+export function setLang(l) {
+  localStorage.setItem(KEY, l === 'en' ? 'en' : 'zh');
+  document.documentElement.lang = l === 'en' ? 'en' : 'zh-CN';
+}
+
+const idx = () => (lang() === 'en' ? 1 : 0);
+
+/** t('escalated', 1) → '已升级 1 级' */
+export function t(key, ...args) {
+  const pair = T[key];
+  let text = pair ? pair[idx()] : key;
+  args.forEach((a, i) => (text = text.replace(`{${i}}`, String(a))));
+  return text;
+}
+
+/** name('rule', 'pressure_low') → '水压过低'; unknown values are shown as they are */
+export function name(group, value) {
+  if (value === null || value === undefined) return '';
+  const pair = NAMES[group]?.[value];
+  return pair ? pair[idx()] : String(value);
+}
+
+/** a {zh, en} message from the API in the current language */
+export function msg(m) {
+  if (!m) return '';
+  if (typeof m === 'string') return m;
+  return (lang() === 'en' ? m.en : m.zh) ?? m.zh ?? m.en ?? '';
+}
+
+const formatters = new Map();
+function fmt(options) {
+  const k = lang() + JSON.stringify(options);
+  if (!formatters.has(k)) formatters.set(k, new Intl.DateTimeFormat(lang() === 'en' ? 'en-GB' : 'zh-CN', { timeZone: TZ, hour12: false, ...options }));
+  return formatters.get(k);
+}
+
+/** '08:01:02' in Asia/Shanghai */
+export function fmtTime(iso) {
+  if (!iso) return '—';
+  return fmt({ hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(iso));
+}
+
+/** '2026-11-29 08:01:02' in Asia/Shanghai */
+export function fmtDateTime(iso) {
+  if (!iso) return '—';
+  const parts = Object.fromEntries(
+    fmt({ year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      .formatToParts(new Date(iso))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
+}
+
+/** 75 000 ms → '1:15'; negative → '-1:15' */
+export function fmtDuration(ms) {
+  const neg = ms < 0;
+  const total = Math.floor(Math.abs(ms) / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = String(total % 60).padStart(2, '0');
+  const body = h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+  return neg ? `-${body}` : body;
+}
+
+/** A datetime-local value ('2026-11-29T18:00') read as Asia/Shanghai wall time → ISO with +08:00. */
+export function shanghaiLocalToIso(local) {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(local)) return null;
+  return `${local.slice(0, 16)}:00+08:00`;
+}
+
+/** An instant as a datetime-local value in Asia/Shanghai wall time. */
+export function isoToShanghaiLocal(ms) {
+  return fmtDateTime(new Date(ms).toISOString()).replace(' ', 'T').slice(0, 16);
+}
+
+export const STREETS = ['解放碑', '朝天门', '七星岗', '南纪门', '大溪沟', '上清寺', '两路口', '菜园坝', '化龙桥', '大坪', '石油路'];
+export const OUTCOMES = ['false_alarm', 'real_fire', 'test', 'fault', 'other'];

@@ -1,0 +1,115 @@
+/**
+ * The building fire-safety code (消防安全码):
+ *   GET /api/v1/buildings/:id/safety-code[.svg|.png]   any role that may read the building
+ *   GET /s/:publicId                                   public page (no auth), what the QR code opens
+ *   GET /api/public/safety-code/:publicId              the same as JSON (no auth)
+ * The public answers carry the name, street, colour, reasons and counts only: no building id,
+ * address, contact, phone, device or credential.
+ */
+import QRCode from 'qrcode';
+import type { FastifyRequest } from 'fastify';
+import type { BuildingSafetyCode, SafetyCodeService } from '../../alerts/safety-code-service.js';
+import { publicPagePath } from '../../alerts/safety-code-service.js';
+import { canReadBuilding, requireRole } from '../../auth/scope.js';
+import type { DeviceRegistry } from '../../devices/registry.js';
+import { NotFoundError } from '../../shared/errors.js';
+import type { Api } from '../app.js';
+import { IdParams } from '../schemas/registry.js';
+import { PublicIdParams, PublicSafetyCodeSchema, QrQuery, SafetyCodeSchema } from '../schemas/safety-code.js';
+import { renderNotFoundPage, renderSafetyCodePage } from './safety-code-page.js';
+
+export interface SafetyCodeRouteDeps {
+  registry: DeviceRegistry;
+  safetyCodes: SafetyCodeService;
+  /** PUBLIC_BASE_URL; when unset, the request's own scheme and host */
+  publicBaseUrl?: string | undefined;
+}
+
+function baseUrl(req: FastifyRequest, configured: string | undefined): string {
+  return (configured ?? `${req.protocol}://${req.host}`).replace(/\/+$/, '');
+}
+
+const publicView = (c: BuildingSafetyCode) => ({ name: c.name, street: c.street, status: c.status, reasons: c.reasons, counts: c.counts, updatedAt: c.updatedAt });
+
+/** Authenticated routes, registered under /api/v1. */
+export function registerSafetyCodeRoutes(app: Api, deps: SafetyCodeRouteDeps): void {
+  const tags = ['safety code'];
+  const codeFor = (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const p = requireRole(req.principal, 'admin', 'duty', 'operator', 'platform');
+    const b = deps.registry.getBuilding(req.params.id);
+    if (!canReadBuilding(p, b)) throw new NotFoundError('building', req.params.id);
+    const code = deps.safetyCodes.forBuilding(b);
+    return { ...code, publicUrl: `${baseUrl(req, deps.publicBaseUrl)}${publicPagePath(code.publicId)}` };
+  };
+
+  app.get(
+    '/buildings/:id/safety-code',
+    {
+      schema: {
+        tags,
+        description: 'The building\'s fire-safety code: red (an open hazard), yellow (faults, offline devices, maintenance) or green, with the reasons.',
+        params: IdParams,
+        response: { 200: SafetyCodeSchema },
+      },
+    },
+    async (req) => codeFor(req),
+  );
+
+  app.get(
+    '/buildings/:id/safety-code.svg',
+    { schema: { tags, description: 'QR code (SVG) of the public page\'s URL.', params: IdParams } },
+    async (req, reply) => {
+      const { publicUrl } = codeFor(req);
+      const svg = await QRCode.toString(publicUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      return reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'private, max-age=300').send(svg);
+    },
+  );
+
+  app.get(
+    '/buildings/:id/safety-code.png',
+    { schema: { tags, description: 'QR code (PNG) of the public page\'s URL.', params: IdParams, querystring: QrQuery } },
+    async (req, reply) => {
+      const { publicUrl } = codeFor(req);
+      const png = await QRCode.toBuffer(publicUrl, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: req.query.size });
+      return reply.type('image/png').header('cache-control', 'private, max-age=300').send(png);
+    },
+  );
+}
+
+/** Public routes (no token): registered at the root. */
+export function registerPublicSafetyCodeRoutes(app: Api, deps: SafetyCodeRouteDeps): void {
+  const tags = ['public'];
+  const noStore = { 'cache-control': 'no-store', 'x-robots-tag': 'noindex', 'referrer-policy': 'no-referrer' };
+
+  app.get(
+    '/api/public/safety-code/:publicId',
+    {
+      schema: {
+        tags,
+        security: [],
+        description: 'A building\'s fire-safety code for the public: name, street, colour and reasons only.',
+        params: PublicIdParams,
+        response: { 200: PublicSafetyCodeSchema },
+      },
+    },
+    async (req, reply) => {
+      const b = deps.safetyCodes.resolvePublicId(req.params.publicId);
+      if (!b) throw new NotFoundError('safety code', req.params.publicId);
+      return reply.headers(noStore).send(publicView(deps.safetyCodes.forBuilding(b)));
+    },
+  );
+
+  app.get(
+    '/s/:publicId',
+    { schema: { tags, security: [], description: 'The public safety-code page (HTML, Chinese first).', params: PublicIdParams } },
+    async (req, reply) => {
+      const b = deps.safetyCodes.resolvePublicId(req.params.publicId);
+      reply
+        .headers(noStore)
+        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+        .type('text/html; charset=utf-8');
+      if (!b) return reply.code(404).send(renderNotFoundPage());
+      return reply.send(renderSafetyCodePage(publicView(deps.safetyCodes.forBuilding(b))));
+    },
+  );
+}

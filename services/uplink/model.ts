@@ -1,0 +1,134 @@
+/**
+ * The platform uplink's vocabulary: what is forwarded (items), who forwards it (adapters), where
+ * it waits (the outbox store). Format "firewatch.uplink/v1" is documented in docs/uplink-format.md.
+ *
+ *   LiveFeed alert.* / device.* ─┐
+ *   Pipeline onAccepted (readings)├─► UplinkService.enqueue ─► outbox (SQLite) ─► one lane per adapter
+ *   registry building changes ───┘                                               (cursor, backoff,
+ *                                                                                 dead letters)
+ */
+
+export const UPLINK_FORMAT = 'firewatch.uplink/v1';
+
+export const UPLINK_ITEM_TYPES = [
+  'alert.raised',
+  'alert.updated',
+  'alert.cleared',
+  'alert.escalated',
+  'alert.closed',
+  'device.online',
+  'device.offline',
+  'reading',
+  'building.created',
+  'building.updated',
+  'building.deleted',
+] as const;
+export type UplinkItemType = (typeof UPLINK_ITEM_TYPES)[number];
+
+/** One forwarded fact. `id` is the idempotency key: the platform drops a second item with the same id. */
+export interface UplinkItem {
+  id: string;
+  type: UplinkItemType;
+  /** ISO 8601: when it happened (the feed event's time, the reading's ts, the registry change) */
+  occurredAt: string;
+  deviceId: string | null;
+  buildingId: string | null;
+  street: string | null;
+  data: Record<string, unknown>;
+}
+
+/** An item as kept in the outbox: `seq` orders it (per device and overall), `createdAt` ages it. */
+export interface StoredUplinkItem extends UplinkItem {
+  seq: number;
+  /** epoch ms when it entered the outbox */
+  createdAt: number;
+}
+
+/**
+ * A delivery failure. `retryable` failures (platform down, 429, 5xx, timeout, no confirm) keep the
+ * batch and back off; the others (4xx except 429, a deny after every retry of a frame) are
+ * dead-lettered with `message` as the reason.
+ */
+export class UplinkError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'UplinkError';
+  }
+}
+
+/** A platform adapter: HTTP, MQTT bridge, GB/T 26875.3 client (gateway/gb26875/uplink-client.ts). */
+export interface UplinkAdapter {
+  readonly name: string;
+  /** most items per send() */
+  readonly maxBatch: number;
+  start?(): Promise<void> | void;
+  /**
+   * Deliver the items, in order. Resolves once the remote accepted all of them (items the adapter
+   * has no mapping for count as accepted); rejects with an UplinkError otherwise.
+   */
+  send(items: readonly StoredUplinkItem[]): Promise<void>;
+  close(): Promise<void> | void;
+}
+
+export interface AdapterCounters {
+  adapter: string;
+  /** seq of the last item delivered or dead-lettered */
+  cursor: number;
+  retries: number;
+  sent: number;
+  deadLetters: number;
+  lastError: string | null;
+  lastSuccessAt: number | null;
+}
+
+export interface DeadLetter {
+  id: number;
+  adapter: string;
+  reason: string;
+  deadAt: string;
+  item: UplinkItem;
+}
+
+/** What the uplink needs from storage (SqliteUplinkStore; every method is one transaction). */
+export interface UplinkStore {
+  /** insert unless an item with this id (key) exists; returns whether it was new */
+  enqueue(item: UplinkItem, createdAt: number, feedSeq?: number): boolean;
+  /** the last live-feed sequence number turned into items, or undefined before the first run */
+  feedSeq(): number | undefined;
+  setFeedSeq(seq: number): void;
+  /** counters for the adapter, created at the newest item when it is new (it does not replay history) */
+  lane(adapter: string): AdapterCounters;
+  next(adapter: string, limit: number): StoredUplinkItem[];
+  /** items after the cursor and the entry time of the oldest */
+  backlog(adapter: string): { count: number; oldestCreatedAt: number | null };
+  delivered(adapter: string, lastSeq: number, count: number, at: number): void;
+  failed(adapter: string, error: string): void;
+  /** dead-letter these items (the head of the lane) and move the cursor past them */
+  deadLetter(adapter: string, items: readonly StoredUplinkItem[], reason: string, at: number): void;
+  /** the prefix of the lane that entered before `cutoff` (epoch ms), oldest first, at most `limit` */
+  expired(adapter: string, cutoff: number, limit: number): StoredUplinkItem[];
+  deadLetters(adapter: string | undefined, afterId: number, limit: number): DeadLetter[];
+  /** drop items every listed adapter is past */
+  prune(adapters: readonly string[]): number;
+}
+
+export interface UplinkAdapterStatus {
+  name: string;
+  backlog: number;
+  oldestAgeS: number;
+  retries: number;
+  deadLetters: number;
+  sent: number;
+  lastError: string | null;
+  lastSuccessAt: string | null;
+}
+
+/** Read side for the API and metrics. */
+export interface UplinkStatusSource {
+  status(): UplinkAdapterStatus[];
+  deadLetters(adapter: string | undefined, afterId: number, limit: number): DeadLetter[];
+}
