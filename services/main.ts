@@ -238,6 +238,8 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     if (uplink) {
       metrics.uplinkStatus = () => uplink.status();
       registry.onBuildingChange((e) => uplink.onBuildingChange(e));
+      // queued in the same transaction that stores the readings: acknowledged means queued too
+      sink.onCommit((readings) => uplink.onReadings(readings));
       cleanups.push(() => uplink.close());
       await uplink.start();
     }
@@ -251,7 +253,6 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       limits: config.ingest,
       ruleStages: [runner.stage()],
       now: () => clock.now(),
-      ...(uplink ? { onAccepted: (readings: Parameters<UplinkService['onReadings']>[0]) => uplink.onReadings(readings) } : {}),
     });
 
     const broker = new MqttBroker({

@@ -73,8 +73,6 @@ export interface PipelineDeps {
   };
   /** stages inserted between enrich and sink (the rules stage of issue #3) */
   ruleStages?: Stage[];
-  /** called with the readings once the sink made them durable (the platform uplink, issue #6); must not throw */
-  onAccepted?: (readings: readonly Reading[]) => void;
   now?: () => number;
 }
 
@@ -166,10 +164,7 @@ export function buildStages(deps: PipelineDeps): Stage[] {
   const sink: Stage = {
     name: 'sink',
     async run(ctx) {
-      if (ctx.readings.length > 0) {
-        await deps.sink.accept(ctx.readings);
-        deps.onAccepted?.(ctx.readings);
-      }
+      if (ctx.readings.length > 0) await deps.sink.accept(ctx.readings);
     },
   };
 

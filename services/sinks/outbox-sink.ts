@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../stores/sqlite/database.js';
 import type { Reading } from '../telemetry/telemetry.js';
 import { GroupCommit } from './group-commit.js';
-import { SinkError, type ReadingSink, type ReadingStore, type SinkStatus } from './sink.js';
+import { SinkError, type CommitHook, type ReadingSink, type ReadingStore, type SinkStatus } from './sink.js';
 import { SqliteReadingsTable } from './sqlite/sqlite-readings-table.js';
 
 export interface OutboxOptions {
@@ -32,6 +32,7 @@ export class OutboxSink implements ReadingSink {
   readonly name: string;
   private readonly outbox: SqliteReadingsTable;
   private readonly group: GroupCommit<Reading>;
+  private readonly hooks: CommitHook[] = [];
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private closed = false;
@@ -51,8 +52,12 @@ export class OutboxSink implements ReadingSink {
   ) {
     this.name = store.name;
     this.outbox = new SqliteReadingsTable(db, 'influx_outbox');
-    this.group = new GroupCommit((items) => {
+    const commit = db.transaction((items: Reading[]) => {
       this.outbox.insertMany(items);
+      for (const hook of this.hooks) hook(items);
+    });
+    this.group = new GroupCommit((items) => {
+      commit(items);
     });
     this.minBackoffMs = opts.minBackoffMs ?? 1000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 60_000;
@@ -62,6 +67,10 @@ export class OutboxSink implements ReadingSink {
     this.timer = setInterval(() => this.kick(), this.opts.flushIntervalMs);
     this.timer.unref();
     this.kick();
+  }
+
+  onCommit(hook: CommitHook): void {
+    this.hooks.push(hook);
   }
 
   accept(readings: readonly Reading[]): Promise<void> {

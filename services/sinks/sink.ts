@@ -49,10 +49,15 @@ export interface SinkStatus {
   lastError?: string;
 }
 
+/** Runs inside the transaction that stores a batch: what it writes commits (or not) with the readings. */
+export type CommitHook = (readings: readonly Reading[]) => void;
+
 export interface ReadingSink {
   readonly name: string;
   /** Resolves once every reading is durable locally (or rejects: the message must not be acked). */
   accept(readings: readonly Reading[]): Promise<void>;
+  /** Add a hook to the commit of accepted readings (e.g. the platform uplink's outbox, same database). */
+  onCommit(hook: CommitHook): void;
   status(): SinkStatus;
   start(): Promise<void>;
   close(): Promise<void>;

@@ -3,7 +3,7 @@
  * it waits (the outbox store). Format "firewatch.uplink/v1" is documented in docs/uplink-format.md.
  *
  *   LiveFeed alert.* / device.* ─┐
- *   Pipeline onAccepted (readings)├─► UplinkService.enqueue ─► outbox (SQLite) ─► one lane per adapter
+ *   sink commit hook (readings)   ├─► UplinkService.enqueue ─► outbox (SQLite) ─► one lane per adapter
  *   registry building changes ───┘                                               (cursor, backoff,
  *                                                                                 dead letters)
  */

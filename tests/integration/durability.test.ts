@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findInfluxV1, type InfluxV1Server } from '../support/influxd.js';
+import { UplinkReceiver } from '../support/uplink-receiver.js';
 import {
   ADMIN_TOKEN,
   ApiClient,
@@ -134,6 +135,41 @@ describe('InfluxDB v1 as the store', () => {
       expect([...ackedAtKill].filter((s) => !stored.has(s))).toEqual([]);
       await svc.kill('SIGTERM');
     } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('kill -9 with the platform uplink forwarding every reading', () => {
+  it('every acknowledged reading reaches the platform after the restart (queued in the same transaction as the reading)', async () => {
+    const dataDir = tempDir();
+    const platform = new UplinkReceiver();
+    const url = await platform.start();
+    platform.mode = 'fail'; // the platform is down while we stream, so everything waits in the outbox
+    const env = { DATA_DIR: dataDir, UPLINK_HTTP_URL: url, UPLINK_READINGS: 'all', DEVICE_RATE_BURST: '100000', DEVICE_RATE_PER_S: '100000' };
+    try {
+      let svc = await startChildService(env);
+      const api = new ApiClient(svc.httpUrl, ADMIN_TOKEN);
+      const p = await provisionDevice(api);
+      const client = await connectDevice(`mqtt://127.0.0.1:${svc.mqttPort}`, p);
+      client.on('error', () => {});
+      const acked = new Set<number>();
+      stream(client, `fire/v1/${p.deviceId}/telemetry`, 5_000, (s) => acked.add(s));
+      await waitFor(() => acked.size >= 500, '500 acks', 30_000, 1);
+      await svc.kill('SIGKILL');
+      const ackedAtKill = new Set(acked);
+      client.end(true);
+      platform.mode = 'ok';
+      svc = await startChildService(env);
+      const forwarded = () =>
+        new Set(platform.unique().filter((i) => i.type === 'reading' && i.deviceId === p.deviceId).map((i) => i.data.seq as number));
+      await waitFor(() => [...ackedAtKill].every((s) => forwarded().has(s)), 'every acked reading forwarded', 60_000, 100);
+      // in order per device
+      const order = platform.unique().filter((i) => i.type === 'reading' && i.deviceId === p.deviceId).map((i) => i.data.seq as number);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+      await svc.kill('SIGTERM');
+    } finally {
+      await platform.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -5,23 +5,32 @@
 import type { Db } from '../../stores/sqlite/database.js';
 import type { Reading } from '../../telemetry/telemetry.js';
 import { GroupCommit } from '../group-commit.js';
-import { SinkError, type ReadingQuery, type ReadingSink, type ReadingStore, type SinkStatus, type StoredReading } from '../sink.js';
+import { SinkError, type ReadingQuery, type CommitHook, type ReadingSink, type ReadingStore, type SinkStatus, type StoredReading } from '../sink.js';
 import { SqliteReadingsTable } from './sqlite-readings-table.js';
 
 export class SqliteReadingStore implements ReadingStore, ReadingSink {
   readonly name = 'sqlite';
   private readonly table: SqliteReadingsTable;
   private readonly group: GroupCommit<Reading>;
+  private readonly hooks: CommitHook[] = [];
   private lastError: string | undefined;
 
   constructor(db: Db) {
     this.table = new SqliteReadingsTable(db, 'readings');
-    this.group = new GroupCommit((items) => {
+    const commit = db.transaction((items: Reading[]) => {
       this.table.insertMany(items);
+      for (const hook of this.hooks) hook(items);
+    });
+    this.group = new GroupCommit((items) => {
+      commit(items);
     });
   }
 
   async start(): Promise<void> {}
+
+  onCommit(hook: CommitHook): void {
+    this.hooks.push(hook);
+  }
 
   accept(readings: readonly Reading[]): Promise<void> {
     return this.group.add(readings).catch((err: unknown) => {
