@@ -73,7 +73,7 @@ const T = {
   building: ['楼宇', 'Building'],
   device: ['设备', 'Device'],
   street: ['街道', 'Street'],
-  uplink_backlog: ['{0} 条告警尚未被市级平台接收', '{0} alerts not yet accepted by the city platform'],
+  uplink_backlog: ['{0} 条数据（告警、状态、读数）尚未被市级平台接收', '{0} items (alerts, status, readings) not yet accepted by the city platform'],
   uplink_error: ['最近错误', 'Last error'],
   // overview
   buildings_n: ['{0} 栋楼宇', '{0} buildings'],
