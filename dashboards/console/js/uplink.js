@@ -1,5 +1,5 @@
 /**
- * Platform uplink status (issue 6): "N 条告警尚未被市级平台接收" when GET /api/v1/uplink exists
+ * Platform uplink status (issue 6): "N 条数据尚未被市级平台接收" when GET /api/v1/uplink exists
  * and an adapter has a backlog; hidden when the endpoint is not there (404) or all is delivered.
  */
 import { get, isMissingRoute } from './api.js';
