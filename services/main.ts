@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MqttBroker, type BrokerAddresses } from '../gateway/mqtt/broker.js';
-import { Gb26875Listener } from '../gateway/gb26875/listener.js';
+import { Gb26875Listener, type ComponentStates } from '../gateway/gb26875/listener.js';
 import { Gb26875UplinkClient } from '../gateway/gb26875/uplink-client.js';
 import { loadVendorMapping } from '../gateway/gb26875/vendor-mapping.js';
 import { HttpUplinkAdapter } from './uplink/http-adapter.js';
@@ -76,6 +76,7 @@ export interface StartOptions {
 
 const ADMIN_TOKEN_KEY = 'admin_token_sha256';
 const LAST_ALIVE_KEY = 'last_alive_at';
+const GB26875_COMPONENTS_KEY = 'gb26875_components';
 /** HMAC key of the safety codes' public ids: generated once, kept so printed QR codes stay valid */
 const SAFETY_CODE_SECRET_KEY = 'safety_code_secret';
 
@@ -294,6 +295,10 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
         metrics,
         log: log.child({ module: 'gb26875' }),
         clock,
+        componentState: {
+          load: () => JSON.parse(settings.get(GB26875_COMPONENTS_KEY) ?? '{}') as ComponentStates,
+          save: (states) => settings.set(GB26875_COMPONENTS_KEY, JSON.stringify(states)),
+        },
         ...(config.gb26875.vendorMappingFile !== undefined ? { vendorMapping: loadVendorMapping(config.gb26875.vendorMappingFile) } : {}),
       });
       const listener = gb26875;

@@ -48,9 +48,16 @@ export interface Gb26875ListenerDeps {
   log: Logger;
   clock: Clock;
   vendorMapping?: VendorMapping;
+  /**
+   * Where each component's last bits survive a restart: without them, the first "normal" report
+   * after a restart from one component would clear an alarm another component still holds.
+   */
+  componentState?: { load(): ComponentStates; save(states: ComponentStates): void };
 }
 
-type Flags = { alarm: boolean; fault: boolean };
+export type Flags = { alarm: boolean; fault: boolean };
+/** device id → component key → its last alarm/fault bits (only components not normal) */
+export type ComponentStates = Record<string, Record<string, Flags>>;
 
 export class Gb26875Listener {
   private server: Server | undefined;
@@ -60,7 +67,11 @@ export class Gb26875Listener {
   private readonly lastSent = new Map<string, string>();
   private closing = false;
 
-  constructor(private readonly deps: Gb26875ListenerDeps) {}
+  constructor(private readonly deps: Gb26875ListenerDeps) {
+    for (const [deviceId, comps] of Object.entries(deps.componentState?.load() ?? {})) {
+      this.components.set(deviceId, new Map(Object.entries(comps)));
+    }
+  }
 
   async start(): Promise<number> {
     const server = createServer((socket) => this.accept(socket));
@@ -251,8 +262,15 @@ export class Gb26875Listener {
   private setFlags(deviceId: string, key: string, flags: Flags): void {
     let m = this.components.get(deviceId);
     if (!m) this.components.set(deviceId, (m = new Map()));
+    const before = m.get(key);
     if (!flags.alarm && !flags.fault) m.delete(key);
     else m.set(key, flags);
+    const changed = (before?.alarm ?? false) !== flags.alarm || (before?.fault ?? false) !== flags.fault;
+    if (changed && this.deps.componentState) {
+      const all: ComponentStates = {};
+      for (const [id, comps] of this.components) if (comps.size > 0) all[id] = Object.fromEntries(comps);
+      this.deps.componentState.save(all);
+    }
   }
 
   /** Send the aggregate to the rules when it changed (or on the first report since start). */

@@ -180,3 +180,32 @@ describe('a simulated UITD over TCP', () => {
     await live.next('device.offline', (e) => e.data.deviceId === 'uitd-mall');
   });
 });
+
+describe('component state across a restart', () => {
+  it('after a restart, another component reporting normal does not clear an alarm the first one still holds', async () => {
+    const first = await startService({ GB26875_PORT: '0' });
+    const dataDir = first.dataDir;
+    await first.api.post('/api/v1/buildings', { id: 'gb-tower', name: '环球金融中心', street: '解放碑', type: 'public', heightM: 339, use: 'office' });
+    expect((await first.api.post('/api/v1/devices', { id: 'uitd-tower', buildingId: 'gb-tower', kind: 'uitd', address: 0x0a0b0c, reportIntervalS: 3600 })).status).toBe(201);
+    const source = 0x0a0b0c;
+    let uitd = await SimulatedUitd.open(first.fw.gb26875Port!);
+    expect((await uitd.send(componentStatus(encodeComponentStatus({ normal: true, fireAlarm: true }), 2), { source })).command).toBe(Command.confirm);
+    const [alert] = (await first.api.get('/api/v1/alerts?deviceId=uitd-tower')).body.items;
+    expect(alert.rule).toBe('device_alarm');
+    uitd.close();
+    await first.stop({ keepData: true });
+
+    const second = await startService({ GB26875_PORT: '0' }, dataDir);
+    try {
+      uitd = await SimulatedUitd.open(second.fw.gb26875Port!);
+      expect((await uitd.send(componentStatus(encodeComponentStatus({ normal: true }), 9), { source })).command).toBe(Command.confirm);
+      expect((await second.api.get(`/api/v1/alerts/${alert.id}`)).body.cleared).toBe(false);
+      // the detector that was in alarm recovers: now it clears
+      expect((await uitd.send(componentStatus(encodeComponentStatus({ normal: true }), 2), { source })).command).toBe(Command.confirm);
+      await waitFor(async () => (await second.api.get(`/api/v1/alerts/${alert.id}`)).body.cleared === true, 'cleared');
+      uitd.close();
+    } finally {
+      await second.stop();
+    }
+  });
+});
