@@ -6,6 +6,8 @@
  */
 import * as serve from '../services/cli/serve.js';
 import * as importCommand from '../services/cli/import.js';
+import * as simulate from '../simulators/cli.js';
+import * as bench from '../bench/cli.js';
 import { packageVersion } from '../services/main.js';
 
 interface Command {
@@ -14,7 +16,7 @@ interface Command {
   run(argv: string[]): Promise<number | undefined>;
 }
 
-const COMMANDS: Record<string, Command> = { serve, import: importCommand };
+const COMMANDS: Record<string, Command> = { serve, import: importCommand, simulate, bench };
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
