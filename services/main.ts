@@ -142,7 +142,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
   async function assemble(): Promise<Firewatch> {
     const clock = opts.clock ?? new SystemClock();
     const metrics = new Metrics();
-    const registry = new DeviceRegistry(new SqliteRegistryStore(db));
+    const registry = new DeviceRegistry(new SqliteRegistryStore(db), () => new Date(clock.now()));
     const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db), () => clock.now());
     status.start();
     cleanups.push(() => status.close());

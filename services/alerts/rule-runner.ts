@@ -117,13 +117,18 @@ export class RuleRunner {
     this.offlineScan(now);
   }
 
+  /**
+   * The start of a device's silence: its last message or connection, but never before the service
+   * started (its own downtime is one service_outage alert) nor before the device was registered (a
+   * sensor being installed is not offline yet; it is after 3 × its report interval without a word).
+   */
   private lastSeen(device: Device): number {
     const s = this.deps.status.get(device.id);
     const seen = Math.max(
       s.lastSeenAt ? Date.parse(s.lastSeenAt) : 0,
       s.connectedAt ? Date.parse(s.connectedAt) : 0,
     );
-    return Math.max(seen, this.startedAt);
+    return Math.max(seen, this.startedAt, Date.parse(device.createdAt) || 0);
   }
 
   private offlineScan(now: number): void {

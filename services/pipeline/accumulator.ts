@@ -28,8 +28,9 @@ export class Accumulator {
     if (ctx.duplicates > 0) this.metrics.duplicates.inc(ctx.duplicates);
     if (ctx.readings.length > 0) {
       let latest = ctx.readings[0]!;
+      // one payload is one device on one channel: one labelled increment for all its readings
+      this.metrics.messagesAccepted.inc({ kind: latest.kind, channel: latest.channel }, ctx.readings.length);
       for (const r of ctx.readings) {
-        this.metrics.messagesAccepted.inc({ kind: r.kind, channel: r.channel });
         if (r.channel === 'telemetry' && (latest.channel !== 'telemetry' || r.ts >= latest.ts)) latest = r;
       }
       this.status.accepted(

@@ -76,11 +76,27 @@ function enabledOf(rules: RuleSet, ids: readonly RuleId[]): RuleSet {
 }
 
 export class RuleEngine {
+  /**
+   * Resolved rules per device object. The registry replaces a device's or building's object when
+   * it changes, so identity is the cache key; working the rules out (defaults, zod-checked
+   * overrides, merge) on every reading was the largest cost of ingest (bench/REPORT.md).
+   */
+  private readonly resolved = new WeakMap<Device, { building: Building; overrides: unknown; rules: RuleSet }>();
+
   constructor(private readonly families: readonly RuleFamily[] = RULE_FAMILIES) {}
+
+  /** The rules in force for a device: defaults for its building and point, merged with its overrides. */
+  rulesFor(device: Device, building: Building, overrides: unknown): RuleSet {
+    const hit = this.resolved.get(device);
+    if (hit && hit.building === building && hit.overrides === overrides) return hit.rules;
+    const rules = resolveRules(device, building, overrides);
+    this.resolved.set(device, { building, overrides, rules });
+    return rules;
+  }
 
   /** Evaluate one validated reading. Throws RuleOverrideError if the stored overrides are invalid. */
   evaluate(reading: Reading, device: Device, building: Building, overrides: unknown, store: RuleStateStore): RuleOutcome[] {
-    const rules = resolveRules(device, building, overrides);
+    const rules = this.rulesFor(device, building, overrides);
     let memory: RuleMemory = store.getMemory(device.id) ?? {};
     const out: RuleOutcome[] = [];
     for (const family of this.families) {
@@ -106,7 +122,7 @@ export class RuleEngine {
     for (const { deviceId, ruleId, state } of store.openConditions()) {
       const ctx = lookup(deviceId);
       if (!ctx) continue;
-      const params = resolveRules(ctx.device, ctx.building, ctx.overrides)[ruleId];
+      const params = this.rulesFor(ctx.device, ctx.building, ctx.overrides)[ruleId];
       if (!params?.enabled) continue;
       const t = tick(state, now, params);
       store.set(deviceId, ruleId, t.state);
@@ -120,7 +136,7 @@ export class RuleEngine {
     let next: number | undefined;
     for (const { deviceId, ruleId, state } of store.openConditions()) {
       const ctx = lookup(deviceId);
-      const params = ctx && resolveRules(ctx.device, ctx.building, ctx.overrides)[ruleId];
+      const params = ctx && this.rulesFor(ctx.device, ctx.building, ctx.overrides)[ruleId];
       if (!params?.enabled) continue;
       const t = due(state, params);
       if (t !== undefined && (next === undefined || t < next)) next = t;
@@ -130,13 +146,13 @@ export class RuleEngine {
 
   /** When this device counts as offline if nothing else arrives (epoch ms). */
   offlineDue(device: Device, building: Building, overrides: unknown, lastSeenAt: number): number | undefined {
-    const params = resolveRules(device, building, overrides).device_offline;
+    const params = this.rulesFor(device, building, overrides).device_offline;
     return params ? offlineDueAt(lastSeenAt, params) : undefined;
   }
 
   /** Raise device_offline after `threshold` s of silence; clear it if the device was seen since. */
   offlineCheck(device: Device, building: Building, overrides: unknown, lastSeenAt: number, now: number, store: RuleStateStore): RuleOutcome[] {
-    const params = resolveRules(device, building, overrides).device_offline;
+    const params = this.rulesFor(device, building, overrides).device_offline;
     const ev = params && offlineCheck(lastSeenAt, now, params);
     if (!params || !ev) return [];
     // Still silent and already offline: nothing new to say (repeated checks must not storm).
@@ -146,7 +162,7 @@ export class RuleEngine {
 
   /** The broker delivered the device's last will: offline now, without waiting for the silence. */
   lastWill(device: Device, building: Building, overrides: unknown, at: number, store: RuleStateStore): RuleOutcome[] {
-    const params = resolveRules(device, building, overrides).device_offline;
+    const params = this.rulesFor(device, building, overrides).device_offline;
     if (!params?.enabled) return [];
     return this.apply({ device, building }, 'device_offline', params, { breached: true, cleared: false, value: 0 }, at, store);
   }

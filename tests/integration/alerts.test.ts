@@ -220,6 +220,15 @@ describe('lifecycle, deadlines and maintenance', () => {
     await endClient(client);
   });
 
+  it('a newly registered sensor that never reports is offline 3 × its interval after registration, not at once', async () => {
+    clock.advance(3_600_000); // the service has been running a while
+    const p = await provisionDevice(svc.api, { kind: 'water_level', reportIntervalS: 10 }, buildingId);
+    clock.advance(29_000);
+    expect(await alertsOf(p.deviceId)).toEqual([]);
+    clock.advance(2_000);
+    expect((await alertsOf(p.deviceId)).map((a) => a.rule)).toEqual(['device_offline']);
+  });
+
   it('the device\'s last will marks it offline at once', async () => {
     const p = await provisionDevice(svc.api, { kind: 'fire_lane', reportIntervalS: 3600 }, buildingId);
     const client = await connectDevice(svc.mqttUrl, p, { will: { topic: `fire/v1/${p.deviceId}/status`, payload: Buffer.from('offline'), qos: 1, retain: false } });
