@@ -32,7 +32,7 @@ import { DeviceRegistry } from './devices/registry.js';
 import { Metrics } from './metrics/metrics.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { RuleEngine } from './rules/rule-engine.js';
-import { SystemClock, type Clock } from './shared/clock.js';
+import { SystemClock, type Clock, type TimerHandle } from './shared/clock.js';
 import { createLogger } from './shared/logger.js';
 import { InfluxV1Store } from './sinks/influx/influx-v1-store.js';
 import { InfluxV2Store } from './sinks/influx/influx-v2-store.js';
@@ -100,6 +100,39 @@ function makeRemoteStore(config: Config): ReadingStore | undefined {
   return new InfluxV2Store({ url: influx.url, token: influx.token, org: influx.org, bucket: influx.bucket });
 }
 
+/**
+ * Hourly (and at start): the live feed keeps 7 days for replay, and the embedded store keeps
+ * readings for READINGS_RETENTION_DAYS (a district at 1 reading/min per sensor writes millions a day).
+ */
+function startHousekeeping(clock: Clock, log: Logger, config: Config, feed: LiveFeed, store: SqliteReadingStore): TimerHandle {
+  const HOUR = 3_600_000;
+  let timer: TimerHandle | undefined;
+  let cancelled = false;
+  const run = () => {
+    try {
+      feed.prune();
+    } catch (err) {
+      log.error({ err }, 'live feed pruning failed');
+    }
+    if (config.readingsRetentionDays > 0) {
+      store.prune(clock.now() - config.readingsRetentionDays * 24 * HOUR).then(
+        (n) => {
+          if (n > 0) log.info({ deleted: n, retentionDays: config.readingsRetentionDays }, 'readings past retention deleted');
+        },
+        (err: unknown) => log.error({ err }, 'readings retention failed'),
+      );
+    }
+    if (!cancelled) timer = clock.at(clock.now() + HOUR, run);
+  };
+  run();
+  return {
+    cancel: () => {
+      cancelled = true;
+      timer?.cancel();
+    },
+  };
+}
+
 export async function startFirewatch(config: Config, opts: StartOptions = {}): Promise<Firewatch> {
   const log = opts.logger ?? createLogger(config.logLevel);
   const db = openDatabase(join(config.dataDir, 'firewatch.db'));
@@ -164,7 +197,6 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
 
     // alerts: rules → lifecycle → live feed, all on the injected clock
     const feed = new LiveFeed(new SqliteEventLogStore(db), clock);
-    feed.prune();
     const alerts = new AlertService({
       store: new SqliteAlertStore(db),
       maintenance: new SqliteMaintenanceStore(db),
@@ -307,7 +339,9 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     }
     escalation.start();
     runner.start();
+    const housekeeping = startHousekeeping(clock, log, config, feed, sqliteStore);
     cleanups.push(() => {
+      housekeeping.cancel();
       runner.close();
       escalation.close();
     });

@@ -67,6 +67,7 @@ const EnvSchema = z
     OUTAGE_ALERT_S: positiveInt.default(60),
     SESSION_TTL_H: z.coerce.number().positive().default(12),
     LIVE_MAX_BUFFER_BYTES: positiveInt.default(4 * 1024 * 1024),
+    READINGS_RETENTION_DAYS: z.coerce.number().int().min(0).default(90),
     PUBLIC_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
 
     // platform uplink and GB/T 26875.3 (issue #6)
@@ -162,6 +163,8 @@ export interface Config {
   readonly sessionTtlH: number;
   /** a live-feed client whose unsent data passes this is disconnected (it resumes with ?since=) */
   readonly liveMaxBufferBytes: number;
+  /** the embedded store keeps readings this many days after arrival; 0 = for ever */
+  readonly readingsRetentionDays: number;
   /** base of the public safety-code pages' URL in QR codes; unset = the request's own host */
   readonly publicBaseUrl?: string;
   /** the platform uplink (issue #6); an adapter is on when its URL or address is set */
@@ -243,6 +246,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     alerts: { ackS: e.ALERT_ACK_S, closeS: e.ALERT_CLOSE_S, byUse: e.ALERT_DEADLINES_BY_USE, outageAlertS: e.OUTAGE_ALERT_S },
     sessionTtlH: e.SESSION_TTL_H,
     liveMaxBufferBytes: e.LIVE_MAX_BUFFER_BYTES,
+    readingsRetentionDays: e.READINGS_RETENTION_DAYS,
     ...(e.PUBLIC_BASE_URL !== undefined ? { publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
     uplink: {
       ...(e.UPLINK_HTTP_URL !== undefined
@@ -315,6 +319,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['ALERT_DEADLINES_BY_USE', '{}', 'per building use, JSON: {"hotel":{"ackS":120,"closeS":300}}'],
   ['OUTAGE_ALERT_S', '60', 'a service downtime longer than this raises one service_outage alert at start'],
   ['SESSION_TTL_H', '12', 'lifetime of a login session (one duty shift)'],
+  ['READINGS_RETENTION_DAYS', '90', 'the embedded SQLite store keeps readings this many days (0 = for ever); InfluxDB keeps its own retention'],
   ['LIVE_MAX_BUFFER_BYTES', '4194304', 'a live-feed client that falls this far behind is disconnected; it resumes with ?since='],
   ['PUBLIC_BASE_URL', '(request host)', 'base URL of the public safety-code pages in QR codes, e.g. https://firewatch.example.cn'],
   ['UPLINK_HTTP_URL', '(off)', 'platform uplink: batched JSON POSTs ("firewatch.uplink/v1") to this http(s) URL'],

@@ -43,6 +43,20 @@ export class SqliteReadingStore implements ReadingStore, ReadingSink {
     return this.accept(readings);
   }
 
+  /**
+   * Retention of the embedded store: delete readings received before `cutoff`, a chunk per turn of
+   * the event loop so ingest never waits behind a large delete. Resolves with the number deleted.
+   */
+  async prune(cutoff: number, chunk = 5000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = this.table.pruneReceivedBefore(cutoff, chunk);
+      total += n;
+      if (n < chunk) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   async query(q: ReadingQuery): Promise<StoredReading[]> {
     return this.table.query(q);
   }

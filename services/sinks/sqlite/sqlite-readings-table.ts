@@ -45,6 +45,7 @@ export class SqliteReadingsTable {
   private readonly countStmt;
   private readonly deleteUpToStmt;
   private readonly minTsStmt;
+  private readonly pruneStmt;
   readonly insertMany: (readings: readonly Reading[]) => number;
 
   constructor(
@@ -64,6 +65,7 @@ export class SqliteReadingsTable {
     this.countStmt = db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).pluck();
     this.minTsStmt = db.prepare(`SELECT received_at FROM ${table} ORDER BY id LIMIT 1`).pluck();
     this.deleteUpToStmt = db.prepare(`DELETE FROM ${table} WHERE id <= ?`);
+    this.pruneStmt = db.prepare(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} ORDER BY id LIMIT ?) AND received_at < ?`);
     this.insertMany = db.transaction((readings: readonly Reading[]) => {
       let inserted = 0;
       for (const r of readings) {
@@ -111,6 +113,14 @@ export class SqliteReadingsTable {
   /** When the oldest waiting row was received (epoch ms), or null when empty. */
   oldestReceivedAt(): number | null {
     return (this.minTsStmt.get() as number | null) ?? null;
+  }
+
+  /**
+   * Delete up to `maxRows` of the oldest rows received before `cutoff` (epoch ms); returns how many.
+   * Ids grow with arrival, so the oldest rows are a primary-key range: no index on time needed.
+   */
+  pruneReceivedBefore(cutoff: number, maxRows: number): number {
+    return this.pruneStmt.run(maxRows, cutoff).changes;
   }
 
   deleteUpTo(id: number): void {
