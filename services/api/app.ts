@@ -67,6 +67,11 @@ export interface ApiDeps {
 
 export type Api = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
+/** `?token=…` in a logged URL becomes `?token=[redacted]`. */
+export function redactQueryToken(url: string | undefined): string | undefined {
+  return url?.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+}
+
 function problem(reply: FastifyReply, status: number, code: string, title: string, detail: string, extra: object = {}) {
   return reply
     .code(status)
@@ -77,7 +82,14 @@ function problem(reply: FastifyReply, status: number, code: string, title: strin
 export async function buildApi(deps: ApiDeps): Promise<Api> {
   const app = Fastify({
     // per-request lines only when debugging; errors are always logged by the error handler
-    loggerInstance: deps.log.child({ module: 'http' }, { level: ['debug', 'trace'].includes(deps.log.level) ? deps.log.level : 'warn' }) as FastifyBaseLogger,
+    loggerInstance: deps.log.child(
+      { module: 'http' },
+      {
+        level: ['debug', 'trace'].includes(deps.log.level) ? deps.log.level : 'warn',
+        // the live feed takes its token in the query string (browsers cannot set WebSocket headers)
+        serializers: { req: (req: { method?: string; url?: string }) => ({ method: req.method, url: redactQueryToken(req.url) }) },
+      },
+    ) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config/config.js';
 import { startFirewatch } from '../../services/main.js';
 import { createLogger } from '../../services/shared/logger.js';
+import { LiveClient } from '../support/live.js';
 import { ApiClient, connectDevice, endClient, provisionDevice, publish, startService, tempDir, type TestService } from '../support/service.js';
 
 let svc: TestService;
@@ -192,7 +193,10 @@ describe('secrets', () => {
       await publish(client, `fire/v1/${d.deviceId}/telemetry`, { pressureMpa: 0.2 });
       await endClient(client);
       await connectDevice(`mqtt://127.0.0.1:${fw.mqttPorts.mqtt}`, { deviceId: d.deviceId, password: 'guess-123' }).catch(() => undefined);
+      const feed = await LiveClient.connect(fw.httpUrl, 'a-very-secret-admin-token'); // the token travels in ?token=
+      await feed.close();
       await fw.close();
+      expect(logText).toContain('token=[redacted]');
       expect(logText.length).toBeGreaterThan(0);
       expect(logText).not.toContain(d.password);
       expect(logText).not.toContain('a-very-secret-admin-token');
