@@ -7,10 +7,12 @@
  *   ┌─────────┐  ┌────────┐  ┌──────────┐  ┌────────┐  ┌────────┐  ┌─────────┐  ┌────────┐
  *   │  limit  │─►│ decode │─►│ validate │─►│ dedupe │─►│ enrich │─►│ rules…  │─►│  sink  │
  *   └─────────┘  └────────┘  └──────────┘  └────────┘  └────────┘  └─────────┘  └────────┘
- *   too_large    bad_json    schema         duplicate   building,   (alerts:     durable on
- *   rate_limited             unknown_kind   seq →       street,     issue #3)    disk, then
- *   unknown_device           out_of_range   counted     point                    PUBACK
- *                            future_ts
+ *   too_large    bad_json    schema         duplicate   building,   raise /      durable on
+ *   rate_limited             unknown_kind   seq →       street,     update /     disk (and its
+ *   unknown_device           out_of_range   counted     point       clear        commit hooks:
+ *                            future_ts                              alerts       uplink), PUBACK
+ *
+ * The rules stage is injected (services/alerts/rule-runner.ts) so the pipeline knows nothing of alerts.
  *
  * Bad input is a value: a stage moves rejected messages to `ctx.rejections` and the rest go on,
  * so one bad reading in a backlog array never drops the good readings beside it. Only the sink
