@@ -92,19 +92,55 @@ const EnvSchema = z
       .string()
       .default('none')
       .transform((v, ctx) => {
-        if (v === 'all' || v === 'none') return { mode: v } as const;
-        const m = /^(\d+)(ms|s|m|h)$/.exec(v);
-        if (!m) {
-          ctx.addIssue({ code: 'custom', message: 'all, none, or a sampling interval per device such as 60s, 5m' });
+        const parsed = parseReadingsPolicies(v);
+        if (typeof parsed === 'string') {
+          ctx.addIssue({ code: 'custom', message: parsed });
           return z.NEVER;
         }
-        const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-        return { mode: 'sample', intervalMs: Number(m[1]) * unit } as const;
+        return parsed;
       }),
     UPLINK_DEAD_LETTER_AFTER_S: positiveInt.default(86_400),
     GB26875_PORT: optionalPort,
     GB26875_VENDOR_MAPPING: optionalString,
   });
+
+export type ReadingsPolicy = { readonly mode: 'all' } | { readonly mode: 'none' } | { readonly mode: 'sample'; readonly intervalMs: number };
+/** Which readings the uplink forwards: one policy per device kind, and one for the kinds not named. */
+export interface ReadingsPolicies {
+  readonly default: ReadingsPolicy;
+  readonly byKind: Readonly<Record<string, ReadingsPolicy>>;
+}
+
+function parseReadingsPolicy(v: string): ReadingsPolicy | undefined {
+  if (v === 'all' || v === 'none') return { mode: v };
+  const m = /^(\d+)(ms|s|m|h)$/.exec(v);
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return { mode: 'sample', intervalMs: Number(m[1]) * unit };
+}
+
+/**
+ * `all` | `none` | an interval (`60s`, `5m`: one reading per device per interval), for every kind;
+ * or per kind: `electrical_fire=all,water_pressure=60s,*=none` (`*` = kinds not named; default none).
+ * Returns the policies, or the problem as a sentence.
+ */
+export function parseReadingsPolicies(v: string): ReadingsPolicies | string {
+  const usage = 'all, none, an interval such as 60s or 5m, or per kind: electrical_fire=all,water_pressure=60s,*=none';
+  if (!v.includes('=')) {
+    const p = parseReadingsPolicy(v.trim());
+    return p ? { default: p, byKind: {} } : usage;
+  }
+  let fallback: ReadingsPolicy = { mode: 'none' };
+  const byKind: Record<string, ReadingsPolicy> = {};
+  for (const part of v.split(',')) {
+    const [kind, value] = part.split('=').map((x) => x.trim()) as [string, string | undefined];
+    const p = value === undefined ? undefined : parseReadingsPolicy(value);
+    if (!kind || !p) return `${part.trim()}: ${usage}`;
+    if (kind === '*') fallback = p;
+    else byKind[kind] = p;
+  }
+  return { default: fallback, byKind };
+}
 
 /**
  * Rules that tie variables together. They read the raw strings (unset or empty = absent) so they
@@ -179,7 +215,7 @@ export interface Config {
       readonly timeoutMs: number;
       readonly heartbeatS: number;
     };
-    readonly readings: { readonly mode: 'all' } | { readonly mode: 'none' } | { readonly mode: 'sample'; readonly intervalMs: number };
+    readonly readings: ReadingsPolicies;
     readonly deadLetterAfterS: number;
   };
   /** the GB/T 26875.3 TCP listener for UITDs (on when port is set; listens on MQTT_HOST) */
@@ -334,7 +370,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['UPLINK_GB26875_DEST_ADDR', '0', 'the monitoring centre\'s 48-bit address (integer)'],
   ['UPLINK_GB26875_TIMEOUT_MS', '10000', 'wait for a confirm this long before resending (3 retries, fact 4)'],
   ['UPLINK_GB26875_HEARTBEAT_S', '30', 'heartbeat interval towards the monitoring centre'],
-  ['UPLINK_READINGS', 'none', 'readings to forward: all | none | a sampling interval per device (60s, 5m)'],
+  ['UPLINK_READINGS', 'none', 'readings to forward: all | none | an interval per device (60s, 5m) | per kind: electrical_fire=all,water_pressure=60s,*=none'],
   ['UPLINK_DEAD_LETTER_AFTER_S', '86400', 'uplink items not accepted within this are moved to the dead-letter list'],
   ['GB26875_PORT', '(off)', 'TCP port of the GB/T 26875.3 gateway for UITDs (listens on MQTT_HOST); 0 picks a free port'],
   ['GB26875_VENDOR_MAPPING', '(unset)', 'JSON file mapping user-defined analog codes 128–255 per vendor (docs/gb26875-gateway.md)'],

@@ -28,6 +28,7 @@ import type { FeedEvent } from '../alerts/model.js';
 import type { Building } from '../devices/model.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Reading } from '../telemetry/telemetry.js';
+import type { ReadingsPolicies } from '../config/config.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 import {
   UplinkError,
@@ -40,7 +41,7 @@ import {
   type UplinkStore,
 } from './model.js';
 
-export type ReadingsPolicy = { mode: 'all' } | { mode: 'none' } | { mode: 'sample'; intervalMs: number };
+export type { ReadingsPolicies, ReadingsPolicy } from '../config/config.js';
 
 export interface UplinkEvents {
   onSent?(adapter: string, n: number): void;
@@ -54,7 +55,7 @@ export interface UplinkServiceDeps {
   feed: LiveFeed;
   clock: Clock;
   log: Logger;
-  readings: ReadingsPolicy;
+  readings: ReadingsPolicies;
   deadLetterAfterS: number;
   backoff?: BackoffPolicy;
   random?: () => number;
@@ -256,12 +257,14 @@ export class UplinkService implements UplinkStatusSource {
 
   /** Pipeline hook: readings the sink has made durable. */
   onReadings(readings: readonly Reading[]): void {
-    const policy = this.deps.readings;
-    if (policy.mode === 'none') return;
+    const { default: fallback, byKind } = this.deps.readings;
+    if (fallback.mode === 'none' && Object.values(byKind).every((p) => p.mode === 'none')) return;
     let queued = 0;
     try {
       for (const r of readings) {
         if (r.channel !== 'telemetry') continue; // events become alerts, which are forwarded anyway
+        const policy = byKind[r.kind] ?? fallback;
+        if (policy.mode === 'none') continue;
         if (policy.mode === 'sample') {
           const last = this.lastSampled.get(r.deviceId);
           if (last !== undefined && r.ts - last < policy.intervalMs && r.ts >= last) continue;

@@ -213,9 +213,15 @@ describe('uplink configuration', () => {
     expect(c.uplink.http).toMatchObject({ url: 'https://platform.example/ingest', token: 't', timeoutMs: 10_000 });
     expect(c.uplink.mqtt).toEqual({ url: 'mqtt://broker:1883', topic: 'yuzhong/fire/{type}/{buildingId}' });
     expect(c.uplink.gb26875).toMatchObject({ host: '10.0.0.5', port: 9000, sourceAddress: 889, timeoutMs: 10_000, heartbeatS: 30 });
-    expect(c.uplink.readings).toEqual({ mode: 'sample', intervalMs: 300_000 });
+    expect(c.uplink.readings).toEqual({ default: { mode: 'sample', intervalMs: 300_000 }, byKind: {} });
+    expect(loadConfig({ UPLINK_READINGS: 'electrical_fire=all, water_pressure=60s' }).uplink.readings).toEqual({
+      default: { mode: 'none' },
+      byKind: { electrical_fire: { mode: 'all' }, water_pressure: { mode: 'sample', intervalMs: 60_000 } },
+    });
+    expect(loadConfig({ UPLINK_READINGS: 'fire_lane=none,*=all' }).uplink.readings).toEqual({ default: { mode: 'all' }, byKind: { fire_lane: { mode: 'none' } } });
+    expect(() => loadConfig({ UPLINK_READINGS: 'water_pressure=often' })).toThrow(/water_pressure=often/);
     expect(c.gb26875.port).toBe(0);
-    expect(loadConfig({}).uplink).toEqual({ readings: { mode: 'none' }, deadLetterAfterS: 86_400 });
+    expect(loadConfig({}).uplink).toEqual({ readings: { default: { mode: 'none' }, byKind: {} }, deadLetterAfterS: 86_400 });
     expect(() => loadConfig({ UPLINK_READINGS: 'often', UPLINK_GB26875_ADDR: 'nohost', UPLINK_HTTP_URL: 'ftp://x' })).toThrow(
       /UPLINK_READINGS[\s\S]*UPLINK_HTTP_URL|UPLINK_HTTP_URL[\s\S]*UPLINK_READINGS/,
     );
