@@ -8,16 +8,13 @@
  *                                                                                 dead letters)
  */
 
+import { FEED_EVENT_TYPES } from '../alerts/model.js';
+
 export const UPLINK_FORMAT = 'firewatch.uplink/v1';
 
+/** every live-feed event, plus what the uplink adds: readings and building registry changes */
 export const UPLINK_ITEM_TYPES = [
-  'alert.raised',
-  'alert.updated',
-  'alert.cleared',
-  'alert.escalated',
-  'alert.closed',
-  'device.online',
-  'device.offline',
+  ...FEED_EVENT_TYPES,
   'reading',
   'building.created',
   'building.updated',

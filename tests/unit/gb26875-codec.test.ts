@@ -41,6 +41,7 @@ import {
   type SplitterOutput,
   type SupportedAppDataType,
 } from '../../gateway/gb26875/index.js';
+import { Prng } from '../../simulators/prng.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
@@ -534,16 +535,11 @@ describe('tables and analog scaling (§1.7, §1.8, §1.10)', () => {
 // ---------------------------------------------------------------------------------------------
 // Seeded generators (mulberry32; no dependencies)
 // ---------------------------------------------------------------------------------------------
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** the simulators' seeded mulberry32, as a plain function */
+const prng = (seed: number): (() => number) => {
+  const r = new Prng(seed);
+  return () => r.next();
+};
 type Rnd = () => number;
 const int = (rnd: Rnd, min: number, max: number): number => min + Math.floor(rnd() * (max - min + 1));
 const pick = <T>(rnd: Rnd, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;

@@ -15,17 +15,13 @@ import type { UplinkItem } from '../../services/uplink/model.js';
 import { renderTopic } from '../../services/uplink/mqtt-adapter.js';
 import { signBody } from '../../services/uplink/http-adapter.js';
 import { itemFromReading } from '../../services/uplink/uplink-service.js';
+import { Prng } from '../../simulators/prng.js';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** the simulators' seeded mulberry32, as a plain function */
+const prng = (seed: number): (() => number) => {
+  const r = new Prng(seed);
+  return () => r.next();
+};
 
 const alertItem = (type: UplinkItem['type'], alert: Record<string, unknown>, change: Record<string, unknown> | null = null): UplinkItem => ({
   id: `${type}:al-1:7`,
