@@ -9,6 +9,9 @@
  *     (camelCase, temperaturesC as an array), ts and seq
  *   - newest first; from/to inclusive; limit; other devices and the other channel never leak
  *   - the same reading written twice (device, seq, ts) comes back once (QoS 1 redelivery)
+ *   - readings of one device in one millisecond with distinct log positions (logId) all come back
+ *     (in no promised order inside that ms) and a replay of them adds none (InfluxDB keys a point
+ *     by time: see influx-mapping.ts, "time")
  *   - an empty batch is fine; ping resolves
  */
 import { randomUUID } from 'node:crypto';
@@ -38,7 +41,7 @@ function reading(
   kind: DeviceKind,
   ts: number,
   fields: ReadingFields,
-  extra: Partial<Pick<Reading, 'seq' | 'channel' | 'buildingId' | 'street' | 'point'>> = {},
+  extra: Partial<Pick<Reading, 'seq' | 'channel' | 'buildingId' | 'street' | 'point' | 'logId' | 'serverTs'>> = {},
 ): Reading {
   return { deviceId: id, kind, channel: 'telemetry', ts, fields, ...extra };
 }
@@ -168,6 +171,40 @@ export function readingStoreContract(name: string, makeStore: () => Promise<Cont
       await store().write([r]);
       await store().write([{ ...r }, { ...r }]);
       expect(await store().query({ deviceId: id, limit: 10 })).toEqual([stored(r)]);
+    });
+
+    it('keeps every reading of one device in one millisecond with distinct logIds, and a replay adds none', async () => {
+      const id = deviceId('burst');
+      const n = 50;
+      // Log positions across a multiple of 10^6, where InfluxDB's ns offset inside the ms wraps to 0.
+      const burst = Array.from({ length: n }, (_, i) =>
+        reading(id, 'water_pressure', T0, { pressureMpa: i / 100 }, { seq: 100 + i, logId: 9_999_975 + i, serverTs: true }),
+      );
+      // The order inside one millisecond is not part of the contract (SQLite: insertion order;
+      // InfluxDB: logId mod 10^6), so compare by seq.
+      const bySeq = (rows: StoredReading[]): StoredReading[] => [...rows].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+      const expected = burst.map(stored);
+      await store().write(burst);
+      expect(bySeq(await store().query({ deviceId: id, limit: 1000 }))).toEqual(expected);
+      await store().write(burst);
+      await store().write([...burst.slice(10, 20)].reverse());
+      expect(bySeq(await store().query({ deviceId: id, limit: 1000 }))).toEqual(expected);
+      // ms bounds cover the whole millisecond, and only it.
+      expect(bySeq(await store().query({ deviceId: id, from: T0, to: T0, limit: 1000 }))).toEqual(expected);
+      expect(await store().query({ deviceId: id, to: T0 - 1, limit: 1000 })).toEqual([]);
+      expect(await store().query({ deviceId: id, from: T0 + 1, limit: 1000 })).toEqual([]);
+      const three = await store().query({ deviceId: id, limit: 3 });
+      expect(three).toHaveLength(3);
+      expect(new Set(three.map((r) => r.seq)).size).toBe(3);
+    });
+
+    it('keeps same-millisecond readings without a seq apart when their logIds differ', async () => {
+      const id = deviceId('noseq');
+      const burst = [11, 12, 13].map((logId) => reading(id, 'water_level', T0 + MINUTE, { levelM: logId }, { logId, serverTs: true }));
+      await store().write(burst);
+      const got = await store().query({ deviceId: id, limit: 10 });
+      expect(got.map((r) => r.fields.levelM).sort()).toEqual([11, 12, 13]);
+      expect(got.every((r) => r.ts === T0 + MINUTE && r.seq === undefined)).toBe(true);
     });
 
     it('accepts an empty batch', async () => {

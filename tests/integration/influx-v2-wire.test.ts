@@ -85,7 +85,7 @@ describe('InfluxV2Store wire format', () => {
     return err as SinkError;
   }
 
-  it('POSTs line protocol to /api/v2/write with org, bucket, precision=ms and a Token header', async () => {
+  it('POSTs line protocol to /api/v2/write with org, bucket, precision=ns and a Token header', async () => {
     const event: Reading = { ...reading, channel: 'event', ts: TS + 1000, seq: 10, fields: { alarm: true, message: 'low "p"' } };
     await store().write([reading, event]);
     expect(requests).toHaveLength(1);
@@ -94,12 +94,36 @@ describe('InfluxV2Store wire format', () => {
     expect(req?.url.pathname).toBe('/api/v2/write');
     expect(req?.url.searchParams.get('org')).toBe('yuzhong fire');
     expect(req?.url.searchParams.get('bucket')).toBe('firewatch');
-    expect(req?.url.searchParams.get('precision')).toBe('ms');
+    expect(req?.url.searchParams.get('precision')).toBe('ns');
     expect(req?.headers.authorization).toBe(`Token ${TOKEN}`);
+    // No logId here: the ns offset inside the millisecond falls back to seq (influx-mapping.ts).
     expect(req?.body.split('\n')).toEqual([
-      `water_pressure,building=B-7,device=wp\\ 001,street=解放碑街道 pressure_mpa=0.42,seq=9i ${TS}`,
-      `device_event,building=B-7,device=wp\\ 001,street=解放碑街道 alarm=true,message="low \\"p\\"",seq=10i ${TS + 1000}`,
+      `water_pressure,building=B-7,device=wp\\ 001,street=解放碑街道 pressure_mpa=0.42,seq=9i ${TS}000009`,
+      `device_event,building=B-7,device=wp\\ 001,street=解放碑街道 alarm=true,message="low \\"p\\"",seq=10i ${TS + 1000}000010`,
     ]);
+  });
+
+  it('gives same-millisecond readings their own ns from the logId (precision=ns), the same on a replay', async () => {
+    const burst: Reading[] = [41_999_998, 41_999_999, 42_000_000, 42_000_001].map((logId, i) => ({
+      ...reading,
+      seq: undefined,
+      serverTs: true,
+      logId,
+      fields: { pressureMpa: 0.4 + i / 100 },
+    }));
+    await store().write(burst);
+    await store().write(burst);
+    expect(requests).toHaveLength(2);
+    for (const req of requests) {
+      expect(req.url.searchParams.get('precision')).toBe('ns');
+      expect(req.body.split('\n').map((line) => line.split(' ').at(-1))).toEqual([
+        `${TS}999998`,
+        `${TS}999999`,
+        `${TS}000000`,
+        `${TS}000001`,
+      ]);
+    }
+    expect(requests[1]?.body).toBe(requests[0]?.body);
   });
 
   it('sends nothing for an empty batch', async () => {
@@ -174,6 +198,33 @@ describe('InfluxV2Store wire format', () => {
     expect(flux).toContain(`stop: ${new Date(TS + 3_600_001).toISOString()}`);
     expect(flux).toContain('["water_pressure","water_level","electrical_fire","fire_lane","uitd"]');
     expect(flux).toContain('limit(n: 5)');
+  });
+
+  it('reads ns _time values back as the epoch ms they lie in, and stops range() after the whole `to` ms', async () => {
+    const iso = new Date(TS).toISOString().replace('.000Z', '');
+    reply = {
+      status: 200,
+      headers: { 'content-type': 'text/csv; charset=utf-8' },
+      body: [
+        '#datatype,string,long,dateTime:RFC3339,dateTime:RFC3339,dateTime:RFC3339,string,string,double,long',
+        '#group,false,false,true,true,false,true,true,false,false',
+        '#default,_result,,,,,,,,',
+        ',result,table,_start,_stop,_time,_measurement,device,pressure_mpa,seq',
+        `,,0,${iso}.000Z,${iso}.001Z,${iso}.000999999Z,water_pressure,wp-1,0.3,3`,
+        `,,0,${iso}.000Z,${iso}.001Z,${iso}.000000002Z,water_pressure,wp-1,0.2,2`,
+        `,,0,${iso}.000Z,${iso}.001Z,${iso}Z,water_pressure,wp-1,0.1,1`,
+        '',
+      ].join('\r\n'),
+    };
+    const got = await store().query({ deviceId: 'wp-1', from: TS, to: TS, limit: 10 });
+    expect(got).toEqual([
+      { ts: TS, seq: 3, fields: { pressureMpa: 0.3 } },
+      { ts: TS, seq: 2, fields: { pressureMpa: 0.2 } },
+      { ts: TS, seq: 1, fields: { pressureMpa: 0.1 } },
+    ]);
+    const flux = (JSON.parse(requests[0]?.body ?? '{}') as { query: string }).query;
+    // stop is exclusive: TS + 1 ms keeps TS * 10^6 + 999 999 ns in.
+    expect(flux).toContain(`range(start: ${new Date(TS).toISOString()}, stop: ${new Date(TS + 1).toISOString()})`);
   });
 
   it('pings GET /ping', async () => {

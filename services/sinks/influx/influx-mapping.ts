@@ -6,7 +6,36 @@
  *   tags         device, building, street, point (empty ones omitted: InfluxDB rejects empty tag values)
  *   fields       snake_case of the camelCase reading fields (pressureMpa → pressure_mpa);
  *                temperaturesC[i] → temperature_c_{i+1}; seq → integer field `seq`
- *   time         reading.ts, epoch ms (writes use precision=ms)
+ *   time         epoch NANOseconds: reading.ts * 10^6 + (logId mod 10^6); writes use precision=ns
+ *
+ * Why the time is not simply reading.ts in ms: InfluxDB identifies a point by measurement + tag set
+ * + time, and writing a point that exists overwrites it (the field sets merge, the new values win).
+ * Two readings of one device in the same millisecond are common (a reading without a device
+ * timestamp gets the server's receive time, and a burst read from one socket shares it), and at
+ * precision=ms they became one point: 200 acknowledged readings gave 64 points. So each reading gets
+ * its own nanosecond inside its millisecond, taken from its position in the durable log (`logId`):
+ * unique across readings, so readings do not merge, and the same on every replay, so a replay
+ * overwrites the point written before instead of adding one (idempotent).
+ *
+ * The residual case, plainly: two readings of one device (same measurement and tags) still become
+ * one point if, and only if, they carry the same millisecond AND their log positions differ by a
+ * multiple of 10^6 (exactly 1 000 000, 2 000 000, … positions apart in the log). Readings a million
+ * log positions apart rarely share a millisecond, but nothing rules it out (a device with a stuck
+ * clock sending a fixed ts); then the later one overwrites the earlier.
+ *
+ * A reading without a logId (tests construct them) uses seq mod 10^6 instead, or 0 when it has no
+ * seq either: deterministic, so replaying it is idempotent too, but two such readings of one device
+ * in one millisecond with the same seq (or both without one) are one point, as they were before.
+ * Points written before this change sit at offset 0 of their millisecond; a replay of such a
+ * reading now lands at its logId offset, beside the old point, unless logId mod 10^6 is 0.
+ *
+ * Inside one millisecond InfluxDB orders points by that offset, logId mod 10^6: log order, except
+ * across a multiple of 10^6 (…999 999 sorts after …000 000); newestFirst() only orders by ms.
+ *
+ * Queries read the time back as epoch ms, floor(ns / 10^6), which is reading.ts again (the v1
+ * store asks for epoch=ms, the v2 store cuts Flux's RFC 3339 ns to ms); a `to` bound in ms covers
+ * its whole millisecond, up to to * 10^6 + 999 999 ns (msRangeToNs). ts * 10^6 exceeds 2^53, so the
+ * nanosecond arithmetic is BigInt and the time goes out as decimal text.
  *
  * Escaping follows the line protocol reference (docs.influxdata.com/influxdb/v1.6/write_protocols/
  * line_protocol_reference/#special-characters): measurement `,` and space; tag keys, tag values and
@@ -131,9 +160,74 @@ export function readingTags(reading: Reading): Array<[string, string]> {
   return tags.filter((t): t is [string, string] => t[1] !== undefined && t[1] !== '');
 }
 
-/** One line of line protocol, timestamp in ms. Throws LineProtocolError for what cannot be written. */
-export function readingToLine(reading: Reading): string {
+/** How many distinct point times one millisecond holds at precision=ns. */
+export const NS_PER_MS = 1_000_000;
+const NS_PER_MS_BIG = BigInt(NS_PER_MS);
+/** InfluxDB's time range (int64 ns minus the two sentinel values; 1.x line protocol reference). */
+const MIN_TIME_NS = -9_223_372_036_854_775_806n;
+const MAX_TIME_NS = 9_223_372_036_854_775_806n;
+
+function offsetOf(label: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new LineProtocolError(`${label} ${value} is not a non-negative integer`);
+  return value % NS_PER_MS;
+}
+
+/**
+ * The nanosecond of its millisecond that a reading's point gets: logId mod 10^6; without a logId,
+ * seq mod 10^6; without either, 0. See the header for why.
+ */
+export function pointOffsetNs(reading: Pick<Reading, 'logId' | 'seq'>): number {
+  if (reading.logId !== undefined) return offsetOf('logId', reading.logId);
+  if (reading.seq !== undefined) return offsetOf('seq', reading.seq);
+  return 0;
+}
+
+/** The point's time in epoch ns, as decimal text: ts * 10^6 + pointOffsetNs. */
+export function pointTimeNs(reading: Pick<Reading, 'ts' | 'logId' | 'seq'>): string {
   if (!Number.isSafeInteger(reading.ts)) throw new LineProtocolError(`ts ${reading.ts} is not an integer epoch ms`);
+  const ns = BigInt(reading.ts) * NS_PER_MS_BIG + BigInt(pointOffsetNs(reading));
+  if (ns < MIN_TIME_NS || ns > MAX_TIME_NS) throw new LineProtocolError(`ts ${reading.ts} is outside InfluxDB's time range`);
+  return ns.toString();
+}
+
+/** Epoch ns (decimal text or bigint) → the epoch ms it lies in: floor(ns / 10^6). */
+export function nsToEpochMs(ns: string | bigint): number {
+  const big = typeof ns === 'bigint' ? ns : BigInt(ns);
+  let ms = big / NS_PER_MS_BIG; // truncates toward zero
+  if (big < 0n && ms * NS_PER_MS_BIG !== big) ms -= 1n;
+  return Number(ms);
+}
+
+/**
+ * Inclusive ms bounds → inclusive ns bounds as decimal text: `from` starts at the first ns of its
+ * millisecond, `to` ends at the last (to * 10^6 + 999 999), so every point whose ts lies in
+ * [from, to] is in. Fractional bounds round inward, as an integer ts compares with them.
+ */
+export function msRangeToNs(from: number | undefined, to: number | undefined): { from?: string; to?: string } {
+  const out: { from?: string; to?: string } = {};
+  if (from !== undefined) out.from = (BigInt(Math.ceil(finiteBound(from))) * NS_PER_MS_BIG).toString();
+  if (to !== undefined) out.to = (BigInt(Math.floor(finiteBound(to))) * NS_PER_MS_BIG + NS_PER_MS_BIG - 1n).toString();
+  return out;
+}
+
+function finiteBound(value: number): number {
+  if (!Number.isFinite(value)) throw new RangeError(`time bound ${value} is not a finite epoch ms`);
+  return value;
+}
+
+/**
+ * An RFC 3339 time as Flux returns it (`2025-06-01T08:00:00.000000123Z`, up to 9 fraction digits)
+ * → epoch ms, floor. The fraction is cut to ms before Date.parse: ECMAScript only defines 3 digits.
+ */
+export function rfc3339ToEpochMs(text: string): number {
+  const ms = Date.parse(text.replace(/(\.\d{3})\d+/, '$1'));
+  if (!Number.isFinite(ms)) throw new LineProtocolError(`query row with an unreadable time: ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** One line of line protocol, timestamp in ns (pointTimeNs). Throws LineProtocolError for what cannot be written. */
+export function readingToLine(reading: Reading): string {
+  const time = pointTimeNs(reading);
   const fields = readingFields(reading);
   if (fields.length === 0) throw new LineProtocolError(`reading of ${reading.deviceId} at ${reading.ts} has no fields`);
   // Tags sorted by key: InfluxDB recommends it for write performance (line protocol tutorial, "Tags").
@@ -142,7 +236,7 @@ export function readingToLine(reading: Reading): string {
     .map(([k, v]) => `,${escapeTag(k)}=${escapeTag(v)}`)
     .join('');
   const fieldText = fields.map(([k, v]) => `${escapeTag(k)}=${v}`).join(',');
-  return `${escapeMeasurement(measurementFor(reading))}${tags} ${fieldText} ${reading.ts}`;
+  return `${escapeMeasurement(measurementFor(reading))}${tags} ${fieldText} ${time}`;
 }
 
 export function readingsToLines(readings: readonly Reading[]): string[] {
@@ -150,7 +244,8 @@ export function readingsToLines(readings: readonly Reading[]): string[] {
 }
 
 /**
- * A query row (column → value; `time` in epoch ms) back to the shape the pipeline stored.
+ * A query row (column → value; `time` in epoch ms, as epoch=ms returns it) back to the shape the
+ * pipeline stored.
  * Tag columns and nulls (fields another row of the same measurement has) are left out.
  */
 export function rowToStoredReading(row: Readonly<Record<string, unknown>>): StoredReading {

@@ -2,8 +2,12 @@
  * InfluxDB 1.x over its HTTP API (docs.influxdata.com/influxdb/v1.6/tools/api/), with the global
  * fetch. Debian ships InfluxDB 1.6, which speaks only this API: no /api/v2, no Flux, no tokens.
  *
- *   write   POST /write?db=…&precision=ms   line protocol (influx-mapping.ts), 204 on success
- *   query   GET  /query?db=…&epoch=ms&q=…   InfluxQL, JSON series
+ *   write   POST /write?db=…&precision=ns   line protocol (influx-mapping.ts), 204 on success
+ *   query   GET  /query?db=…&epoch=ms&q=…   InfluxQL, JSON series; times come back in epoch ms
+ *
+ * Points are stored at ns precision, one ns per reading inside its millisecond (influx-mapping.ts,
+ * "time"), so two readings of one device in one ms stay two points. Queries bound time with ns
+ * integer literals (InfluxQL: an epoch without a unit is ns) so that `to` covers its whole ms.
  *   ping    GET  /ping                      204
  *   ensure  POST /query q=CREATE DATABASE   idempotent; run once before the first write
  *
@@ -20,6 +24,7 @@ import {
   influxqlIdentifier,
   influxqlString,
   measurementsFor,
+  msRangeToNs,
   newestFirst,
   readingsToLines,
   rowToStoredReading,
@@ -107,8 +112,10 @@ export class InfluxV1Store implements ReadingStore {
     if (q.limit <= 0) return [];
     const measurements = measurementsFor(q.channel ?? 'telemetry').map(influxqlIdentifier).join(', ');
     const where = [`"device" = ${influxqlString(q.deviceId)}`];
-    if (q.from !== undefined) where.push(`time >= ${epochMs(q.from)}ms`);
-    if (q.to !== undefined) where.push(`time <= ${epochMs(q.to)}ms`);
+    // `time <= ${to}ms` would stop at the first ns of that ms and miss the readings later in it.
+    const bounds = msRangeToNs(q.from, q.to);
+    if (bounds.from !== undefined) where.push(`time >= ${bounds.from}`);
+    if (bounds.to !== undefined) where.push(`time <= ${bounds.to}`);
     // LIMIT applies per series (one per measurement here), so merge and cut again below.
     const influxql = `SELECT * FROM ${measurements} WHERE ${where.join(' AND ')} ORDER BY time DESC LIMIT ${Math.floor(q.limit)}`;
     const text = await this.request('GET', '/query', { db: this.db, epoch: 'ms', q: influxql }, 'query');
@@ -147,7 +154,7 @@ export class InfluxV1Store implements ReadingStore {
   }
 
   private async postWrite(body: string): Promise<void> {
-    const params: Record<string, string> = { db: this.db, precision: 'ms' };
+    const params: Record<string, string> = { db: this.db, precision: 'ns' };
     if (this.rp) params.rp = this.rp;
     await this.request('POST', '/write', params, 'write', body);
   }
@@ -179,9 +186,4 @@ function parseQueryResponse(text: string): QueryResponse | undefined {
   } catch {
     return undefined;
   }
-}
-
-function epochMs(value: number): number {
-  if (!Number.isFinite(value)) throw new RangeError(`time bound ${value} is not a finite epoch ms`);
-  return Math.trunc(value);
 }

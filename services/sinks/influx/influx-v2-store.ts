@@ -1,8 +1,13 @@
 /**
  * InfluxDB 2.x (and 1.8+/3.x compatibility endpoints) through @influxdata/influxdb-client 1.35.
  *
- *   write   POST /api/v2/write?org=…&bucket=…&precision=ms   Authorization: Token …
+ *   write   POST /api/v2/write?org=…&bucket=…&precision=ns   Authorization: Token …
  *   query   POST /api/v2/query?org=…                          Flux, annotated CSV
+ *
+ * Points are stored at ns precision, one ns per reading inside its millisecond (influx-mapping.ts,
+ * "time"). Flux returns _time as RFC 3339 with up to 9 fraction digits; it is cut to epoch ms.
+ * range() takes ms bounds: start at the first ns of `from`, stop (exclusive) at the first ns after
+ * the whole `to` millisecond.
  *   ping    GET  /ping                                        204
  *
  * OutboxSink owns buffering and retries (sinks/outbox-sink.ts), so the client's own are switched
@@ -11,11 +16,14 @@
  * the rejection itself, which also stops the client logging the failure to the console
  * (WriteApiImpl.sendBatch: a promise from writeFailed replaces its retry-or-log branch).
  */
-import { HttpError, InfluxDB, flux, type QueryApi } from '@influxdata/influxdb-client';
+import { HttpError, InfluxDB, flux, type QueryApi, type WritePrecisionType } from '@influxdata/influxdb-client';
 import type { Reading } from '../../telemetry/telemetry.js';
 import type { ReadingQuery, ReadingStore, StoredReading } from '../sink.js';
 import { statusError, transportError } from './influx-errors.js';
-import { measurementsFor, readingsToLines, rowToStoredReading } from './influx-mapping.js';
+import { measurementsFor, readingsToLines, rfc3339ToEpochMs, rowToStoredReading } from './influx-mapping.js';
+
+/** readingToLine writes ns timestamps (influx-mapping.ts, "time"). */
+const PRECISION: WritePrecisionType = 'ns';
 
 export interface InfluxV2Config {
   url: string;
@@ -60,7 +68,7 @@ export class InfluxV2Store implements ReadingStore {
     } catch (err) {
       throw transportError(this.name, 'write', err);
     }
-    const api = this.client.getWriteApi(this.config.org, this.config.bucket, 'ms', {
+    const api = this.client.getWriteApi(this.config.org, this.config.bucket, PRECISION, {
       batchSize: lines.length + 1,
       maxBatchBytes: Number.POSITIVE_INFINITY,
       flushInterval: 0,
@@ -78,9 +86,11 @@ export class InfluxV2Store implements ReadingStore {
 
   async query(q: ReadingQuery): Promise<StoredReading[]> {
     if (q.limit <= 0) return [];
-    const start = new Date(q.from ?? 0);
-    // range() stop is exclusive; ReadingQuery.to is inclusive.
-    const stop = q.to !== undefined ? new Date(q.to + 1) : FAR_FUTURE;
+    // Points lie anywhere inside their ms (ts * 10^6 + offset ns). start is inclusive: the first ns
+    // of `from`. stop is exclusive and ReadingQuery.to inclusive: stop at the first ns after the
+    // whole `to` millisecond (to * 10^6 + 999 999 is still in). Fractional bounds round inward.
+    const start = new Date(q.from !== undefined ? Math.ceil(q.from) : 0);
+    const stop = q.to !== undefined ? new Date(Math.floor(q.to) + 1) : FAR_FUTURE;
     const measurements = [...measurementsFor(q.channel ?? 'telemetry')];
     const query = flux`from(bucket: ${this.config.bucket})
   |> range(start: ${start}, stop: ${stop})
@@ -97,7 +107,7 @@ export class InfluxV2Store implements ReadingStore {
       throw this.classify('query', err);
     }
     return rows.map((row) => {
-      const plain: Record<string, unknown> = { time: Date.parse(String(row._time)) };
+      const plain: Record<string, unknown> = { time: rfc3339ToEpochMs(String(row._time)) };
       for (const [k, v] of Object.entries(row)) if (!FLUX_SYSTEM_COLUMNS.has(k)) plain[k] = v;
       return rowToStoredReading(plain);
     });
