@@ -8,7 +8,7 @@ const EDGE_LIBS = ['fastify', 'fastify-*', '@fastify/*', 'aedes', 'ws', 'mqtt'];
 
 const ADAPTERS = ['**/stores/**', '**/sinks/sqlite/**', '**/sinks/influx/**'];
 const GATEWAY = ['**/gateway/**'];
-const CORE = ['services/pipeline/**/*.ts', 'services/devices/**/*.ts', 'services/rules/**/*.ts', 'services/alerts/**/*.ts'];
+const CORE = ['services/pipeline/**/*.ts', 'services/processors/**/*.ts', 'services/log/**/*.ts', 'services/devices/**/*.ts', 'services/rules/**/*.ts', 'services/alerts/**/*.ts'];
 
 const restrict = (patterns, message) => ({
   'no-restricted-imports': ['error', { patterns: [{ group: patterns, message }] }],

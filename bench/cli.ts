@@ -19,7 +19,7 @@ Options:
   --clients <n>       load devices (mqtt.js clients) for throughput [100]
   --measure <s>       seconds measured per throughput phase [10]
   --warmup <s>        seconds before measuring [2]
-  --latency-rate <n>  background readings/s while measuring alert latency [5000]
+  --latency-rate <n,…> background readings/s for each alert-latency measurement [5000,10000]
   --probes <n>        alert-latency probes [200]
   --connections <n>   light devices connected at once, each publishing every 30 s [19800]
   --hold <s>          seconds to hold them [60]
@@ -34,13 +34,13 @@ function table(r: BenchResult): string {
   for (const t of [...r.baselines, ...r.sqlite.throughput, ...(r.influx?.throughput ?? [])]) {
     rows.push(`| ${t.target} | ${t.qos} | ${t.perS} | ${t.ackedPerS} | ${t.targetCpuCores} | ${t.loadgenCpuCores} |`);
   }
-  const l = r.sqlite.latency;
+  const l = r.sqlite.latency ?? [];
   const c = r.connections;
   return [
     ...rows,
     '',
     `ratios (QoS 1 stored / bare relay): ${JSON.stringify(r.ratios)}`,
-    l ? `alert latency at ${l.backgroundPerS}/s: p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms (${l.received}/${l.probes})` : '',
+    ...l.map((x) => `alert latency at ${x.backgroundPerS}/s: p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, max ${x.maxMs} ms (${x.received}/${x.probes})`),
     `SQLite: accepted ${r.sqlite.acceptedTotal}, rows ${r.sqlite.storedRows}, peak RSS ${r.sqlite.peakRssMiB} MiB`,
     r.influx?.influx ? `InfluxDB: ${JSON.stringify(r.influx.influx)}` : '',
     c ? `connections: ${c.connected}/${c.requested} held (service counts ${c.serviceConnections}), RSS ${c.rssMiB} MiB, peak ${c.vmHwmMiB} MiB, CPU ${c.cpuCoresHeld} cores` : '',
@@ -86,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
     clients: n(v.clients, q ? 20 : 100),
     measureS: n(v.measure, q ? 1 : 10),
     warmupS: n(v.warmup, q ? 0.5 : 2),
-    latencyRate: n(v['latency-rate'], q ? 500 : 5000),
+    latencyRates: (v['latency-rate'] ?? (q ? '500' : '5000,10000')).split(',').map(Number),
     probes: n(v.probes, q ? 10 : 200),
     connections: n(v.connections, q ? 200 : 19_800),
     holdS: n(v.hold, q ? 1 : 60),

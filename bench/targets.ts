@@ -192,7 +192,7 @@ export async function startFirewatch(o: FirewatchOptions): Promise<FirewatchTarg
     metrics,
     count: async () => metricValue(await metrics(), 'firewatch_messages_accepted_total'),
     storedRows: () => {
-      rowsDb ??= openDatabase(join(o.dataDir, 'firewatch.db'));
+      rowsDb ??= openDatabase(join(o.dataDir, 'readings.db'), { migrate: false, integrityCheck: false });
       return rowsDb.prepare('SELECT COUNT(*) FROM readings').pluck().get() as number;
     },
     stop: async () => {

@@ -1,7 +1,8 @@
 /**
  * Composition root: the only place that calls `new` on adapters and wires them together.
- *   config → SQLite → registry, status → stores & sinks → pipeline → broker → HTTP
- * Closing runs in reverse: stop intake first, then flush what was accepted.
+ *   config → SQLite → registry, status → reading log → processors, store forwarder → pipeline
+ *   → broker → HTTP
+ * Closing runs in reverse: stop intake first, commit what was accepted, process it, then stop.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,10 +37,16 @@ import { SystemClock, type Clock, type TimerHandle } from './shared/clock.js';
 import { createLogger } from './shared/logger.js';
 import { InfluxV1Store } from './sinks/influx/influx-v1-store.js';
 import { InfluxV2Store } from './sinks/influx/influx-v2-store.js';
-import { OutboxSink } from './sinks/outbox-sink.js';
-import type { ReadingSink, ReadingStore } from './sinks/sink.js';
-import { SqliteReadingStore } from './sinks/sqlite/sqlite-reading-store.js';
-import { openDatabase } from './stores/sqlite/database.js';
+import type { ReadingStore } from './sinks/sink.js';
+import type { ReadingLog } from './log/reading-log.js';
+import { LogProcessors, type Processor } from './processors/log-processors.js';
+import { StoreForwarder } from './processors/store-forwarder.js';
+import { OutageReporter } from './shared/outage.js';
+import { SqliteCursorStore } from './stores/sqlite/sqlite-cursor-store.js';
+import { SqliteReadingLog } from './stores/sqlite/sqlite-reading-log.js';
+import { SqliteReadingStore } from './stores/sqlite/sqlite-reading-store.js';
+import { openDatabase, type Db } from './stores/sqlite/database.js';
+import { moveLegacyReadings, openReadingsDatabase, READINGS_FILE } from './stores/sqlite/readings-database.js';
 import { SqliteAlertStore } from './stores/sqlite/sqlite-alert-store.js';
 import { SqliteAuthStore } from './stores/sqlite/sqlite-auth-store.js';
 import { SqliteDeviceStatusStore } from './stores/sqlite/sqlite-device-status-store.js';
@@ -54,7 +61,12 @@ export interface Firewatch {
   readonly api: Api;
   readonly registry: DeviceRegistry;
   readonly metrics: Metrics;
-  readonly sink: ReadingSink;
+  /** the durable reading log the broker appends to before it acknowledges */
+  readonly log: ReadingLog;
+  /** rules → alerts → feed and uplink items, consuming the log */
+  readonly processors: LogProcessors;
+  /** the InfluxDB forwarder, when INFLUX_URL is set */
+  readonly forwarder: StoreForwarder | undefined;
   readonly alerts: AlertService;
   readonly feed: LiveFeed;
   readonly runner: RuleRunner;
@@ -62,7 +74,7 @@ export interface Firewatch {
   readonly uplink: UplinkService | undefined;
   /** the GB/T 26875.3 gateway's TCP port, when GB26875_PORT is set */
   readonly gb26875Port: number | undefined;
-  readonly log: Logger;
+  readonly logger: Logger;
   close(): Promise<void>;
 }
 
@@ -104,7 +116,14 @@ function makeRemoteStore(config: Config): ReadingStore | undefined {
  * Hourly (and at start): the live feed keeps 7 days for replay, and the embedded store keeps
  * readings for READINGS_RETENTION_DAYS (a district at 1 reading/min per sensor writes millions a day).
  */
-function startHousekeeping(clock: Clock, log: Logger, config: Config, feed: LiveFeed, store: SqliteReadingStore): TimerHandle {
+function startHousekeeping(
+  clock: Clock,
+  log: Logger,
+  config: Config,
+  feed: LiveFeed,
+  store: SqliteReadingLog,
+  consumed: () => number,
+): TimerHandle {
   const HOUR = 3_600_000;
   let timer: TimerHandle | undefined;
   let cancelled = false;
@@ -114,8 +133,11 @@ function startHousekeeping(clock: Clock, log: Logger, config: Config, feed: Live
     } catch (err) {
       log.error({ err }, 'live feed pruning failed');
     }
-    if (config.readingsRetentionDays > 0) {
-      store.prune(clock.now() - config.readingsRetentionDays * 24 * HOUR).then(
+    // with SQLite as the store the log's rows are the readings (kept READINGS_RETENTION_DAYS);
+    // with InfluxDB they are only the log, kept an hour after every consumer has passed them
+    const keepMs = config.influx ? HOUR : config.readingsRetentionDays * 24 * HOUR;
+    if (config.influx || config.readingsRetentionDays > 0) {
+      store.prune(clock.now() - keepMs, consumed()).then(
         (n) => {
           if (n > 0) log.info({ deleted: n, retentionDays: config.readingsRetentionDays }, 'readings past retention deleted');
         },
@@ -133,9 +155,27 @@ function startHousekeeping(clock: Clock, log: Logger, config: Config, feed: Live
   };
 }
 
+/** The platform uplink's reading items, queued inside the processors' transaction. */
+function uplinkProcessor(uplink: UplinkService): Processor {
+  return { name: 'uplink', process: (readings) => void uplink.queueReadings(readings) };
+}
+
 export async function startFirewatch(config: Config, opts: StartOptions = {}): Promise<Firewatch> {
   const log = opts.logger ?? createLogger(config.logLevel);
-  const db = openDatabase(join(config.dataDir, 'firewatch.db'));
+  // firewatch.db: registry, alerts, users, feed, outboxes, positions; readings.db: the reading log,
+  // whose only writer is the log's worker thread (readings-database.ts says why two files)
+  const dbOpts = { synchronous: config.sqlite.synchronous, busyTimeoutMs: config.sqlite.busyTimeoutMs } as const;
+  const db = openDatabase(join(config.dataDir, 'firewatch.db'), dbOpts);
+  const readingsFile = join(config.dataDir, READINGS_FILE);
+  let readingsDb: Db;
+  try {
+    readingsDb = openReadingsDatabase(readingsFile, dbOpts);
+    const moved = moveLegacyReadings(db, readingsFile);
+    if (moved.moved + moved.outbox > 0) log.info(moved, 'readings moved from firewatch.db into readings.db');
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const settings = new SqliteSettingsStore(db);
 
   // A generated admin token is stored and shown only once the service is up, so a start that
@@ -155,6 +195,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
   const cleanups: Array<() => Promise<void> | void> = [
     () => {
       db.close();
+      readingsDb.close();
     },
   ];
   try {
@@ -175,25 +216,40 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
   async function assemble(): Promise<Firewatch> {
     const clock = opts.clock ?? new SystemClock();
     const metrics = new Metrics();
+    // storage failures are values: counted, logged once per interval, shown on /readyz
+    const outages = new OutageReporter(log.child({ module: 'storage' }), (op) => metrics.storageErrors.inc({ op }), () => Date.now());
     const registry = new DeviceRegistry(new SqliteRegistryStore(db), () => new Date(clock.now()));
     const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db), () => clock.now());
-    status.start();
+    status.start(1000, (err) => outages.failed('device_status', err), () => outages.ok('device_status'));
     cleanups.push(() => status.close());
 
-    const sqliteStore = new SqliteReadingStore(db);
+    // the durable reading log: the broker acknowledges once a reading is committed here
+    const cursors = new SqliteCursorStore(db);
+    const readingLog = new SqliteReadingLog(readingsDb, {
+      file: readingsFile,
+      synchronous: config.sqlite.synchronous,
+      busyTimeoutMs: config.sqlite.logBusyTimeoutMs,
+      appendTimeoutMs: config.sqlite.appendTimeoutMs,
+      log: log.child({ module: 'log' }),
+      onBatch: (n) => metrics.logAppendBatch.observe(n),
+      onFailure: (err) => outages.failed('log_append', err),
+      onRecovered: () => outages.ok('log_append'),
+    });
+    await readingLog.start();
+    cleanups.push(() => readingLog.close());
+
+    const sqliteStore = new SqliteReadingStore(readingsDb);
     const remote = makeRemoteStore(config);
-    const sink: ReadingSink = remote
-      ? new OutboxSink(db, remote, config.sink, log.child({ module: 'outbox' }), {
+    const forwarder = remote
+      ? new StoreForwarder(readingLog, cursors, remote, config.sink, log.child({ module: 'forwarder' }), {
           onBatch: (name, size, ok) => {
             metrics.sinkBatches.inc({ sink: name, result: ok ? 'ok' : 'error' });
             if (ok) metrics.sinkBatchSize.observe({ sink: name }, size);
           },
           onDropped: (name, n) => metrics.sinkDropped.inc({ sink: name }, n),
         })
-      : sqliteStore;
+      : undefined;
     const readingStore: ReadingStore = remote ?? sqliteStore;
-    await sink.start();
-    cleanups.push(() => sink.close());
 
     // alerts: rules → lifecycle → live feed, all on the injected clock
     const feed = new LiveFeed(new SqliteEventLogStore(db), clock);
@@ -207,7 +263,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     });
     const escalation = new EscalationScheduler(alerts, clock);
     const ruleStates = new SqliteRuleStateStore(db);
-    ruleStates.start();
+    ruleStates.start(1000, (err) => outages.failed('rule_state', err), () => outages.ok('rule_state'));
     cleanups.push(() => ruleStates.close());
     const lastAlive = settings.get(LAST_ALIVE_KEY);
     const runner = new RuleRunner({
@@ -221,6 +277,8 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       lastAliveAt: lastAlive === undefined ? undefined : Number(lastAlive),
       markAlive: (t) => settings.set(LAST_ALIVE_KEY, String(t)),
       outageAlertS: config.alerts.outageAlertS,
+      onTickError: (err) => outages.failed('rule_tick', err),
+      onTickOk: () => outages.ok('rule_tick'),
     });
     registry.onChange((e) => {
       if (e.type === 'device_removed') ruleStates.forgetDevice(e.deviceId);
@@ -271,22 +329,62 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     if (uplink) {
       metrics.uplinkStatus = () => uplink.status();
       registry.onBuildingChange((e) => uplink.onBuildingChange(e));
-      // queued in the same transaction that stores the readings: acknowledged means queued too
-      sink.onCommit((readings) => uplink.onReadings(readings));
       cleanups.push(() => uplink.close());
       await uplink.start();
+    }
+
+    // after the commit: rules → alerts → feed and the uplink's reading items, one transaction per
+    // batch with the processors' position, so a replay after a crash changes nothing
+    const processors = new LogProcessors({
+      log: readingLog,
+      cursors,
+      processors: [runner.processor(), ...(uplink ? [uplinkProcessor(uplink)] : [])],
+      transaction: (fn) => {
+        const out = feed.holding(() => db.transaction(fn)());
+        uplink?.kick(); // its lanes read what the batch queued, once it is committed
+        return out;
+      },
+      beforeCommit: () => ruleStates.flush(),
+      onRollback: () => {
+        ruleStates.reload();
+        uplink?.resetSampling();
+      },
+      outages,
+      onLag: (n) => metrics.processorLag.set({ consumer: 'processors' }, n),
+    });
+    await processors.start();
+    cleanups.push(() => processors.close());
+    if (forwarder) {
+      await forwarder.start();
+      cleanups.push(() => forwarder.close());
     }
 
     const pipeline = new Pipeline({
       registry,
       status,
-      sink,
+      log: readingLog,
       metrics,
-      log: log.child({ module: 'pipeline' }),
+      logger: log.child({ module: 'pipeline' }),
       limits: config.ingest,
-      ruleStages: [runner.stage()],
       now: () => clock.now(),
     });
+    // presence on the live feed; a failing feed write must not reach the broker
+    const publishPresence = (deviceId: string, connected: boolean) => {
+      const c = registry.context(deviceId);
+      try {
+        feed.publish(connected ? 'device.online' : 'device.offline', { street: c?.building?.street ?? null, buildingId: c?.device.buildingId ?? null }, { deviceId });
+        outages.ok('feed');
+      } catch (err) {
+        outages.failed('feed', err);
+      }
+    };
+    const onPresence = (deviceId: string, online: boolean) => {
+      try {
+        runner.onStatus(deviceId, online);
+      } catch (err) {
+        outages.failed('presence', err);
+      }
+    };
 
     const broker = new MqttBroker({
       config: config.mqtt,
@@ -295,11 +393,8 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       pipeline,
       metrics,
       log: log.child({ module: 'mqtt' }),
-      onConnection: (deviceId, connected) => {
-        const c = registry.context(deviceId);
-        feed.publish(connected ? 'device.online' : 'device.offline', { street: c?.building?.street ?? null, buildingId: c?.device.buildingId ?? null }, { deviceId });
-      },
-      onPresence: (deviceId, online) => runner.onStatus(deviceId, online),
+      onConnection: publishPresence,
+      onPresence,
     });
     cleanups.push(() => broker.close());
     const mqttPorts = await broker.start();
@@ -317,12 +412,11 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
         onConnection: (deviceId, connected) => {
           if (connected) status.connected(deviceId);
           else status.disconnected(deviceId);
-          const c = registry.context(deviceId);
-          feed.publish(connected ? 'device.online' : 'device.offline', { street: c?.building?.street ?? null, buildingId: c?.device.buildingId ?? null }, { deviceId });
+          publishPresence(deviceId, connected);
         },
         onSeen: (deviceId) => {
           status.accepted(deviceId, undefined, 0);
-          runner.onStatus(deviceId, true);
+          onPresence(deviceId, true);
         },
         metrics,
         log: log.child({ module: 'gb26875' }),
@@ -339,7 +433,23 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     }
     escalation.start();
     runner.start();
-    const housekeeping = startHousekeeping(clock, log, config, feed, sqliteStore);
+    // writes that are retried only when their event comes again (presence on the feed): while any
+    // write to firewatch.db fails, a tiny write every second tells when it works again
+    const EVENT_DRIVEN_OPS = ['feed', 'presence'];
+    const probeTimer = setInterval(() => {
+      if (!EVENT_DRIVEN_OPS.some((op) => outages.isFailing(op))) return;
+      try {
+        settings.set('storage_probe_at', String(Date.now()));
+        for (const op of EVENT_DRIVEN_OPS) outages.ok(op);
+      } catch {
+        /* still failing: the ops stay failing */
+      }
+    }, 1000);
+    probeTimer.unref();
+    cleanups.push(() => clearInterval(probeTimer));
+    const housekeeping = startHousekeeping(clock, log, config, feed, readingLog, () =>
+      Math.min(processors.position(), forwarder?.position() ?? Number.MAX_SAFE_INTEGER),
+    );
     cleanups.push(() => {
       housekeeping.cancel();
       runner.close();
@@ -349,29 +459,58 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     const readiness: ReadinessCheck[] = [
       { name: 'broker', check: async () => ({ ready: true, detail: { connections: broker.connectedCount(), ports: mqttPorts } }) },
       {
+        name: 'log',
+        check: async () => {
+          const h = readingLog.health();
+          return {
+            ready: h.ok,
+            detail: {
+              log: readingLog.name,
+              ...(h.reason !== undefined ? { reason: h.reason } : {}),
+              ...(h.failingSince !== undefined ? { failingSince: new Date(h.failingSince).toISOString() } : {}),
+            },
+          };
+        },
+      },
+      {
+        name: 'storage',
+        check: async () => {
+          const s = outages.status();
+          return { ready: s.ok, detail: s.ok ? {} : { failing: s.failing } };
+        },
+      },
+      {
+        name: 'processors',
+        check: async () => ({ ready: !outages.isFailing('processors'), detail: { position: processors.position(), lag: processors.lag() } }),
+      },
+      {
         name: 'store',
         check: async () => {
           await readingStore.ping();
           return { ready: true, detail: { store: readingStore.name } };
         },
       },
-      {
-        name: 'sink',
-        check: async () => {
-          const s = sink.status();
-          return {
-            ready: s.ready,
-            detail: { sink: s.name, backlog: s.backlog, backlogAgeS: s.backlogAgeS, ...(s.lastError ? { lastError: s.lastError } : {}) },
-          };
-        },
-      },
+      ...(forwarder
+        ? [
+            {
+              name: 'sink',
+              check: async () => {
+                const s = forwarder.status();
+                return {
+                  ready: s.ready,
+                  detail: { sink: s.name, backlog: s.backlog, backlogAgeS: s.backlogAgeS, ...(s.lastError ? { lastError: s.lastError } : {}) },
+                };
+              },
+            },
+          ]
+        : []),
     ];
 
     const api = await buildApi({
       registry,
       status,
       readingStore,
-      sink,
+      ...(forwarder ? { sinkStatus: () => forwarder.status() } : {}),
       metrics,
       auth: new AuthService({
         store: new SqliteAuthStore(db),
@@ -408,19 +547,24 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        // stop intake first, then timers, then flush what was accepted
+        // stop intake first, then timers; commit what was accepted, process it, then stop
         await broker.close();
         await gb26875?.close();
         await api.close();
+        housekeeping.cancel();
+        clearInterval(probeTimer);
         runner.close();
         escalation.close();
+        await readingLog.close();
+        await processors.close();
+        await forwarder?.close();
         await uplink?.close();
-        await sink.close();
         ruleStates.close();
         status.close();
         db.close();
+        readingsDb.close();
       })());
 
-    return { httpUrl, mqttPorts, api, registry, metrics, sink, alerts, feed, runner, uplink, gb26875Port, log, close };
+    return { httpUrl, mqttPorts, api, registry, metrics, log: readingLog, processors, forwarder, alerts, feed, runner, uplink, gb26875Port, logger: log, close };
   }
 }

@@ -18,7 +18,7 @@ import type { RuleOutcome } from '../rules/rule-engine.js';
 import type { Severity } from '../rules/rule-types.js';
 import type { Message } from '../rules/messages.js';
 import type { Clock } from '../shared/clock.js';
-import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.js';
+import { BadRequestError, ConflictError, NotFoundError, isStorageFailure } from '../shared/errors.js';
 import type { LiveFeed } from './live-feed.js';
 import type { Alert, AlertFilter, AlertStore, HistoryEntry, MaintenanceStore, MaintenanceWindow, Outcome, SystemRuleId } from './model.js';
 
@@ -123,6 +123,8 @@ export class AlertService {
       try {
         this.applyOne(o, ctx);
       } catch (err) {
+        // storage failing: the processors' batch rolls back and is retried; a bug in one outcome is logged
+        if (isStorageFailure(err)) throw err;
         this.deps.log.error({ err, deviceId: o.deviceId, rule: o.ruleId }, 'could not apply a rule outcome');
       }
     }

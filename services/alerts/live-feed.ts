@@ -11,6 +11,7 @@ export type FeedListener = (e: FeedEvent) => void;
 
 export class LiveFeed {
   private readonly listeners = new Set<FeedListener>();
+  private held: FeedEvent[] | undefined;
 
   constructor(
     private readonly log: EventLogStore,
@@ -19,8 +20,30 @@ export class LiveFeed {
 
   publish(type: FeedEventType, scope: { street: string | null; buildingId: string | null }, data: Record<string, unknown>): FeedEvent {
     const e = this.log.append({ type, at: new Date(this.clock.now()).toISOString(), street: scope.street, buildingId: scope.buildingId, data });
-    for (const l of this.listeners) l(e);
+    if (this.held) this.held.push(e);
+    else this.notify(e);
     return e;
+  }
+
+  /**
+   * Run `fn` (a transaction that publishes events) and push its events to subscribers only once it
+   * returned: an event whose transaction rolls back was never there, so no console may see it.
+   */
+  holding<T>(fn: () => T): T {
+    if (this.held) return fn();
+    const held: FeedEvent[] = (this.held = []);
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.held = undefined;
+    }
+    for (const e of held) this.notify(e);
+    return result;
+  }
+
+  private notify(e: FeedEvent): void {
+    for (const l of this.listeners) l(e);
   }
 
   subscribe(listener: FeedListener): () => void {

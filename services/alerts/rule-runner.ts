@@ -1,6 +1,7 @@
 /**
  * Runs the pure RuleEngine inside the service:
- *  - as the pipeline's `rules` stage (between enrich and sink), once per validated reading;
+ *  - as a log processor (services/processors/log-processors.ts), once per durable reading, in log
+ *    order, inside the batch's transaction (so a replay after a crash changes nothing);
  *  - on a clock tick, for what time alone decides: a condition held `forS` without a new
  *    message (a lane reported occupied once), a clear held `clearS`, lane re-alerts, and
  *    `device_offline` (no message for 3 × reportIntervalS);
@@ -15,7 +16,8 @@ import type { Logger } from 'pino';
 import type { DeviceStatusTracker } from '../devices/device-status.js';
 import type { Device } from '../devices/model.js';
 import type { DeviceRegistry } from '../devices/registry.js';
-import type { IngestContext, Stage } from '../pipeline/pipeline.js';
+import type { Processor } from '../processors/log-processors.js';
+import type { Reading } from '../telemetry/telemetry.js';
 import type { RuleEngine, RuleOutcome } from '../rules/rule-engine.js';
 import type { RuleStateStore } from '../rules/rule-state-store.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
@@ -35,6 +37,9 @@ export interface RuleRunnerDeps {
   markAlive: (t: number) => void;
   tickMs?: number;
   outageAlertS?: number;
+  /** a tick that failed (storage failing: it is retried on the next tick) */
+  onTickError?: (err: unknown) => void;
+  onTickOk?: () => void;
 }
 
 export class RuleRunner {
@@ -47,26 +52,35 @@ export class RuleRunner {
     this.startedAt = deps.clock.now();
   }
 
-  /** The pipeline stage. */
-  stage(): Stage {
-    return {
-      name: 'rules',
-      run: (ctx: IngestContext) => {
-        if (ctx.readings.length === 0) return;
-        const c = this.deps.registry.context(ctx.raw.deviceId);
-        if (!c?.building) return;
-        const ruleCtx = { device: c.device, building: c.building };
-        const outcomes: RuleOutcome[] = [];
-        for (const r of ctx.readings) {
-          outcomes.push(...this.deps.engine.evaluate(r, c.device, c.building, c.device.rules, this.deps.states));
-        }
-        // a message from a device counted offline brings it back
-        if (this.isOffline(c.device.id)) {
-          outcomes.push(...this.deps.engine.offlineCheck(c.device, c.building, c.device.rules, ctx.raw.receivedAt, ctx.raw.receivedAt, this.deps.states));
-        }
-        if (outcomes.length > 0) this.deps.alerts.applyOutcomes(outcomes, ruleCtx);
-      },
-    };
+  /** The log processor: rules for each reading, a device counted offline brought back. */
+  processor(): Processor {
+    return { name: 'rules', process: (readings) => this.process(readings) };
+  }
+
+  process(readings: readonly Reading[]): void {
+    for (let i = 0; i < readings.length; ) {
+      // one device's run of readings at a time (a payload's backlog array arrives together)
+      const deviceId = readings[i]!.deviceId;
+      let j = i + 1;
+      while (j < readings.length && readings[j]!.deviceId === deviceId) j++;
+      this.processDevice(deviceId, readings, i, j);
+      i = j;
+    }
+  }
+
+  private processDevice(deviceId: string, readings: readonly Reading[], from: number, to: number): void {
+    const c = this.deps.registry.context(deviceId);
+    if (!c?.building) return;
+    const outcomes: RuleOutcome[] = [];
+    for (let i = from; i < to; i++) {
+      outcomes.push(...this.deps.engine.evaluate(readings[i]!, c.device, c.building, c.device.rules, this.deps.states));
+    }
+    // a message from a device counted offline brings it back
+    if (this.isOffline(deviceId)) {
+      const at = readings[to - 1]!.receivedAt ?? this.deps.clock.now();
+      outcomes.push(...this.deps.engine.offlineCheck(c.device, c.building, c.device.rules, at, at, this.deps.states));
+    }
+    if (outcomes.length > 0) this.deps.alerts.applyOutcomes(outcomes, { device: c.device, building: c.building });
   }
 
   private isOffline(deviceId: string): boolean {
@@ -92,8 +106,10 @@ export class RuleRunner {
       if (this.closed) return;
       try {
         this.tick();
+        this.deps.onTickOk?.();
       } catch (err) {
-        this.deps.log.error({ err }, 'rule tick failed');
+        if (this.deps.onTickError) this.deps.onTickError(err);
+        else this.deps.log.error({ err }, 'rule tick failed');
       }
       this.timer = clock.at(clock.now() + tickMs, loop);
     };
@@ -160,6 +176,10 @@ export class RuleRunner {
   close(): void {
     this.closed = true;
     this.timer?.cancel();
-    this.deps.markAlive(this.deps.clock.now());
+    try {
+      this.deps.markAlive(this.deps.clock.now());
+    } catch {
+      /* storage failing at shutdown: the next start sees a longer outage than there was */
+    }
   }
 }

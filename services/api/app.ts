@@ -18,7 +18,7 @@ import type { DeviceStatusTracker } from '../devices/device-status.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { AppError, UnauthorizedError } from '../shared/errors.js';
-import type { ReadingSink, ReadingStore } from '../sinks/sink.js';
+import type { ReadingStore } from '../sinks/sink.js';
 import type { AuthService } from '../auth/auth-service.js';
 import { bearerToken, type Principal } from './auth.js';
 import { registerAuthRoutes, registerLoginRoute } from './routes/auth.js';
@@ -53,7 +53,8 @@ export interface ApiDeps {
   registry: DeviceRegistry;
   status: DeviceStatusTracker;
   readingStore: ReadingStore;
-  sink: ReadingSink;
+  /** backlog of the store the readings are forwarded to (InfluxDB), for /metrics; none with SQLite */
+  sinkStatus?: () => { name: string; backlog: number; backlogAgeS: number };
   metrics: Metrics;
   auth: AuthService;
   readiness: ReadinessCheck[];

@@ -1,6 +1,7 @@
 /** `firewatch serve`: run the broker, pipeline and HTTP API (what `npm start` runs). */
 import { ConfigError, ENV_HELP, loadConfig } from '../config/config.js';
 import { startFirewatch } from '../main.js';
+import { DatabaseCorruptError } from '../stores/sqlite/database.js';
 
 export const summary = 'run the MQTT broker, ingest pipeline, alerts and HTTP API';
 
@@ -45,14 +46,18 @@ export async function run(argv: string[]): Promise<number | undefined> {
       );
       process.exit(2);
     }
+    if (err instanceof DatabaseCorruptError) {
+      process.stderr.write(`firewatch: ${err.message}\n`);
+      process.exit(2);
+    }
     throw err;
   }
   const stop = (signal: string) => {
-    fw.log.info({ signal }, 'shutting down');
+    fw.logger.info({ signal }, 'shutting down');
     fw.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        fw.log.error({ err }, 'error while shutting down');
+        fw.logger.error({ err }, 'error while shutting down');
         process.exit(1);
       },
     );

@@ -29,6 +29,10 @@ const EnvSchema = z
     HTTP_HOST: z.string().default('0.0.0.0'),
     HTTP_PORT: port.default(8080),
     DATA_DIR: z.string().default('./data'),
+    SQLITE_SYNCHRONOUS: z.enum(['full', 'normal']).default('full'),
+    SQLITE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).default(100),
+    LOG_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).default(2000),
+    LOG_APPEND_TIMEOUT_MS: positiveInt.default(5000),
     ADMIN_TOKEN: optionalString,
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 
@@ -186,6 +190,16 @@ export interface Config {
   };
   readonly http: { readonly host: string; readonly port: number };
   readonly dataDir: string;
+  /** the embedded database: durability of a commit, and how long a write waits for a lock */
+  readonly sqlite: {
+    readonly synchronous: 'full' | 'normal';
+    /** main thread (API, processors): short, the event loop waits this long at most */
+    readonly busyTimeoutMs: number;
+    /** the reading log's writer thread: it may wait longer, the broker does not wait on it */
+    readonly logBusyTimeoutMs: number;
+    /** an append not committed by then is refused (no PUBACK; the device re-sends) */
+    readonly appendTimeoutMs: number;
+  };
   readonly adminToken?: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly influx?: Readonly<InfluxConfig>;
@@ -275,6 +289,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     dataDir: e.DATA_DIR,
+    sqlite: {
+      synchronous: e.SQLITE_SYNCHRONOUS,
+      busyTimeoutMs: e.SQLITE_BUSY_TIMEOUT_MS,
+      logBusyTimeoutMs: e.LOG_BUSY_TIMEOUT_MS,
+      appendTimeoutMs: e.LOG_APPEND_TIMEOUT_MS,
+    },
     ...(e.ADMIN_TOKEN !== undefined ? { adminToken: e.ADMIN_TOKEN } : {}),
     logLevel: e.LOG_LEVEL,
     ...(influx ? { influx } : {}),
@@ -337,6 +357,10 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['HTTP_HOST', '0.0.0.0', 'address the HTTP API listens on'],
   ['HTTP_PORT', '8080', 'HTTP API port; 0 picks a free port'],
   ['DATA_DIR', './data', 'folder for the embedded SQLite database'],
+  ['SQLITE_SYNCHRONOUS', 'full', 'full: a PUBACK survives power loss; normal: survives a crash of the process, not of the machine (faster)'],
+  ['SQLITE_BUSY_TIMEOUT_MS', '100', 'how long a write on the main thread waits for a database lock before it fails'],
+  ['LOG_BUSY_TIMEOUT_MS', '2000', 'how long the reading log writer waits for a database lock before it refuses the batch'],
+  ['LOG_APPEND_TIMEOUT_MS', '5000', 'an append not committed by then is not acknowledged (the device re-sends)'],
   ['ADMIN_TOKEN', '(generated)', 'admin API token; when unset, one is generated on first start and printed once'],
   ['LOG_LEVEL', 'info', 'fatal | error | warn | info | debug | trace | silent'],
   ['INFLUX_URL', '(unset)', 'InfluxDB URL; when unset, readings go to the embedded SQLite store'],

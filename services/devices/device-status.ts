@@ -48,8 +48,16 @@ export class DeviceStatusTracker {
     for (const s of this.byId.values()) s.online = false;
   }
 
-  start(flushMs = 1000): void {
-    this.timer = setInterval(() => this.flush(), flushMs);
+  /** Save in the background every `flushMs`; a failed save keeps the entries dirty and is retried. */
+  start(flushMs = 1000, onError: (err: unknown) => void = () => undefined, onOk: () => void = () => undefined): void {
+    this.timer = setInterval(() => {
+      try {
+        this.flush();
+        onOk();
+      } catch (err) {
+        onError(err);
+      }
+    }, flushMs);
     this.timer.unref();
   }
 
@@ -112,12 +120,16 @@ export class DeviceStatusTracker {
       const s = this.byId.get(id);
       if (s) entries.push([id, s]);
     }
-    this.dirty.clear();
     this.store.saveMany(entries);
+    this.dirty.clear();
   }
 
   close(): void {
     if (this.timer) clearInterval(this.timer);
-    this.flush();
+    try {
+      this.flush();
+    } catch {
+      /* storage failing at shutdown: counters lag by the last interval, as after a crash */
+    }
   }
 }

@@ -76,6 +76,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly storageErrors = new Counter({
+    name: 'firewatch_storage_errors_total',
+    help: 'storage operations that failed (the log append, processors, status and rule-state saves), by operation',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
+  readonly logAppendBatch = new Histogram({
+    name: 'firewatch_log_append_batch_size',
+    help: 'readings per log commit (group commit)',
+    buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000],
+    registers: [this.registry],
+  });
+  readonly processorLag = new Gauge({
+    name: 'firewatch_processor_lag',
+    help: 'readings in the log not yet processed, by consumer',
+    labelNames: ['consumer'] as const,
+    registers: [this.registry],
+  });
+
   readonly liveClients = new Gauge({ name: 'firewatch_live_clients', help: 'live-feed WebSocket clients connected now', registers: [this.registry] });
   readonly liveClientsDropped = new Counter({
     name: 'firewatch_live_clients_dropped_total',

@@ -1,31 +1,33 @@
 /**
- * The ingest pipeline. One MQTT payload goes through these stages, in this order:
+ * The accept path. One MQTT payload goes through these stages, in this order, before the broker
+ * may acknowledge it; nothing else waits on the PUBACK:
  *
  *   device ──MQTT──► broker (authenticated client, topic ACL checked)
  *                      │  RawMessage { deviceId, channel, payload, receivedAt }
  *                      ▼
- *   ┌─────────┐  ┌────────┐  ┌──────────┐  ┌────────┐  ┌────────┐  ┌─────────┐  ┌────────┐
- *   │  limit  │─►│ decode │─►│ validate │─►│ dedupe │─►│ enrich │─►│ rules…  │─►│  sink  │
- *   └─────────┘  └────────┘  └──────────┘  └────────┘  └────────┘  └─────────┘  └────────┘
- *   too_large    bad_json    schema         duplicate   building,   raise /      durable on
- *   rate_limited             unknown_kind   seq →       street,     update /     disk (and its
- *   unknown_device           out_of_range   counted     point       clear        commit hooks:
- *                            future_ts                              alerts       uplink), PUBACK
+ *   ┌─────────┐  ┌────────┐  ┌──────────┐  ┌────────┐  ┌──────────────────────────┐
+ *   │  limit  │─►│ decode │─►│ validate │─►│ enrich │─►│ append to the reading log │─► PUBACK
+ *   └─────────┘  └────────┘  └──────────┘  └────────┘  └──────────────────────────┘
+ *   too_large    bad_json    schema        building,   durable (group commit on the log's
+ *   rate_limited             unknown_kind  street,     writer thread); a reading the log
+ *   unknown_device           out_of_range  point       already holds is a duplicate, decided
+ *                            future_ts                 by that same write
  *
- * The rules stage is injected (services/alerts/rule-runner.ts) so the pipeline knows nothing of alerts.
+ *   reading log ──► processors (services/processors/): rules → alerts → live feed, uplink items;
+ *               └─► store forwarder: InfluxDB          each from its own saved position
  *
  * Bad input is a value: a stage moves rejected messages to `ctx.rejections` and the rest go on,
- * so one bad reading in a backlog array never drops the good readings beside it. Only the sink
- * can fail the whole payload (storage down), in which case the broker does not acknowledge it.
+ * so one bad reading in a backlog array never drops the good readings beside it. Only the append
+ * can fail the whole payload (storage failing), and then the broker does not acknowledge it.
+ * Nothing is remembered before the append commits: counters and device status are updated after.
  */
 import type { Logger } from 'pino';
 import type { DeviceRegistry } from '../devices/registry.js';
 import type { DeviceStatusTracker } from '../devices/device-status.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { ReadingSink } from '../sinks/sink.js';
+import type { ReadingLog } from '../log/reading-log.js';
 import { validateMessage, type Channel, type Reading, type RejectReason } from '../telemetry/telemetry.js';
 import { Accumulator } from './accumulator.js';
-import { SeqDeduper } from './seq-deduper.js';
 import { TokenBuckets } from './token-buckets.js';
 
 export interface RawMessage {
@@ -63,9 +65,9 @@ export interface Stage {
 export interface PipelineDeps {
   registry: DeviceRegistry;
   status: DeviceStatusTracker;
-  sink: ReadingSink;
+  log: ReadingLog;
   metrics: Metrics;
-  log: Logger;
+  logger: Logger;
   limits: {
     maxPayloadBytes: number;
     deviceRatePerS: number;
@@ -73,8 +75,6 @@ export interface PipelineDeps {
     maxClockSkewS: number;
     rejectLogIntervalS: number;
   };
-  /** stages inserted between enrich and sink (the rules stage of issue #3) */
-  ruleStages?: Stage[];
   now?: () => number;
 }
 
@@ -87,7 +87,6 @@ const stop = (ctx: IngestContext, reason: RejectReason, detail: string) => {
 export function buildStages(deps: PipelineDeps): Stage[] {
   const now = deps.now ?? Date.now;
   const buckets = new TokenBuckets(deps.limits.deviceRatePerS, deps.limits.deviceRateBurst, now);
-  const deduper = new SeqDeduper(now);
 
   const limit: Stage = {
     name: 'limit',
@@ -141,15 +140,6 @@ export function buildStages(deps: PipelineDeps): Stage[] {
     },
   };
 
-  const dedupe: Stage = {
-    name: 'dedupe',
-    run(ctx) {
-      const before = ctx.readings.length;
-      ctx.readings = ctx.readings.filter((r) => !deduper.isDuplicate(r));
-      ctx.duplicates += before - ctx.readings.length;
-    },
-  };
-
   const enrich: Stage = {
     name: 'enrich',
     run(ctx) {
@@ -163,37 +153,44 @@ export function buildStages(deps: PipelineDeps): Stage[] {
     },
   };
 
-  const sink: Stage = {
-    name: 'sink',
+  const append: Stage = {
+    name: 'append',
     async run(ctx) {
-      if (ctx.readings.length > 0) await deps.sink.accept(ctx.readings);
+      if (ctx.readings.length === 0) return;
+      const r = await deps.log.append(ctx.readings);
+      ctx.readings = r.appended;
+      ctx.duplicates += r.duplicates;
     },
   };
 
-  return [limit, decode, validate, dedupe, enrich, ...(deps.ruleStages ?? []), sink];
+  return [limit, decode, validate, enrich, append];
 }
 
 export class Pipeline {
   readonly stages: readonly Stage[];
   private readonly stageTimers: ReadonlyArray<{ observe(seconds: number): void }>;
   private readonly acc: Accumulator;
+  private sampled = 0;
 
   constructor(private readonly deps: PipelineDeps) {
     this.stages = buildStages(deps);
     // labelled children resolved once: prom-client hashes the labels on every labelled observe()
     this.stageTimers = this.stages.map((stage) => deps.metrics.stageSeconds.labels({ stage: stage.name }));
-    this.acc = new Accumulator(deps.metrics, deps.status, deps.log, deps.limits.rejectLogIntervalS * 1000, deps.now ?? Date.now);
+    this.acc = new Accumulator(deps.metrics, deps.status, deps.logger, deps.limits.rejectLogIntervalS * 1000, deps.now ?? Date.now);
   }
 
-  /** Run one payload through every stage. Rejects only when the sink could not make it durable. */
+  /** Run one payload through every stage. Rejects only when the log could not make it durable. */
   async ingest(message: Omit<RawMessage, 'receivedAt'> & { receivedAt?: number }): Promise<IngestResult> {
     const raw: RawMessage = { ...message, receivedAt: message.receivedAt ?? (this.deps.now ?? Date.now)() };
     const ctx: IngestContext = { raw, messages: [], readings: [], rejections: [], duplicates: 0 };
+    // stage timings are a sample (1 payload in 16): the histogram is for where time goes, and
+    // observing five histograms per message was a measurable share of the accept path
+    const timed = (this.sampled++ & 15) === 0;
     for (let i = 0; i < this.stages.length; i++) {
-      const t0 = performance.now();
+      const t0 = timed ? performance.now() : 0;
       const p = this.stages[i]!.run(ctx);
       if (p) await p;
-      this.stageTimers[i]!.observe((performance.now() - t0) / 1000);
+      if (timed) this.stageTimers[i]!.observe((performance.now() - t0) / 1000);
     }
     this.acc.record(ctx);
     return { accepted: ctx.readings, rejections: ctx.rejections, duplicates: ctx.duplicates };

@@ -43,3 +43,12 @@ export class BadRequestError extends AppError {
     super(code, 400, message, details);
   }
 }
+
+/**
+ * A failure of the storage underneath (a database error carries a string `code` such as
+ * SQLITE_BUSY or SQLITE_FULL): the caller's whole unit of work must fail and be retried, never be
+ * swallowed as if one item were bad.
+ */
+export function isStorageFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && !(err instanceof AppError) && typeof (err as { code?: unknown }).code === 'string';
+}

@@ -1,13 +1,10 @@
 /**
- * Where readings go. Two small interfaces:
+ * Where readings are kept for queries: a ReadingStore (SQLite, InfluxDB v1, InfluxDB v2). Every
+ * implementation passes the shared contract suite (sink-contract.ts).
  *
- *   ReadingStore  a database that can keep and return readings (SQLite, InfluxDB v1, InfluxDB v2).
- *                 Every implementation passes the shared contract suite (sink-contract.ts).
- *   ReadingSink   the pipeline's last stage: `accept()` resolves only once the readings are durable
- *                 on this machine, which is what allows the broker to PUBACK a QoS 1 message.
- *
- * SQLite is local and durable, so it is both. A remote store (InfluxDB) sits behind
- * OutboxSink: readings are committed to an on-disk outbox first, then forwarded in batches.
+ * Durability before the PUBACK is the reading log's job (services/log/reading-log.ts); the
+ * embedded store is the log's own table, and a remote store (InfluxDB) is fed from the log by a
+ * StoreForwarder (services/processors/store-forwarder.ts).
  */
 import type { Reading } from '../telemetry/telemetry.js';
 
@@ -36,30 +33,6 @@ export interface ReadingStore {
   query(q: ReadingQuery): Promise<StoredReading[]>;
   /** Readiness probe: resolves when the store answers. */
   ping(): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface SinkStatus {
-  name: string;
-  ready: boolean;
-  /** readings waiting on disk for the remote store */
-  backlog: number;
-  /** age in seconds of the oldest waiting reading */
-  backlogAgeS: number;
-  lastError?: string;
-}
-
-/** Runs inside the transaction that stores a batch: what it writes commits (or not) with the readings. */
-export type CommitHook = (readings: readonly Reading[]) => void;
-
-export interface ReadingSink {
-  readonly name: string;
-  /** Resolves once every reading is durable locally (or rejects: the message must not be acked). */
-  accept(readings: readonly Reading[]): Promise<void>;
-  /** Add a hook to the commit of accepted readings (e.g. the platform uplink's outbox, same database). */
-  onCommit(hook: CommitHook): void;
-  status(): SinkStatus;
-  start(): Promise<void>;
   close(): Promise<void>;
 }
 

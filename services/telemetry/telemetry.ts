@@ -111,6 +111,13 @@ export interface Reading {
   /** epoch ms when the service received it */
   receivedAt?: number;
   fields: ReadingFields;
+  /** true when `ts` is the server's receive time (the device sent no timestamp) */
+  serverTs?: boolean;
+  /**
+   * Position in the durable reading log (services/log/reading-log.ts), set by the append that made
+   * the reading durable: unique and increasing, the same on every replay of the reading.
+   */
+  logId?: number;
   /** filled by enrich */
   buildingId?: string;
   street?: string;
@@ -215,6 +222,7 @@ export function validateMessage(
     if (range) return { ok: false, reason: 'out_of_range', detail: range };
   }
   const reading: Reading = { deviceId, kind, channel, ts, fields: fields as ReadingFields };
+  if (rawTs === undefined) reading.serverTs = true;
   if (seq !== undefined) reading.seq = seq;
   return { ok: true, reading };
 }

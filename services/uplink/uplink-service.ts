@@ -255,27 +255,32 @@ export class UplinkService implements UplinkStatusSource {
     if (live) this.kick();
   }
 
-  /** Pipeline hook: readings the sink has made durable. */
-  onReadings(readings: readonly Reading[]): void {
+  /**
+   * Log processor: queue the items for durable readings (per UPLINK_READINGS). Runs inside the
+   * processors' transaction, so a storage failure must propagate (the batch rolls back and is
+   * retried); the caller kicks the lanes once the transaction committed. Returns how many were queued.
+   */
+  queueReadings(readings: readonly Reading[]): number {
     const { default: fallback, byKind } = this.deps.readings;
-    if (fallback.mode === 'none' && Object.values(byKind).every((p) => p.mode === 'none')) return;
+    if (fallback.mode === 'none' && Object.values(byKind).every((p) => p.mode === 'none')) return 0;
     let queued = 0;
-    try {
-      for (const r of readings) {
-        if (r.channel !== 'telemetry') continue; // events become alerts, which are forwarded anyway
-        const policy = byKind[r.kind] ?? fallback;
-        if (policy.mode === 'none') continue;
-        if (policy.mode === 'sample') {
-          const last = this.lastSampled.get(r.deviceId);
-          if (last !== undefined && r.ts - last < policy.intervalMs && r.ts >= last) continue;
-          this.lastSampled.set(r.deviceId, r.ts);
-        }
-        if (this.deps.store.enqueue(itemFromReading(r), this.deps.clock.now())) queued++;
+    for (const r of readings) {
+      if (r.channel !== 'telemetry') continue; // events become alerts, which are forwarded anyway
+      const policy = byKind[r.kind] ?? fallback;
+      if (policy.mode === 'none') continue;
+      if (policy.mode === 'sample') {
+        const last = this.lastSampled.get(r.deviceId);
+        if (last !== undefined && r.ts - last < policy.intervalMs && r.ts >= last) continue;
+        this.lastSampled.set(r.deviceId, r.ts);
       }
-    } catch (err) {
-      this.deps.log.error({ err }, 'could not queue readings for the uplink');
+      if (this.deps.store.enqueue(itemFromReading(r), this.deps.clock.now())) queued++;
     }
-    if (queued > 0) this.kick();
+    return queued;
+  }
+
+  /** After a rolled-back batch: forget sampling decisions the rollback undid. */
+  resetSampling(): void {
+    this.lastSampled.clear();
   }
 
   onBuildingChange(c: BuildingChange): void {

@@ -28,7 +28,7 @@ it('firewatch bench --quick runs and writes a JSON result', { timeout: 150_000 }
     expect(result.baselines.map((t: any) => `${t.target} ${t.qos}`)).toEqual(['aedes (bare) 1', 'aedes (bare) 0']);
     expect(result.sqlite.throughput).toHaveLength(2);
     expect(result.sqlite.storedRows).toBe(result.sqlite.acceptedTotal);
-    expect(result.sqlite.latency.received).toBe(result.sqlite.latency.probes);
+    expect(result.sqlite.latency[0].received).toBe(result.sqlite.latency[0].probes);
     expect(result.connections.connected).toBe(result.connections.requested);
     expect(result.connections.serviceConnections).toBe(result.connections.requested);
     expect(stdout).toContain('| firewatch (SQLite) | 1 |');

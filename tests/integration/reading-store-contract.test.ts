@@ -11,13 +11,13 @@ import { describe, it } from 'vitest';
 import { InfluxV1Store } from '../../services/sinks/influx/influx-v1-store.js';
 import { InfluxV2Store } from '../../services/sinks/influx/influx-v2-store.js';
 import { readingStoreContract } from '../../services/sinks/sink-contract.js';
-import { SqliteReadingStore } from '../../services/sinks/sqlite/sqlite-reading-store.js';
-import { openDatabase } from '../../services/stores/sqlite/database.js';
+import { SqliteReadingStore } from '../../services/stores/sqlite/sqlite-reading-store.js';
+import { openReadingsDatabase } from '../../services/stores/sqlite/readings-database.js';
 import { findInfluxV1, findInfluxV2 } from '../support/influxd.js';
 
 readingStoreContract('sqlite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'firewatch-contract-'));
-  const db = openDatabase(join(dir, 'firewatch.db'));
+  const db = openReadingsDatabase(join(dir, 'readings.db'));
   const store = new SqliteReadingStore(db);
   return {
     store,

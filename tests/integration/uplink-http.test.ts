@@ -125,8 +125,18 @@ describe('HTTP uplink: outage, timeout, refusal, restart, recovery', () => {
     const n = (seq.get(d0.deviceId) ?? 0) + 1;
     seq.set(d0.deviceId, n);
     await publish(clients[0]!, `fire/v1/${d0.deviceId}/telemetry`, { seq: n, ts: clock.now(), residualCurrentMa: 777 });
-    clock.advance(10 * 60_000); // past any backoff: the backlog goes out
-    await waitFor(async () => (await uplinkStatus(svc)).backlog === 0, 'backlog drained after recovery', 20_000);
+    // past any backoff: the backlog goes out. Items are queued by the processors just after each
+    // PUBACK, and a send already in flight when the platform came back fails and backs off from
+    // the clock of that moment, so the clock keeps moving while we wait.
+    await svc.fw.processors.idle();
+    await waitFor(
+      async () => {
+        clock.advance(10 * 60_000);
+        return (await uplinkStatus(svc)).backlog === 0;
+      },
+      'backlog drained after recovery',
+      20_000,
+    );
     await cycle();
     await waitFor(async () => (await uplinkStatus(svc)).backlog === 0, 'last cycle delivered');
 

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { maySubscribe, publishChannel } from '../../gateway/mqtt/topics.js';
 import { ConfigError, loadConfig } from '../../services/config/config.js';
-import { SeqDeduper } from '../../services/pipeline/seq-deduper.js';
 import { TokenBuckets } from '../../services/pipeline/token-buckets.js';
-import { GroupCommit } from '../../services/sinks/group-commit.js';
-import type { Reading } from '../../services/telemetry/telemetry.js';
 
 describe('topics', () => {
   it('a device publishes only to its own telemetry and event topics', () => {
@@ -63,37 +60,5 @@ describe('token buckets', () => {
     t += 500;
     expect(b.take('a')).toBe(true);
     expect(b.take('a')).toBe(false);
-  });
-});
-
-describe('seq deduper', () => {
-  const r = (seq: number | undefined, deviceId = 'd'): Reading => ({ deviceId, kind: 'water_pressure', channel: 'telemetry', ts: 1, fields: {}, ...(seq !== undefined ? { seq } : {}) });
-  it('drops a repeated seq within the window, per device, not without seq', () => {
-    let t = 0;
-    const d = new SeqDeduper(() => t, 1000);
-    expect(d.isDuplicate(r(1))).toBe(false);
-    expect(d.isDuplicate(r(1))).toBe(true);
-    expect(d.isDuplicate(r(1, 'other'))).toBe(false);
-    expect(d.isDuplicate(r(undefined))).toBe(false);
-    expect(d.isDuplicate(r(undefined))).toBe(false);
-    t = 1001; // a device that rebooted and restarted its counter
-    expect(d.isDuplicate(r(1))).toBe(false);
-  });
-});
-
-describe('group commit', () => {
-  it('commits all adds of one turn together and settles them together', async () => {
-    const batches: number[][] = [];
-    const g = new GroupCommit<number>((items) => batches.push(items));
-    await Promise.all([g.add([1, 2]), g.add([3]), g.add([])]);
-    await g.add([4]);
-    expect(batches).toEqual([[1, 2, 3], [4]]);
-  });
-  it('a failed commit rejects every waiter of that batch', async () => {
-    const g = new GroupCommit<number>(() => {
-      throw new Error('disk full');
-    });
-    const results = await Promise.allSettled([g.add([1]), g.add([2])]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 });

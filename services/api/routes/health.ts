@@ -1,4 +1,4 @@
-/** /healthz (process up), /readyz (broker, stores, sinks ready; backlog), /metrics (Prometheus). */
+/** /healthz (process up), /readyz (broker, reading log, storage, processors, stores; backlogs), /metrics (Prometheus). */
 import { z } from 'zod';
 import type { Api, ApiDeps } from '../app.js';
 
@@ -14,7 +14,7 @@ export function registerHealthRoutes(app: Api, deps: ApiDeps): void {
     '/readyz',
     {
       schema: {
-        description: 'Ready when the broker listens and every store and sink answers; shows the sink backlog.',
+        description: 'Ready when the broker listens, the reading log and the database accept writes, the processors keep up and every store answers; shows backlogs and, while storage fails, the reason.',
         security: [],
         response: {
           200: z.object({ ready: z.boolean(), checks: z.record(z.string(), z.object({ ready: z.boolean() }).loose()) }),
@@ -38,9 +38,11 @@ export function registerHealthRoutes(app: Api, deps: ApiDeps): void {
   );
 
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    const s = deps.sink.status();
-    deps.metrics.sinkBacklog.set({ sink: s.name }, s.backlog);
-    deps.metrics.sinkBacklogAge.set({ sink: s.name }, s.backlogAgeS);
+    const s = deps.sinkStatus?.();
+    if (s) {
+      deps.metrics.sinkBacklog.set({ sink: s.name }, s.backlog);
+      deps.metrics.sinkBacklogAge.set({ sink: s.name }, s.backlogAgeS);
+    }
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 }

@@ -1,14 +1,12 @@
 /**
- * Row access for a readings-shaped SQLite table. Used by the embedded store (`readings`) and by
- * the InfluxDB outbox (`influx_outbox`): same columns, same dedupe index.
+ * Row access for the `readings` table: the embedded reading store and, at once, the embedded
+ * reading log (its `id` is the reading's logId; docs/adr/0006-reading-log.md).
  */
-import type { Db } from '../../stores/sqlite/database.js';
 import type { Reading } from '../../telemetry/telemetry.js';
-import type { ReadingQuery, StoredReading } from '../sink.js';
+import type { ReadingQuery, StoredReading } from '../../sinks/sink.js';
+import type { Db } from './database.js';
 
-export type ReadingsTableName = 'readings' | 'influx_outbox';
-
-interface Row {
+export interface ReadingRow {
   id: number;
   device_id: string;
   building_id: string | null;
@@ -20,9 +18,10 @@ interface Row {
   seq: number | null;
   received_at: number;
   fields: string;
+  server_ts: number;
 }
 
-export function rowToReading(r: Row): Reading {
+export function rowToReading(r: ReadingRow): Reading {
   const reading: Reading = {
     deviceId: r.device_id,
     kind: r.kind as Reading['kind'],
@@ -35,37 +34,31 @@ export function rowToReading(r: Row): Reading {
   if (r.building_id !== null) reading.buildingId = r.building_id;
   if (r.street !== null) reading.street = r.street;
   if (r.point !== null) reading.point = r.point;
+  if (r.server_ts === 1) reading.serverTs = true;
+  reading.logId = r.id;
   return reading;
 }
 
 export class SqliteReadingsTable {
   private readonly insertStmt;
   private readonly queryStmt;
-  private readonly oldestStmt;
   private readonly countStmt;
-  private readonly deleteUpToStmt;
-  private readonly minTsStmt;
-  private readonly pruneStmt;
+  private readonly pingStmt;
   readonly insertMany: (readings: readonly Reading[]) => number;
 
-  constructor(
-    db: Db,
-    readonly table: ReadingsTableName,
-  ) {
+  constructor(db: Db) {
+    const table = 'readings';
     this.insertStmt = db.prepare(
-      `INSERT OR IGNORE INTO ${table} (device_id, building_id, street, point, kind, channel, ts, seq, received_at, fields)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO ${table} (device_id, building_id, street, point, kind, channel, ts, seq, received_at, fields, server_ts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.queryStmt = db.prepare(
       `SELECT ts, seq, fields FROM ${table}
        WHERE device_id = ? AND channel = ? AND ts >= ? AND ts <= ?
        ORDER BY ts DESC, id DESC LIMIT ?`,
     );
-    this.oldestStmt = db.prepare(`SELECT * FROM ${table} ORDER BY id LIMIT ?`);
     this.countStmt = db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).pluck();
-    this.minTsStmt = db.prepare(`SELECT received_at FROM ${table} ORDER BY id LIMIT 1`).pluck();
-    this.deleteUpToStmt = db.prepare(`DELETE FROM ${table} WHERE id <= ?`);
-    this.pruneStmt = db.prepare(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} ORDER BY id LIMIT ?) AND received_at < ?`);
+    this.pingStmt = db.prepare(`SELECT id FROM ${table} ORDER BY id DESC LIMIT 1`);
     this.insertMany = db.transaction((readings: readonly Reading[]) => {
       let inserted = 0;
       for (const r of readings) {
@@ -80,6 +73,7 @@ export class SqliteReadingsTable {
           r.seq ?? null,
           r.receivedAt ?? Date.now(),
           JSON.stringify(r.fields),
+          r.serverTs ? 1 : 0,
         ).changes;
       }
       return inserted;
@@ -101,29 +95,12 @@ export class SqliteReadingsTable {
     }));
   }
 
-  /** Oldest rows first, with their ids (outbox draining). */
-  oldest(limit: number): Array<{ id: number; reading: Reading }> {
-    return (this.oldestStmt.all(limit) as Row[]).map((r) => ({ id: r.id, reading: rowToReading(r) }));
-  }
-
   count(): number {
     return this.countStmt.get() as number;
   }
 
-  /** When the oldest waiting row was received (epoch ms), or null when empty. */
-  oldestReceivedAt(): number | null {
-    return (this.minTsStmt.get() as number | null) ?? null;
-  }
-
-  /**
-   * Delete up to `maxRows` of the oldest rows received before `cutoff` (epoch ms); returns how many.
-   * Ids grow with arrival, so the oldest rows are a primary-key range: no index on time needed.
-   */
-  pruneReceivedBefore(cutoff: number, maxRows: number): number {
-    return this.pruneStmt.run(maxRows, cutoff).changes;
-  }
-
-  deleteUpTo(id: number): void {
-    this.deleteUpToStmt.run(id);
+  /** The cheapest read that proves the table answers. */
+  ping(): void {
+    this.pingStmt.get();
   }
 }

@@ -7,6 +7,7 @@ import type { ConditionState } from '../../rules/condition.js';
 import type { RuleMemory } from '../../rules/rule-families/rule-family.js';
 import type { RuleStateStore, StoredCondition } from '../../rules/rule-state-store.js';
 import type { RuleId } from '../../rules/rule-types.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
 const key = (deviceId: string, ruleId: string) => `${deviceId}\u0000${ruleId}`;
@@ -19,16 +20,37 @@ export class SqliteRuleStateStore implements RuleStateStore {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly db: Db) {
-    for (const r of db.prepare('SELECT device_id, rule_id, state FROM rule_state').all() as Array<{ device_id: string; rule_id: RuleId; state: string }>) {
+    this.load();
+  }
+
+  /** (Re)load from disk, dropping unsaved changes: after a rolled-back processors batch. */
+  reload(): void {
+    this.states.clear();
+    this.memory.clear();
+    this.dirtyStates.clear();
+    this.dirtyMemory.clear();
+    this.load();
+  }
+
+  private load(): void {
+    for (const r of this.db.prepare('SELECT device_id, rule_id, state FROM rule_state').all() as Array<{ device_id: string; rule_id: RuleId; state: string }>) {
       this.states.set(key(r.device_id, r.rule_id), { deviceId: r.device_id, ruleId: r.rule_id, state: JSON.parse(r.state) as ConditionState });
     }
-    for (const r of db.prepare('SELECT device_id, memory FROM rule_memory').all() as Array<{ device_id: string; memory: string }>) {
+    for (const r of this.db.prepare('SELECT device_id, memory FROM rule_memory').all() as Array<{ device_id: string; memory: string }>) {
       this.memory.set(r.device_id, JSON.parse(r.memory) as RuleMemory);
     }
   }
 
-  start(flushMs = 1000): void {
-    this.timer = setInterval(() => this.flush(), flushMs);
+  /** Save changes every `flushMs` (time-driven changes: ticks, last wills); a failed save is retried. */
+  start(flushMs = 1000, onError: (err: unknown) => void = () => undefined, onOk: () => void = () => undefined): void {
+    this.timer = setInterval(() => {
+      try {
+        this.flush();
+        onOk();
+      } catch (err) {
+        onError(err);
+      }
+    }, flushMs);
     this.timer.unref();
   }
 
@@ -38,8 +60,12 @@ export class SqliteRuleStateStore implements RuleStateStore {
 
   set(deviceId: string, ruleId: RuleId, state: ConditionState): void {
     const k = key(deviceId, ruleId);
-    if (state.phase === 'normal') this.states.delete(k);
-    else this.states.set(k, { deviceId, ruleId, state: { ...state } });
+    if (state.phase === 'normal') {
+      // normal and not stored: nothing to save (most readings of a healthy district)
+      if (this.states.delete(k)) this.dirtyStates.add(k);
+      return;
+    }
+    this.states.set(k, { deviceId, ruleId, state: { ...state } });
     this.dirtyStates.add(k);
   }
 
@@ -66,17 +92,24 @@ export class SqliteRuleStateStore implements RuleStateStore {
     this.dirtyMemory.add(deviceId);
   }
 
+  private statements:
+    | { upsertState: Statement; deleteState: Statement; upsertMemory: Statement; deleteMemory: Statement; save: (fn: () => void) => void }
+    | undefined;
+
+  /** Save what changed; inside an open transaction (the processors' batch) it becomes part of it. */
   flush(): void {
     if (this.dirtyStates.size === 0 && this.dirtyMemory.size === 0) return;
-    const upsertState = this.db.prepare(
-      'INSERT INTO rule_state (device_id, rule_id, state) VALUES (?, ?, ?) ON CONFLICT(device_id, rule_id) DO UPDATE SET state = excluded.state',
-    );
-    const deleteState = this.db.prepare('DELETE FROM rule_state WHERE device_id = ? AND rule_id = ?');
-    const upsertMemory = this.db.prepare(
-      'INSERT INTO rule_memory (device_id, memory) VALUES (?, ?) ON CONFLICT(device_id) DO UPDATE SET memory = excluded.memory',
-    );
-    const deleteMemory = this.db.prepare('DELETE FROM rule_memory WHERE device_id = ?');
-    this.db.transaction(() => {
+    this.statements ??= {
+      upsertState: this.db.prepare(
+        'INSERT INTO rule_state (device_id, rule_id, state) VALUES (?, ?, ?) ON CONFLICT(device_id, rule_id) DO UPDATE SET state = excluded.state',
+      ),
+      deleteState: this.db.prepare('DELETE FROM rule_state WHERE device_id = ? AND rule_id = ?'),
+      upsertMemory: this.db.prepare('INSERT INTO rule_memory (device_id, memory) VALUES (?, ?) ON CONFLICT(device_id) DO UPDATE SET memory = excluded.memory'),
+      deleteMemory: this.db.prepare('DELETE FROM rule_memory WHERE device_id = ?'),
+      save: this.db.transaction((fn: () => void) => fn()),
+    };
+    const { upsertState, deleteState, upsertMemory, deleteMemory, save } = this.statements;
+    save(() => {
       for (const k of this.dirtyStates) {
         const [deviceId, ruleId] = k.split('\u0000') as [string, string];
         const c = this.states.get(k);
@@ -88,13 +121,17 @@ export class SqliteRuleStateStore implements RuleStateStore {
         if (m) upsertMemory.run(id, JSON.stringify(m));
         else deleteMemory.run(id);
       }
-    })();
+    });
     this.dirtyStates.clear();
     this.dirtyMemory.clear();
   }
 
   close(): void {
     if (this.timer) clearInterval(this.timer);
-    this.flush();
+    try {
+      this.flush();
+    } catch {
+      /* storage failing at shutdown: the processors replay from their saved position */
+    }
   }
 }

@@ -1,0 +1,88 @@
+/**
+ * The durable reading log: the line between "accepted" and "processed".
+ *
+ *   broker ─► pipeline (limit → decode → validate → enrich) ─► ReadingLog.append ─► PUBACK
+ *                                                                   │ committed, in order
+ *                                                                   ▼
+ *                                             processors (rules → alerts → live feed, uplink),
+ *                                             store forwarder (InfluxDB), each from its cursor
+ *
+ * `append` resolves only once the readings are committed (fsync'd with the default
+ * SQLITE_SYNCHRONOUS=full), and de-duplication is part of that same write: a reading the log
+ * already holds comes back as a duplicate, so "seen" and "stored" are one fact and nothing is
+ * remembered before the commit (docs/adr/0006-reading-log.md). A failed or timed-out append
+ * rejects with a LogError; the broker then does not acknowledge and the device re-sends.
+ *
+ * Implementations: SqliteReadingLog (embedded: the `readings` table, written by a worker thread
+ * with group commit). A replicated one (NATS JetStream) is meant to fit the same interface.
+ */
+import type { Reading } from '../telemetry/telemetry.js';
+
+export interface AppendResult {
+  /** the readings now durable, in log order, each with its `logId` */
+  appended: Reading[];
+  /** readings the log already held (a QoS 1 redelivery, a re-sent backlog) */
+  duplicates: number;
+}
+
+export interface LogHealth {
+  ok: boolean;
+  /** why not, while appends fail (e.g. "database is locked", "database or disk is full") */
+  reason?: string;
+  /** epoch ms of the first failure of the current outage */
+  failingSince?: number;
+  /** appends refused since start */
+  failures: number;
+}
+
+export type AppendListener = (appended: readonly Reading[]) => void;
+
+export interface ReadingLog {
+  readonly name: string;
+  /** Make the readings durable; resolves after the commit, rejects with LogError. */
+  append(readings: readonly Reading[]): Promise<AppendResult>;
+  /** Committed readings with logId > afterId, oldest first, at most `limit`. */
+  readAfter(afterId: number, limit: number): Promise<Reading[]>;
+  /** The newest committed logId (0 when empty). */
+  lastId(): Promise<number>;
+  /** Called after every commit, in log order, with what it appended (also for appends whose caller timed out). */
+  onAppend(listener: AppendListener): void;
+  health(): LogHealth;
+  start(): Promise<void>;
+  /** Commits what is in flight, then stops. */
+  close(): Promise<void>;
+}
+
+/** A failed append: the readings are not durable and must not be acknowledged. */
+export class LogError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'log_write_failed' | 'log_timeout' | 'log_closed',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'LogError';
+  }
+}
+
+/** Where each consumer keeps its position in the log. */
+export interface CursorStore {
+  get(name: string): number | undefined;
+  /** Runs inside the consumer's own transaction where the store supports one. */
+  set(name: string, position: number): void;
+  all(): Map<string, number>;
+}
+
+/** The real in-memory fake (tests). */
+export class InMemoryCursorStore implements CursorStore {
+  private readonly positions = new Map<string, number>();
+  get(name: string): number | undefined {
+    return this.positions.get(name);
+  }
+  set(name: string, position: number): void {
+    this.positions.set(name, position);
+  }
+  all(): Map<string, number> {
+    return new Map(this.positions);
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The processors: everything that happens to a reading after it is durable — rules → alerts →
+ * live feed, the platform uplink's reading items — runs here, off the PUBACK path, in log order
+ * (so in order per device), from a saved position.
+ *
+ *   ReadingLog ──onAppend──► queue (bounded) ──┐
+ *        └──── readAfter(cursor) ◄── catch-up ─┴─► transaction { each processor(batch);
+ *                                                                 beforeCommit (rule state);
+ *                                                                 cursor := last logId }
+ *
+ * One batch, its effects and the cursor commit together, so a crash (kill -9) in the middle of a
+ * batch leaves no trace of it and the restart replays it from the cursor: each alert is raised
+ * once, each uplink item queued once. Newly committed readings come straight from the log's
+ * notification (no read back); after a restart, a failure or a queue overflow the processors read
+ * from the log until they are caught up. A failing batch (the database is locked or full) is
+ * rolled back, in-memory state is reloaded from disk, and the batch is retried with backoff.
+ */
+import type { CursorStore, ReadingLog } from '../log/reading-log.js';
+import type { OutageReporter } from '../shared/outage.js';
+import type { Reading } from '../telemetry/telemetry.js';
+
+export interface Processor {
+  readonly name: string;
+  /** Synchronous: runs inside the batch's transaction; what it writes commits with the cursor. */
+  process(readings: readonly Reading[]): void;
+}
+
+export interface LogProcessorsDeps {
+  log: ReadingLog;
+  cursors: CursorStore;
+  processors: readonly Processor[];
+  /** Run `fn` as one transaction (and hold back side effects such as live-feed pushes until it commits). */
+  transaction: <T>(fn: () => T) => T;
+  /** inside the transaction, after the processors (e.g. save the rule state the batch changed) */
+  beforeCommit?: () => void;
+  /** after a failed batch: drop in-memory state that the rollback undid (reload it from disk) */
+  onRollback?: () => void;
+  outages: OutageReporter;
+  onLag?: (lag: number) => void;
+  batchSize?: number;
+  maxQueued?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export const PROCESSORS_CURSOR = 'processors';
+
+export class LogProcessors {
+  private queue: Reading[] = [];
+  private fromDisk = true;
+  private cursor = 0;
+  private newest = 0;
+  private running = false;
+  private scheduled = false;
+  private closed = false;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private readonly batchSize: number;
+  private readonly maxQueued: number;
+
+  constructor(private readonly deps: LogProcessorsDeps) {
+    this.batchSize = deps.batchSize ?? 1000;
+    this.maxQueued = deps.maxQueued ?? 50_000;
+  }
+
+  async start(): Promise<void> {
+    this.cursor = this.deps.cursors.get(PROCESSORS_CURSOR) ?? 0;
+    this.newest = await this.deps.log.lastId();
+    this.deps.log.onAppend((batch) => this.enqueue(batch));
+    this.kick();
+  }
+
+  /** Position of the last processed reading. */
+  position(): number {
+    return this.cursor;
+  }
+
+  lag(): number {
+    return Math.max(0, this.newest - this.cursor);
+  }
+
+  private enqueue(batch: readonly Reading[]): void {
+    const last = batch[batch.length - 1]?.logId;
+    if (last !== undefined && last > this.newest) this.newest = last;
+    if (this.queue.length + batch.length > this.maxQueued) {
+      this.queue = [];
+      this.fromDisk = true;
+    } else {
+      for (const r of batch) this.queue.push(r);
+    }
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.running || this.closed || this.retryTimer) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    if (this.running || this.closed) return;
+    this.running = true;
+    try {
+      for (;;) {
+        let batch: Reading[];
+        if (this.fromDisk) {
+          // cleared before the read: a queue overflow during it sets it again, and we read again
+          this.fromDisk = false;
+          batch = await this.deps.log.readAfter(this.cursor, this.batchSize);
+          if (batch.length === this.batchSize) this.fromDisk = true;
+        } else {
+          let skip = 0;
+          while (skip < this.queue.length && (this.queue[skip]!.logId ?? 0) <= this.cursor) skip++;
+          batch = this.queue.slice(skip, skip + this.batchSize);
+          this.queue.splice(0, skip + batch.length);
+        }
+        if (batch.length === 0) break;
+        if (!this.processBatch(batch)) return;
+        if (this.closed) break;
+      }
+    } finally {
+      this.running = false;
+    }
+    this.deps.onLag?.(this.lag());
+    if (this.queue.length === 0 && !this.fromDisk) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    } else this.kick();
+  }
+
+  /** One batch, atomically; false when it failed (a retry is scheduled). */
+  private processBatch(batch: readonly Reading[]): boolean {
+    const last = batch[batch.length - 1]!.logId!;
+    try {
+      this.deps.transaction(() => {
+        for (const p of this.deps.processors) p.process(batch);
+        this.deps.beforeCommit?.();
+        this.deps.cursors.set(PROCESSORS_CURSOR, last);
+      });
+    } catch (err) {
+      this.deps.outages.failed('processors', err);
+      try {
+        this.deps.onRollback?.();
+      } catch {
+        /* reloading failed too: the retry reloads again */
+      }
+      this.queue = [];
+      this.fromDisk = true;
+      this.failures++;
+      const base = Math.min(this.deps.maxBackoffMs ?? 10_000, (this.deps.minBackoffMs ?? 200) * 2 ** Math.min(this.failures - 1, 10));
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.kick();
+      }, base);
+      this.retryTimer.unref();
+      return false;
+    }
+    this.cursor = last;
+    if (this.failures > 0) {
+      this.failures = 0;
+      this.deps.outages.ok('processors');
+    }
+    return true;
+  }
+
+  /** Resolves once everything appended so far is processed (tests, shutdown). */
+  idle(): Promise<void> {
+    if (!this.running && !this.scheduled && this.queue.length === 0 && !this.fromDisk && !this.retryTimer) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.kick();
+    });
+  }
+
+  /** Process what is queued (bounded wait), then stop. */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.closed) return;
+    if (!this.retryTimer) await Promise.race([this.idle(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Log consumers' positions (the processors, each store forwarder) in `log_cursors`. A processor
+ * saves its position inside the transaction that applies its batch, so position and effects
+ * commit together.
+ */
+import type { CursorStore } from '../../log/reading-log.js';
+import type { Db } from './database.js';
+
+/**
+ * Migration 7 of firewatch.db (issue #9): where each consumer of the reading log stands. The log
+ * itself is readings.db (readings-database.ts); a position here commits with the effects of the
+ * batch that reached it.
+ */
+export const LOG_CURSORS_SQL = `CREATE TABLE log_cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL);`;
+
+export class SqliteCursorStore implements CursorStore {
+  private readonly getStmt;
+  private readonly setStmt;
+  private readonly allStmt;
+
+  constructor(db: Db) {
+    this.getStmt = db.prepare('SELECT position FROM log_cursors WHERE name = ?').pluck();
+    this.setStmt = db.prepare('INSERT INTO log_cursors (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position');
+    this.allStmt = db.prepare('SELECT name, position FROM log_cursors');
+  }
+
+  get(name: string): number | undefined {
+    return (this.getStmt.get(name) as number | undefined) ?? undefined;
+  }
+
+  set(name: string, position: number): void {
+    this.setStmt.run(name, position);
+  }
+
+  all(): Map<string, number> {
+    return new Map((this.allStmt.all() as Array<{ name: string; position: number }>).map((r) => [r.name, r.position]));
+  }
+}
