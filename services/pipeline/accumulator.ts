@@ -29,7 +29,7 @@ export class Accumulator {
     if (ctx.readings.length > 0) {
       let latest = ctx.readings[0]!;
       // one payload is one device on one channel: one labelled increment for all its readings
-      this.metrics.messagesAccepted.inc({ kind: latest.kind, channel: latest.channel }, ctx.readings.length);
+      this.acceptedCounter(latest.kind, latest.channel).inc(ctx.readings.length);
       for (const r of ctx.readings) {
         if (r.channel === 'telemetry' && (latest.channel !== 'telemetry' || r.ts >= latest.ts)) latest = r;
       }
@@ -42,6 +42,17 @@ export class Accumulator {
       this.status.accepted(deviceId, undefined, 0);
     }
     for (const r of ctx.rejections) this.reject(deviceId, r.reason, r.detail);
+  }
+
+  /** labelled children resolved once per kind and channel: prom-client hashes labels on every labelled inc() */
+  private readonly accepted = new Map<string, Map<string, { inc(n: number): void }>>();
+
+  private acceptedCounter(kind: string, channel: string): { inc(n: number): void } {
+    let byChannel = this.accepted.get(kind);
+    if (!byChannel) this.accepted.set(kind, (byChannel = new Map()));
+    let c = byChannel.get(channel);
+    if (!c) byChannel.set(channel, (c = this.metrics.messagesAccepted.labels({ kind, channel })));
+    return c;
   }
 
   reject(deviceId: string, reason: RejectReason, detail: string): void {

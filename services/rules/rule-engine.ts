@@ -75,6 +75,14 @@ function enabledOf(rules: RuleSet, ids: readonly RuleId[]): RuleSet {
   return out;
 }
 
+/** What a resolved rule set implies for evaluation, worked out once per set (the hot path reuses it). */
+interface Plan {
+  /** per family: its enabled rules, or undefined when it has none */
+  own: ReadonlyArray<RuleSet | undefined>;
+  /** rules that are off: an open state of theirs is cleared */
+  disabled: readonly RuleId[];
+}
+
 export class RuleEngine {
   /**
    * Resolved rules per device object. The registry replaces a device's or building's object when
@@ -83,7 +91,24 @@ export class RuleEngine {
    */
   private readonly resolved = new WeakMap<Device, { building: Building; overrides: unknown; rules: RuleSet }>();
 
+  private readonly plans = new WeakMap<RuleSet, Plan>();
+
   constructor(private readonly families: readonly RuleFamily[] = RULE_FAMILIES) {}
+
+  private planFor(rules: RuleSet): Plan {
+    let plan = this.plans.get(rules);
+    if (!plan) {
+      plan = {
+        own: this.families.map((f) => {
+          const own = enabledOf(rules, f.ids);
+          return Object.keys(own).length === 0 ? undefined : own;
+        }),
+        disabled: RULE_IDS.filter((id) => !rules[id]?.enabled),
+      };
+      this.plans.set(rules, plan);
+    }
+    return plan;
+  }
 
   /** The rules in force for a device: defaults for its building and point, merged with its overrides. */
   rulesFor(device: Device, building: Building, overrides: unknown): RuleSet {
@@ -97,12 +122,13 @@ export class RuleEngine {
   /** Evaluate one validated reading. Throws RuleOverrideError if the stored overrides are invalid. */
   evaluate(reading: Reading, device: Device, building: Building, overrides: unknown, store: RuleStateStore): RuleOutcome[] {
     const rules = this.rulesFor(device, building, overrides);
+    const plan = this.planFor(rules);
     let memory: RuleMemory = store.getMemory(device.id) ?? {};
     const out: RuleOutcome[] = [];
-    for (const family of this.families) {
-      if (!family.appliesTo(device.kind)) continue;
-      const own = enabledOf(rules, family.ids);
-      if (Object.keys(own).length === 0) continue;
+    for (let f = 0; f < this.families.length; f++) {
+      const family = this.families[f]!;
+      const own = plan.own[f];
+      if (own === undefined || !family.appliesTo(device.kind)) continue;
       const result = family.evaluate(reading, own, memory);
       memory = result.memory;
       for (const id of family.ids) {
@@ -112,7 +138,7 @@ export class RuleEngine {
       }
     }
     store.setMemory(device.id, memory);
-    out.push(...this.clearDisabled({ device, building }, rules, reading.ts, store));
+    if (plan.disabled.length > 0) out.push(...this.clearDisabled({ device, building }, rules, plan.disabled, reading.ts, store));
     return out;
   }
 
@@ -185,10 +211,9 @@ export class RuleEngine {
   }
 
   /** A rule switched off (or no longer applicable) while its alert is open closes it as cleared. */
-  private clearDisabled(ctx: RuleContext, rules: RuleSet, at: number, store: RuleStateStore): RuleOutcome[] {
+  private clearDisabled(ctx: RuleContext, rules: RuleSet, disabled: readonly RuleId[], at: number, store: RuleStateStore): RuleOutcome[] {
     const out: RuleOutcome[] = [];
-    for (const id of RULE_IDS) {
-      if (rules[id]?.enabled) continue;
+    for (const id of disabled) {
       const state = store.get(ctx.device.id, id);
       if (!state || state.phase === 'normal') continue;
       store.set(ctx.device.id, id, initialState());

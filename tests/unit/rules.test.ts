@@ -256,3 +256,29 @@ describe('engine housekeeping', () => {
     );
   });
 });
+
+describe('pressure_drop window (monotonic queue)', () => {
+  it('gives the same drop as the full window for any sequence, and stays small on a steady signal', async () => {
+    const { pressureDrop } = await import('../../services/rules/rule-families/pressure.js');
+    const { Prng } = await import('../../simulators/prng.js');
+    const prng = new Prng(7);
+    const rnd = () => prng.next();
+    const windowS = 60;
+    let window: Array<[number, number]> = [];
+    const all: Array<[number, number]> = [];
+    let ts = 1_700_000_000_000;
+    for (let i = 0; i < 5000; i++) {
+      ts += Math.floor(rnd() * 4000);
+      const v = Math.round((0.2 + rnd() * 0.3) * 1000) / 1000;
+      const r = pressureDrop(window, ts, v, windowS);
+      const inWindow = all.filter(([at]) => at >= ts - windowS * 1000 && at <= ts);
+      const expected = Math.max(0, Math.round((Math.max(v, ...inWindow.map(([, x]) => x)) - v) * 1e9) / 1e9);
+      expect(r.drop).toBeCloseTo(expected, 9);
+      window = r.window;
+      all.push([ts, v]);
+    }
+    let steady: Array<[number, number]> = [];
+    for (let i = 0; i < 1000; i++) steady = pressureDrop(steady, ts + i * 1000, 0.31, windowS).window;
+    expect(steady).toHaveLength(1);
+  });
+});

@@ -14,6 +14,12 @@ export const MAX_WINDOW_POINTS = 256;
  * The fall (MPa, ≥ 0) from the highest earlier value within the window to `value`, and the
  * window with this reading added. Readings older than the newest remembered one are ignored
  * for the window (out of order), so a late packet cannot fake a drop.
+ *
+ * Only the maximum of the window matters, so the window is kept as a monotonic queue: each kept
+ * point is higher than every later one (a point followed by a higher or equal one can never be the
+ * maximum again). Its head is the window's maximum; a steady or rising signal keeps one point, so
+ * the rule state saved with every processed batch stays a few bytes per device however often a
+ * sensor reports.
  */
 export function pressureDrop(
   window: ReadonlyArray<[number, number]>,
@@ -26,8 +32,10 @@ export function pressureDrop(
   const max = recent.reduce((m, [, v]) => Math.max(m, v), value);
   const last = window[window.length - 1];
   const inOrder = last === undefined || ts >= last[0];
-  const next = inOrder ? [...recent, [ts, value] as [number, number]].slice(-MAX_WINDOW_POINTS) : [...window];
-  return { drop: Math.max(0, tidy(max - value)), window: next };
+  if (!inOrder) return { drop: Math.max(0, tidy(max - value)), window: [...window] };
+  while (recent.length > 0 && recent[recent.length - 1]![1] <= value) recent.pop();
+  recent.push([ts, value]);
+  return { drop: Math.max(0, tidy(max - value)), window: recent.length > MAX_WINDOW_POINTS ? recent.slice(-MAX_WINDOW_POINTS) : recent };
 }
 
 export const pressureFamily: RuleFamily = {

@@ -1,23 +1,35 @@
 /**
- * RuleStateStore over SQLite, write-behind: the rules stage reads and writes in memory on every
- * reading; changed entries are saved every `flushMs` and on close, so the for/clear timers
- * survive a restart (and a crash loses at most that interval of timer progress).
+ * RuleStateStore over SQLite. The rules read and write in memory on every reading; what changed is
+ * saved by `flush()`, which the processors call inside each batch's transaction (so the saved state
+ * always matches the saved log position), and a timer calls for time-driven changes (ticks, last
+ * wills). `reload()` drops unsaved changes after a rolled-back batch.
+ *
+ * Kept per device (device → rule → state): the hot path does a handful of lookups per reading and
+ * builds no composite key strings.
  */
+import type { Statement } from 'better-sqlite3';
 import type { ConditionState } from '../../rules/condition.js';
 import type { RuleMemory } from '../../rules/rule-families/rule-family.js';
 import type { RuleStateStore, StoredCondition } from '../../rules/rule-state-store.js';
 import type { RuleId } from '../../rules/rule-types.js';
-import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
-const key = (deviceId: string, ruleId: string) => `${deviceId}\u0000${ruleId}`;
+interface Statements {
+  upsertState: Statement;
+  deleteState: Statement;
+  upsertMemory: Statement;
+  deleteMemory: Statement;
+  save: (fn: () => void) => void;
+}
 
 export class SqliteRuleStateStore implements RuleStateStore {
-  private readonly states = new Map<string, StoredCondition>();
+  private readonly states = new Map<string, Map<RuleId, StoredCondition>>();
   private readonly memory = new Map<string, RuleMemory>();
-  private readonly dirtyStates = new Set<string>();
+  /** device → rules whose state changed since the last flush */
+  private readonly dirtyStates = new Map<string, Set<RuleId>>();
   private readonly dirtyMemory = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private statements: Statements | undefined;
 
   constructor(private readonly db: Db) {
     this.load();
@@ -34,11 +46,23 @@ export class SqliteRuleStateStore implements RuleStateStore {
 
   private load(): void {
     for (const r of this.db.prepare('SELECT device_id, rule_id, state FROM rule_state').all() as Array<{ device_id: string; rule_id: RuleId; state: string }>) {
-      this.states.set(key(r.device_id, r.rule_id), { deviceId: r.device_id, ruleId: r.rule_id, state: JSON.parse(r.state) as ConditionState });
+      this.byDevice(r.device_id).set(r.rule_id, { deviceId: r.device_id, ruleId: r.rule_id, state: JSON.parse(r.state) as ConditionState });
     }
     for (const r of this.db.prepare('SELECT device_id, memory FROM rule_memory').all() as Array<{ device_id: string; memory: string }>) {
       this.memory.set(r.device_id, JSON.parse(r.memory) as RuleMemory);
     }
+  }
+
+  private byDevice(deviceId: string): Map<RuleId, StoredCondition> {
+    let m = this.states.get(deviceId);
+    if (!m) this.states.set(deviceId, (m = new Map()));
+    return m;
+  }
+
+  private markDirty(deviceId: string, ruleId: RuleId): void {
+    let d = this.dirtyStates.get(deviceId);
+    if (!d) this.dirtyStates.set(deviceId, (d = new Set()));
+    d.add(ruleId);
   }
 
   /** Save changes every `flushMs` (time-driven changes: ticks, last wills); a failed save is retried. */
@@ -55,18 +79,21 @@ export class SqliteRuleStateStore implements RuleStateStore {
   }
 
   get(deviceId: string, ruleId: RuleId): ConditionState | undefined {
-    return this.states.get(key(deviceId, ruleId))?.state;
+    return this.states.get(deviceId)?.get(ruleId)?.state;
   }
 
   set(deviceId: string, ruleId: RuleId, state: ConditionState): void {
-    const k = key(deviceId, ruleId);
     if (state.phase === 'normal') {
       // normal and not stored: nothing to save (most readings of a healthy district)
-      if (this.states.delete(k)) this.dirtyStates.add(k);
+      const m = this.states.get(deviceId);
+      if (m?.delete(ruleId)) {
+        if (m.size === 0) this.states.delete(deviceId);
+        this.markDirty(deviceId, ruleId);
+      }
       return;
     }
-    this.states.set(k, { deviceId, ruleId, state: { ...state } });
-    this.dirtyStates.add(k);
+    this.byDevice(deviceId).set(ruleId, { deviceId, ruleId, state: { ...state } });
+    this.markDirty(deviceId, ruleId);
   }
 
   getMemory(deviceId: string): RuleMemory | undefined {
@@ -79,22 +106,18 @@ export class SqliteRuleStateStore implements RuleStateStore {
   }
 
   *openConditions(): Iterable<StoredCondition> {
-    for (const c of [...this.states.values()]) yield c;
+    const all: StoredCondition[] = [];
+    for (const m of this.states.values()) for (const c of m.values()) all.push(c);
+    yield* all;
   }
 
   forgetDevice(deviceId: string): void {
-    for (const [k, c] of this.states) {
-      if (c.deviceId !== deviceId) continue;
-      this.states.delete(k);
-      this.dirtyStates.add(k);
-    }
+    const m = this.states.get(deviceId);
+    if (m) for (const ruleId of m.keys()) this.markDirty(deviceId, ruleId);
+    this.states.delete(deviceId);
     this.memory.delete(deviceId);
     this.dirtyMemory.add(deviceId);
   }
-
-  private statements:
-    | { upsertState: Statement; deleteState: Statement; upsertMemory: Statement; deleteMemory: Statement; save: (fn: () => void) => void }
-    | undefined;
 
   /** Save what changed; inside an open transaction (the processors' batch) it becomes part of it. */
   flush(): void {
@@ -110,15 +133,17 @@ export class SqliteRuleStateStore implements RuleStateStore {
     };
     const { upsertState, deleteState, upsertMemory, deleteMemory, save } = this.statements;
     save(() => {
-      for (const k of this.dirtyStates) {
-        const [deviceId, ruleId] = k.split('\u0000') as [string, string];
-        const c = this.states.get(k);
-        if (c) upsertState.run(deviceId, ruleId, JSON.stringify(c.state));
-        else deleteState.run(deviceId, ruleId);
+      for (const [deviceId, rules] of this.dirtyStates) {
+        const m = this.states.get(deviceId);
+        for (const ruleId of rules) {
+          const c = m?.get(ruleId);
+          if (c) upsertState.run(deviceId, ruleId, JSON.stringify(c.state));
+          else deleteState.run(deviceId, ruleId);
+        }
       }
       for (const id of this.dirtyMemory) {
-        const m = this.memory.get(id);
-        if (m) upsertMemory.run(id, JSON.stringify(m));
+        const mem = this.memory.get(id);
+        if (mem) upsertMemory.run(id, JSON.stringify(mem));
         else deleteMemory.run(id);
       }
     });
