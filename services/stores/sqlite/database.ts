@@ -21,7 +21,7 @@ import { LOG_CURSORS_SQL } from './sqlite-cursor-store.js';
 
 export type Db = Database.Database;
 
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE buildings (
