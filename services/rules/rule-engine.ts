@@ -57,6 +57,8 @@ export interface RuleContext {
 /** Finds a device's context for time-based checks; undefined for a device that no longer exists. */
 export type RuleContextLookup = (deviceId: string) => RuleContext | undefined;
 
+const NO_OUTCOMES = Object.freeze([]) as unknown as RuleOutcome[];
+
 export const RULE_FAMILIES: readonly RuleFamily[] = [
   pressureFamily,
   levelFamily,
@@ -194,7 +196,11 @@ export class RuleEngine {
   }
 
   private apply(ctx: RuleContext, ruleId: RuleId, params: RuleParams, ev: RuleEvaluation, at: number, store: RuleStateStore): RuleOutcome[] {
-    const before = store.get(ctx.device.id, ruleId) ?? initialState();
+    const stored = store.get(ctx.device.id, ruleId);
+    // normal and still not breached: nothing moves (step() keeps 'normal', which is not stored) —
+    // the path of almost every reading, so it allocates nothing
+    if (stored === undefined && !ev.breached) return NO_OUTCOMES;
+    const before = stored ?? initialState();
     // Catch up an overdue timer first (a clear held clearS, a lane that turned free after forS),
     // unless this reading continues the condition: then step() itself raises or re-alerts, dated
     // by the reading, and one reading yields one outcome.

@@ -79,7 +79,7 @@ describe('InfluxV2Store wire format', () => {
       .write([reading])
       .then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(SinkError);
-    // One attempt: retries belong to OutboxSink, not to the client library.
+    // One attempt: retries belong to the StoreForwarder, not to the client library.
     expect(requests.filter((q) => q.url.pathname === '/api/v2/write')).toHaveLength(1);
     expect((err as SinkError).message).not.toContain(TOKEN);
     return err as SinkError;

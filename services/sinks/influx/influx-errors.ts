@@ -1,10 +1,10 @@
 /**
- * One classification of InfluxDB failures for the v1 and v2 stores, so OutboxSink sees the same
+ * One classification of InfluxDB failures for the v1 and v2 stores, so the StoreForwarder sees the same
  * `retryable` decision whichever API is behind it. Follows Telegraf's influxdb_v2 output
  * (plugins/outputs/influxdb_v2/http.go): 429/502/503/504 and other 5xx are the server's trouble →
  * keep and retry; 400/422 and other 4xx are the request's fault → drop; 401/403 are kept and
  * retried, because a rotated token is an operator's fix and dropping would lose data for good.
- * We drop 413 where Telegraf splits the batch: OutboxSink resends the same batch, so a retry
+ * We drop 413 where Telegraf splits the batch: the StoreForwarder resends the same batch, so a retry
  * could never succeed and would block the outbox.
  *
  * Messages carry the server's own error text (trimmed) and never a URL with credentials.

@@ -13,7 +13,7 @@
  *
  * Credentials go in a Basic auth header (the 1.x API accepts it, /tools/api/#authentication),
  * never in the URL, so no error message or log line that shows a URL can show a password.
- * Retries belong to OutboxSink; this class makes exactly one attempt per call and classifies
+ * Retries belong to the StoreForwarder; this class makes exactly one attempt per call and classifies
  * the failure (influx-errors.ts).
  */
 import type { Reading } from '../../telemetry/telemetry.js';

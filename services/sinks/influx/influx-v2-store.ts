@@ -10,7 +10,7 @@
  * the whole `to` millisecond.
  *   ping    GET  /ping                                        204
  *
- * OutboxSink owns buffering and retries (sinks/outbox-sink.ts), so the client's own are switched
+ * The StoreForwarder owns buffering (the reading log) and retries (processors/store-forwarder.ts), so the client's own are switched
  * off: a WriteApi per batch with maxRetries 0, flushInterval 0 and batch limits above the batch,
  * so nothing is sent behind our back or kept in the client's retry buffer. `writeFailed` returns
  * the rejection itself, which also stops the client logging the failure to the console
