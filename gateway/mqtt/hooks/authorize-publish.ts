@@ -41,8 +41,28 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
       return callback(new TopicAclError(`device ${deviceId} may not publish to ${packet.topic}`));
     }
     deps.pipeline.ingest({ deviceId, channel, payload }).then(
-      () => callback(null),
+      () => {
+        corkUntilNextTick(client);
+        callback(null);
+      },
       (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
     );
   };
+}
+
+/**
+ * A committed batch of the log settles many appends in one turn, and aedes writes each PUBACK on
+ * its own (a writev per 4-byte packet was 8.6 % of the service's time under load). Corking the
+ * client's socket until the turn's callbacks have run sends its PUBACKs together.
+ */
+const corked = new WeakSet<object>();
+function corkUntilNextTick(client: Client): void {
+  const conn = (client as unknown as { conn?: { cork?: () => void; uncork?: () => void } }).conn;
+  if (!conn?.cork || !conn.uncork || corked.has(conn)) return;
+  corked.add(conn);
+  conn.cork();
+  process.nextTick(() => {
+    corked.delete(conn);
+    conn.uncork!();
+  });
 }
