@@ -5,6 +5,7 @@
  * never trusted from disk: after a restart every device is offline until it reconnects.
  */
 import type { RejectReason } from '../telemetry/telemetry.js';
+import { every } from '../shared/every.js';
 
 export interface DeviceStatus {
   online: boolean;
@@ -50,15 +51,7 @@ export class DeviceStatusTracker {
 
   /** Save in the background every `flushMs`; a failed save keeps the entries dirty and is retried. */
   start(flushMs = 1000, onError: (err: unknown) => void = () => undefined, onOk: () => void = () => undefined): void {
-    this.timer = setInterval(() => {
-      try {
-        this.flush();
-        onOk();
-      } catch (err) {
-        onError(err);
-      }
-    }, flushMs);
-    this.timer.unref();
+    this.timer = every(flushMs, () => this.flush(), onError, onOk);
   }
 
   get(deviceId: string): DeviceStatus {

@@ -18,8 +18,8 @@ import type { Logger } from 'pino';
 import { LogError, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
 import type { Reading } from '../../telemetry/telemetry.js';
 import type { Db } from './database.js';
-import type { FromWriter, LogRow, ToWriter, WriterOptions } from './sqlite-log-writer.js';
-import { rowToReading, type ReadingRow } from './sqlite-readings-table.js';
+import type { FromWriter, ToWriter, WriterOptions } from './sqlite-log-writer.js';
+import { readingRow, rowToReading, type ReadingRow } from './sqlite-readings-table.js';
 
 export interface SqliteLogOptions extends WriterOptions {
   appendTimeoutMs: number;
@@ -51,22 +51,6 @@ interface Batch {
   waiters: Waiter[];
   readings: Reading[];
   sentAt: number;
-}
-
-function toRow(r: Reading): LogRow {
-  return [
-    r.deviceId,
-    r.buildingId ?? null,
-    r.street ?? null,
-    r.point ?? null,
-    r.kind,
-    r.channel,
-    r.ts,
-    r.seq ?? null,
-    r.receivedAt ?? Date.now(),
-    JSON.stringify(r.fields),
-    r.serverTs ? 1 : 0,
-  ];
 }
 
 /**
@@ -179,7 +163,7 @@ export class SqliteReadingLog implements ReadingLog {
     const batch: Batch = { no: ++this.batchNo, waiters, readings, sentAt: Date.now() };
     this.inFlight.push(batch);
     this.opts.onBatch?.(readings.length);
-    worker.postMessage({ type: 'append', batch: batch.no, rows: readings.map(toRow) } satisfies ToWriter);
+    worker.postMessage({ type: 'append', batch: batch.no, rows: readings.map(readingRow) } satisfies ToWriter);
   }
 
   private ready: (() => void) | undefined;

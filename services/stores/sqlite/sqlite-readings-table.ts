@@ -5,6 +5,7 @@
 import type { Reading } from '../../telemetry/telemetry.js';
 import type { ReadingQuery, StoredReading } from '../../sinks/sink.js';
 import type { Db } from './database.js';
+import type { LogRow } from './sqlite-log-writer.js';
 
 export interface ReadingRow {
   id: number;
@@ -19,6 +20,23 @@ export interface ReadingRow {
   received_at: number;
   fields: string;
   server_ts: number;
+}
+
+/** A reading as the row values of an INSERT into `readings` (the log's writer uses the same order). */
+export function readingRow(r: Reading): LogRow {
+  return [
+    r.deviceId,
+    r.buildingId ?? null,
+    r.street ?? null,
+    r.point ?? null,
+    r.kind,
+    r.channel,
+    r.ts,
+    r.seq ?? null,
+    r.receivedAt ?? Date.now(),
+    JSON.stringify(r.fields),
+    r.serverTs ? 1 : 0,
+  ];
 }
 
 export function rowToReading(r: ReadingRow): Reading {
@@ -62,19 +80,7 @@ export class SqliteReadingsTable {
     this.insertMany = db.transaction((readings: readonly Reading[]) => {
       let inserted = 0;
       for (const r of readings) {
-        inserted += this.insertStmt.run(
-          r.deviceId,
-          r.buildingId ?? null,
-          r.street ?? null,
-          r.point ?? null,
-          r.kind,
-          r.channel,
-          r.ts,
-          r.seq ?? null,
-          r.receivedAt ?? Date.now(),
-          JSON.stringify(r.fields),
-          r.serverTs ? 1 : 0,
-        ).changes;
+        inserted += this.insertStmt.run(readingRow(r)).changes;
       }
       return inserted;
     });

@@ -13,6 +13,7 @@ import type { RuleMemory } from '../../rules/rule-families/rule-family.js';
 import type { RuleStateStore, StoredCondition } from '../../rules/rule-state-store.js';
 import type { RuleId } from '../../rules/rule-types.js';
 import type { Db } from './database.js';
+import { every } from '../../shared/every.js';
 
 interface Statements {
   upsertState: Statement;
@@ -67,15 +68,7 @@ export class SqliteRuleStateStore implements RuleStateStore {
 
   /** Save changes every `flushMs` (time-driven changes: ticks, last wills); a failed save is retried. */
   start(flushMs = 1000, onError: (err: unknown) => void = () => undefined, onOk: () => void = () => undefined): void {
-    this.timer = setInterval(() => {
-      try {
-        this.flush();
-        onOk();
-      } catch (err) {
-        onError(err);
-      }
-    }, flushMs);
-    this.timer.unref();
+    this.timer = every(flushMs, () => this.flush(), onError, onOk);
   }
 
   get(deviceId: string, ruleId: RuleId): ConditionState | undefined {
