@@ -3,6 +3,12 @@
  * return code 4 (bad user name or password, MQTT 3.1.1 §3.2.2.3). An address that keeps failing
  * is slowed: from the 3rd failure within 10 minutes every answer to it waits 0.25 s, doubling up
  * to 8 s, so guessing secrets over one address is impractical.
+ *
+ * The client identifier is checked once the device is known (CONNACK 2, "identifier rejected",
+ * MQTT 3.1.1 §3.2.2.3): a device may not use another registered device's id, nor an id whose
+ * session another device holds now — either would take over that device's session (aedes closes
+ * the older connection of a client id, and its last will then reports the victim offline). An empty
+ * client id with CleanSession 0 is refused as MQTT-3.1.3-8 requires (aedes gives it a random id).
  */
 import type { AuthenticateError, Client } from 'aedes';
 import type { DeviceRegistry } from '../../../services/devices/registry.js';
@@ -19,7 +25,10 @@ export interface AuthenticateDeps {
 const WINDOW_MS = 10 * 60_000;
 const FREE_FAILURES = 2;
 
-function refusal(code: 4 | 5, message: string): AuthenticateError {
+/** aedes' stand-in for an empty client id (lib/handlers/connect.js: 'aedes_' + randomUUID()) */
+const GENERATED_ID = /^aedes_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function refusal(code: 2 | 4 | 5, message: string): AuthenticateError {
   const err = new Error(message) as AuthenticateError;
   (err as { returnCode: number }).returnCode = code;
   return err;
@@ -44,6 +53,16 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     return f.count <= FREE_FAILURES ? 0 : Math.min(8000, 250 * 2 ** (f.count - FREE_FAILURES - 1));
   };
 
+  const identifierProblem = (client: Client, deviceId: string): string | undefined => {
+    const id = client.id;
+    if (GENERATED_ID.test(id) && !client.clean) return 'an empty client identifier requires CleanSession 1 (MQTT-3.1.3-8)';
+    if (id !== deviceId && deps.registry.context(id)) return `client identifier ${id} belongs to another device`;
+    const holder = (client as unknown as { broker: { clients: Record<string, Client | undefined> } }).broker.clients[id];
+    const holderDevice = holder ? deps.identities.get(holder) : undefined;
+    if (holderDevice !== undefined && holderDevice !== deviceId) return `client identifier ${id} is in use by another device`;
+    return undefined;
+  };
+
   return function authenticate(
     client: Client,
     username: Readonly<string | undefined>,
@@ -65,6 +84,12 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       (ok) => {
         if (ok) {
           failures.delete(addr);
+          const refused = identifierProblem(client, username);
+          if (refused) {
+            deps.metrics.connectRefused.inc({ reason: 'identifier_rejected' });
+            answer(refusal(2, refused), false);
+            return;
+          }
           deps.identities.set(client, username);
           answer(null, true);
           return;
