@@ -68,6 +68,7 @@ export class MqttBroker {
         pipeline: deps.pipeline,
         identities: this.identities,
         ...(deps.onPresence ? { onPresence: deps.onPresence } : {}),
+        onRetainStripped: () => deps.metrics.retainStripped.inc(),
       }),
       authorizeSubscribe: createAuthorizeSubscribe({ pipeline: deps.pipeline, identities: this.identities }),
       // devices never receive other devices' telemetry

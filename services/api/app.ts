@@ -128,6 +128,13 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   });
   app.setNotFoundHandler((req, reply) => problem(reply, 404, 'not_found', 'Not found', `no route ${req.method} ${req.url}`));
 
+  // API answers can carry credentials (a device secret, an API token, a login session) or people's
+  // data: no cache, proxy or browser history keeps them
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
   registerHealthRoutes(app, deps);
   // the duty console: `/` and static assets under /console/ (dashboards/console/)
   await registerConsoleRoutes(app as Api);

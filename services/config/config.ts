@@ -33,7 +33,9 @@ const EnvSchema = z
     SQLITE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).default(100),
     LOG_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).default(2000),
     LOG_APPEND_TIMEOUT_MS: positiveInt.default(5000),
-    ADMIN_TOKEN: optionalString,
+    ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 32, {
+      message: 'must be at least 32 characters (e.g. `openssl rand -hex 24`), or unset to have one generated',
+    }),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 
     INFLUX_URL: optionalString,
@@ -361,7 +363,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['SQLITE_BUSY_TIMEOUT_MS', '100', 'how long a write on the main thread waits for a database lock before it fails'],
   ['LOG_BUSY_TIMEOUT_MS', '2000', 'how long the reading log writer waits for a database lock before it refuses the batch'],
   ['LOG_APPEND_TIMEOUT_MS', '5000', 'an append not committed by then is not acknowledged (the device re-sends)'],
-  ['ADMIN_TOKEN', '(generated)', 'admin API token; when unset, one is generated on first start and printed once'],
+  ['ADMIN_TOKEN', '(generated)', 'admin API token, at least 32 characters; when unset, one is generated on first start and printed once'],
   ['LOG_LEVEL', 'info', 'fatal | error | warn | info | debug | trace | silent'],
   ['INFLUX_URL', '(unset)', 'InfluxDB URL; when unset, readings go to the embedded SQLite store'],
   ['INFLUX_API', 'v2', 'v2 (token/org/bucket) or v1 (/write and InfluxQL /query)'],

@@ -76,6 +76,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly retainStripped = new Counter({
+    name: 'firewatch_mqtt_retain_stripped_total',
+    help: 'device publishes with RETAIN set: the flag is stripped, the broker keeps no retained message',
+    registers: [this.registry],
+  });
   readonly storageErrors = new Counter({
     name: 'firewatch_storage_errors_total',
     help: 'storage operations that failed (the log append, processors, status and rule-state saves), by operation',

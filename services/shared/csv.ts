@@ -94,6 +94,21 @@ function quote(field: string): string {
 }
 
 /** Records → CSV text with CRLF line ends (RFC 4180); no BOM (callers add one for Excel). */
+/**
+ * A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or CR first) gets a leading
+ * `'`, which Excel and WPS show as text (OWASP, "CSV Injection"). Plain numbers such as -0.05 stay
+ * numbers. For files people open; not for CSV that a program reads back.
+ */
+export function neutraliseCell(value: string): string {
+  if (!/^[=+\-@\t\r]/.test(value) || /^[+-]?\d+(\.\d+)?$/.test(value)) return value;
+  return `'${value}`;
+}
+
+/** stringifyCsv for exports that people open in a spreadsheet: every cell neutralised. */
+export function stringifyCsvForSpreadsheet(rows: ReadonlyArray<ReadonlyArray<string | number | null | undefined>>): string {
+  return stringifyCsv(rows.map((r) => r.map((f) => (typeof f === 'string' ? neutraliseCell(f) : f))));
+}
+
 export function stringifyCsv(rows: ReadonlyArray<ReadonlyArray<string | number | null | undefined>>): string {
   return rows.map((r) => r.map((f) => quote(f === null || f === undefined ? '' : String(f))).join(',')).join('\r\n') + '\r\n';
 }

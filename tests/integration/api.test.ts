@@ -184,22 +184,22 @@ describe('secrets', () => {
         cb();
       },
     });
-    const config = loadConfig({ MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', DATA_DIR: dir, ADMIN_TOKEN: 'a-very-secret-admin-token', LOG_LEVEL: 'trace' });
+    const config = loadConfig({ MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', DATA_DIR: dir, ADMIN_TOKEN: 'a-very-secret-admin-token-0123456789', LOG_LEVEL: 'trace' });
     const fw = await startFirewatch(config, { logger: createLogger('trace', sink) });
     try {
-      const api = new ApiClient(fw.httpUrl, 'a-very-secret-admin-token');
+      const api = new ApiClient(fw.httpUrl, 'a-very-secret-admin-token-0123456789');
       const d = await provisionDevice(api);
       const client = await connectDevice(`mqtt://127.0.0.1:${fw.mqttPorts.mqtt}`, d);
       await publish(client, `fire/v1/${d.deviceId}/telemetry`, { pressureMpa: 0.2 });
       await endClient(client);
       await connectDevice(`mqtt://127.0.0.1:${fw.mqttPorts.mqtt}`, { deviceId: d.deviceId, password: 'guess-123' }).catch(() => undefined);
-      const feed = await LiveClient.connect(fw.httpUrl, 'a-very-secret-admin-token'); // the token travels in ?token=
+      const feed = await LiveClient.connect(fw.httpUrl, 'a-very-secret-admin-token-0123456789'); // the token travels in ?token=
       await feed.close();
       await fw.close();
       expect(logText).toContain('token=[redacted]');
       expect(logText.length).toBeGreaterThan(0);
       expect(logText).not.toContain(d.password);
-      expect(logText).not.toContain('a-very-secret-admin-token');
+      expect(logText).not.toContain('a-very-secret-admin-token-0123456789');
       expect(logText).not.toContain('guess-123');
       const db = new Database(join(dir, 'firewatch.db'), { readonly: true });
       const row = db.prepare('SELECT hash FROM device_credentials WHERE device_id = ?').get(d.deviceId) as { hash: string };

@@ -17,6 +17,8 @@ export interface AuthorizePublishDeps {
   identities: WeakMap<Client, string>;
   /** a device's presence message (its last will when it drops off) */
   onPresence?: (deviceId: string, online: boolean) => void;
+  /** a device set RETAIN: stripped (counted), never stored by the broker */
+  onRetainStripped?: (deviceId: string) => void;
 }
 
 export class TopicAclError extends Error {
@@ -28,6 +30,11 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
     if (!client) return callback(null); // broker-internal publish (e.g. a will being re-delivered)
     const deviceId = deps.identities.get(client);
     if (!deviceId) return callback(new TopicAclError('unauthenticated client'));
+    if (packet.retain) {
+      // a device's message is a reading, not the topic's standing state: the broker keeps nothing
+      packet.retain = false;
+      deps.onRetainStripped?.(deviceId);
+    }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const online = presence(deviceId, packet.topic, payload);
     if (online !== undefined) {

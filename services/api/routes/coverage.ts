@@ -13,7 +13,7 @@ import type { DeviceKind } from '../../telemetry/telemetry.js';
 import type { Principal } from '../../auth/model.js';
 import { normaliseStreet } from '../../import/survey-csv.js';
 import { BadRequestError } from '../../shared/errors.js';
-import { stringifyCsv } from '../../shared/csv.js';
+import { stringifyCsvForSpreadsheet } from '../../shared/csv.js';
 import type { Api } from '../app.js';
 import { CoverageQuery, CoverageSchema } from '../schemas/safety-code.js';
 
@@ -85,7 +85,7 @@ export function registerCoverageRoutes(app: Api, deps: CoverageRouteDeps): void 
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="coverage.csv"; filename*=UTF-8''${encodeURIComponent('消防监测覆盖.csv')}`)
-        .send(`\uFEFF${stringifyCsv(coverageCsvRows(items))}`);
+        .send(`\uFEFF${stringifyCsvForSpreadsheet(coverageCsvRows(items))}`);
     },
   );
 }
