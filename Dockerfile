@@ -1,5 +1,5 @@
 # Firewatch container image. Build: docker build -t firewatch .   (docker-compose.yml builds it too)
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 ships prebuilt binaries for this platform; the toolchain is the fallback.
 RUN apt-get update \
@@ -9,7 +9,7 @@ COPY . .
 # npm ci also runs "prepare" (the TypeScript build); build explicitly so the step is visible.
 RUN npm ci && npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     DATA_DIR=/var/lib/firewatch \
     MQTT_PORT=1883 \

@@ -96,9 +96,9 @@ describe('docker-compose.yml', () => {
     for (const v of binds) expect(existsSync(join(ROOT, v.split(':')[0]!)), v).toBe(true);
   });
 
-  it('the Dockerfile builds on node:20-bookworm-slim with npm ci, npm run build and runs dist/bin/firewatch.js serve', () => {
+  it('the Dockerfile builds on node:22-bookworm-slim (a maintained LTS; Node 20 reached end of life in April 2026) with npm ci, npm run build and runs dist/bin/firewatch.js serve', () => {
     const df = read('Dockerfile');
-    expect(df).toMatch(/^FROM node:20-bookworm-slim/m);
+    expect(df).toMatch(/^FROM node:22-bookworm-slim/m);
     expect(df).toMatch(/npm ci/);
     expect(df).toMatch(/npm run build/);
     expect(df).toContain('CMD ["node", "dist/bin/firewatch.js", "serve"]');
