@@ -115,7 +115,7 @@ async function settle(target: Target): Promise<void> {
 }
 
 const loadIds = (n: number) => Array.from({ length: n }, (_, i) => `load-${String(i).padStart(4, '0')}`);
-const probeIds = (n: number) => Array.from({ length: n }, (_, i) => `probe-${String(i).padStart(4, '0')}`);
+const probeIds = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `probe-${String(from + i).padStart(4, '0')}`);
 const deviceCreds = (ids: string[]): Creds[] => ids.map((id) => ({ username: id, password: DEVICE_PASSWORD }));
 
 function percentile(xs: number[], p: number): number {
@@ -140,9 +140,9 @@ export interface LatencyResult {
 async function alertLatency(fw: FirewatchTarget, o: BenchOptions, rate: number, round: number): Promise<LatencyResult> {
   const ids = loadIds(o.clients);
   const clients = await connectMany(`mqtt://127.0.0.1:${fw.mqttPort}`, deviceCreds(ids), 'bg');
-  // a fresh set of probe devices per round: a probe whose alert was closed while its condition
-  // still holds is not raised again by the same breach
-  const probes = probeIds(o.probes * round).slice(o.probes * (round - 1));
+  // a fresh set of probe devices per round: a probe still breaching from the round before would
+  // update its open alert, not raise a new one
+  const probes = probeIds(o.probes, o.probes * (round - 1));
   const probeClients = await connectMany(`mqtt://127.0.0.1:${fw.mqttPort}`, deviceCreds(probes), 'probe');
   const waiting = new Map<string, (at: number) => void>();
   const ws = new WebSocket(`${fw.httpUrl.replace(/^http/, 'ws')}/api/v1/live?token=${BENCH_TOKEN}`);

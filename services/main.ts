@@ -41,6 +41,7 @@ import type { ReadingStore } from './sinks/sink.js';
 import type { ReadingLog } from './log/reading-log.js';
 import { LogProcessors, type Processor } from './processors/log-processors.js';
 import { StoreForwarder } from './processors/store-forwarder.js';
+import { every } from './shared/every.js';
 import { OutageReporter } from './shared/outage.js';
 import { SqliteCursorStore } from './stores/sqlite/sqlite-cursor-store.js';
 import { SqliteReadingLog } from './stores/sqlite/sqlite-reading-log.js';
@@ -436,16 +437,16 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     // writes that are retried only when their event comes again (presence on the feed): while any
     // write to firewatch.db fails, a tiny write every second tells when it works again
     const EVENT_DRIVEN_OPS = ['feed', 'presence'];
-    const probeTimer = setInterval(() => {
-      if (!EVENT_DRIVEN_OPS.some((op) => outages.isFailing(op))) return;
-      try {
+    const probeTimer = every(
+      1000,
+      () => {
+        if (!EVENT_DRIVEN_OPS.some((op) => outages.isFailing(op))) return;
         settings.set('storage_probe_at', String(Date.now()));
         for (const op of EVENT_DRIVEN_OPS) outages.ok(op);
-      } catch {
-        /* still failing: the ops stay failing */
-      }
-    }, 1000);
-    probeTimer.unref();
+      },
+      () => undefined, // still failing: the ops stay failing
+      () => undefined,
+    );
     cleanups.push(() => clearInterval(probeTimer));
     const housekeeping = startHousekeeping(clock, log, config, feed, readingLog, () =>
       Math.min(processors.position(), forwarder?.position() ?? Number.MAX_SAFE_INTEGER),

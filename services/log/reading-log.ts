@@ -70,7 +70,6 @@ export interface CursorStore {
   get(name: string): number | undefined;
   /** Runs inside the consumer's own transaction where the store supports one. */
   set(name: string, position: number): void;
-  all(): Map<string, number>;
 }
 
 /** The real in-memory fake (tests). */
@@ -81,8 +80,5 @@ export class InMemoryCursorStore implements CursorStore {
   }
   set(name: string, position: number): void {
     this.positions.set(name, position);
-  }
-  all(): Map<string, number> {
-    return new Map(this.positions);
   }
 }

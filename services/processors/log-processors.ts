@@ -16,6 +16,7 @@
  * rolled back, in-memory state is reloaded from disk, and the batch is retried with backoff.
  */
 import type { CursorStore, ReadingLog } from '../log/reading-log.js';
+import { nominalDelay } from '../shared/backoff.js';
 import type { OutageReporter } from '../shared/outage.js';
 import type { Reading } from '../telemetry/telemetry.js';
 
@@ -150,11 +151,11 @@ export class LogProcessors {
       this.queue = [];
       this.fromDisk = true;
       this.failures++;
-      const base = Math.min(this.deps.maxBackoffMs ?? 10_000, (this.deps.minBackoffMs ?? 200) * 2 ** Math.min(this.failures - 1, 10));
+      const delay = nominalDelay(this.failures, { minMs: this.deps.minBackoffMs ?? 200, maxMs: this.deps.maxBackoffMs ?? 10_000 });
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.kick();
-      }, base);
+      }, delay);
       this.retryTimer.unref();
       return false;
     }

@@ -12,6 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { CursorStore, ReadingLog } from '../log/reading-log.js';
+import { backoffDelay } from '../shared/backoff.js';
 import { SinkError, type ReadingStore } from '../sinks/sink.js';
 
 export interface ForwarderStatus {
@@ -126,8 +127,7 @@ export class StoreForwarder {
         if (this.storeUp) this.logger.warn({ sink: this.name, err }, 'store unavailable; readings wait in the log');
         this.storeUp = false;
         this.failures++;
-        const base = Math.min(this.opts.maxBackoffMs ?? 60_000, (this.opts.minBackoffMs ?? 1000) * 2 ** (this.failures - 1));
-        this.nextAttemptAt = Date.now() + base / 2 + Math.random() * (base / 2);
+        this.nextAttemptAt = Date.now() + backoffDelay(this.failures, { minMs: this.opts.minBackoffMs ?? 1000, maxMs: this.opts.maxBackoffMs ?? 60_000 });
         this.oldestWaitingAt = rows[0]!.receivedAt;
         return;
       }

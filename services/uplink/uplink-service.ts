@@ -29,7 +29,7 @@ import type { Building } from '../devices/model.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Reading } from '../telemetry/telemetry.js';
 import type { ReadingsPolicies } from '../config/config.js';
-import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
+import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from '../shared/backoff.js';
 import {
   UplinkError,
   type DeadLetter,

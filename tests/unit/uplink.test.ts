@@ -9,7 +9,7 @@ import { decodeAppData, encodeAppData } from '../../gateway/gb26875/index.js';
 import { RULE_SYSTEM_ADDRESS, alertState, appDataForItem, componentAddressFor } from '../../gateway/gb26875/uplink-mapping.js';
 import { parseVendorMapping, vendorAnalog } from '../../gateway/gb26875/vendor-mapping.js';
 import { loadConfig } from '../../services/config/config.js';
-import { backoffDelay, nominalDelay } from '../../services/uplink/backoff.js';
+import { backoffDelay, nominalDelay } from '../../services/shared/backoff.js';
 import { buildPayload, getPath, mapItem, parseMapping } from '../../services/uplink/mapping.js';
 import type { UplinkItem } from '../../services/uplink/model.js';
 import { renderTopic } from '../../services/uplink/mqtt-adapter.js';

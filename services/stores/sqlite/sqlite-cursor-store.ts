@@ -16,12 +16,10 @@ export const LOG_CURSORS_SQL = `CREATE TABLE log_cursors (name TEXT PRIMARY KEY,
 export class SqliteCursorStore implements CursorStore {
   private readonly getStmt;
   private readonly setStmt;
-  private readonly allStmt;
 
   constructor(db: Db) {
     this.getStmt = db.prepare('SELECT position FROM log_cursors WHERE name = ?').pluck();
     this.setStmt = db.prepare('INSERT INTO log_cursors (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position');
-    this.allStmt = db.prepare('SELECT name, position FROM log_cursors');
   }
 
   get(name: string): number | undefined {
@@ -32,7 +30,4 @@ export class SqliteCursorStore implements CursorStore {
     this.setStmt.run(name, position);
   }
 
-  all(): Map<string, number> {
-    return new Map((this.allStmt.all() as Array<{ name: string; position: number }>).map((r) => [r.name, r.position]));
-  }
 }

@@ -80,6 +80,12 @@ export class SqliteReadingLog implements ReadingLog {
   private state: LogHealth = { ok: true, failures: 0 };
   private timer: NodeJS.Timeout | undefined;
   private closedWorker: (() => void) | undefined;
+  /** resolves start(): the writer opened readings.db */
+  private ready: (() => void) | undefined;
+  private lastProbeAt: number | undefined;
+  /** prune requests by their (negative, never a batch's) number */
+  private readonly prunes = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
+  private pruneNo = 0;
   private readonly afterStmt;
   private readonly lastIdStmt;
 
@@ -165,8 +171,6 @@ export class SqliteReadingLog implements ReadingLog {
     this.opts.onBatch?.(readings.length);
     worker.postMessage({ type: 'append', batch: batch.no, rows: readings.map(readingRow) } satisfies ToWriter);
   }
-
-  private ready: (() => void) | undefined;
 
   private onMessage(m: FromWriter): void {
     if (m.type === 'ready') {
@@ -266,8 +270,6 @@ export class SqliteReadingLog implements ReadingLog {
     }
   }
 
-  private lastProbeAt: number | undefined;
-
   private fail(err: LogError): void {
     this.state.failures++;
     if (this.state.ok) this.state = { ok: false, reason: err.message, failingSince: Date.now(), failures: this.state.failures };
@@ -284,9 +286,6 @@ export class SqliteReadingLog implements ReadingLog {
   health(): LogHealth {
     return { ...this.state };
   }
-
-  private readonly prunes = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
-  private pruneNo = 0;
 
   /**
    * Retention, done by the writer between appends: delete rows received before `cutoff` and at or

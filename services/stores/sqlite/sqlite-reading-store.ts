@@ -32,9 +32,6 @@ export class SqliteReadingStore implements ReadingStore {
     this.table.ping();
   }
 
-  count(): number {
-    return this.table.count();
-  }
 
   async close(): Promise<void> {}
 }

@@ -60,7 +60,6 @@ export function rowToReading(r: ReadingRow): Reading {
 export class SqliteReadingsTable {
   private readonly insertStmt;
   private readonly queryStmt;
-  private readonly countStmt;
   private readonly pingStmt;
   readonly insertMany: (readings: readonly Reading[]) => number;
 
@@ -75,7 +74,6 @@ export class SqliteReadingsTable {
        WHERE device_id = ? AND channel = ? AND ts >= ? AND ts <= ?
        ORDER BY ts DESC, id DESC LIMIT ?`,
     );
-    this.countStmt = db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).pluck();
     this.pingStmt = db.prepare(`SELECT id FROM ${table} ORDER BY id DESC LIMIT 1`);
     this.insertMany = db.transaction((readings: readonly Reading[]) => {
       let inserted = 0;
@@ -101,9 +99,6 @@ export class SqliteReadingsTable {
     }));
   }
 
-  count(): number {
-    return this.countStmt.get() as number;
-  }
 
   /** The cheapest read that proves the table answers. */
   ping(): void {
