@@ -248,6 +248,8 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
             if (ok) metrics.sinkBatchSize.observe({ sink: name }, size);
           },
           onDropped: (name, n) => metrics.sinkDropped.inc({ sink: name }, n),
+          onPositionError: (err) => outages.failed('forwarder_position', err),
+          onPositionSaved: () => outages.ok('forwarder_position'),
         })
       : undefined;
     const readingStore: ReadingStore = remote ?? sqliteStore;

@@ -36,6 +36,9 @@ export interface ForwarderOptions {
 export interface ForwarderEvents {
   onBatch?(store: string, size: number, ok: boolean): void;
   onDropped?(store: string, count: number): void;
+  /** saving the forwarding position failed (it is tried again with the next batch) / worked */
+  onPositionError?(err: unknown): void;
+  onPositionSaved?(): void;
 }
 
 export class StoreForwarder {
@@ -138,9 +141,11 @@ export class StoreForwarder {
     this.cursor = position;
     try {
       this.cursors.set(this.cursorName, position);
+      this.events.onPositionSaved?.();
     } catch (err) {
       // the batch is in the store; if the position is lost, a restart re-sends it (same points)
-      this.logger.warn({ sink: this.name, err }, 'could not save the forwarding position');
+      if (this.events.onPositionError) this.events.onPositionError(err);
+      else this.logger.warn({ sink: this.name, err }, 'could not save the forwarding position');
     }
   }
 

@@ -6,6 +6,7 @@
  * (nothing is sent twice), and a replay from a cursor that was not saved overwrites the points it
  * wrote before instead of adding any. Polls with a bounded loop; no fixed sleeps.
  */
+import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -238,6 +239,36 @@ describe('SqliteReadingLog → StoreForwarder → InfluxV1Store (real influxd)',
     const stored = await second.store.query({ deviceId: device, limit: 1000 });
     expect(stored.map((r) => r.seq)).toEqual(all.map((r) => r.seq).reverse());
     expect(l.cursors.get(CURSOR)).toBe(await l.log.lastId());
+  });
+
+  it('a position that cannot be saved (firewatch.db locked) is reported, the readings still reach InfluxDB, and the next save catches up', async () => {
+    const l = await openLog(join(dir, `${randomUUID()}.db`));
+    l.db.pragma('busy_timeout = 0'); // as the service's main thread: never wait long for a lock
+    const influxDb = influxDbName();
+    const device = `wp-${randomUUID().slice(0, 8)}`;
+    const errors: string[] = [];
+    let saved = 0;
+    const { fw } = forwarder(l, influxDb, 100, {
+      onPositionError: (err) => errors.push(err instanceof Error ? err.message : String(err)),
+      onPositionSaved: () => saved++,
+    });
+    await fw.start();
+    const locker = new Database(l.file);
+    locker.exec('BEGIN EXCLUSIVE');
+    try {
+      await l.log.append(Array.from({ length: 10 }, (_, i) => pressure(device, i)));
+      await waitFor('forwarded while the position cannot be saved', () => errors.length > 0 && fw.status().backlog === 0);
+      expect(errors[0]).toMatch(/locked/);
+      expect(await countPoints(influxDb, device)).toBe(10);
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    const more = Array.from({ length: 10 }, (_, i) => pressure(device, 10 + i));
+    await l.log.append(more);
+    await waitFor('position saved again', () => saved > 0 && fw.status().backlog === 0);
+    expect(l.cursors.get(CURSOR)).toBe(more[9]!.logId);
+    expect(await countPoints(influxDb, device)).toBe(20);
   });
 
   it('a replay from a cursor that was not saved (crash after the write) overwrites the points, adds none', async () => {
