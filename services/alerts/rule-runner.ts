@@ -139,12 +139,13 @@ export class RuleRunner {
    * sensor being installed is not offline yet; it is after 3 × its report interval without a word).
    */
   private lastSeen(device: Device): number {
-    const s = this.deps.status.get(device.id);
-    const seen = Math.max(
-      s.lastSeenAt ? Date.parse(s.lastSeenAt) : 0,
-      s.connectedAt ? Date.parse(s.connectedAt) : 0,
-    );
-    return Math.max(seen, this.startedAt, Date.parse(device.createdAt) || 0);
+    return Math.max(this.heardFrom(device.id), this.startedAt, Date.parse(device.createdAt) || 0);
+  }
+
+  /** The device's own last sign of life: a message or a connection (0 if none is known). */
+  private heardFrom(deviceId: string): number {
+    const s = this.deps.status.get(deviceId);
+    return Math.max(s.lastSeenAt ? Date.parse(s.lastSeenAt) : 0, s.connectedAt ? Date.parse(s.connectedAt) : 0);
   }
 
   private offlineScan(now: number): void {
@@ -152,12 +153,28 @@ export class RuleRunner {
     for (const device of registry.devices()) {
       const c = registry.context(device.id);
       if (!c?.building) continue;
-      const last = this.lastSeen(device);
-      const due = engine.offlineDue(device, c.building, device.rules, last);
-      if (due === undefined || (due > now && !this.isOffline(device.id))) continue;
-      const outcomes = engine.offlineCheck(device, c.building, device.rules, last, now, states);
+      const offlineSince = this.offlineSince(device.id);
+      let outcomes;
+      if (offlineSince !== undefined) {
+        // Offline (its silence, or its last will) until the device itself is heard from again: a
+        // will is not undone by the silence being short, nor a silence by the service restarting.
+        const heard = this.heardFrom(device.id);
+        if (heard <= offlineSince) continue;
+        outcomes = engine.offlineCheck(device, c.building, device.rules, heard, now, states);
+      } else {
+        const last = this.lastSeen(device);
+        const due = engine.offlineDue(device, c.building, device.rules, last);
+        if (due === undefined || (due > now && !this.isOffline(device.id))) continue;
+        outcomes = engine.offlineCheck(device, c.building, device.rules, last, now, states);
+      }
       if (outcomes.length > 0) alerts.applyOutcomes(outcomes, { device, building: c.building });
     }
+  }
+
+  /** When the device's device_offline alert was raised (epoch ms), or undefined if none is. */
+  private offlineSince(deviceId: string): number | undefined {
+    const s = this.deps.states.get(deviceId, 'device_offline');
+    return s === undefined || s.phase === 'normal' || s.phase === 'pending' ? undefined : (s.activeSince ?? undefined);
   }
 
   /** `fire/v1/{id}/status`: the device's last will ("offline"), or its own online notice. */

@@ -237,6 +237,26 @@ describe('lifecycle, deadlines and maintenance', () => {
     client.end(true);
   });
 
+  it('a device whose last will fired stays offline until it connects again, however short its silence (issue #12 item 6)', async () => {
+    const p = await provisionDevice(svc.api, { kind: 'fire_lane', reportIntervalS: 3600 }, buildingId);
+    const will = { topic: `fire/v1/${p.deviceId}/status`, payload: Buffer.from('offline'), qos: 1 as const, retain: false };
+    const first = await connectDevice(svc.mqttUrl, p, { will });
+    first.stream.destroy();
+    await waitFor(async () => (await alertsOf(p.deviceId)).some((a) => a.rule === 'device_offline'), 'offline from last will');
+    first.end(true);
+    // ticks pass; the silence (seconds) is far below 3 × 3600 s, yet the device has said nothing since its will
+    for (let i = 0; i < 5; i++) clock.advance(1_000);
+    const [held] = await alertsOf(p.deviceId);
+    expect(held).toMatchObject({ rule: 'device_offline', cleared: false, status: 'open' });
+    // it connects again: now it is back
+    const again = await connectDevice(svc.mqttUrl, p);
+    await waitFor(async () => {
+      clock.advance(1_000);
+      return (await alertsOf(p.deviceId)).some((a) => a.rule === 'device_offline' && a.cleared);
+    }, 'offline cleared by the reconnect');
+    await endClient(again);
+  });
+
   it('maintenance mode keeps data and rules but does not page (no escalation), and ends by itself', async () => {
     const d = await device({ kind: 'electrical_fire' }, { residual_current_high: { forS: 0, clearS: 0 } });
     const until = new Date(clock.now() + 3_600_000).toISOString();
