@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../services/config/config.js';
 import { neutraliseCell } from '../../services/shared/csv.js';
-import { ADMIN_TOKEN, connectDevice, endClient, provisionDevice, startService, waitFor, type TestService } from '../support/service.js';
+import { ADMIN_TOKEN, connectDevice, endClient, provisionDevice, publish, startService, waitFor, type TestService } from '../support/service.js';
 
 let svc: TestService;
 beforeAll(async () => {
@@ -69,6 +69,41 @@ describe('retained publishes from devices', () => {
     await waitFor(async () => (await svc.api.get(`/api/v1/devices/${p.deviceId}/readings?limit=5`)).body.items.length === 1, 'stored');
     const metrics = (await svc.api.get('/metrics')).body as string;
     expect(metrics).toMatch(/^firewatch_mqtt_retain_stripped_total 1$/m);
+    await endClient(c);
+  });
+});
+
+describe('a device that reboots and starts its seq again (item 11)', () => {
+  it('with a clock: seq 1 after the reboot has a new ts and is stored; the re-send of the same message is not', async () => {
+    const p = await provisionDevice(svc.api);
+    const topic = `fire/v1/${p.deviceId}/telemetry`;
+    const t0 = Date.now() - 60_000;
+    let c = await connectDevice(svc.mqttUrl, p);
+    for (let seq = 1; seq <= 3; seq++) await publish(c, topic, { seq, ts: t0 + seq * 1000, pressureMpa: 0.3 });
+    await publish(c, topic, { seq: 3, ts: t0 + 3000, pressureMpa: 0.3 }); // an application-level re-send
+    await endClient(c);
+    c = await connectDevice(svc.mqttUrl, p); // rebooted: counting from 1 again
+    await publish(c, topic, { seq: 1, ts: t0 + 30_000, pressureMpa: 0.31 });
+    await waitFor(async () => (await svc.api.get(`/api/v1/devices/${p.deviceId}/readings?limit=10`)).body.items.length >= 4, 'stored');
+    const items = (await svc.api.get(`/api/v1/devices/${p.deviceId}/readings?limit=10`)).body.items as Array<{ seq: number; ts: string }>;
+    expect(items.map((r) => r.seq).sort()).toEqual([1, 1, 2, 3]);
+    await endClient(c);
+  });
+
+  it('without a clock: seq 1 after the reboot with another value is stored; the identical re-send is a duplicate', async () => {
+    const p = await provisionDevice(svc.api);
+    const topic = `fire/v1/${p.deviceId}/telemetry`;
+    let c = await connectDevice(svc.mqttUrl, p);
+    await publish(c, topic, { seq: 1, pressureMpa: 0.3 });
+    await publish(c, topic, { seq: 2, pressureMpa: 0.3 });
+    await publish(c, topic, { seq: 2, pressureMpa: 0.3 }); // re-sent: the same message
+    await endClient(c);
+    c = await connectDevice(svc.mqttUrl, p);
+    await publish(c, topic, { seq: 1, pressureMpa: 0.29 }); // rebooted a minute later, a new value
+    await waitFor(async () => (await svc.api.get(`/api/v1/devices/${p.deviceId}/readings?limit=10`)).body.items.length >= 3, 'stored');
+    const items = (await svc.api.get(`/api/v1/devices/${p.deviceId}/readings?limit=10`)).body.items as Array<{ seq: number; pressureMpa?: number; fields?: { pressureMpa: number } }>;
+    expect(items).toHaveLength(3);
+    expect(items.map((r) => r.seq).sort()).toEqual([1, 1, 2]);
     await endClient(c);
   });
 });

@@ -8,9 +8,11 @@
  * itself, so "seen" and "stored" are one fact:
  *   - a device timestamp and a `seq`: the unique index (device_id, channel, seq, ts) — INSERT OR
  *     IGNORE changes nothing for a reading the table already holds;
- *   - a `seq` but no device timestamp (`server_ts` = 1, ts is our receive time): the same seq from
- *     the same device and channel received within DEDUPE_WINDOW_MS is the same message re-sent
- *     (MQTT 3.1.1 §4.4 redelivery); after that window it is a new one (a device that rebooted);
+ *   - a `seq` but no device timestamp (`server_ts` = 1, ts is our receive time): the same seq with
+ *     the same fields from the same device and channel received within DEDUPE_WINDOW_MS is the
+ *     same message re-sent (MQTT 3.1.1 §4.4 redelivery carries the identical payload); a different
+ *     value under a seen seq, or the same seq after that window, is a new reading (a device that
+ *     rebooted and restarted its count);
  *   - no `seq`: every message is a new reading (the device gave us no way to tell).
  * A write error (SQLITE_BUSY past busy_timeout, SQLITE_FULL, SQLITE_IOERR) fails the whole batch;
  * nothing of it is committed and the main thread refuses the PUBACKs.
@@ -53,7 +55,7 @@ export function createWriter(opts: WriterOptions) {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const seenUntimed = db
-    .prepare('SELECT 1 FROM readings WHERE device_id = ? AND channel = ? AND seq = ? AND server_ts = 1 AND received_at >= ? LIMIT 1')
+    .prepare('SELECT 1 FROM readings WHERE device_id = ? AND channel = ? AND seq = ? AND server_ts = 1 AND received_at >= ? AND fields = ? LIMIT 1')
     .pluck();
   const probe = db.prepare('INSERT INTO log_probe (id, n) VALUES (1, 0) ON CONFLICT(id) DO UPDATE SET n = n + 1');
   // the oldest rows first (ids grow with arrival), never past what every consumer has processed
@@ -62,7 +64,7 @@ export function createWriter(opts: WriterOptions) {
     const ids: number[] = new Array<number>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
-      if (r[10] === 1 && r[7] !== null && seenUntimed.get(r[0], r[5], r[7], r[8] - DEDUPE_WINDOW_MS) !== undefined) {
+      if (r[10] === 1 && r[7] !== null && seenUntimed.get(r[0], r[5], r[7], r[8] - DEDUPE_WINDOW_MS, r[9]) !== undefined) {
         ids[i] = 0;
         continue;
       }
