@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 /** CPU time and memory of a child process from /proc (Linux). */
 import { readFileSync } from 'node:fs';
 
@@ -56,5 +57,20 @@ export class ProcWatcher {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+}
+
+/** Wait until a just-spawned service answers /readyz 200; its stderr tail explains a failure. */
+export async function waitReady(child: ChildProcess, httpUrl: string, stderr: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`firewatch exited ${child.exitCode}: ${stderr()}`);
+    try {
+      if ((await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(1000) })).status === 200) return;
+    } catch {
+      /* starting */
+    }
+    if (Date.now() > deadline) throw new Error(`firewatch did not become ready: ${stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

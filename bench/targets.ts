@@ -4,14 +4,16 @@
  * private Mosquitto (never the system one on 1883).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes, scryptSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
+import { hashGeneratedSecret } from '../services/devices/credentials.js';
 import { openDatabase } from '../services/stores/sqlite/database.js';
 import { SqliteRegistryStore } from '../services/stores/sqlite/sqlite-registry-store.js';
 import { freePort } from './ports.js';
+import { waitReady } from './proc.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -108,18 +110,16 @@ export interface FirewatchTarget extends Target {
 
 /**
  * Seed the registry straight into SQLite before the service starts: one building and `n` devices
- * sharing one password whose scrypt hash uses a tiny cost factor (N=2). Registration through the
- * API costs ~50 ms of scrypt per device (N=16384), 17 minutes for 20,000; the connection-time
- * check reads N from the stored hash, so the fleet's first connections are cheap too. This is
- * the only shortcut the benchmark takes, and it only touches the CONNECT path.
+ * sharing one password, stored in the form the service itself stores (`sha256$…`, ADR 0007).
+ * Registration through the API would give each its own password (~17 s for 20,000);
+ * the only shortcut the benchmark takes is the shared password, and it only touches the CONNECT path.
  */
 export function seedRegistry(dataDir: string, devices: { id: string; kind: string; point: string | null }[]): void {
   mkdirSync(dataDir, { recursive: true });
   const db = openDatabase(join(dataDir, 'firewatch.db'));
   const store = new SqliteRegistryStore(db);
   const now = new Date().toISOString();
-  const salt = randomBytes(16);
-  const hash = ['scrypt', 2, 1, 1, salt.toString('base64url'), scryptSync(DEVICE_PASSWORD, salt, 32, { N: 2, r: 1, p: 1 }).toString('base64url')].join('$');
+  const hash = hashGeneratedSecret(DEVICE_PASSWORD);
   const building = {
     id: 'bench-tower', name: '压测大厦', street: '解放碑', address: 'bench', type: 'public', heightM: 150, floors: 40, areaM2: null,
     category: 1, use: 'office', contactName: null, contactPhone: null, createdAt: now, updatedAt: now,
@@ -169,18 +169,7 @@ export async function startFirewatch(o: FirewatchOptions): Promise<FirewatchTarg
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const httpUrl = `http://127.0.0.1:${httpPort}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`firewatch exited ${child.exitCode}: ${stderr}`);
-    try {
-      const r = await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(1000) });
-      if (r.status === 200) break;
-    } catch {
-      /* starting */
-    }
-    if (Date.now() > deadline) throw new Error(`firewatch did not become ready: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitReady(child, httpUrl, () => stderr);
   const metrics = async () => (await fetch(`${httpUrl}/metrics`)).text();
   let rowsDb: ReturnType<typeof openDatabase> | undefined;
   return {

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { MqttBroker, type BrokerAddresses } from '../gateway/mqtt/broker.js';
 import { Gb26875Listener, type ComponentStates } from '../gateway/gb26875/listener.js';
 import { Gb26875UplinkClient } from '../gateway/gb26875/uplink-client.js';
+import { loadStatusMap } from '../gateway/gb26875/status-map.js';
 import { loadVendorMapping } from '../gateway/gb26875/vendor-mapping.js';
 import { HttpUplinkAdapter } from './uplink/http-adapter.js';
 import { loadMapping } from './uplink/mapping.js';
@@ -22,6 +23,9 @@ import { EscalationScheduler } from './alerts/escalation.js';
 import { SafetyCodeService } from './alerts/safety-code-service.js';
 import { BuildingImporter } from './import/building-import.js';
 import { LiveFeed } from './alerts/live-feed.js';
+import { TestWindows } from './alerts/test-windows.js';
+import { SqliteTestWindowStore } from './stores/sqlite/sqlite-test-window-store.js';
+import { SqliteGb26875TestStore } from './stores/sqlite/sqlite-gb26875-store.js';
 import { RuleRunner } from './alerts/rule-runner.js';
 import { buildApi, type Api } from './api/app.js';
 import { AuthService } from './auth/auth-service.js';
@@ -55,6 +59,9 @@ import { SqliteEventLogStore, SqliteMaintenanceStore } from './stores/sqlite/sql
 import { SqliteRuleStateStore } from './stores/sqlite/sqlite-rule-state-store.js';
 import { SqliteRegistryStore } from './stores/sqlite/sqlite-registry-store.js';
 import { SqliteSettingsStore } from './stores/sqlite/sqlite-settings-store.js';
+import { SqliteAuditStore } from './stores/sqlite/sqlite-audit-store.js';
+import { AuditLog } from './audit/audit-log.js';
+import { ChangeControl } from './audit/change-control.js';
 
 export interface Firewatch {
   readonly httpUrl: string;
@@ -256,20 +263,30 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
 
     // alerts: rules → lifecycle → live feed, all on the injected clock
     const feed = new LiveFeed(new SqliteEventLogStore(db), clock);
+    const deadlines = new DeadlinePolicy({ ackS: config.alerts.ackS, closeS: config.alerts.closeS }, config.alerts.byUse);
     const alerts = new AlertService({
       store: new SqliteAlertStore(db),
       maintenance: new SqliteMaintenanceStore(db),
       feed,
       clock,
-      deadlines: new DeadlinePolicy({ ackS: config.alerts.ackS, closeS: config.alerts.closeS }, config.alerts.byUse),
+      deadlines,
       log: log.child({ module: 'alerts' }),
+    });
+    // issue #12 item 9: who may weaken alerting, with a reason, in the audit history
+    const changeControl = new ChangeControl({
+      audit: new AuditLog(new SqliteAuditStore(db), clock),
+      clock,
+      maintenanceMaxOperatorH: config.alerts.maintenanceMaxOperatorH,
+      deadlinesFor: (use) => deadlines.for(use),
     });
     const escalation = new EscalationScheduler(alerts, clock);
     const ruleStates = new SqliteRuleStateStore(db);
     ruleStates.start(1000, (err) => outages.failed('rule_state', err), () => outages.ok('rule_state'));
     cleanups.push(() => ruleStates.close());
     const lastAlive = settings.get(LAST_ALIVE_KEY);
+    const tests = new TestWindows(new SqliteTestWindowStore(db), () => clock.now());
     const runner = new RuleRunner({
+      tests,
       engine: new RuleEngine(),
       states: ruleStates,
       alerts,
@@ -307,9 +324,15 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       uplinkAdapters.push(new MqttUplinkAdapter({ ...config.uplink.mqtt, timeoutMs: 10_000, log: log.child({ module: 'uplink-mqtt' }) }));
     }
     if (config.uplink.gb26875) {
-      const g = config.uplink.gb26875;
+      const { statusMap, ...g } = config.uplink.gb26875;
       uplinkAdapters.push(
-        new Gb26875UplinkClient({ ...g, heartbeatMs: g.heartbeatS * 1000, clock, log: log.child({ module: 'uplink-gb26875' }) }),
+        new Gb26875UplinkClient({
+          ...g,
+          heartbeatMs: g.heartbeatS * 1000,
+          clock,
+          log: log.child({ module: 'uplink-gb26875' }),
+          ...(statusMap !== undefined ? { statusMap: loadStatusMap(statusMap) } : {}),
+        }),
       );
     }
     const uplink =
@@ -406,6 +429,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     // GB/T 26875.3 gateway for UITDs (issue #6): decoded frames enter the same pipeline
     let gb26875: Gb26875Listener | undefined;
     let gb26875Port: number | undefined;
+    const gb26875Tests = new SqliteGb26875TestStore(db);
     if (config.gb26875.port !== undefined) {
       gb26875 = new Gb26875Listener({
         host: config.gb26875.host,
@@ -428,11 +452,32 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
           load: () => JSON.parse(settings.get(GB26875_COMPONENTS_KEY) ?? '{}') as ComponentStates,
           save: (states) => settings.set(GB26875_COMPONENTS_KEY, JSON.stringify(states)),
         },
+        // issue #16 item 7: test-mode alarms recorded as tests; analog pressure bound to water_pressure devices
+        testAlarms: gb26875Tests,
+        boundDevice: (uitd, ref) => registry.deviceByGb26875Source(uitd.id, ref),
         ...(config.gb26875.vendorMappingFile !== undefined ? { vendorMapping: loadVendorMapping(config.gb26875.vendorMappingFile) } : {}),
+        // protection (issue #12 item 7): caps, idle timeout, peer allow-lists
+        idleTimeoutMs: config.gb26875.idleTimeoutS * 1000,
+        maxConnections: config.gb26875.maxConnections,
+        ...(config.gb26875.maxConnectionsPerPeer !== undefined ? { maxConnectionsPerPeer: config.gb26875.maxConnectionsPerPeer } : {}),
+        ...(config.gb26875.allow !== undefined ? { defaultAllowedPeers: config.gb26875.allow } : {}),
+        refusalLogIntervalMs: config.ingest.rejectLogIntervalS * 1000,
       });
       const listener = gb26875;
       cleanups.push(() => listener.close());
+      registry.onChange((e) => {
+        if (e.type === 'device_removed') listener.forget(e.deviceId);
+      });
       gb26875Port = await gb26875.start();
+      if (config.gb26875.allow === undefined) {
+        const open = [...registry.devices()].filter((d) => d.kind === 'uitd' && !d.allowedPeers?.length).map((d) => d.id);
+        if (open.length > 0) {
+          log.warn(
+            { module: 'gb26875', devices: open.slice(0, 20), count: open.length },
+            'UITDs without allowedPeers accept frames from any peer (GB/T 26875.3 has no authentication): set allowedPeers or GB26875_ALLOW',
+          );
+        }
+      }
     }
     escalation.start();
     runner.start();
@@ -509,7 +554,10 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
         : []),
     ];
 
+    const gateway = gb26875;
     const api = await buildApi({
+      tests,
+      ...(gateway ? { gb26875: { gateway } } : {}),
       registry,
       status,
       readingStore,
@@ -525,10 +573,19 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       feed,
       liveMaxBufferBytes: config.liveMaxBufferBytes,
       ...(uplink ? { uplink } : {}),
-      safetyCodes: new SafetyCodeService({ registry, status, alerts, clock, secret: safetyCodeSecret() }),
-      importer: new BuildingImporter(registry),
+      safetyCodes: new SafetyCodeService({
+        registry,
+        status,
+        alerts,
+        clock,
+        secret: safetyCodeSecret(),
+        bounds: { offlineH: config.safetyCodeOfflineH, maintenanceH: config.alerts.maintenanceMaxOperatorH },
+      }),
+      importer: new BuildingImporter(registry, changeControl),
       publicBaseUrl: config.publicBaseUrl,
       readiness,
+      clock,
+      changeControl,
       log,
       version: packageVersion(),
     });

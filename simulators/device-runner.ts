@@ -20,11 +20,13 @@ export interface SimStats {
   readings: number;
   events: number;
   backlogFlushed: number;
+  /** reconnects after the service closed the connection (a restart) */
+  reconnects: number;
   faultsInjected: Record<string, number>;
 }
 
 export function newStats(devices: number): SimStats {
-  return { devices, connected: 0, connectFailures: 0, messagesSent: 0, messagesAcked: 0, publishErrors: 0, readings: 0, events: 0, backlogFlushed: 0, faultsInjected: {} };
+  return { devices, connected: 0, connectFailures: 0, messagesSent: 0, messagesAcked: 0, publishErrors: 0, readings: 0, events: 0, backlogFlushed: 0, reconnects: 0, faultsInjected: {} };
 }
 
 export interface RunnerEnv {
@@ -90,10 +92,33 @@ export class DeviceRunner implements DeviceControl {
     this.env.stats.connected++;
     this.client.on('close', () => {
       if (this.link === 'up') {
+        // the service closed the connection (it restarted, or the network dropped): a real
+        // device reconnects by itself, with a growing, jittered delay, and flushes its backlog
         this.link = 'lost';
         this.env.stats.connected--;
+        this.autoReconnect(0);
       }
     });
+  }
+
+  private closing = false;
+  private retry: NodeJS.Timeout | undefined;
+
+  /** 1 s, 2 s, 4 s … up to 30 s, ±25 % so a fleet does not come back in lockstep. */
+  private autoReconnect(attempt: number): void {
+    if (this.closing || this.retry) return;
+    const base = Math.min(30_000, 1000 * 2 ** attempt);
+    const delay = base * (0.75 + Math.random() * 0.5);
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.closing || this.link !== 'lost') return;
+      this.reconnect();
+      void this.pending?.then(() => {
+        if (this.link === 'lost') this.autoReconnect(attempt + 1);
+        else this.env.stats.reconnects++;
+      });
+    }, delay);
+    this.retry.unref();
   }
 
   private open(password: string): Promise<MqttClient> {
@@ -265,6 +290,9 @@ export class DeviceRunner implements DeviceControl {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
     const c = this.client;
     this.client = undefined;
     if (this.link === 'up') this.env.stats.connected--;

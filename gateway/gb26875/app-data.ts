@@ -1,5 +1,5 @@
 /**
- * GB/T 26875.3-2011 application data unit (domain-facts.md §1.5–§1.10). Pure.
+ * GB/T 26875.3-2011 application data unit (docs/standards.md §1.5–§1.10). Pure.
  *
  *   type flag (1) | object count n (1) | object 1 … object n      (fact 16)
  *   object = information body [+ 6-byte time tag, for most types]

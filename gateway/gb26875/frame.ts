@@ -1,5 +1,5 @@
 /**
- * GB/T 26875.3-2011 frame codec (domain-facts.md §1.2–§1.4). Pure: bytes in, values out.
+ * GB/T 26875.3-2011 frame codec (docs/standards.md §1.2–§1.4). Pure: bytes in, values out.
  *
  *   byte (1-based)  1-2    3-4     5-6      7-12   13-18   19-24  25-26  27    28…      +1   +2
  *                   '@@' | serial | version | time | source | dest | len | cmd | app data | cs | '##'

@@ -1,5 +1,5 @@
 /**
- * GB/T 26875.3-2011 codec (UITD ↔ monitoring centre), domain-facts.md §1. Pure: no sockets.
+ * GB/T 26875.3-2011 codec (UITD ↔ monitoring centre), docs/standards.md §1. Pure: no sockets.
  *
  *   TCP bytes ─► FrameSplitter.push ─► decodeFrame ─► decodeAppData ─► tables (names, scaling)
  */

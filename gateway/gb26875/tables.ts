@@ -3,7 +3,7 @@
  * status / operation bit fields. Pure data plus lookups; no I/O.
  *
  * Names carry Chinese beside English because duty staff read Chinese. Chinese text follows the
- * standard's wording as reproduced in G2 (domain-facts.md "Sources"), with G2's known typos fixed
+ * standard's wording as reproduced in G2 (docs/standards.md "Sources"), with G2's known typos fixed
  * (noted where they occur).
  *
  * Caution (fact 28): some regions run a newer protocol variant with different tables and

@@ -4,7 +4,7 @@
  *
  *   connect ─► serial := 0 ─► UITD status (type 21, "normal monitoring")
  *   every heartbeatMs: command 2 with empty app data (fact 8)
- *   each item ─► app data (uplink-mapping.ts) ─► command 2 frame ─► wait for command 3 with the same serial
+ *   each item ─► app data (uplink-mapping.ts, status bits: status-map.ts) ─► command 2 frame ─► wait for command 3 with the same serial
  *                 deny (6) or no answer within timeoutMs ─► resend, at most `retries` times (fact 4: 10 s, 3)
  *
  * Outcome per exchange: confirmed → next; every attempt timed out → retryable failure (the link is
@@ -19,6 +19,7 @@ import { encodeAppData, type AppDataInput } from './app-data.js';
 import { FrameSplitter } from './frame-splitter.js';
 import { Command, decodeFrame, encodeFrame, type ProtocolVersion } from './frame.js';
 import { encodeUitdStatus } from './tables.js';
+import type { StatusMap } from './status-map.js';
 import { appDataForItem } from './uplink-mapping.js';
 
 export interface Gb26875ClientOptions {
@@ -36,6 +37,8 @@ export interface Gb26875ClientOptions {
   clock: Clock;
   log: Logger;
   version?: ProtocolVersion;
+  /** the platform's status-bit overrides (UPLINK_GB26875_STATUS_MAP); unset: the default table */
+  statusMap?: StatusMap;
 }
 
 type Reply = 'confirm' | 'deny';
@@ -184,7 +187,7 @@ export class Gb26875UplinkClient implements UplinkAdapter {
   }
 
   async send(items: readonly StoredUplinkItem[]): Promise<void> {
-    const units: AppDataInput[] = items.flatMap((i) => appDataForItem(i));
+    const units: AppDataInput[] = items.flatMap((i) => appDataForItem(i, this.opts.statusMap));
     for (const unit of units) {
       const bytes = encodeAppData(unit);
       await this.serialised(() => this.exchange(bytes));

@@ -1,17 +1,19 @@
 /**
  * Platform uplink items → GB/T 26875.3 app data (we act as a UITD towards a monitoring centre).
  * Pure. The 2011 tables have no codes for water-pressure, electrical-fire or fire-lane
- * monitoring (domain-facts §1.7, §1.8), so those use the user-defined codes vendors use (G6).
+ * monitoring (docs/standards.md §1.7, §1.8), so those use the user-defined codes vendors use (G6).
  *
- *   alert raised / recurred ─► type 2 component status: bit0 normal + bit1 fire alarm (hazard)
- *                                                         or bit2 fault (fault class)
+ *   alert raised / recurred ─► type 2 component status: bit0 normal + the alert's bits from the
+ *                              status map (status-map.ts): bit1 fire alarm for fire evidence only,
+ *                              bit4 supervisory for water, lane and electrical-fire hazards, bit2 fault
  *   alert cleared (hazard), closed after clearing (fault) ─► type 2 with bit0 only (recovery)
  *   reading ─► type 3 analog values (pressure: type 5 kPa, 0.1 kPa steps; level: type 2; …)
  *   anything else (presence, building changes, escalation, acknowledgement) ─► nothing
  */
 import type { UplinkItem } from '../../services/uplink/model.js';
 import type { AppDataInput, AnalogValueInput, ComponentAddress, ComponentStatusInput } from './app-data.js';
-import { ANALOG_TYPES, encodeComponentStatus } from './tables.js';
+import { statusWordFor, type StatusMap } from './status-map.js';
+import { ANALOG_TYPES } from './tables.js';
 
 /** System types (fact §1.7): 11 hydrant, 12 sprinkler, 1 fire alarm system; ≥128 user-defined. */
 export const SYSTEM = {
@@ -57,6 +59,10 @@ export const RULE_SYSTEM_ADDRESS: Readonly<Record<string, number>> = {
   device_offline: 9,
   sensor_fault: 10,
   device_alarm: 11,
+  /** fire evidence from several signals (issue #16); its own point once the rule exists */
+  probable_fire: 12,
+  /** a UITD's supervisory bit (issue #16 item 7) */
+  device_supervisory: 13,
 };
 export const READING_SYSTEM_ADDRESS = 0;
 
@@ -102,24 +108,24 @@ export function descriptionFor(deviceId: string): string {
 
 type AlertLike = { rule?: string; class?: string; cleared?: boolean; deviceId?: string | null; kind?: string | null; point?: string | null };
 
-/** Alarm/fault state the item reports for its component, or undefined when it changes nothing. */
-export function alertState(item: UplinkItem): { alarm: boolean; fault: boolean } | undefined {
+/**
+ * What the item does to its component: `raise` (the alert is active: its bits), `recover` (bit0
+ * only), or undefined when it changes nothing.
+ */
+export function alertState(item: UplinkItem): 'raise' | 'recover' | undefined {
   const alert = item.data.alert as AlertLike | undefined;
   if (!alert) return undefined;
-  const hazard = alert.class === 'hazard';
-  const set = { alarm: hazard, fault: !hazard };
-  const clear = { alarm: false, fault: false };
   const change = item.data.change as { action?: string } | null | undefined;
   switch (item.type) {
     case 'alert.raised':
-      return alert.cleared ? undefined : set;
+      return alert.cleared ? undefined : 'raise';
     case 'alert.updated':
-      return change?.action === 'recurred' && !alert.cleared ? set : undefined;
+      return change?.action === 'recurred' && !alert.cleared ? 'raise' : undefined;
     case 'alert.cleared':
-      return clear;
+      return 'recover';
     case 'alert.closed':
       // a hazard's recovery went out with alert.cleared; a fault clears and closes in one step
-      return alert.class === 'fault' && alert.cleared ? clear : undefined;
+      return alert.class === 'fault' && alert.cleared ? 'recover' : undefined;
     default:
       return undefined;
   }
@@ -168,8 +174,8 @@ function analogObjects(item: UplinkItem, time: Date): AnalogValueInput[] {
   return out;
 }
 
-/** The app-data units one item becomes (empty: nothing to send for it). */
-export function appDataForItem(item: UplinkItem): AppDataInput[] {
+/** The app-data units one item becomes (empty: nothing to send for it); `statusMap`: the platform's overrides. */
+export function appDataForItem(item: UplinkItem, statusMap?: StatusMap): AppDataInput[] {
   const time = new Date(item.occurredAt);
   if (item.type === 'reading') {
     const objects = analogObjects(item, time);
@@ -189,7 +195,7 @@ export function appDataForItem(item: UplinkItem): AppDataInput[] {
     systemAddress: RULE_SYSTEM_ADDRESS[alert.rule ?? ''] ?? 0xff,
     componentType: fac.componentType,
     address: componentAddressFor(deviceId),
-    status: encodeComponentStatus({ normal: true, fireAlarm: state.alarm, fault: state.fault }),
+    status: statusWordFor(alert, state === 'raise', statusMap),
     description: descriptionFor(deviceId),
     time,
   };

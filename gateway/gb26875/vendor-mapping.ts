@@ -1,5 +1,5 @@
 /**
- * Per-vendor meaning of user-defined analog types 128–255 (domain-facts §1.10: vendors send
+ * Per-vendor meaning of user-defined analog types 128–255 (docs/standards.md §1.10: vendors send
  * readings under private codes whose scaling is not public, so a gateway must be told).
  * GB26875_VENDOR_MAPPING is a JSON file keyed by the device's `vendor` ("*" for any vendor):
  *

@@ -1,12 +1,14 @@
 /**
  * The embedded MQTT broker (aedes 1.x: MQTT 3.1 and 3.1.1; an MQTT 5 CONNECT is answered with
  * CONNACK 0x01 "unacceptable protocol version"). Listens on TCP, and optionally on WebSocket and
- * TLS. Policy lives in hooks/; this file owns only the lifecycle.
+ * TLS. Policy lives in hooks/; this file owns only the lifecycle. Every connection, whichever the
+ * listener, passes packet-guard.ts first (packet size limits before aedes buffers anything).
  */
 import { Aedes, type Client } from 'aedes';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -18,6 +20,7 @@ import type { Pipeline } from '../../services/pipeline/pipeline.js';
 import { createAuthenticate } from './hooks/authenticate.js';
 import { createAuthorizePublish } from './hooks/authorize-publish.js';
 import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.js';
+import { guardStream, type PacketGuard, type PacketLimits } from './packet-guard.js';
 
 export interface BrokerDeps {
   config: Config['mqtt'];
@@ -37,10 +40,17 @@ export interface BrokerAddresses {
   mqtts?: number;
 }
 
+/**
+ * Pending connections the kernel queues per listener (capped by net.core.somaxconn). Node's 511
+ * drops SYNs when a whole fleet reconnects at once, and each dropped device waits out TCP's
+ * retransmission backoff (1, 3, 7, 15 s …) before it is even accepted.
+ */
+const LISTEN_BACKLOG = 4096;
+
 function listen(server: Server | HttpServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
@@ -55,6 +65,9 @@ export class MqttBroker {
   private wss: WebSocketServer | undefined;
   private readonly identities = new WeakMap<Client, string>();
   private readonly clientsByDevice = new Map<string, Set<Client>>();
+  private readonly guards = new WeakMap<object, PacketGuard>();
+  /** set by close(): disconnections and wills from here on are the shutdown's, not the devices' */
+  private closing = false;
   ports: BrokerAddresses = { mqtt: 0 };
 
   constructor(private readonly deps: BrokerDeps) {}
@@ -67,7 +80,9 @@ export class MqttBroker {
       authorizePublish: createAuthorizePublish({
         pipeline: deps.pipeline,
         identities: this.identities,
-        ...(deps.onPresence ? { onPresence: deps.onPresence } : {}),
+        // The broker's own shutdown is not a device going offline: aedes publishes every client's
+        // last will as it closes the connections, and those must not raise device_offline.
+        ...(deps.onPresence ? { onPresence: (id: string, online: boolean) => (this.closing ? undefined : deps.onPresence!(id, online)) } : {}),
         onRetainStripped: () => deps.metrics.retainStripped.inc(),
       }),
       authorizeSubscribe: createAuthorizeSubscribe({ pipeline: deps.pipeline, identities: this.identities }),
@@ -77,6 +92,7 @@ export class MqttBroker {
     this.aedes = aedes;
 
     aedes.on('client', (client) => {
+      this.guards.get(client.conn)?.authenticated();
       const id = this.identities.get(client);
       if (!id) return;
       let set = this.clientsByDevice.get(id);
@@ -95,7 +111,7 @@ export class MqttBroker {
       if (!set || set.size === 0) {
         this.clientsByDevice.delete(id);
         deps.status.disconnected(id);
-        deps.onConnection?.(id, false);
+        if (!this.closing) deps.onConnection?.(id, false);
       }
     });
     // A client's error is the client's, never the broker's.
@@ -103,19 +119,34 @@ export class MqttBroker {
     aedes.on('connectionError', (client, err) => log.debug({ err: err.message }, 'connection error'));
 
     const { config } = deps;
-    const tcp = createServer(aedes.handle);
+    const limits: PacketLimits = { controlBytes: config.maxConnectBytes, publishBytes: config.maxPublishBytes };
+    const tooLarge = (state: string) => deps.metrics.packetsTooLarge.inc({ state });
+    const guarded = <S extends Duplex>(stream: S): S => {
+      this.guards.set(stream, guardStream(stream, limits, tooLarge));
+      return stream;
+    };
+    const tcp = createServer((socket) => aedes.handle(guarded(socket)));
     this.servers.push(tcp);
     this.ports = { mqtt: await listen(tcp, config.port, config.host) };
 
     if (config.wsPort !== undefined) {
       const http = createHttpServer();
-      this.wss = new WebSocketServer({ server: http });
-      this.wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
+      // ws buffers a whole message before the stream sees it: no message may exceed the largest packet
+      this.wss = new WebSocketServer({ server: http, maxPayload: Math.max(limits.publishBytes, limits.controlBytes) + 5 });
+      this.wss.on('connection', (socket, req) => {
+        const stream = guarded(createWebSocketStream(socket));
+        socket.on('error', (err: Error & { code?: string }) => {
+          if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') tooLarge(this.guards.get(stream)?.state ?? 'unauthenticated');
+        });
+        aedes.handle(stream, req);
+      });
       this.servers.push(http);
       this.ports.ws = await listen(http, config.wsPort, config.host);
     }
     if (config.tlsPort !== undefined && config.tlsCertFile && config.tlsKeyFile) {
-      const tls = createTlsServer({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }, aedes.handle);
+      const tls = createTlsServer({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }, (socket) =>
+        aedes.handle(guarded(socket)),
+      );
       this.servers.push(tls);
       this.ports.mqtts = await listen(tls, config.tlsPort, config.host);
     }
@@ -133,6 +164,7 @@ export class MqttBroker {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.wss?.close();
     const servers = this.servers.splice(0);
     const closing = servers.map(closeServer);

@@ -22,6 +22,7 @@ import type { RuleEngine, RuleOutcome } from '../rules/rule-engine.js';
 import type { RuleStateStore } from '../rules/rule-state-store.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { AlertService } from './alert-service.js';
+import type { TestWindows } from './test-windows.js';
 
 export interface RuleRunnerDeps {
   engine: RuleEngine;
@@ -40,10 +41,19 @@ export interface RuleRunnerDeps {
   /** a tick that failed (storage failing: it is retried on the next tick) */
   onTickError?: (err: unknown) => void;
   onTickOk?: () => void;
+  /** scheduled tests of fire-water points: flowing limits, no pressure_drop, readings recorded */
+  tests?: Pick<TestWindows, 'activeFor' | 'observe'>;
 }
 
 export class RuleRunner {
   private readonly startedAt: number;
+  /**
+   * Devices whose open conditions were restored from before this start. Their timers (a lane
+   * occupied since before the restart, a clear held) go on only while the device's last message is
+   * younger than its report interval; older than that, the state is stale — what happened while the
+   * service was down is unknown — and they wait for a reading received after the start.
+   */
+  private readonly awaitingReading = new Set<string>();
   private timer: TimerHandle | undefined;
   private ticks = 0;
   private closed = false;
@@ -69,11 +79,16 @@ export class RuleRunner {
   }
 
   private processDevice(deviceId: string, readings: readonly Reading[], from: number, to: number): void {
+    if (this.awaitingReading.size > 0 && (readings[to - 1]!.receivedAt ?? this.startedAt) >= this.startedAt) this.awaitingReading.delete(deviceId);
     const c = this.deps.registry.context(deviceId);
     if (!c?.building) return;
     const outcomes: RuleOutcome[] = [];
+    const tests = this.deps.tests;
     for (let i = from; i < to; i++) {
-      outcomes.push(...this.deps.engine.evaluate(readings[i]!, c.device, c.building, c.device.rules, this.deps.states));
+      const r = readings[i]!;
+      const testing = tests !== undefined && c.device.kind === 'water_pressure' && tests.activeFor(deviceId, r.ts) !== undefined;
+      outcomes.push(...this.deps.engine.evaluate(r, c.device, c.building, c.device.rules, this.deps.states, testing ? { testing } : undefined));
+      if (testing && typeof r.fields.pressureMpa === 'number') tests.observe(deviceId, r.ts, r.fields.pressureMpa);
     }
     // a message from a device counted offline brings it back
     if (this.isOffline(deviceId)) {
@@ -101,6 +116,9 @@ export class RuleRunner {
       });
     }
     this.deps.markAlive(this.startedAt);
+    for (const { deviceId, ruleId } of this.deps.states.openConditions()) {
+      if (ruleId !== 'device_offline') this.awaitingReading.add(deviceId);
+    }
     const tickMs = this.deps.tickMs ?? 1000;
     const loop = () => {
       if (this.closed) return;
@@ -120,9 +138,13 @@ export class RuleRunner {
   tick(): void {
     const { engine, states, registry, alerts, clock } = this.deps;
     const now = clock.now();
+    const tests = this.deps.tests;
     const lookup = (id: string) => {
       const c = registry.context(id);
-      return c?.building ? { device: c.device, building: c.building, overrides: c.device.rules } : undefined;
+      if (!c?.building) return undefined;
+      if (this.awaitingReading.has(id) && this.stale(c.device, now)) return undefined; // no verdict on stale data
+      const testing = tests !== undefined && c.device.kind === 'water_pressure' && tests.activeFor(id, now) !== undefined;
+      return { device: c.device, building: c.building, overrides: c.device.rules, testing };
     };
     for (const o of engine.dueChecks(now, states, lookup)) {
       const c = lookup(o.deviceId);
@@ -131,6 +153,20 @@ export class RuleRunner {
     this.ticks++;
     if (this.ticks % 5 === 0) this.deps.markAlive(now);
     this.offlineScan(now);
+    this.rejectionScan(now);
+  }
+
+  /** Devices sending only rejected messages: a run long enough is a sensor_fault (issue #16 item 4). */
+  private rejectionScan(now: number): void {
+    const { engine, states, registry, alerts, status } = this.deps;
+    for (const id of status.rejectingDevices()) {
+      const s = status.get(id);
+      const c = registry.context(id);
+      if (!c?.building || !s.rejectedRun || !s.lastRejected) continue;
+      const since = Math.max(s.rejectedSince ? Date.parse(s.rejectedSince) : now, this.startedAt);
+      const outcomes = engine.rejectionCheck(c.device, c.building, c.device.rules, { count: s.rejectedRun, since, reason: s.lastRejected.reason }, now, states);
+      if (outcomes.length > 0) alerts.applyOutcomes(outcomes, { device: c.device, building: c.building });
+    }
   }
 
   /**
@@ -140,6 +176,12 @@ export class RuleRunner {
    */
   private lastSeen(device: Device): number {
     return Math.max(this.heardFrom(device.id), this.startedAt, Date.parse(device.createdAt) || 0);
+  }
+
+  /** Restored state of a device not heard from within its report interval is stale. */
+  private stale(device: Device, now: number): boolean {
+    const seen = this.deps.status.get(device.id).lastSeenAt;
+    return seen === null || now - Date.parse(seen) > device.reportIntervalS * 1000;
   }
 
   /** The device's own last sign of life: a message or a connection (0 if none is known). */

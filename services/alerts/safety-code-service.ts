@@ -2,6 +2,14 @@
  * Gathers the facts for a building's fire-safety code (safety-code.ts decides) and owns the
  * public id behind the QR code.
  *
+ * Facts: the building's unclosed alerts; per device whether it has ever connected or reported
+ * (commissioned), whether it is connected and reporting now (connected, no device_offline alert
+ * open), and since when it is silent (its last message, connection or disconnection, but never
+ * before this service started: after a restart nobody has been offline for the service's own
+ * downtime, as in rule-runner.ts); the start of active maintenance windows; whether the plan
+ * requires the building to be monitored (coverage.ts requirementOf, the same function as the
+ * coverage report); and the survey's hazards and 整改情况.
+ *
  * The public id is HMAC-SHA256(secret, buildingId), base64url, first 16 characters (96 bits):
  * stable for a building (a printed QR code keeps working), unguessable without the secret (a
  * visitor cannot walk the district's building ids), and needs no stored column. The secret is
@@ -10,12 +18,14 @@
  * random ids cannot make every request a full scan.
  */
 import { createHmac } from 'node:crypto';
+import { requirementOf } from '../coverage/coverage.js';
 import type { Building } from '../devices/model.js';
 import type { DeviceStatusTracker } from '../devices/device-status.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import type { Clock } from '../shared/clock.js';
 import type { AlertService } from './alert-service.js';
-import { computeSafetyCode, type SafetyCode } from './safety-code.js';
+import { surveyFoundHazard } from '../import/survey-csv.js';
+import { computeSafetyCode, DEFAULT_SAFETY_BOUNDS, type SafetyBounds, type SafetyCode } from './safety-code.js';
 
 export const PUBLIC_ID_LENGTH = 16;
 const REBUILD_MS = 5_000;
@@ -43,13 +53,20 @@ export interface SafetyCodeServiceDeps {
   alerts: AlertService;
   clock: Clock;
   secret: string;
+  /** SAFETY_CODE_OFFLINE_H and MAINTENANCE_MAX_OPERATOR_H; defaults 24 h and 72 h */
+  bounds?: Partial<SafetyBounds>;
 }
 
 export class SafetyCodeService {
   private byPublicId = new Map<string, string>();
   private lastRebuild = -Infinity;
+  private readonly startedAt: number;
+  readonly bounds: SafetyBounds;
 
-  constructor(private readonly deps: SafetyCodeServiceDeps) {}
+  constructor(private readonly deps: SafetyCodeServiceDeps) {
+    this.startedAt = deps.clock.now();
+    this.bounds = { ...DEFAULT_SAFETY_BOUNDS, ...deps.bounds };
+  }
 
   /** The building's public id; remembered, so the page works at once for a code just shown. */
   publicId(buildingId: string): string {
@@ -60,18 +77,48 @@ export class SafetyCodeService {
 
   forBuilding(building: Building): BuildingSafetyCode {
     const { registry, status, alerts, clock } = this.deps;
+    const now = clock.now();
     const devices = [...registry.devices()].filter((d) => d.buildingId === building.id);
+    const unclosed = alerts.list({ status: 'active', buildingId: building.id, limit: MAX_UNCLOSED });
+    const silent = new Set(unclosed.filter((a) => a.rule === 'device_offline' && a.deviceId !== null).map((a) => a.deviceId));
+    const since = (iso: string | undefined) => (iso === undefined ? null : Date.parse(iso));
+    const requirement = requirementOf(building);
     const code = computeSafetyCode({
-      unclosedAlerts: alerts.list({ status: 'active', buildingId: building.id, limit: MAX_UNCLOSED }),
-      devices: devices.map((d) => ({ online: status.isOnline(d.id), inMaintenance: alerts.maintenanceOf(d.id, null) !== undefined })),
-      buildingInMaintenance: alerts.maintenanceOf(null, building.id) !== undefined,
+      now,
+      bounds: this.bounds,
+      requirement: requirement ?? null,
+      unclosedAlerts: unclosed.map((a) => ({
+        class: a.class,
+        rule: a.rule,
+        severity: a.severity,
+        kind: a.kind,
+        deviceId: a.deviceId,
+        maintenance: a.maintenance,
+        acknowledged: a.acknowledgedAt !== null,
+        ackDeadline: a.ackDeadline,
+      })),
+      devices: devices.map((d) => {
+        const s = status.get(d.id);
+        const heard = Math.max(...[s.lastSeenAt, s.connectedAt, s.disconnectedAt].map((t) => (t ? Date.parse(t) || 0 : 0)));
+        const online = status.isOnline(d.id) && !silent.has(d.id);
+        return {
+          id: d.id,
+          kind: d.kind,
+          commissioned: heard > 0,
+          online,
+          offlineSince: heard > 0 && !online ? Math.max(heard, this.startedAt) : null,
+          maintenanceSince: since(alerts.maintenanceOf(d.id, null)?.createdAt),
+        };
+      }),
+      buildingMaintenanceSince: since(alerts.maintenanceOf(null, building.id)?.createdAt),
+      survey: building.survey ? { hazardFound: surveyFoundHazard(building.survey.hazards), rectification: building.survey.rectification ?? null } : null,
     });
     return {
       buildingId: building.id,
       name: building.name,
       street: building.street,
       ...code,
-      updatedAt: new Date(clock.now()).toISOString(),
+      updatedAt: new Date(now).toISOString(),
       publicId: this.publicId(building.id),
     };
   }

@@ -1,7 +1,13 @@
 /**
- * The HTTP API (Fastify). Plugins in tiers: external (swagger) → app (auth, errors) → routes.
+ * The HTTP API (Fastify). Plugins in tiers: external (helmet, swagger) → app (auth, errors) → routes.
  * Errors are application/problem+json (RFC 9457) with a stable `code`; 5xx details stay in the log.
+ *
+ * Security headers (issue #12 item 11) come from @fastify/helmet on every response; the CSP
+ * default is for JSON (`default-src 'none'`), and the pages that render set their own: the
+ * console (routes/console.ts), the public safety-code page (routes/safety-code.ts) and /docs.
+ * Failed bearer tokens are throttled per address (auth/bearer-guard.ts).
  */
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -19,7 +25,9 @@ import type { DeviceRegistry } from '../devices/registry.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { AppError, UnauthorizedError } from '../shared/errors.js';
 import type { ReadingStore } from '../sinks/sink.js';
-import type { AuthService } from '../auth/auth-service.js';
+import { TooManyAttemptsError, type AuthService } from '../auth/auth-service.js';
+import { BearerGuard } from '../auth/bearer-guard.js';
+import type { Clock } from '../shared/clock.js';
 import { bearerToken, type Principal } from './auth.js';
 import { registerAuthRoutes, registerLoginRoute } from './routes/auth.js';
 import type { AlertService } from '../alerts/alert-service.js';
@@ -27,6 +35,9 @@ import type { LiveFeed } from '../alerts/live-feed.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerLiveRoute } from './routes/live.js';
 import { registerDeviceRoutes } from './routes/devices.js';
+import { registerDeviceTestRoutes } from './routes/device-tests.js';
+import type { TestWindows } from '../alerts/test-windows.js';
+import { registerGb26875Routes, type Gb26875RouteDeps } from './routes/gb26875.js';
 import { registerBuildingRoutes } from './routes/buildings.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 import { registerUplinkRoutes } from './routes/uplink.js';
@@ -37,6 +48,8 @@ import { registerPublicSafetyCodeRoutes, registerSafetyCodeRoutes } from './rout
 import { registerImportRoutes } from './routes/import.js';
 import { registerCoverageRoutes } from './routes/coverage.js';
 import { registerConsoleRoutes } from './routes/console.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import type { ChangeControl } from '../audit/change-control.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,6 +71,14 @@ export interface ApiDeps {
   metrics: Metrics;
   auth: AuthService;
   readiness: ReadinessCheck[];
+  /** issue #16: scheduled tests of fire-water points (absent in tests that do not need them) */
+  tests?: TestWindows;
+  /** issue #16 item 7: the GB/T 26875.3 gateway's view of UITD points; absent when the gateway is off */
+  gb26875?: Omit<Gb26875RouteDeps, 'registry'>;
+  /** issue #12 item 9: approval, reasons and the audit history of changes that weaken alerting */
+  changeControl: ChangeControl;
+  /** the service's clock (session expiry of live-feed sockets); the system clock when absent */
+  clock?: Clock;
   log: Logger;
   version: string;
   /** issue #5: fire-safety codes, the survey import, and PUBLIC_BASE_URL for the QR codes' links */
@@ -96,6 +117,14 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
+  await app.register(helmet, {
+    // JSON renders nothing; pages that do render replace this with their own policy
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] } },
+    xFrameOptions: { action: 'deny' },
+    // no includeSubDomains: other hosts of the district's domain may still be plain HTTP
+    strictTransportSecurity: { maxAge: 180 * 86_400, includeSubDomains: false },
+  });
+
   await app.register(swagger, {
     openapi: {
       info: {
@@ -108,7 +137,12 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI loads its own scripts and styles and calls this origin ("Try it out")
+    staticCSP:
+      "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'",
+  });
 
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
@@ -116,6 +150,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
         errors: err.validation.map((v) => ({ path: v.instancePath, message: v.message })),
       });
     }
+    // RFC 9110 §10.2.3: tell a well-behaved client when to come back
+    if (err instanceof TooManyAttemptsError) reply.header('retry-after', String(err.retryAfterS));
     if (err instanceof AppError) {
       return problem(reply, err.status, err.code, err.name, err.message, err.details ? { details: err.details } : {});
     }
@@ -129,34 +165,51 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.setNotFoundHandler((req, reply) => problem(reply, 404, 'not_found', 'Not found', `no route ${req.method} ${req.url}`));
 
   // API answers can carry credentials (a device secret, an API token, a login session) or people's
-  // data: no cache, proxy or browser history keeps them
+  // data: no cache, proxy or browser history keeps them (matched by route too: a percent-encoded
+  // path such as /%61pi/… reaches the same route)
   app.addHook('onSend', async (req, reply, payload) => {
-    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    if (req.url.startsWith('/api/') || req.routeOptions.url?.startsWith('/api/')) reply.header('cache-control', 'no-store');
     return payload;
+  });
+
+  const guard = new BearerGuard({
+    now: () => deps.feed.now(),
+    onFailure: (result) => deps.metrics.authFailures.inc({ method: 'bearer', result }),
   });
 
   registerHealthRoutes(app, deps);
   // the duty console: `/` and static assets under /console/ (dashboards/console/)
   await registerConsoleRoutes(app as Api);
   // the live feed authenticates from ?token= itself (browsers cannot set WebSocket headers)
-  await registerLiveRoute(app as Api, { feed: deps.feed, auth: deps.auth, metrics: deps.metrics, maxBufferedBytes: deps.liveMaxBufferBytes });
+  await registerLiveRoute(app as Api, {
+    feed: deps.feed,
+    auth: deps.auth,
+    guard,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    metrics: deps.metrics,
+    maxBufferedBytes: deps.liveMaxBufferBytes,
+  });
 
   // the public fire-safety code page and JSON (no token; nothing private in them)
   await app.register(async (pub) => registerPublicSafetyCodeRoutes(pub.withTypeProvider<ZodTypeProvider>(), deps));
   // login needs no bearer token
-  await app.register(async (pub) => registerLoginRoute(pub.withTypeProvider<ZodTypeProvider>(), { auth: deps.auth }), { prefix: '/api/v1' });
+  await app.register(async (pub) => registerLoginRoute(pub.withTypeProvider<ZodTypeProvider>(), { auth: deps.auth, metrics: deps.metrics }), { prefix: '/api/v1' });
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
       const token = bearerToken(req.headers.authorization);
-      const principal = token ? deps.auth.resolve(token) : undefined;
+      // a wrong token counts against the address; a throttled one is a 429 (TooManyAttemptsError)
+      const principal = token ? guard.authenticate(token, req.ip, (t, o) => deps.auth.resolveCredential(t, o)?.principal) : undefined;
       if (!principal) throw new UnauthorizedError();
       req.principal = principal;
     });
     const typed = api.withTypeProvider<ZodTypeProvider>();
     registerBuildingRoutes(typed, deps);
     registerDeviceRoutes(typed, deps);
+    if (deps.tests) registerDeviceTestRoutes(typed, { registry: deps.registry, tests: deps.tests, now: () => deps.clock?.now() ?? Date.now() });
+    if (deps.gb26875) registerGb26875Routes(typed, { registry: deps.registry, ...deps.gb26875 });
     registerAlertRoutes(typed, deps);
+    registerAuditRoutes(typed, deps);
     registerUplinkRoutes(typed, deps);
     registerAuthRoutes(typed, { auth: deps.auth });
     registerSafetyCodeRoutes(typed, deps);

@@ -5,10 +5,19 @@
  *
  * Secrets: passwords are scrypt hashes (slow, memory-hard); session and API tokens are 256 random
  * bits stored as SHA-256 digests, which is enough for values nobody can guess (credentials.ts).
+ *
+ * Login throttling slows guessing per account-and-address, per address and per account without
+ * ever locking the real user out (issue #12 item 10; the policy is in throttle.ts).
+ *
+ * Changes that end or alter what a credential means — logout, session expiry, a revoked API token,
+ * a user disabled, deleted, given a new password, role or scope — are emitted to
+ * `onPrincipalChange` listeners after they are stored (issue #12 item 5), so the live feed closes
+ * a WebSocket authenticated with that credential at once rather than streaming on.
  */
 import { randomUUID } from 'node:crypto';
 import { constantTimeEqualHex, generateSecret, hashSecret, sha256, verifySecret } from '../devices/credentials.js';
 import { AppError, BadRequestError, ConflictError, NotFoundError } from '../shared/errors.js';
+import { LoginThrottle, type LoginThrottlePolicy } from './throttle.js';
 import {
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
@@ -19,21 +28,22 @@ import {
   type LoginResult,
   type NewApiToken,
   type NewUser,
+  type LiveAuthenticator,
   type Principal,
+  type PrincipalChange,
+  type ResolvedCredential,
   type Role,
   type Scope,
   type StoredApiToken,
   type StoredUser,
   type ScopeInput,
-  type TokenAuthenticator,
   type User,
   type UserPatch,
 } from './model.js';
 
 /** A duty shift: a session outlives one shift change, not two. */
 export const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
-/** OWASP ASVS 2.2.1-style lockout: 5 failures per 15 minutes, per username and per address. */
-export const DEFAULT_THROTTLE = { maxFailures: 5, windowMs: 15 * 60 * 1000 };
+export { DEFAULT_LOGIN_THROTTLE } from './throttle.js';
 /** A token used many times a second writes `lastUsedAt` at most this often. */
 const TOUCH_INTERVAL_MS = 60 * 1000;
 
@@ -48,8 +58,11 @@ export const ADMIN_TOKEN_PRINCIPAL: Readonly<Principal> = Object.freeze({
 });
 
 export class TooManyAttemptsError extends AppError {
-  constructor(readonly retryAfterS: number) {
-    super('too_many_attempts', 429, `too many failed logins; try again in ${retryAfterS} s`, { retryAfterS });
+  constructor(
+    readonly retryAfterS: number,
+    what = 'failed logins',
+  ) {
+    super('too_many_attempts', 429, `too many ${what}; try again in ${retryAfterS} s`, { retryAfterS });
   }
 }
 
@@ -67,15 +80,17 @@ export interface AuthServiceOptions {
   /** epoch ms; tests inject a fake clock. */
   now?: () => number;
   sessionTtlMs?: number;
-  throttle?: { maxFailures: number; windowMs: number };
+  /** login throttling; defaults in throttle.ts (DEFAULT_LOGIN_THROTTLE) */
+  throttle?: Partial<LoginThrottlePolicy>;
 }
 
-export class AuthService implements TokenAuthenticator {
+export class AuthService implements LiveAuthenticator {
   private readonly store: AuthStore;
   private readonly adminTokenSha256: string;
   private readonly now: () => number;
   private readonly sessionTtlMs: number;
-  private readonly failures: FailureThrottle;
+  private readonly throttle: LoginThrottle;
+  private readonly listeners = new Set<(change: PrincipalChange) => void>();
   private dummyHash?: Promise<string>;
 
   constructor(opts: AuthServiceOptions) {
@@ -83,8 +98,23 @@ export class AuthService implements TokenAuthenticator {
     this.adminTokenSha256 = opts.adminTokenSha256;
     this.now = opts.now ?? Date.now;
     this.sessionTtlMs = opts.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
-    const t = opts.throttle ?? DEFAULT_THROTTLE;
-    this.failures = new FailureThrottle(t.maxFailures, t.windowMs);
+    this.throttle = new LoginThrottle(opts.throttle);
+  }
+
+  // ── changes ─────────────────────────────────────────────────────────────────
+  onPrincipalChange(listener: (change: PrincipalChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(change: PrincipalChange): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(change);
+      } catch {
+        // the change is stored; one listener's failure must not turn the request into a 500
+      }
+    }
   }
 
   // ── users ───────────────────────────────────────────────────────────────────
@@ -120,7 +150,10 @@ export class AuthService implements TokenAuthenticator {
     return publicUser(this.storedUser(id));
   }
 
-  /** A new password or `disabled: true` ends the user's sessions; a role change applies at once. */
+  /**
+   * A new password or `disabled: true` ends the user's sessions; a role or scope change applies at
+   * once, and connections authenticated as the user hear of each (the live feed closes them).
+   */
   async updateUser(id: string, patch: UserPatch): Promise<User> {
     this.storedUser(id);
     if (patch.password !== undefined) checkPassword(patch.password);
@@ -136,23 +169,35 @@ export class AuthService implements TokenAuthenticator {
       passwordHash: passwordHash ?? current.passwordHash,
     };
     this.store.updateUser(next);
-    if (passwordHash !== undefined || (next.disabled && !current.disabled)) this.store.deleteSessionsOfUser(id);
+    const disabled = next.disabled && !current.disabled;
+    if (passwordHash !== undefined || disabled) this.store.deleteSessionsOfUser(id);
+    const reason = disabled
+      ? 'user_disabled'
+      : passwordHash !== undefined
+        ? 'password_changed'
+        : next.role !== current.role
+          ? 'role_changed'
+          : !sameScope(principalScope(next.role, next), principalScope(current.role, current))
+            ? 'scope_changed'
+            : undefined;
+    if (reason) this.emit({ kind: 'user', userId: id, reason });
     return publicUser(next);
   }
 
   deleteUser(id: string): void {
     if (!this.store.deleteUser(id)) throw new NotFoundError('user', id);
+    this.emit({ kind: 'user', userId: id, reason: 'user_deleted' });
   }
 
   // ── sessions ────────────────────────────────────────────────────────────────
+  /** Throttled per account and address (throttle.ts): a 429 says how long to wait, never 15 minutes. */
   async login(username: string, password: string, remoteAddr: string): Promise<LoginResult> {
-    const keys = [`user:${username.toLowerCase()}`, `addr:${remoteAddr}`];
     const started = this.now();
-    const waitMs = Math.max(...keys.map((k) => this.failures.retryAfterMs(k, started)));
-    if (waitMs > 0) throw new TooManyAttemptsError(Math.ceil(waitMs / 1000));
+    const waitMs = this.throttle.waitMs(username, remoteAddr, started);
+    if (waitMs > 0) throw new TooManyAttemptsError(Math.max(1, Math.ceil(waitMs / 1000)));
     // Count the attempt as a failure before the slow check, so a burst of parallel guesses cannot
     // all pass the gate above while the first ones are still hashing; success takes it back.
-    for (const k of keys) this.failures.fail(k, started);
+    this.throttle.begin(username, remoteAddr, started);
 
     const found = this.store.findUserByUsername(username);
     // Unknown users cost a full scrypt too, so response time does not reveal which names exist.
@@ -160,8 +205,7 @@ export class AuthService implements TokenAuthenticator {
     const user = found && this.store.getUser(found.id); // re-read: disabled while we were hashing?
     if (!ok || !user || user.disabled) throw new InvalidCredentialsError();
 
-    this.failures.clear(keys[0]!);
-    this.failures.forgive(keys[1]!, started);
+    this.throttle.succeeded(username, remoteAddr, started);
     const now = this.now();
     this.store.deleteExpiredSessions(now);
     const token = generateSecret(32);
@@ -171,7 +215,9 @@ export class AuthService implements TokenAuthenticator {
   }
 
   logout(token: string): void {
-    this.store.deleteSession(sha256(token));
+    const tokenDigest = sha256(token);
+    this.store.deleteSession(tokenDigest);
+    this.emit({ kind: 'session', tokenDigest, reason: 'logout' });
   }
 
   // ── API tokens ──────────────────────────────────────────────────────────────
@@ -211,29 +257,45 @@ export class AuthService implements TokenAuthenticator {
 
   revokeApiToken(id: string): void {
     if (!this.store.deleteApiToken(id)) throw new NotFoundError('API token', id);
+    this.emit({ kind: 'api_token', tokenId: id, reason: 'token_revoked' });
   }
 
   // ── every request ───────────────────────────────────────────────────────────
   resolve(token: string): Principal | undefined {
-    const digest = sha256(token);
-    if (constantTimeEqualHex(digest, this.adminTokenSha256)) return { ...ADMIN_TOKEN_PRINCIPAL };
+    return this.resolveCredential(token)?.principal;
+  }
+
+  /**
+   * `resolve` with what a long-lived connection needs: the token's digest and when it expires.
+   * `admin: false` leaves the admin token out (BearerGuard: a throttled address may still use the
+   * unguessable tokens this service issued, but not test guesses of the operator-chosen one).
+   */
+  resolveCredential(token: string, opts: { admin?: boolean } = {}): ResolvedCredential | undefined {
+    const tokenDigest = sha256(token);
+    if (opts.admin !== false && constantTimeEqualHex(tokenDigest, this.adminTokenSha256)) {
+      return { principal: { ...ADMIN_TOKEN_PRINCIPAL }, tokenDigest, expiresAtMs: null };
+    }
     const now = this.now();
 
-    const session = this.store.getSession(digest);
+    const session = this.store.getSession(tokenDigest);
     if (session) {
       if (session.expiresAtMs <= now) {
-        this.store.deleteSession(digest);
+        this.store.deleteSession(tokenDigest);
+        this.emit({ kind: 'session', tokenDigest, reason: 'session_expired' });
         return undefined;
       }
       const user = this.store.getUser(session.userId);
       if (!user || user.disabled) return undefined;
-      return { id: user.id, kind: 'user', username: user.username, displayName: user.displayName, ...principalScope(user.role, user) };
+      const principal: Principal = { id: user.id, kind: 'user', username: user.username, displayName: user.displayName, ...principalScope(user.role, user) };
+      return { principal, tokenDigest, expiresAtMs: session.expiresAtMs };
     }
 
-    const t = this.store.getApiTokenByDigest(digest);
-    if (!t || (t.expiresAt !== null && Date.parse(t.expiresAt) <= now)) return undefined;
+    const t = this.store.getApiTokenByDigest(tokenDigest);
+    const expiresAtMs = t?.expiresAt != null ? Date.parse(t.expiresAt) : null;
+    if (!t || (expiresAtMs !== null && expiresAtMs <= now)) return undefined;
     if (t.lastUsedAt === null || now - Date.parse(t.lastUsedAt) >= TOUCH_INTERVAL_MS) this.store.touchApiToken(t.id, this.iso(now));
-    return { id: t.id, kind: 'api_token', username: `token:${t.name}`, displayName: t.name, ...principalScope(t.role, t) };
+    const principal: Principal = { id: t.id, kind: 'api_token', username: `token:${t.name}`, displayName: t.name, ...principalScope(t.role, t) };
+    return { principal, tokenDigest, expiresAtMs };
   }
 
   // ── helpers ─────────────────────────────────────────────────────────────────
@@ -250,49 +312,6 @@ export class AuthService implements TokenAuthenticator {
 
   private iso(ms = this.now()): string {
     return new Date(ms).toISOString();
-  }
-}
-
-/**
- * Failed logins per key in a sliding window, in memory: a restart forgets them, which costs an
- * attacker a restart per 5 guesses. Bounded, so a stream of made-up usernames cannot fill memory
- * (the per-address key still holds such a stream back).
- */
-class FailureThrottle {
-  private readonly byKey = new Map<string, number[]>();
-
-  constructor(
-    private readonly maxFailures: number,
-    private readonly windowMs: number,
-    private readonly maxKeys = 10_000,
-  ) {}
-
-  /** 0 when an attempt may proceed, else how long until the oldest counted failure ages out. */
-  retryAfterMs(key: string, now: number): number {
-    const recent = (this.byKey.get(key) ?? []).filter((t) => t > now - this.windowMs);
-    if (recent.length === 0) this.byKey.delete(key);
-    else this.byKey.set(key, recent);
-    if (recent.length < this.maxFailures) return 0;
-    return recent[recent.length - this.maxFailures]! + this.windowMs - now;
-  }
-
-  fail(key: string, now: number): void {
-    const list = this.byKey.get(key) ?? [];
-    list.push(now);
-    this.byKey.delete(key); // re-insert: Map order doubles as least-recently-failed first
-    this.byKey.set(key, list);
-    if (this.byKey.size > this.maxKeys) this.byKey.delete(this.byKey.keys().next().value!);
-  }
-
-  /** Takes back one failure recorded at `at` (an attempt that turned out to succeed). */
-  forgive(key: string, at: number): void {
-    const list = this.byKey.get(key);
-    const i = list?.lastIndexOf(at) ?? -1;
-    if (list && i >= 0) list.splice(i, 1);
-  }
-
-  clear(key: string): void {
-    this.byKey.delete(key);
   }
 }
 
@@ -325,6 +344,11 @@ function scopeFor(role: Role, input: ScopeInput, current: Scope | undefined): Sc
     throw new BadRequestError('invalid_scope', 'streets is null (all streets) or a non-empty list');
   }
   return { streets: streets && [...new Set(streets)], buildingIds: [...new Set(buildingIds)] };
+}
+
+function sameScope(a: Pick<Principal, 'streets' | 'buildingIds'>, b: Pick<Principal, 'streets' | 'buildingIds'>): boolean {
+  const same = (x: string[] | null, y: string[] | null) => (x === null || y === null ? x === y : x.length === y.length && x.every((v) => y.includes(v)));
+  return same(a.streets, b.streets) && same(a.buildingIds, b.buildingIds);
 }
 
 function principalScope(role: Role, s: Scope): Pick<Principal, 'role' | 'streets' | 'buildingIds'> {

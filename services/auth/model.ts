@@ -67,6 +67,35 @@ export interface TokenAuthenticator {
   resolve(token: string): Principal | undefined;
 }
 
+/** A resolved token as a long-lived connection (the live feed) needs it: who, which credential, until when. */
+export interface ResolvedCredential {
+  principal: Principal;
+  /** SHA-256 hex of the token: what a session-ending event names. */
+  tokenDigest: string;
+  /** epoch ms (the service's clock) at which the credential stops working; null = no expiry. */
+  expiresAtMs: number | null;
+}
+
+/**
+ * Why a credential stopped working, or stopped meaning what it meant (issue #12 item 5). The auth
+ * service emits one of these after each change is stored, so a connection authenticated earlier
+ * (a live-feed WebSocket) can end or re-check at once instead of outliving it.
+ */
+export type PrincipalChange =
+  | { kind: 'session'; tokenDigest: string; reason: 'logout' | 'session_expired' }
+  | { kind: 'user'; userId: string; reason: 'user_disabled' | 'user_deleted' | 'password_changed' | 'role_changed' | 'scope_changed' }
+  | { kind: 'api_token'; tokenId: string; reason: 'token_revoked' };
+
+export type PrincipalChangeReason = PrincipalChange['reason'];
+
+/** What the live feed needs from the auth service: resolve with expiry, and hear of changes. */
+export interface LiveAuthenticator extends TokenAuthenticator {
+  /** `admin: false`: do not accept the admin token (tokens this service issued only). */
+  resolveCredential(token: string, opts?: { admin?: boolean }): ResolvedCredential | undefined;
+  /** Returns the unsubscribe function. Listeners run synchronously, after the change is stored. */
+  onPrincipalChange(listener: (change: PrincipalChange) => void): () => void;
+}
+
 // ── service inputs and results ──────────────────────────────────────────────────
 export interface ScopeInput {
   streets?: string[] | null;

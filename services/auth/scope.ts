@@ -6,12 +6,22 @@
  * | read a building / its data   | all   | its streets          | its buildings       | all      |
  * | write devices of a building  | any   | —                    | its buildings       | —        |
  * | create / delete buildings    | yes   | —                    | —                   | —        |
- * | maintenance mode             | any   | —                    | its buildings       | —        |
+ * | maintenance mode             | any   | its streets          | its buildings ≤ 72h | —        |
+ * | loosen rules, change a       | any   | its streets          | —                   | —        |
+ * | building's alerting fields   |       |                      |                     |          |
  * | acknowledge / close alerts   | any   | its streets          | —                   | —        |
  *
  * Operators do not acknowledge or close alerts: the issue gives them "devices and maintenance",
  * and the district's response deadlines are the duty room's to meet. An operator who is about to
  * work on a site puts it in maintenance, which stops the paging without hiding the hazard.
+ *
+ * Loosening is the duty room's call (issue #12 item 9): an operator who could switch off
+ * device_alarm, reclassify the building to a lower pressure minimum or put it in maintenance until
+ * 9999 could silence their own building. Those changes — a device change that loosens a rule in
+ * force, a change of the fields that set a building's thresholds, a maintenance window longer than
+ * MAINTENANCE_MAX_OPERATOR_H — need `duty` (its streets) or `admin`, a reason, and are audited;
+ * tightening stays the operator's. A duty officer changes only those alerting fields, nothing else
+ * of the registry.
  *
  * System alerts (no building, e.g. the broker itself was down) carry no building data, so every
  * role may see them; only admins and duty officers covering all streets handle them, so a
@@ -66,6 +76,16 @@ export function canWriteRegistry(p: Principal, buildingId: string): boolean {
 /** Start or end maintenance mode on a building or one of its devices. */
 export function canManageMaintenance(p: Principal, buildingId: string): boolean {
   return canWriteRegistry(p, buildingId);
+}
+
+/**
+ * Approve changes that weaken alerting in this building: loosen a device's rules, change the
+ * building's threshold fields, set maintenance beyond the operator's limit. Admin anywhere, duty
+ * in its streets.
+ */
+export function canApproveAlertChanges(p: Principal, building: BuildingRef): boolean {
+  if (p.role === 'admin') return true;
+  return p.role === 'duty' && inStreets(p, building.street);
 }
 
 export function canReadAlert(p: Principal, alert: AlertRef): boolean {

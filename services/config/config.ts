@@ -3,6 +3,7 @@
  * every problem is reported at once at boot (house style: "config validated once at boot").
  */
 import { z } from 'zod';
+import { peerListProblem } from '../devices/peer-allow-list.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalPort = z
@@ -26,6 +27,7 @@ const EnvSchema = z
     MQTTS_PORT: optionalPort,
     TLS_CERT: optionalString,
     TLS_KEY: optionalString,
+    MQTT_MAX_CONNECT_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(4096),
     HTTP_HOST: z.string().default('0.0.0.0'),
     HTTP_PORT: port.default(8080),
     DATA_DIR: z.string().default('./data'),
@@ -71,10 +73,12 @@ const EnvSchema = z
       })
       .pipe(z.record(z.string(), z.object({ ackS: z.number().int().positive(), closeS: z.number().int().positive() }))),
     OUTAGE_ALERT_S: positiveInt.default(60),
+    MAINTENANCE_MAX_OPERATOR_H: z.coerce.number().positive().default(72),
     SESSION_TTL_H: z.coerce.number().positive().default(12),
     LIVE_MAX_BUFFER_BYTES: positiveInt.default(4 * 1024 * 1024),
     READINGS_RETENTION_DAYS: z.coerce.number().int().min(0).default(90),
     PUBLIC_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    SAFETY_CODE_OFFLINE_H: z.coerce.number().positive().default(24),
 
     // platform uplink and GB/T 26875.3 (issue #6)
     UPLINK_HTTP_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
@@ -94,6 +98,7 @@ const EnvSchema = z
     UPLINK_GB26875_DEST_ADDR: z.coerce.number().int().min(0).max(2 ** 48 - 1).default(0),
     UPLINK_GB26875_TIMEOUT_MS: positiveInt.default(10_000),
     UPLINK_GB26875_HEARTBEAT_S: positiveInt.default(30),
+    UPLINK_GB26875_STATUS_MAP: optionalString,
     UPLINK_READINGS: z
       .string()
       .default('none')
@@ -108,6 +113,21 @@ const EnvSchema = z
     UPLINK_DEAD_LETTER_AFTER_S: positiveInt.default(86_400),
     GB26875_PORT: optionalPort,
     GB26875_VENDOR_MAPPING: optionalString,
+    // gateway protection (issue #12 item 7); the idle default is 6 heartbeats of 30 s (fact 8)
+    GB26875_HOST: optionalString,
+    GB26875_IDLE_TIMEOUT_S: positiveInt.default(180),
+    GB26875_MAX_CONNECTIONS: positiveInt.default(1000),
+    GB26875_MAX_CONNECTIONS_PER_PEER: optionalString.transform((v) => (v === undefined ? undefined : Number(v))).pipe(z.number().int().positive().optional()),
+    GB26875_ALLOW: optionalString.transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const list = v.split(/[\s,]+/).filter((x) => x !== '');
+      const problem = list.length === 0 ? 'an IP or CIDR list, e.g. 10.9.0.0/16,fd00::/8' : peerListProblem(list);
+      if (problem !== undefined) {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return z.NEVER;
+      }
+      return list;
+    }),
   });
 
 export type ReadingsPolicy = { readonly mode: 'all' } | { readonly mode: 'none' } | { readonly mode: 'sample'; readonly intervalMs: number };
@@ -189,6 +209,10 @@ export interface Config {
     readonly tlsPort?: number;
     readonly tlsCertFile?: string;
     readonly tlsKeyFile?: string;
+    /** largest CONNECT (Remaining Length), and any packet before it is accepted or other than PUBLISH */
+    readonly maxConnectBytes: number;
+    /** largest PUBLISH on the wire: MAX_PAYLOAD_BYTES plus PUBLISH_HEADROOM_BYTES for topic and packet id */
+    readonly maxPublishBytes: number;
   };
   readonly http: { readonly host: string; readonly port: number };
   readonly dataDir: string;
@@ -211,6 +235,8 @@ export interface Config {
     readonly closeS: number;
     readonly byUse: Readonly<Record<string, { ackS: number; closeS: number }>>;
     readonly outageAlertS: number;
+    /** an operator's maintenance window may last this long; a longer one needs duty or admin (issue #12 item 9) */
+    readonly maintenanceMaxOperatorH: number;
   };
   readonly sessionTtlH: number;
   /** a live-feed client whose unsent data passes this is disconnected (it resumes with ?since=) */
@@ -219,6 +245,8 @@ export interface Config {
   readonly readingsRetentionDays: number;
   /** base of the public safety-code pages' URL in QR codes; unset = the request's own host */
   readonly publicBaseUrl?: string;
+  /** a device silent longer than this turns its building's safety code yellow (issue #16 item 8) */
+  readonly safetyCodeOfflineH: number;
   /** the platform uplink (issue #6); an adapter is on when its URL or address is set */
   readonly uplink: {
     readonly http?: { readonly url: string; readonly token?: string; readonly hmacSecret?: string; readonly mappingFile?: string; readonly timeoutMs: number };
@@ -230,12 +258,25 @@ export interface Config {
       readonly destinationAddress: number;
       readonly timeoutMs: number;
       readonly heartbeatS: number;
+      /** the platform's status-bit overrides: a JSON file, or inline JSON (checked at start) */
+      readonly statusMap?: string;
     };
     readonly readings: ReadingsPolicies;
     readonly deadLetterAfterS: number;
   };
-  /** the GB/T 26875.3 TCP listener for UITDs (on when port is set; listens on MQTT_HOST) */
-  readonly gb26875: { readonly port?: number; readonly host: string; readonly vendorMappingFile?: string };
+  /** the GB/T 26875.3 TCP listener for UITDs (on when port is set; listens on GB26875_HOST, else MQTT_HOST) */
+  readonly gb26875: {
+    readonly port?: number;
+    readonly host: string;
+    readonly vendorMappingFile?: string;
+    /** a connection without a frame from an allowed, registered UITD for this long is closed */
+    readonly idleTimeoutS: number;
+    /** connections beyond this are accepted and closed at once */
+    readonly maxConnections: number;
+    readonly maxConnectionsPerPeer?: number;
+    /** peers allowed for a UITD without its own allowedPeers; unset = any peer */
+    readonly allow?: readonly string[];
+  };
   readonly ingest: {
     readonly maxPayloadBytes: number;
     readonly deviceRatePerS: number;
@@ -244,6 +285,9 @@ export interface Config {
     readonly rejectLogIntervalS: number;
   };
 }
+
+/** Room in a PUBLISH for its topic (a device's topics are < 100 bytes) and packet id, beyond the payload. */
+export const PUBLISH_HEADROOM_BYTES = 1024;
 
 export class ConfigError extends Error {
   readonly code = 'config_invalid';
@@ -288,6 +332,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(e.MQTTS_PORT !== undefined
         ? { tlsPort: e.MQTTS_PORT, tlsCertFile: e.TLS_CERT!, tlsKeyFile: e.TLS_KEY! }
         : {}),
+      maxConnectBytes: e.MQTT_MAX_CONNECT_BYTES,
+      maxPublishBytes: e.MAX_PAYLOAD_BYTES + PUBLISH_HEADROOM_BYTES,
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     dataDir: e.DATA_DIR,
@@ -301,11 +347,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     ...(influx ? { influx } : {}),
     sink: { batchSize: e.INFLUX_BATCH_SIZE, flushIntervalMs: e.INFLUX_FLUSH_INTERVAL_MS },
-    alerts: { ackS: e.ALERT_ACK_S, closeS: e.ALERT_CLOSE_S, byUse: e.ALERT_DEADLINES_BY_USE, outageAlertS: e.OUTAGE_ALERT_S },
+    alerts: { ackS: e.ALERT_ACK_S, closeS: e.ALERT_CLOSE_S, byUse: e.ALERT_DEADLINES_BY_USE, outageAlertS: e.OUTAGE_ALERT_S, maintenanceMaxOperatorH: e.MAINTENANCE_MAX_OPERATOR_H },
     sessionTtlH: e.SESSION_TTL_H,
     liveMaxBufferBytes: e.LIVE_MAX_BUFFER_BYTES,
     readingsRetentionDays: e.READINGS_RETENTION_DAYS,
     ...(e.PUBLIC_BASE_URL !== undefined ? { publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
+    safetyCodeOfflineH: e.SAFETY_CODE_OFFLINE_H,
     uplink: {
       ...(e.UPLINK_HTTP_URL !== undefined
         ? {
@@ -328,6 +375,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
               destinationAddress: e.UPLINK_GB26875_DEST_ADDR,
               timeoutMs: e.UPLINK_GB26875_TIMEOUT_MS,
               heartbeatS: e.UPLINK_GB26875_HEARTBEAT_S,
+              ...(e.UPLINK_GB26875_STATUS_MAP !== undefined ? { statusMap: e.UPLINK_GB26875_STATUS_MAP } : {}),
             },
           }
         : {}),
@@ -335,9 +383,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       deadLetterAfterS: e.UPLINK_DEAD_LETTER_AFTER_S,
     },
     gb26875: {
-      host: e.MQTT_HOST,
+      // unset follows MQTT_HOST, so an upgrade never listens on more interfaces than before
+      host: e.GB26875_HOST ?? e.MQTT_HOST,
       ...(e.GB26875_PORT !== undefined ? { port: e.GB26875_PORT } : {}),
       ...(e.GB26875_VENDOR_MAPPING !== undefined ? { vendorMappingFile: e.GB26875_VENDOR_MAPPING } : {}),
+      idleTimeoutS: e.GB26875_IDLE_TIMEOUT_S,
+      maxConnections: e.GB26875_MAX_CONNECTIONS,
+      ...(e.GB26875_MAX_CONNECTIONS_PER_PEER !== undefined ? { maxConnectionsPerPeer: e.GB26875_MAX_CONNECTIONS_PER_PEER } : {}),
+      ...(e.GB26875_ALLOW !== undefined ? { allow: e.GB26875_ALLOW } : {}),
     },
     ingest: {
       maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
@@ -356,6 +409,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['MQTT_PORT', '1883', 'MQTT (TCP) port; 0 picks a free port'],
   ['MQTT_WS_PORT', '(off)', 'MQTT over WebSocket port'],
   ['MQTTS_PORT', '(off)', 'MQTT over TLS port; needs TLS_CERT and TLS_KEY (PEM file paths)'],
+  ['MQTT_MAX_CONNECT_BYTES', '4096', 'largest CONNECT (and any packet before it is accepted, or other than PUBLISH); a larger declared length closes the connection at once'],
   ['HTTP_HOST', '0.0.0.0', 'address the HTTP API listens on'],
   ['HTTP_PORT', '8080', 'HTTP API port; 0 picks a free port'],
   ['DATA_DIR', './data', 'folder for the embedded SQLite database'],
@@ -371,7 +425,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['INFLUX_DB / INFLUX_USERNAME / INFLUX_PASSWORD', '', 'InfluxDB v1 database and optional credentials'],
   ['INFLUX_BATCH_SIZE', '5000', 'points per InfluxDB write'],
   ['INFLUX_FLUSH_INTERVAL_MS', '1000', 'longest wait before a partial batch is written'],
-  ['MAX_PAYLOAD_BYTES', '65536', 'larger MQTT payloads are rejected (too_large)'],
+  ['MAX_PAYLOAD_BYTES', '65536', 'larger MQTT payloads are rejected (too_large); a PUBLISH declared over this + 1024 bytes closes the connection'],
   ['DEVICE_RATE_PER_S', '50', 'sustained publishes per second per device (rate_limited beyond)'],
   ['DEVICE_RATE_BURST', '500', 'burst allowance per device (e.g. a backlog flush)'],
   ['MAX_CLOCK_SKEW_S', '300', 'readings timestamped further in the future are rejected (future_ts)'],
@@ -380,10 +434,12 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['ALERT_CLOSE_S', '180', 'hazard alerts not closed within this escalate to level 2 (3分钟处置)'],
   ['ALERT_DEADLINES_BY_USE', '{}', 'per building use, JSON: {"hotel":{"ackS":120,"closeS":300}}'],
   ['OUTAGE_ALERT_S', '60', 'a service downtime longer than this raises one service_outage alert at start'],
+  ['MAINTENANCE_MAX_OPERATOR_H', '72', 'longest maintenance window a building operator may set; longer ones need a duty officer or an admin, with a reason'],
   ['SESSION_TTL_H', '12', 'lifetime of a login session (one duty shift)'],
   ['READINGS_RETENTION_DAYS', '90', 'the embedded SQLite store keeps readings this many days (0 = for ever); InfluxDB keeps its own retention'],
   ['LIVE_MAX_BUFFER_BYTES', '4194304', 'a live-feed client that falls this far behind is disconnected; it resumes with ?since='],
   ['PUBLIC_BASE_URL', '(request host)', 'base URL of the public safety-code pages in QR codes, e.g. https://firewatch.example.cn'],
+  ['SAFETY_CODE_OFFLINE_H', '24', 'a device silent longer than this (hours) turns its building\'s safety code yellow; shorter outages are only noted'],
   ['UPLINK_HTTP_URL', '(off)', 'platform uplink: batched JSON POSTs ("firewatch.uplink/v1") to this http(s) URL'],
   ['UPLINK_HTTP_TOKEN', '(unset)', 'uplink HTTP auth: Authorization: Bearer <token>'],
   ['UPLINK_HTTP_HMAC_SECRET', '(unset)', 'uplink HTTP auth instead: X-Firewatch-Signature: t=<unix>,v1=<HMAC-SHA256 hex of "t.body">'],
@@ -396,10 +452,16 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['UPLINK_GB26875_DEST_ADDR', '0', 'the monitoring centre\'s 48-bit address (integer)'],
   ['UPLINK_GB26875_TIMEOUT_MS', '10000', 'wait for a confirm this long before resending (3 retries, fact 4)'],
   ['UPLINK_GB26875_HEARTBEAT_S', '30', 'heartbeat interval towards the monitoring centre'],
+  ['UPLINK_GB26875_STATUS_MAP', '(default table)', 'alert → component status bits for this centre: a JSON file or inline JSON (docs/gb26875-gateway.md)'],
   ['UPLINK_READINGS', 'none', 'readings to forward: all | none | an interval per device (60s, 5m) | per kind: electrical_fire=all,water_pressure=60s,*=none'],
   ['UPLINK_DEAD_LETTER_AFTER_S', '86400', 'uplink items not accepted within this are moved to the dead-letter list'],
-  ['GB26875_PORT', '(off)', 'TCP port of the GB/T 26875.3 gateway for UITDs (listens on MQTT_HOST); 0 picks a free port'],
+  ['GB26875_PORT', '(off)', 'TCP port of the GB/T 26875.3 gateway for UITDs (listens on GB26875_HOST); 0 picks a free port'],
   ['GB26875_VENDOR_MAPPING', '(unset)', 'JSON file mapping user-defined analog codes 128–255 per vendor (docs/gb26875-gateway.md)'],
+  ['GB26875_HOST', '(MQTT_HOST)', 'address the GB/T 26875.3 gateway listens on, e.g. a VPN interface; unset = the value of MQTT_HOST'],
+  ['GB26875_IDLE_TIMEOUT_S', '180', 'a UITD connection with no frame (heartbeats included) from an allowed, registered UITD for this long is closed'],
+  ['GB26875_MAX_CONNECTIONS', '1000', 'UITD connections beyond this are accepted and closed at once (refused{reason="cap"})'],
+  ['GB26875_MAX_CONNECTIONS_PER_PEER', '(no limit)', 'connections per peer IP beyond this are closed at once (refused{reason="peer_cap"}); leave unset behind NAT or a local tunnel'],
+  ['GB26875_ALLOW', '(any peer)', 'IPs/CIDRs (comma-separated) allowed for UITDs without their own allowedPeers; the protocol has no authentication'],
 ];
 
 /** What the client commands (`firewatch import`) read: where the API is and the token to use. */

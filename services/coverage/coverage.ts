@@ -92,11 +92,27 @@ export function coverageReasons(b: CoverageBuilding): CoverageReason[] {
 
 const inKindOrder = (kinds: ReadonlySet<DeviceKind>) => DEVICE_KINDS.filter((k) => kinds.has(k));
 
-/** The coverage row of a building, or undefined when the plan does not require it to be monitored. */
-export function coverageOf(b: CoverageBuilding, devices: ReadonlyArray<{ kind: DeviceKind; online: boolean }>): CoverageItem | undefined {
+export interface CoverageRequirement {
+  reasons: CoverageReason[];
+  /** the union of the reasons' kinds, in DEVICE_KINDS order */
+  required: DeviceKind[];
+}
+
+/**
+ * Whether the plan requires the building to be monitored, why, and with which kinds; undefined
+ * when it does not. The one place that decides it (the coverage report and the safety code).
+ */
+export function requirementOf(b: CoverageBuilding): CoverageRequirement | undefined {
   const reasons = coverageReasons(b);
   if (reasons.length === 0) return undefined;
-  const required = inKindOrder(new Set(reasons.flatMap((r) => REQUIRED_KINDS[r])));
+  return { reasons, required: inKindOrder(new Set(reasons.flatMap((r) => REQUIRED_KINDS[r]))) };
+}
+
+/** The coverage row of a building, or undefined when the plan does not require it to be monitored. */
+export function coverageOf(b: CoverageBuilding, devices: ReadonlyArray<{ kind: DeviceKind; online: boolean }>): CoverageItem | undefined {
+  const requirement = requirementOf(b);
+  if (!requirement) return undefined;
+  const { reasons, required } = requirement;
   const onlineKinds = new Set(devices.filter((d) => d.online).map((d) => d.kind));
   return {
     street: b.street,

@@ -1,7 +1,11 @@
 /**
- * Secrets: device passwords and people's passwords are stored as scrypt hashes (a slow,
- * memory-hard KDF in Node's own crypto, so no native dependency) and compared in constant time.
- * API tokens are 256-bit random values; for those a SHA-256 digest is enough (nothing to brute-force).
+ * Secrets: people's passwords are stored as scrypt hashes (a slow, memory-hard KDF in Node's own
+ * crypto, so no native dependency) and compared in constant time. API tokens (256 random bits) and
+ * device secrets (192 random bits, always generated here) are stored as SHA-256 digests: there is
+ * nothing to brute-force, and a check costs microseconds, so a reconnecting fleet or a flood of bad
+ * CONNECTs costs no CPU worth speaking of (docs/adr/0007-device-credential-hashing.md). Device
+ * credentials from before that decision are `scrypt$…`; they keep working and are upgraded on the
+ * device's next good CONNECT.
  */
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
@@ -37,7 +41,27 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-/** A device secret or an API token: 32 random bytes, URL-safe. */
+const FAST_PREFIX = 'sha256$';
+
+/** `sha256$<digest>` (base64url): a device secret's stored form. Only for secrets generateSecret made. */
+export function hashGeneratedSecret(secret: string): string {
+  return `${FAST_PREFIX}${createHash('sha256').update(secret, 'utf8').digest('base64url')}`;
+}
+
+/** Whether a stored device credential is the fast form (else a legacy scrypt hash). */
+export function isFastHash(stored: string): boolean {
+  return stored.startsWith(FAST_PREFIX);
+}
+
+/** Constant-time check of a secret against its `sha256$…` form; false for any other form. */
+export function verifyGeneratedSecret(secret: string, stored: string): boolean {
+  if (!isFastHash(stored)) return false;
+  const expected = Buffer.from(stored.slice(FAST_PREFIX.length), 'base64url');
+  const actual = createHash('sha256').update(secret, 'utf8').digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** A device secret (24 random bytes, 192 bits) or an API token (32), URL-safe. */
 export function generateSecret(bytes = 24): string {
   return randomBytes(bytes).toString('base64url');
 }
@@ -53,9 +77,10 @@ export function constantTimeEqualHex(a: string, b: string): boolean {
 }
 
 /**
- * Remembers, in memory only, that a (device, secret) pair passed the slow check, so a fleet that
- * reconnects after a broker restart does not cost 20,000 scrypt runs. The memo is an HMAC-like
- * digest keyed with a per-process random pepper; it is dropped when the credential rotates.
+ * Remembers, in memory only, that a (device, secret) pair passed the slow check of a legacy scrypt
+ * hash, for as long as that hash could not be upgraded to the fast form (the write failed). The
+ * memo is an HMAC-like digest keyed with a per-process random pepper; it is dropped when the
+ * credential rotates or is upgraded.
  */
 export class VerifiedSecretCache {
   private readonly pepper = randomBytes(32).toString('hex');

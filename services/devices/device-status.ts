@@ -17,6 +17,11 @@ export interface DeviceStatus {
   accepted: number;
   rejected: number;
   rejectedByReason: Partial<Record<RejectReason, number>>;
+  /** rejected messages since the last accepted one, and when that run began (issue #16 item 4) */
+  rejectedRun?: number;
+  rejectedSince?: string | null;
+  /** fields rejected on their own in otherwise accepted messages */
+  rejectedFields?: number;
 }
 
 export interface DeviceStatusStore {
@@ -34,11 +39,14 @@ const empty = (): DeviceStatus => ({
   accepted: 0,
   rejected: 0,
   rejectedByReason: {},
+  rejectedRun: 0,
+  rejectedSince: null,
 });
 
 export class DeviceStatusTracker {
   private readonly byId: Map<string, DeviceStatus>;
   private readonly dirty = new Set<string>();
+  private readonly rejecting = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -46,7 +54,10 @@ export class DeviceStatusTracker {
     private readonly now: () => number = Date.now,
   ) {
     this.byId = store.loadAll();
-    for (const s of this.byId.values()) s.online = false;
+    for (const [id, s] of this.byId) {
+      s.online = false;
+      if (s.rejectedRun) this.rejecting.add(id);
+    }
   }
 
   /** Save in the background every `flushMs`; a failed save keeps the entries dirty and is retried. */
@@ -84,21 +95,47 @@ export class DeviceStatusTracker {
     const s = this.entry(deviceId);
     s.accepted += count;
     s.lastSeenAt = new Date(this.now()).toISOString();
+    if (s.rejectedRun) {
+      s.rejectedRun = 0;
+      s.rejectedSince = null;
+      this.rejecting.delete(deviceId);
+    }
     if (latest && (!s.lastReading || Date.parse(s.lastReading.ts) <= latest.ts)) {
       s.lastReading = { ts: new Date(latest.ts).toISOString(), fields: latest.fields };
     }
   }
 
+  /**
+   * A rejected message. It does not make the device "seen": a sensor that only sends bad data
+   * (a broken 4–20 mA loop, kPa sent as MPa) must still be found offline, and a run of rejections
+   * is a sensor fault (RuleRunner).
+   */
   rejected(deviceId: string, reason: RejectReason, detail: string): void {
     const s = this.entry(deviceId);
+    const at = new Date(this.now()).toISOString();
     s.rejected += 1;
     s.rejectedByReason[reason] = (s.rejectedByReason[reason] ?? 0) + 1;
-    s.lastSeenAt = new Date(this.now()).toISOString();
-    s.lastRejected = { reason, detail, at: s.lastSeenAt };
+    s.lastRejected = { reason, detail, at };
+    s.rejectedRun = (s.rejectedRun ?? 0) + 1;
+    s.rejectedSince ??= at;
+    this.rejecting.add(deviceId);
+  }
+
+  /** A field of an accepted message rejected on its own: shown to the installer, not a rejected message. */
+  fieldRejected(deviceId: string, detail: string): void {
+    const s = this.entry(deviceId);
+    s.lastRejected = { reason: 'out_of_range', detail, at: new Date(this.now()).toISOString() };
+    s.rejectedFields = (s.rejectedFields ?? 0) + 1;
+  }
+
+  /** Devices whose latest messages were all rejected (a run of at least one). */
+  rejectingDevices(): ReadonlySet<string> {
+    return this.rejecting;
   }
 
   forget(deviceId: string): void {
     this.byId.delete(deviceId);
+    this.rejecting.delete(deviceId);
     this.dirty.delete(deviceId);
   }
 

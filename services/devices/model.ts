@@ -44,10 +44,17 @@ export interface Building {
   street: Street;
   address: string;
   type: BuildingType;
+  /**
+   * Building height (m), as measured: for Yuzhong's hillside buildings from the fire-engine access
+   * level (消防车登高操作场地, GB 50016), whose elevation is `accessLevelM`. null = not measured;
+   * the rules then estimate from floors (services/rules/defaults.ts) and flag it (building-checks.ts).
+   */
   heightM: number | null;
+  /** elevation (m, the city datum) of the fire-engine access level `heightM` is measured from */
+  accessLevelM?: number | null;
   floors: number | null;
   areaM2: number | null;
-  /** 1 | 2 for high-rise public buildings (GB 50016-2014, domain-facts fact 50) */
+  /** 1 | 2 for high-rise public buildings (GB 50016-2014, fact 50, docs/standards.md) */
   category: 1 | 2 | null;
   use: BuildingUse;
   contactName: string | null;
@@ -73,9 +80,17 @@ export interface BuildingSurvey {
   smokeControl: boolean | null;
   /** 排查发现的消防安全隐患 */
   hazards: string | null;
+  /**
+   * 整改情况 (a column some filled-in forms add): `rectified` 已整改, `pending` 未整改/整改中/限期整改;
+   * null or absent = not recorded (an open hazard then counts as not rectified, issue #16 item 8)
+   */
+  rectification?: SurveyRectification | null;
   /** 备注 */
   remarks: string | null;
 }
+
+export const SURVEY_RECTIFICATIONS = ['rectified', 'pending'] as const;
+export type SurveyRectification = (typeof SURVEY_RECTIFICATIONS)[number];
 
 export interface Device {
   id: string;
@@ -89,12 +104,35 @@ export interface Device {
   /** per-device rule overrides, `{ "<ruleId>": { threshold, forS, ... } }` (validated by services/rules) */
   rules: Record<string, unknown> | null;
   /**
-   * kind `uitd` only: the GB/T 26875.3 48-bit source address (frame bytes 13–18, domain-facts §1.2)
+   * kind `uitd` only: the GB/T 26875.3 48-bit source address (frame bytes 13–18, docs/standards.md §1.2)
    * read as an unsigned integer; the device's identity on the TCP gateway. Unique.
    */
   address?: number | null;
+  /**
+   * kind `uitd` only: the TCP peers (IPs or CIDR blocks, services/devices/peer-allow-list.ts) that
+   * may send frames with this device's address. Unset: GB26875_ALLOW, else any peer (issue #12).
+   */
+  allowedPeers?: string[] | null;
+  /**
+   * kind `water_pressure` only: the sensor is wired to a UITD, whose GB/T 26875.3 analog values
+   * (type 3) from this component become the device's readings (issue #16 item 7). Unique per component.
+   */
+  gb26875Source?: Gb26875Source | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * A UITD's analog component (docs/standards.md §1.8): the component address is the 4-byte address
+ * as one uint32 (zone + position × 65536, as the UITD's own readings show it); the other fields, when
+ * given, must match too.
+ */
+export interface Gb26875Source {
+  uitdId: string;
+  systemType?: number;
+  systemAddress?: number;
+  componentType?: number;
+  componentAddress: number;
 }
 
 /** The stored credential: never the secret itself. */

@@ -3,8 +3,8 @@
  * the hot path (authenticate, enrich) uses without touching the database.
  */
 import { randomBytes } from 'node:crypto';
-import { ConflictError, NotFoundError } from '../shared/errors.js';
-import { generateSecret, hashSecret, verifySecret, VerifiedSecretCache } from './credentials.js';
+import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.js';
+import { generateSecret, hashGeneratedSecret, isFastHash, verifyGeneratedSecret, verifySecret, VerifiedSecretCache } from './credentials.js';
 import type {
   Building,
   BuildingFilter,
@@ -14,6 +14,7 @@ import type {
   DeviceFilter,
   DeviceInput,
   DevicePatch,
+  Gb26875Source,
   Page,
   RegistryStore,
 } from './model.js';
@@ -27,6 +28,18 @@ export interface Credentials {
   username: string;
   password: string;
 }
+
+/** The answer to a device's CONNECT credentials; `busy`: a slow check was needed and not admitted. */
+export type DeviceCheck = 'ok' | 'bad' | 'busy';
+
+/**
+ * Asked before a slow (scrypt) check of a legacy credential runs: a function to call when it is
+ * done (with its outcome), or undefined when the budget for slow checks is spent.
+ */
+export type SlowCheckGate = () => ((ok: boolean) => void) | undefined;
+
+/** What an unknown device id is checked against, so it costs what a known one costs. */
+const UNKNOWN_DEVICE_HASH = hashGeneratedSecret(generateSecret());
 
 export type RegistryListener = (event: { type: 'device_removed' | 'credentials_rotated'; deviceId: string }) => void;
 /** Building registry changes (the platform uplink forwards them, issue #6). */
@@ -43,12 +56,20 @@ function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
   return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null };
 }
 
+/** Two bindings of one UITD's component could match the same analog object. */
+function overlaps(a: Gb26875Source, b: Gb26875Source): boolean {
+  const same = (x: number | undefined, y: number | undefined) => x === undefined || y === undefined || x === y;
+  return a.uitdId === b.uitdId && a.componentAddress === b.componentAddress && same(a.systemType, b.systemType) && same(a.systemAddress, b.systemAddress) && same(a.componentType, b.componentType);
+}
+
 export class DeviceRegistry {
   private readonly devices_ = new Map<string, Device>();
   private readonly buildings = new Map<string, Building>();
   private readonly verified = new VerifiedSecretCache();
   private readonly listeners: RegistryListener[] = [];
   private readonly buildingListeners: BuildingListener[] = [];
+  /** devices bound to a UITD's analog component (gb26875Source), per UITD id; rebuilt after a change */
+  private bindings: Map<string, Device[]> | undefined;
 
   constructor(
     private readonly store: RegistryStore,
@@ -118,22 +139,22 @@ export class DeviceRegistry {
     const id = input.id ?? `dev-${randomBytes(6).toString('hex')}`;
     if (this.devices_.has(id) || this.store.getDevice(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
     this.checkAddressFree(input.address, id);
+    this.checkGb26875Source(input.gb26875Source, id, input.kind);
     const ts = this.now().toISOString();
     const device: Device = { ...input, id, rules: input.rules ?? null, createdAt: ts, updatedAt: ts };
+    // generated here, never chosen by a person: stored as a fast digest (ADR 0007)
     const password = generateSecret();
-    const hash = await hashSecret(password);
-    // re-check after the await: two concurrent creates with the same id
-    if (this.devices_.has(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
-    this.checkAddressFree(input.address, id);
+    const hash = hashGeneratedSecret(password);
     this.store.insertDevice(device, { deviceId: id, username: id, hash, rotatedAt: ts });
     this.devices_.set(id, device);
+    this.bindings = undefined;
     return { device, credentials: { username: id, password } };
   }
 
   async rotateCredentials(id: string): Promise<Credentials> {
     this.getDevice(id);
     const password = generateSecret();
-    const hash = await hashSecret(password);
+    const hash = hashGeneratedSecret(password);
     this.store.setCredential({ deviceId: id, username: id, hash, rotatedAt: this.now().toISOString() });
     this.verified.forget(id);
     this.emit('credentials_rotated', id);
@@ -145,6 +166,47 @@ export class DeviceRegistry {
     if (address === undefined || address === null) return;
     const other = this.deviceByAddress(address);
     if (other && other.id !== id) throw new ConflictError('device_address_exists', `address ${address} belongs to device ${other.id}`);
+  }
+
+  /**
+   * A water_pressure device's analog source (issue #16 item 7): the UITD must exist, be a uitd, and
+   * no other device may bind a component this binding could also match.
+   */
+  private checkGb26875Source(source: Gb26875Source | null | undefined, id: string, kind: Device['kind']): void {
+    if (source === undefined || source === null) return;
+    if (kind !== 'water_pressure') throw new BadRequestError('gb26875_source_pressure_only', 'gb26875Source applies to water_pressure devices only');
+    const uitd = this.devices_.get(source.uitdId);
+    if (!uitd || uitd.kind !== 'uitd') {
+      throw new BadRequestError('gb26875_source_not_uitd', `gb26875Source.uitdId ${source.uitdId} is not a registered uitd device / 用户信息传输装置 ${source.uitdId} 未登记`);
+    }
+    for (const d of this.devices_.values()) {
+      if (d.id !== id && d.gb26875Source && overlaps(d.gb26875Source, source)) {
+        throw new ConflictError('gb26875_source_bound', `component ${source.componentAddress} of ${source.uitdId} is already bound to device ${d.id}`);
+      }
+    }
+  }
+
+  /** The device bound to this analog component of a UITD, if any; from memory. */
+  deviceByGb26875Source(uitdId: string, ref: { systemType: number; systemAddress: number; componentType: number; componentAddress: number }): Device | undefined {
+    if (!this.bindings) {
+      const m = new Map<string, Device[]>();
+      for (const d of this.devices_.values()) {
+        if (!d.gb26875Source) continue;
+        const list = m.get(d.gb26875Source.uitdId);
+        if (list) list.push(d);
+        else m.set(d.gb26875Source.uitdId, [d]);
+      }
+      this.bindings = m;
+    }
+    return this.bindings.get(uitdId)?.find((d) => {
+      const s = d.gb26875Source!;
+      return (
+        s.componentAddress === ref.componentAddress &&
+        (s.systemType === undefined || s.systemType === ref.systemType) &&
+        (s.systemAddress === undefined || s.systemAddress === ref.systemAddress) &&
+        (s.componentType === undefined || s.componentType === ref.componentType)
+      );
+    });
   }
 
   /** The device (kind uitd) whose GB/T 26875.3 source address this is; from memory. */
@@ -172,9 +234,16 @@ export class DeviceRegistry {
     const current = this.getDevice(id);
     if (patch.buildingId !== undefined) this.getBuilding(patch.buildingId);
     this.checkAddressFree(patch.address, id);
+    this.checkGb26875Source(patch.gb26875Source, id, current.kind);
+    if (patch.allowedPeers != null && current.kind !== 'uitd') {
+      throw new BadRequestError('allowed_peers_uitd_only', 'allowedPeers applies to uitd devices only');
+    }
     const next: Device = { ...current, ...patch, id, kind: current.kind, updatedAt: this.now().toISOString() };
+    if (next.allowedPeers === null) delete next.allowedPeers; // null resets: shown like a device that never had one
+    if (next.gb26875Source === null) delete next.gb26875Source;
     this.store.updateDevice(id, next);
     this.devices_.set(id, next);
+    this.bindings = undefined;
     return next;
   }
 
@@ -182,6 +251,7 @@ export class DeviceRegistry {
     this.getDevice(id);
     this.store.deleteDevice(id);
     this.devices_.delete(id);
+    this.bindings = undefined;
     this.verified.forget(id);
     this.emit('device_removed', id);
   }
@@ -204,17 +274,53 @@ export class DeviceRegistry {
     return { device, building };
   }
 
-  /** Constant-time check of a device's secret; the slow hash runs once per (device, secret). */
+  /** Constant-time check of a device's secret (see checkDevice). */
   async verifyDevice(username: string, secret: string): Promise<boolean> {
+    return (await this.checkDevice(username, secret)) === 'ok';
+  }
+
+  /**
+   * Check a device's secret in constant time. The fast form (`sha256$…`) costs microseconds, and
+   * so does an unknown id (checked against a dummy of the same form). A legacy scrypt hash costs
+   * ~50 ms of CPU: it runs only when `gate` admits it (else `busy`), and a good secret replaces the
+   * hash with the fast form, persisted, so it is slow once per device.
+   */
+  async checkDevice(username: string, secret: string, gate?: SlowCheckGate): Promise<DeviceCheck> {
     const cred = this.devices_.has(username) ? this.store.getCredential(username) : undefined;
     if (!cred) {
-      // spend comparable time on unknown ids so they cannot be told apart by timing
-      await hashSecret(secret);
-      return false;
+      verifyGeneratedSecret(secret, UNKNOWN_DEVICE_HASH);
+      return 'bad';
     }
-    if (this.verified.has(username, secret, cred.hash)) return true;
-    const ok = await verifySecret(secret, cred.hash);
-    if (ok) this.verified.remember(username, secret, cred.hash);
-    return ok;
+    if (isFastHash(cred.hash)) return verifyGeneratedSecret(secret, cred.hash) ? 'ok' : 'bad';
+    if (this.verified.has(username, secret, cred.hash)) {
+      this.upgradeCredential(username, secret, cred.hash);
+      return 'ok';
+    }
+    const done = gate ? gate() : () => undefined;
+    if (!done) return 'busy';
+    let ok = false;
+    try {
+      ok = await verifySecret(secret, cred.hash);
+    } finally {
+      done(ok);
+    }
+    // rotated or deleted while scrypt ran: the old secret no longer counts
+    if (this.store.getCredential(username)?.hash !== cred.hash) return 'bad';
+    if (!ok) return 'bad';
+    this.verified.remember(username, secret, cred.hash);
+    this.upgradeCredential(username, secret, cred.hash);
+    return 'ok';
+  }
+
+  /** Replace a verified legacy hash with the fast form; a failed write is retried next time. */
+  private upgradeCredential(username: string, secret: string, legacyHash: string): void {
+    try {
+      const cred = this.store.getCredential(username);
+      if (cred?.hash !== legacyHash) return;
+      this.store.setCredential({ ...cred, hash: hashGeneratedSecret(secret) });
+      this.verified.forget(username);
+    } catch {
+      // the database is busy: the in-memory memo keeps the device fast until the next try
+    }
   }
 }

@@ -7,8 +7,12 @@
  *
  * On update only what the survey says is written: its non-empty cells and the survey record.
  * use, type, height and category stay as they are (a complex that also appears in the market
- * survey stays a complex, so the coverage rules for complexes keep applying).
+ * survey stays a complex, so the coverage rules for complexes keep applying). Floors may change
+ * the thresholds of a building without a recorded height: such a row is written to the audit
+ * history as the importer's, with the row as the reason (issue #12 item 9).
  */
+import type { ChangeControl } from '../audit/change-control.js';
+import type { Principal } from '../auth/model.js';
 import type { Building, BuildingPatch } from '../devices/model.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import { parseCsv } from '../shared/csv.js';
@@ -37,9 +41,14 @@ export const MAX_IMPORT_ROWS = 20_000;
 const key = (street: string, name: string) => `${street}\u0000${name}`;
 
 export class BuildingImporter {
-  constructor(private readonly registry: DeviceRegistry) {}
+  /** `changes`: a row that changes a building's thresholds (floors of a building without a height) is audited */
+  constructor(
+    private readonly registry: DeviceRegistry,
+    private readonly changes?: ChangeControl,
+  ) {}
 
-  importCsv(csv: string): ImportResult {
+  /** `by`: who imports (an admin), recorded for the rows that change a building's thresholds. */
+  importCsv(csv: string, by?: Principal): ImportResult {
     const parsed = parseCsv(csv);
     const records = parsed.error ? parsed.records.slice(0, -1) : parsed.records;
     const broken = parsed.error ? parsed.records[parsed.records.length - 1] : undefined;
@@ -64,7 +73,7 @@ export class BuildingImporter {
       try {
         const k = key(r.building.street, r.building.name);
         const current = existing.get(k);
-        const saved = current ? this.registry.updateBuilding(current.id, patchFor(r.building)) : this.registry.createBuilding(inputFor(r.building));
+        const saved = current ? this.update(current, patchFor(r.building), r.row, by) : this.registry.createBuilding(inputFor(r.building));
         existing.set(k, saved);
         result[current ? 'updated' : 'created'] += 1;
         result.imported.push({ row: r.row, buildingId: saved.id, name: saved.name, action: current ? 'updated' : 'created' });
@@ -85,6 +94,13 @@ export class BuildingImporter {
     }
     result.failed.sort((a, b) => a.row - b.row);
     return result;
+  }
+
+  private update(current: Building, patch: BuildingPatch, row: number, by: Principal | undefined): Building {
+    const apply = () => this.registry.updateBuilding(current.id, patch);
+    if (!this.changes || !by) return apply();
+    const reason = `市场调查导入第 ${row} 行 / survey import, row ${row}`;
+    return this.changes.buildingChange(by, { current, next: { ...current, ...patch }, reason }, apply);
   }
 
   private existingByNameAndStreet(streets: ReadonlySet<string>): Map<string, Building> {

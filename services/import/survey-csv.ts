@@ -7,11 +7,14 @@
  *
  * A row becomes a building: name = 商市场名称 (or 该市场所在建筑名称 when empty), street = 所属街道
  * (with or without the suffix 街道), address, contact, phone, area, floors; the four 是/否 answers,
- * hazards and remarks are kept as `survey`. Each row is judged alone: a bad row gets its reasons
+ * hazards and remarks are kept as `survey`. An optional column 整改情况 (not on the printed form;
+ * the district adds it when it follows up) records whether the hazards were rectified: 已整改 →
+ * `rectified`, 未整改 / 整改中 / 限期整改 → `pending`, empty → not recorded. The safety code
+ * (services/alerts/safety-code.ts) keeps a building with unrectified hazards at least yellow. Each row is judged alone: a bad row gets its reasons
  * (Chinese and English) and never stops the others. The header may sit below a title line (forms
  * often carry one), columns may come in any order, and unknown columns are ignored.
  */
-import { STREETS, type BuildingSurvey, type Street } from '../devices/model.js';
+import { STREETS, type BuildingSurvey, type Street, type SurveyRectification } from '../devices/model.js';
 import type { CsvRecord } from '../shared/csv.js';
 
 export const SURVEY_COLUMNS = {
@@ -28,6 +31,7 @@ export const SURVEY_COLUMNS = {
   hydrants: '是否设置室内消火栓系统',
   smokeControl: '是否设置防烟排烟系统',
   hazards: '排查发现的消防安全隐患',
+  rectification: '整改情况',
   street: '所属街道',
   remarks: '备注',
 } as const;
@@ -46,6 +50,11 @@ const ALIASES: Readonly<Record<string, SurveyColumn>> = {
   街道: 'street',
   建筑面积: 'areaM2',
   消防安全隐患: 'hazards',
+  隐患整改情况: 'rectification',
+  整改落实情况: 'rectification',
+  整改状态: 'rectification',
+  是否整改: 'rectification',
+  是否已整改: 'rectification',
 };
 
 export interface RowError {
@@ -108,6 +117,27 @@ export function parseYesNo(value: string): boolean | null | 'invalid' {
   if (YES.has(v)) return true;
   if (NO.has(v)) return false;
   return 'invalid';
+}
+
+const RECTIFIED = /^(是|已整改.*|整改完毕|整改完成|已完成|完成|已落实|已消除|y|yes)$/i;
+const PENDING = /^(否|未整改.*|整改中|正在整改|待整改|部分整改|限期整改|责令.*整改|已责令.*整改|未完成|n|no)$/i;
+
+/** 整改情况: 已整改 → rectified; 未整改, 整改中, 限期整改 … → pending; '' → null; anything else → 'invalid'. */
+export function parseRectification(value: string): SurveyRectification | null | 'invalid' {
+  const v = value.replace(/\s+/g, '');
+  if (v === '') return null;
+  if (RECTIFIED.test(v)) return 'rectified';
+  if (PENDING.test(v)) return 'pending';
+  return 'invalid';
+}
+
+/** What surveyors write in 排查发现的消防安全隐患 when they found none. */
+const NO_HAZARD = /^(无|没有|暂无|未发现|无隐患|未发现隐患|无明显隐患|未发现明显隐患|未发现消防安全隐患|无消防安全隐患|\/|-|—|——|无。)$/;
+
+/** Whether the survey recorded a hazard (its text is not empty and not a "none" such as 无, 未发现隐患, /). */
+export function surveyFoundHazard(hazards: string | null | undefined): boolean {
+  const v = (hazards ?? '').replace(/\s+/g, '');
+  return v !== '' && !NO_HAZARD.test(v);
 }
 
 /** "1,788", "1788㎡", "1788 平方米", "1788m²" → 1788; '' → null; anything else → NaN. */
@@ -192,6 +222,15 @@ export function mapSurveyRow(row: number, cells: Partial<Record<SurveyColumn, st
     });
     return null;
   };
+  const rectification = parseRectification(cells.rectification ?? '');
+  if (rectification === 'invalid') {
+    errors.push({
+      field: col('rectification'),
+      code: 'rectification_invalid',
+      zh: `“${col('rectification')}”应填“已整改”“未整改”或“整改中”，而不是“${cells.rectification ?? ''}”`,
+      en: `${col('rectification')} must be 已整改 (rectified), 未整改 (not rectified) or 整改中 (in progress), not "${cells.rectification ?? ''}"`,
+    });
+  }
   const survey: BuildingSurvey = {
     no: text(cells.no),
     marketName,
@@ -201,6 +240,7 @@ export function mapSurveyRow(row: number, cells: Partial<Record<SurveyColumn, st
     hydrants: yesNo('hydrants'),
     smokeControl: yesNo('smokeControl'),
     hazards: text(cells.hazards),
+    rectification: rectification === 'invalid' ? null : rectification,
     remarks: text(cells.remarks),
   };
 

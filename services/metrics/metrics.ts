@@ -15,6 +15,18 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly slowAuthChecks = new Counter({
+    name: 'firewatch_mqtt_slow_auth_checks_total',
+    help: 'CONNECTs checked against a legacy scrypt device hash (upgraded to the fast form on success), by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly packetsTooLarge = new Counter({
+    name: 'firewatch_mqtt_packets_too_large_total',
+    help: 'MQTT connections closed for a packet declared larger than its bound, by whether the CONNECT had been accepted',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
   readonly messagesReceived = new Counter({
     name: 'firewatch_messages_received_total',
     help: 'readings and events received (one MQTT payload may carry several)',
@@ -30,6 +42,12 @@ export class Metrics {
     name: 'firewatch_messages_rejected_total',
     help: 'messages rejected, by reason',
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly fieldsRejected = new Counter({
+    name: 'firewatch_fields_rejected_total',
+    help: 'fields of accepted messages rejected on their own (one bad channel of an electrical-fire detector), by kind and field',
+    labelNames: ['kind', 'field'] as const,
     registers: [this.registry],
   });
   readonly duplicates = new Counter({
@@ -106,6 +124,13 @@ export class Metrics {
     help: 'live-feed clients disconnected for falling too far behind (they resume with since)',
     registers: [this.registry],
   });
+  /** issue #12 items 10, 11: failed logins and bearer tokens, and attempts refused by the throttles */
+  readonly authFailures = new Counter({
+    name: 'firewatch_auth_failures_total',
+    help: 'failed authentications (method login or bearer), by result: invalid (wrong credential) or throttled (429, not checked)',
+    labelNames: ['method', 'result'] as const,
+    registers: [this.registry],
+  });
 
   /** platform uplink (issue #6): backlog read at scrape time from the uplink's status */
   uplinkStatus: (() => ReadonlyArray<{ name: string; backlog: number; oldestAgeS: number }>) | undefined;
@@ -153,6 +178,23 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly gb26875Connections = new Gauge({ name: 'firewatch_gb26875_connections', help: 'UITD TCP connections now', registers: [this.registry] });
+  /** GB/T 26875.3 connections closed by the gateway's protection (issue #12): cap, peer_cap, idle, not_allowed */
+  readonly gb26875Refused = new Counter({
+    name: 'firewatch_gb26875_refused_total',
+    help: 'GB/T 26875.3 connections refused or closed by the gateway, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  /**
+   * GB/T 26875.3 points (systems and components) whose last status has the disabled bit 屏蔽 (issue
+   * #16 item 7), over all UITDs; per UITD and point: GET /api/v1/devices/{id}/gb26875. No device label:
+   * one series per UITD would grow with the district.
+   */
+  readonly gb26875DisabledPoints = new Gauge({
+    name: 'firewatch_gb26875_disabled_points',
+    help: 'GB/T 26875.3 points currently reporting the disabled (屏蔽) bit, all UITDs',
+    registers: [this.registry],
+  });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'firewatch_' });

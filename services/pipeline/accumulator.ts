@@ -42,6 +42,10 @@ export class Accumulator {
       this.status.accepted(deviceId, undefined, 0);
     }
     for (const r of ctx.rejections) this.reject(deviceId, r.reason, r.detail);
+    for (const f of ctx.fieldRejections) {
+      this.metrics.fieldsRejected.inc({ kind: ctx.readings[0]?.kind ?? 'unknown', field: f.field });
+      this.status.fieldRejected(deviceId, f.detail);
+    }
   }
 
   /** labelled children resolved once per kind and channel: prom-client hashes labels on every labelled inc() */

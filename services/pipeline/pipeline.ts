@@ -26,7 +26,8 @@ import type { DeviceRegistry } from '../devices/registry.js';
 import type { DeviceStatusTracker } from '../devices/device-status.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ReadingLog } from '../log/reading-log.js';
-import { validateMessage, type Channel, type Reading, type RejectReason } from '../telemetry/telemetry.js';
+import { measuringRange } from '../devices/measuring-range.js';
+import { validateMessage, type Channel, type FieldRejection, type Reading, type RejectReason } from '../telemetry/telemetry.js';
 import { Accumulator } from './accumulator.js';
 import { TokenBuckets } from './token-buckets.js';
 
@@ -48,6 +49,8 @@ export interface IngestContext {
   messages: unknown[];
   readings: Reading[];
   rejections: Rejection[];
+  /** fields of accepted readings rejected on their own (one bad channel, issue #16 item 5) */
+  fieldRejections: FieldRejection[];
   duplicates: number;
 }
 
@@ -126,14 +129,17 @@ export function buildStages(deps: PipelineDeps): Stage[] {
   const validate: Stage = {
     name: 'validate',
     run(ctx) {
-      const kind = deps.registry.context(ctx.raw.deviceId)?.device.kind;
-      if (!kind) return;
-      const opts = { now: ctx.raw.receivedAt, maxClockSkewMs: deps.limits.maxClockSkewS * 1000 };
+      const device = deps.registry.context(ctx.raw.deviceId)?.device;
+      if (!device) return;
+      const kind = device.kind;
+      const range = measuringRange(device);
+      const opts = { now: ctx.raw.receivedAt, maxClockSkewMs: deps.limits.maxClockSkewS * 1000, ...(range ? { range } : {}) };
       for (const m of ctx.messages) {
         const r = validateMessage(kind, ctx.raw.channel, ctx.raw.deviceId, m, opts);
         if (r.ok) {
           r.reading.receivedAt = ctx.raw.receivedAt;
           ctx.readings.push(r.reading);
+          if (r.rejectedFields) ctx.fieldRejections.push(...r.rejectedFields);
         } else ctx.rejections.push({ reason: r.reason, detail: r.detail });
       }
       ctx.messages = [];
@@ -182,7 +188,7 @@ export class Pipeline {
   /** Run one payload through every stage. Rejects only when the log could not make it durable. */
   async ingest(message: Omit<RawMessage, 'receivedAt'> & { receivedAt?: number }): Promise<IngestResult> {
     const raw: RawMessage = { ...message, receivedAt: message.receivedAt ?? (this.deps.now ?? Date.now)() };
-    const ctx: IngestContext = { raw, messages: [], readings: [], rejections: [], duplicates: 0 };
+    const ctx: IngestContext = { raw, messages: [], readings: [], rejections: [], fieldRejections: [], duplicates: 0 };
     // stage timings are a sample (1 payload in 16): the histogram is for where time goes, and
     // observing five histograms per message was a measurable share of the accept path
     const timed = (this.sampled++ & 15) === 0;

@@ -1,6 +1,6 @@
 /**
  * Default rule parameters, derived from the device kind, its measuring point and its building.
- * Every threshold cites the standard clause and the domain-facts.md fact it comes from.
+ * Every threshold cites the standard clause and the fact (docs/standards.md) it comes from.
  *
  * Comparison at the threshold ("at" counts or not) is fixed per rule, see rule-families/*.ts:
  * pressure_low/level_low fire when value < threshold; pressure_high/level_high when value >
@@ -40,92 +40,166 @@ export function isHighRise(b: Pick<Building, 'type' | 'heightM' | 'floors'>): bo
   return h > (b.type === 'residential' ? HIGH_RISE_RESIDENTIAL_M : HIGH_RISE_OTHER_M);
 }
 
+/**
+ * Taller than 100 m, by a recorded height only. An estimate from floors never moves a building
+ * across the 100 m line by itself (28 storeys × 3.6 m is 100.8 m, a real 28-storey block is rarely
+ * that tall): heightEstimateNeedsMeasuring() flags it for the operator instead.
+ */
+export function isOver100m(b: Pick<Building, 'heightM'>): boolean {
+  return b.heightM !== null && b.heightM > SUPER_HIGH_RISE_M;
+}
+
+/** The estimate alone would put the building over 100 m: the operator should record the real height. */
+export function heightEstimateNeedsMeasuring(b: Pick<Building, 'type' | 'heightM' | 'floors'>): boolean {
+  const h = estimateHeightM(b);
+  return b.heightM === null && h !== null && h > SUPER_HIGH_RISE_M;
+}
+
+/** Public buildings taller than 50 m are category 1 (GB 50016-2014 5.1.1, fact 50, weak source). */
+export const PUBLIC_CATEGORY1_M = 50;
+
 // --- pressure thresholds (MPa) ----------------------------------------------------------------
+//
+// A standby gauge reads STATIC pressure: the system at rest, held by the high-level tank or the
+// jockey pump. Limits on DYNAMIC (flowing) pressure apply only while water flows (a hydrant or head
+// open, a pump running, a test): checked against a standby gauge they alarm forever on upper floors.
+// Each pressure rule therefore has a standby threshold and, where the standard gives one, a
+// flowing threshold (`flowingThreshold`; null = not checked while flowing). services/rules/hydraulic.ts
+// decides the state.
 
 /** Top-point static pressure minimums, GB 50974-2014 5.2.2 (fact 41; fact 51 for > 100 m). */
 export const HYDRANT_TOP_MPA = { superHighRise: 0.15, category1OrIndustrial: 0.1, other: 0.07 } as const;
-/** Sprinkler most-unfavourable head ≥ 0.05 MPa, GB 55036-2022 4.0.5(3) (fact 44). */
+/** Sprinkler systems: standby static pressure never below 0.10 MPa, GB 50974-2014 5.2.2 (fact 41). */
+export const SPRINKLER_STANDBY_MPA = 0.1;
+/** Sprinkler most-unfavourable head working pressure ≥ 0.05 MPa while flowing, GB 55036-2022 4.0.5(3) (fact 44). */
 export const SPRINKLER_END_MPA = 0.05;
-/** Hydrant outlet ≥ 0.35 MPa high-rise/factory/warehouse, else ≥ 0.25 (fact 42, clause UNVERIFIED). */
+/** Hydrant outlet DYNAMIC ≥ 0.35 MPa high-rise/factory/warehouse, else ≥ 0.25 (fact 42, clause UNVERIFIED). */
 export const HYDRANT_OUTLET_MIN_MPA = { highRise: 0.35, other: 0.25 } as const;
-/** Hydrant outlet should not exceed 0.50 MPa; beyond it a reducing device is needed (fact 42). */
+/** Hydrant outlet DYNAMIC should not exceed 0.50 MPa; beyond it a reducing device is needed (fact 42). */
 export const HYDRANT_OUTLET_MAX_MPA = 0.5;
-/** Static pressure > 1.0 MPa at a hydrant outlet requires zoned supply, GB 50974 6.2.1 (fact 43). */
+/** STATIC pressure > 1.0 MPa at a hydrant outlet requires zoned supply, GB 50974 6.2.1 (fact 43). */
 export const ANY_POINT_MAX_MPA = 1.0;
-/** Municipal network with hydrants ≥ 0.14 MPa in normal running, GB 50974 7.2.8 (fact 46). */
+/** Pressure at a sprinkler head > 1.20 MPa requires zoning, GB 50974 6.2.1 (fact 43, figure UNVERIFIED). */
+export const SPRINKLER_MAX_MPA = 1.2;
+/** System working pressure > 2.40 MPa requires zoning, GB 50974 6.2.1 (fact 43, figure UNVERIFIED). */
+export const SYSTEM_MAX_MPA = 2.4;
+/**
+ * A municipal water network with hydrants runs at ≥ 0.14 MPa (GB 50974 7.2.8, fact 46). Not a
+ * default of any point here: the `network` point is the building's own network (消防管网压力), whose
+ * pressure is set by its tank or jockey pump; kept for a site that monitors its municipal supply.
+ */
 export const NETWORK_MIN_MPA = 0.14;
 /**
- * Design choice: a fall of more than 0.05 MPa within 60 s — a burst pipe, an opened valve or a
- * hydrant in use. No standard value; 0.05 MPa is half the smallest top-point minimum (fact 41).
+ * Design choice (no standard value): a fall of more than 0.05 MPa within 60 s — a burst pipe, an
+ * opened valve or a hydrant in use. 0.05 MPa is below the smallest top-point minimum (0.07 MPa,
+ * fact 41), so a drop of that size can empty a compliant standby margin, and well above the swing
+ * of a jockey pump cycling.
  */
 export const DROP = { dropMpa: 0.05, windowS: 60 } as const;
 
 /** GB 50974-2014 5.2.2 minimum static pressure at the top (most unfavourable) hydrant, fact 41. */
 export function hydrantTopMinMpa(b: Building): number {
-  const h = estimateHeightM(b);
-  if (h !== null && h > SUPER_HIGH_RISE_M) return HYDRANT_TOP_MPA.superHighRise;
-  if (b.type === 'industrial') return HYDRANT_TOP_MPA.category1OrIndustrial; // volume unknown: the stricter 0.10
-  if (b.type === 'residential') return HYDRANT_TOP_MPA.other; // high-rise 0.07, multi-storey "should" 0.07
-  if (!isHighRise(b)) return HYDRANT_TOP_MPA.other; // multi-storey public
-  // Public high-rise: category 2 → 0.07; category 1 or unknown → 0.10 (issue #3 default).
-  return b.category === 2 ? HYDRANT_TOP_MPA.other : HYDRANT_TOP_MPA.category1OrIndustrial;
+  switch (b.type) {
+    // Industrial: ≥ 0.10; below 20,000 m³ "should" ≥ 0.07. Volume is not recorded: the stricter 0.10.
+    case 'industrial':
+      return HYDRANT_TOP_MPA.category1OrIndustrial;
+    // High-rise residential 0.07 at any height; multi-storey residential "should" 0.07.
+    case 'residential':
+      return HYDRANT_TOP_MPA.other;
+    case 'public':
+      if (!isHighRise(b)) return HYDRANT_TOP_MPA.other; // multi-storey public
+      if (publicCategory(b) === 2) return HYDRANT_TOP_MPA.other;
+      // category-1 high-rise public: 0.15 above 100 m (a recorded height), else 0.10
+      return isOver100m(b) ? HYDRANT_TOP_MPA.superHighRise : HYDRANT_TOP_MPA.category1OrIndustrial;
+  }
 }
 
-const SRC = {
-  top: 'GB 50974-2014 5.2.2',
-  sprinkler: 'GB 55036-2022 4.0.5',
-  outlet: 'GB 50974-2014 7.4.12',
-  zoning: 'GB 50974-2014 6.2.1',
-  network: 'GB 50974-2014 7.2.8',
-  rcd: 'GB 50116-2013 9.2.3',
+/**
+ * Category of a high-rise public building: above 50 m it is category 1 whatever was recorded;
+ * otherwise the recorded category; unknown counts as 1 (the stricter, and most monitored complexes).
+ */
+export function publicCategory(b: Pick<Building, 'heightM' | 'floors' | 'type' | 'category'>): 1 | 2 {
+  const h = estimateHeightM(b);
+  if (h !== null && h > PUBLIC_CATEGORY1_M) return 1;
+  return b.category ?? 1;
+}
+
+/** The sources, as printed in the rules API, messages and the README table. */
+export const SOURCES = {
+  top: 'GB 50974-2014 5.2.2 (static, fact 41)',
+  sprinklerStandby: 'GB 50974-2014 5.2.2 (sprinkler static ≥ 0.10, fact 41)',
+  sprinklerFlowing: 'GB 55036-2022 4.0.5(3) (working pressure, fact 44)',
+  outletDynamic: 'GB 50974-2014 outlet dynamic pressure (fact 42; clause 7.4.12 UNVERIFIED)',
+  outletStandby: 'GB 50974-2014 5.2.2 top-point minimum applied at the outlet (fact 41)',
+  zoning: 'GB 50974-2014 6.2.1 (static > 1.0 MPa needs zoning, fact 43)',
+  sprinklerZoning: 'GB 50974-2014 6.2.1 (head > 1.20 MPa, fact 43; figure UNVERIFIED)',
+  systemZoning: 'GB 50974-2014 6.2.1 (working pressure > 2.40 MPa, fact 43; figure UNVERIFIED)',
+  floor: `${SYSTEM_DEFAULT_SOURCE}: the building's top-point minimum as a floor (fact 41); set the design pressure per site`,
+  networkHigh: `${SYSTEM_DEFAULT_SOURCE}: the hydrant static figure of GB 50974-2014 6.2.1 (fact 43)`,
+  drop: `${SYSTEM_DEFAULT_SOURCE}: no standard value`,
+  rcd: 'GB 50116-2013 9.2.3 (300–500 mA, fact 30)',
+  cable: `${SYSTEM_DEFAULT_SOURCE}: 80 °C inside the detectors' 55–140 °C span (GB 14287.3, fact 36, unverified)`,
+  offline: `${SYSTEM_DEFAULT_SOURCE}: 3 missed reports`,
 } as const;
 
 export function asPressurePoint(point: string | null): PressurePoint | null {
   return point !== null && (PRESSURE_POINTS as readonly string[]).includes(point) ? (point as PressurePoint) : null;
 }
 
-function pressureLow(point: PressurePoint | null, b: Building): Pick<RuleParams, 'threshold' | 'source'> | null {
+type Limit = Pick<RuleParams, 'threshold' | 'source' | 'flowingThreshold' | 'flowingSource'>;
+
+function pressureLow(point: PressurePoint | null, b: Building): Limit | null {
+  const outletDynamic = isHighRise(b) || b.type === 'industrial' ? HYDRANT_OUTLET_MIN_MPA.highRise : HYDRANT_OUTLET_MIN_MPA.other;
   switch (point) {
+    // the top (most unfavourable) hydrant: static minimum at rest; while flowing it is an outlet
+    // like any other and needs the dynamic minimum (a jet that reaches the fire).
     case 'hydrant_top':
-      return { threshold: hydrantTopMinMpa(b), source: SRC.top };
-    // Design choice: the pump outlet is below the top point, so it can never be below the top
-    // minimum while the top point is fine; a floor that never false-alarms, to be tightened per site.
-    case 'pump_outlet':
-      return { threshold: hydrantTopMinMpa(b), source: SRC.top };
-    case 'sprinkler_end':
-      return { threshold: SPRINKLER_END_MPA, source: SRC.sprinkler };
-    case 'hydrant_outlet': {
+      return { threshold: hydrantTopMinMpa(b), source: SOURCES.top, flowingThreshold: outletDynamic, flowingSource: SOURCES.outletDynamic };
+    case 'hydrant_outlet':
       // Factories and warehouses need the 13 m jet as high-rises do (fact 42).
-      const strict = isHighRise(b) || b.type === 'industrial';
-      return { threshold: strict ? HYDRANT_OUTLET_MIN_MPA.highRise : HYDRANT_OUTLET_MIN_MPA.other, source: SRC.outlet };
-    }
+      return { threshold: hydrantTopMinMpa(b), source: SOURCES.outletStandby, flowingThreshold: outletDynamic, flowingSource: SOURCES.outletDynamic };
+    case 'sprinkler_end':
+      return { threshold: SPRINKLER_STANDBY_MPA, source: SOURCES.sprinklerStandby, flowingThreshold: SPRINKLER_END_MPA, flowingSource: SOURCES.sprinklerFlowing };
+    // The pump outlet and the building's own network sit below the top point: they cannot be under
+    // the top minimum while the top point is fine. A floor that never false-alarms, to be raised to
+    // the design pressure per site. While flowing the pump sets the pressure: not checked.
+    case 'pump_outlet':
     case 'network':
-      return { threshold: NETWORK_MIN_MPA, source: SRC.network };
+      return { threshold: hydrantTopMinMpa(b), source: SOURCES.floor, flowingThreshold: null };
     case null:
       return null; // unknown point: no minimum can be derived
+  }
+}
+
+function pressureHigh(point: PressurePoint | null): Limit & Pick<RuleParams, 'severity'> {
+  switch (point) {
+    case 'hydrant_outlet':
+      // static up to 1.0 MPa is compliant (fact 43); 0.50 MPa is a limit on the flowing outlet (fact 42)
+      return { threshold: ANY_POINT_MAX_MPA, source: SOURCES.zoning, flowingThreshold: HYDRANT_OUTLET_MAX_MPA, flowingSource: SOURCES.outletDynamic, severity: 'minor' };
+    case 'hydrant_top':
+      return { threshold: ANY_POINT_MAX_MPA, source: SOURCES.zoning, severity: 'major' };
+    case 'sprinkler_end':
+      return { threshold: SPRINKLER_MAX_MPA, source: SOURCES.sprinklerZoning, severity: 'major' };
+    case 'pump_outlet':
+      return { threshold: SYSTEM_MAX_MPA, source: SOURCES.systemZoning, severity: 'major' };
+    case 'network':
+    case null:
+      return { threshold: ANY_POINT_MAX_MPA, source: SOURCES.networkHigh, severity: 'major' };
   }
 }
 
 function pressureRules(device: Device, b: Building): RuleSet {
   const point = asPressurePoint(device.point);
   const low = pressureLow(point, b);
-  const outlet = point === 'hydrant_outlet';
   return {
     // forS 60: a pump start or a test drawdown dips briefly and is not an alarm (issue #3).
     pressure_low: low
       ? { enabled: true, ...low, forS: 60, clearS: 30, hysteresis: 0.01, severity: 'major' }
       : { enabled: false, forS: 60, clearS: 30, hysteresis: 0.01, severity: 'major' },
-    pressure_high: {
-      enabled: true,
-      threshold: outlet ? HYDRANT_OUTLET_MAX_MPA : ANY_POINT_MAX_MPA,
-      source: outlet ? SRC.outlet : SRC.zoning,
-      forS: 60,
-      clearS: 30,
-      hysteresis: 0.02,
-      severity: outlet ? 'minor' : 'major',
-    },
+    pressure_high: { enabled: true, ...pressureHigh(point), forS: 60, clearS: 30, hysteresis: 0.02 },
     // forS 0: the window already demands a sustained fall; clearS 60 lets the window slide past.
-    pressure_drop: { enabled: true, ...DROP, source: SYSTEM_DEFAULT_SOURCE, forS: 0, clearS: 60, hysteresis: 0.01, severity: 'major' },
+    // Not checked during a scheduled test (a test drawdown is not a burst).
+    pressure_drop: { enabled: true, ...DROP, source: SOURCES.drop, forS: 0, clearS: 60, hysteresis: 0.01, severity: 'major' },
   };
 }
 
@@ -148,13 +222,13 @@ function electricalRules(): RuleSet {
     residual_current_high: {
       enabled: true,
       threshold: RESIDUAL_CURRENT_MA,
-      source: SRC.rcd,
+      source: SOURCES.rcd,
       forS: 0,
       clearS: 60,
       hysteresis: 30, // natural leakage is 100–200 mA (fact 30): 270 mA is still clearly elevated
       severity: 'major',
     },
-    temperature_high: { enabled: true, threshold: CABLE_TEMPERATURE_C, source: SYSTEM_DEFAULT_SOURCE, forS: 0, clearS: 60, hysteresis: 5, severity: 'critical' },
+    temperature_high: { enabled: true, threshold: CABLE_TEMPERATURE_C, source: SOURCES.cable, forS: 0, clearS: 60, hysteresis: 5, severity: 'critical' },
   };
 }
 
@@ -163,6 +237,8 @@ export const LANE_DWELL_S = 300;
 export const LANE_REALERT_S = 600;
 /** Offline after 3 missed reports (issue #3). */
 export const OFFLINE_MISSED_REPORTS = 3;
+/** Ten rejected messages in a row is a sensor fault, not bad luck (design choice, issue #16). */
+export const REJECTED_RUN = 10;
 /** Pressure never sits bit-identical for 6 h on a live sensor: it is stuck (design choice). */
 export const PRESSURE_STUCK_S = 6 * 3600;
 
@@ -171,7 +247,7 @@ function commonRules(device: Device): RuleSet {
     device_offline: {
       enabled: true,
       threshold: OFFLINE_MISSED_REPORTS * device.reportIntervalS,
-      source: SYSTEM_DEFAULT_SOURCE,
+      source: SOURCES.offline,
       forS: 0,
       clearS: 0,
       severity: 'minor',
@@ -183,6 +259,7 @@ function commonRules(device: Device): RuleSet {
       forS: 0,
       clearS: 0,
       severity: 'minor',
+      rejectedRun: REJECTED_RUN,
       ...(device.kind === 'water_pressure' ? { stuckS: PRESSURE_STUCK_S, stuckReadings: 10 } : {}),
     },
     // The detector's own latched alarm (fact 38) is a fire precursor: raise at once.
@@ -201,10 +278,15 @@ function kindRules(kind: DeviceKind, device: Device, b: Building): RuleSet {
     case 'fire_lane':
       return {
         lane_blocked: { enabled: true, forS: LANE_DWELL_S, clearS: 30, realertS: LANE_REALERT_S, severity: 'major' },
-      };    // A GB/T 26875.3 UITD reports its facilities' alarm and fault bits as events: only the common
-    // rules apply (device_alarm, sensor_fault, device_offline).
+      };
+    // A GB/T 26875.3 UITD reports its facilities' alarm, fault and supervisory bits as events: the
+    // common rules (device_alarm, sensor_fault, device_offline) and device_supervisory (issue #16 item 7).
     case 'uitd':
-      return {};
+      return {
+        // a supervisory signal (监管: a closed signal valve, a pump started, a pressure switch) needs
+        // someone on site but is no fire: major, at once, cleared when the bit clears
+        device_supervisory: { enabled: true, forS: 0, clearS: 0, severity: 'major' },
+      };
   }
 }
 
@@ -216,30 +298,54 @@ export function defaultRules(device: Device, building: Building): RuleSet {
 export interface DefaultRuleRow {
   ruleId: RuleId;
   appliesTo: string;
+  /** the hydraulic state the value applies in (services/rules/hydraulic.ts); 'any' for other rules */
+  state: 'standby' | 'flowing' | 'any' | 'standby, flowing';
   condition: string;
   defaultValue: string;
   forClear: string;
   source: string;
 }
 
-/** The README table of default rules with their sources (issue #3 "done when"). */
+const PFC = '60 s / 30 s, hyst 0.01';
+const HFC = '60 s / 30 s, hyst 0.02';
+
+/** The README table of default rules with their sources (generated into README.md; tests/unit/readme-truth.test.ts). */
 export const DEFAULT_RULE_TABLE: readonly DefaultRuleRow[] = [
-  { ruleId: 'pressure_low', appliesTo: 'hydrant_top, building > 100 m', condition: 'value < threshold', defaultValue: '0.15 MPa', forClear: '60 s / 30 s, hyst 0.01', source: 'GB 50974-2014 5.2.2 (facts 41, 51)' },
-  { ruleId: 'pressure_low', appliesTo: 'hydrant_top, public high-rise cat. 1 or unknown cat., industrial', condition: 'value < threshold', defaultValue: '0.10 MPa', forClear: '60 s / 30 s', source: 'GB 50974-2014 5.2.2 (fact 41)' },
-  { ruleId: 'pressure_low', appliesTo: 'hydrant_top, residential, public cat. 2, multi-storey public', condition: 'value < threshold', defaultValue: '0.07 MPa', forClear: '60 s / 30 s', source: 'GB 50974-2014 5.2.2 (fact 41)' },
-  { ruleId: 'pressure_low', appliesTo: 'sprinkler_end', condition: 'value < threshold', defaultValue: '0.05 MPa', forClear: '60 s / 30 s', source: 'GB 55036-2022 4.0.5(3) (fact 44)' },
-  { ruleId: 'pressure_low', appliesTo: 'hydrant_outlet, high-rise or industrial / other', condition: 'value < threshold', defaultValue: '0.35 / 0.25 MPa', forClear: '60 s / 30 s', source: 'GB 50974-2014 7.4.12, clause UNVERIFIED (fact 42)' },
-  { ruleId: 'pressure_low', appliesTo: 'network', condition: 'value < threshold', defaultValue: '0.14 MPa', forClear: '60 s / 30 s', source: 'GB 50974-2014 7.2.8 (fact 46)' },
-  { ruleId: 'pressure_low', appliesTo: 'pump_outlet', condition: 'value < threshold', defaultValue: 'the building\'s hydrant_top minimum', forClear: '60 s / 30 s', source: 'design choice: lower bound below the top point (fact 41)' },
-  { ruleId: 'pressure_high', appliesTo: 'hydrant_outlet', condition: 'value > threshold', defaultValue: '0.50 MPa', forClear: '60 s / 30 s, hyst 0.02', source: 'reducing device needed (fact 42)' },
-  { ruleId: 'pressure_high', appliesTo: 'other points', condition: 'value > threshold', defaultValue: '1.0 MPa', forClear: '60 s / 30 s, hyst 0.02', source: 'GB 50974-2014 6.2.1 zoning (fact 43)' },
-  { ruleId: 'pressure_drop', appliesTo: 'water_pressure', condition: 'max(window) − value > dropMpa', defaultValue: '0.05 MPa in 60 s', forClear: '0 s / 60 s', source: 'design choice (no standard value)' },
-  { ruleId: 'level_low', appliesTo: 'water_level', condition: 'value < threshold', defaultValue: 'off until configured', forClear: '60 s / 60 s', source: 'band per site; fact 48 (no standard value, UNVERIFIED)' },
-  { ruleId: 'level_high', appliesTo: 'water_level', condition: 'value > threshold', defaultValue: 'off until configured', forClear: '60 s / 60 s', source: 'band per site; fact 48' },
-  { ruleId: 'residual_current_high', appliesTo: 'electrical_fire', condition: 'value ≥ setpoint', defaultValue: '300 mA (20–1000)', forClear: '0 s / 60 s, hyst 30 mA', source: 'GB 50116-2013 9.2.3 (facts 30, 33, 35)' },
-  { ruleId: 'temperature_high', appliesTo: 'electrical_fire, any channel', condition: 'max(channels) ≥ setpoint', defaultValue: '80 °C (45–140)', forClear: '0 s / 60 s, hyst 5 °C', source: 'issue #3; GB 14287.3 UNVERIFIED (fact 36)' },
-  { ruleId: 'lane_blocked', appliesTo: 'fire_lane', condition: 'occupied for forS', defaultValue: '300 s (60–600), re-alert 600 s', forClear: '300 s / 30 s', source: 'deployments, no standard (fact 55)' },
-  { ruleId: 'device_offline', appliesTo: 'all', condition: 'no message for threshold', defaultValue: '3 × reportIntervalS', forClear: '0 s / 0 s', source: 'issue #3' },
-  { ruleId: 'sensor_fault', appliesTo: 'all', condition: 'fault flag, value pinned at span, or unchanged', defaultValue: 'pressure unchanged 6 h and ≥ 10 readings', forClear: '0 s / 0 s', source: 'fact 38 (fault ≠ alarm); stuck limit design choice' },
-  { ruleId: 'device_alarm', appliesTo: 'all', condition: 'event alarm = true', defaultValue: '—', forClear: '0 s / 0 s', source: 'fact 38 (latched detector alarm)' },
+  { ruleId: 'pressure_low', appliesTo: 'hydrant_top, category-1 public high-rise over 100 m (recorded height)', state: 'standby', condition: 'value < threshold', defaultValue: '0.15 MPa', forClear: PFC, source: SOURCES.top },
+  { ruleId: 'pressure_low', appliesTo: 'hydrant_top, category-1 public high-rise up to 100 m or by estimate, unknown category, industrial', state: 'standby', condition: 'value < threshold', defaultValue: '0.10 MPa', forClear: PFC, source: SOURCES.top },
+  { ruleId: 'pressure_low', appliesTo: 'hydrant_top, residential at any height, category-2 public, multi-storey public', state: 'standby', condition: 'value < threshold', defaultValue: '0.07 MPa', forClear: PFC, source: SOURCES.top },
+  { ruleId: 'pressure_low', appliesTo: 'hydrant_top and hydrant_outlet, high-rise or industrial / other', state: 'flowing', condition: 'value < threshold', defaultValue: '0.35 / 0.25 MPa', forClear: PFC, source: SOURCES.outletDynamic },
+  { ruleId: 'pressure_low', appliesTo: 'hydrant_outlet', state: 'standby', condition: 'value < threshold', defaultValue: 'the building\'s hydrant_top minimum', forClear: PFC, source: SOURCES.outletStandby },
+  { ruleId: 'pressure_low', appliesTo: 'sprinkler_end', state: 'standby', condition: 'value < threshold', defaultValue: '0.10 MPa', forClear: PFC, source: SOURCES.sprinklerStandby },
+  { ruleId: 'pressure_low', appliesTo: 'sprinkler_end', state: 'flowing', condition: 'value < threshold', defaultValue: '0.05 MPa', forClear: PFC, source: SOURCES.sprinklerFlowing },
+  { ruleId: 'pressure_low', appliesTo: 'pump_outlet, network (the building\'s own network)', state: 'standby', condition: 'value < threshold', defaultValue: 'the building\'s hydrant_top minimum; not checked while flowing', forClear: PFC, source: SOURCES.floor },
+  { ruleId: 'pressure_high', appliesTo: 'hydrant_outlet', state: 'standby', condition: 'value > threshold', defaultValue: '1.0 MPa', forClear: HFC, source: SOURCES.zoning },
+  { ruleId: 'pressure_high', appliesTo: 'hydrant_outlet (severity minor)', state: 'flowing', condition: 'value > threshold', defaultValue: '0.50 MPa', forClear: HFC, source: SOURCES.outletDynamic },
+  { ruleId: 'pressure_high', appliesTo: 'hydrant_top', state: 'standby, flowing', condition: 'value > threshold', defaultValue: '1.0 MPa', forClear: HFC, source: SOURCES.zoning },
+  { ruleId: 'pressure_high', appliesTo: 'sprinkler_end', state: 'standby, flowing', condition: 'value > threshold', defaultValue: '1.2 MPa', forClear: HFC, source: SOURCES.sprinklerZoning },
+  { ruleId: 'pressure_high', appliesTo: 'pump_outlet', state: 'standby, flowing', condition: 'value > threshold', defaultValue: '2.4 MPa', forClear: HFC, source: SOURCES.systemZoning },
+  { ruleId: 'pressure_high', appliesTo: 'network, unknown point', state: 'standby, flowing', condition: 'value > threshold', defaultValue: '1.0 MPa', forClear: HFC, source: SOURCES.networkHigh },
+  { ruleId: 'pressure_drop', appliesTo: 'water_pressure; quiet during a scheduled test', state: 'standby, flowing', condition: 'max(window) − value > dropMpa', defaultValue: '0.05 MPa in 60 s', forClear: '0 s / 60 s', source: SOURCES.drop },
+  { ruleId: 'level_low', appliesTo: 'water_level', state: 'any', condition: 'value < threshold', defaultValue: 'off until configured', forClear: '60 s / 60 s', source: `${SYSTEM_DEFAULT_SOURCE}: band per site, no standard value (fact 48, unverified)` },
+  { ruleId: 'level_high', appliesTo: 'water_level', state: 'any', condition: 'value > threshold', defaultValue: 'off until configured', forClear: '60 s / 60 s', source: `${SYSTEM_DEFAULT_SOURCE}: band per site, no standard value (fact 48, unverified)` },
+  { ruleId: 'residual_current_high', appliesTo: 'electrical_fire', state: 'any', condition: 'value ≥ setpoint', defaultValue: '300 mA (20–1000)', forClear: '0 s / 60 s, hyst 30 mA', source: 'GB 50116-2013 9.2.3 (300–500 mA, fact 30; 300 as a default unverified, fact 35)' },
+  { ruleId: 'temperature_high', appliesTo: 'electrical_fire, any channel', state: 'any', condition: 'max(channels) ≥ setpoint', defaultValue: '80 °C (45–140)', forClear: '0 s / 60 s, hyst 5 °C', source: SOURCES.cable },
+  { ruleId: 'lane_blocked', appliesTo: 'fire_lane', state: 'any', condition: 'occupied for forS', defaultValue: '300 s (60–600), re-alert 600 s', forClear: '300 s / 30 s', source: `${SYSTEM_DEFAULT_SOURCE}: deployments use 1–5 min, no standard value (fact 55)` },
+  { ruleId: 'device_offline', appliesTo: 'all', state: 'any', condition: 'no message for threshold', defaultValue: '3 × reportIntervalS', forClear: '0 s / 0 s', source: SOURCES.offline },
+  { ruleId: 'sensor_fault', appliesTo: 'all', state: 'any', condition: 'fault flag, value pinned at span, unchanged, or only rejected messages', defaultValue: 'pressure unchanged 6 h and ≥ 10 readings; 10 rejected in a row or all rejected for 3 × reportIntervalS', forClear: '0 s / 0 s', source: `fault ≠ alarm (fact 38); the stuck limit is a ${SYSTEM_DEFAULT_SOURCE}` },
+  { ruleId: 'device_alarm', appliesTo: 'all', state: 'any', condition: 'event alarm = true', defaultValue: '—', forClear: '0 s / 0 s', source: 'the detector\'s own latched alarm (fact 38)' },
+  { ruleId: 'device_supervisory', appliesTo: 'uitd (severity major)', state: 'any', condition: 'event supervisory = true (bit4 监管, not in test mode)', defaultValue: '—', forClear: '0 s / 0 s', source: 'GB/T 26875.3-2011 status bit4 supervisory (facts 20–21); not a fire alarm' },
 ];
+
+export const DEFAULT_RULE_TABLE_START = '<!-- default-rules:start (generated from services/rules/defaults.ts: npm run docs:rules) -->';
+export const DEFAULT_RULE_TABLE_END = '<!-- default-rules:end -->';
+
+/** The Markdown table of DEFAULT_RULE_TABLE, as it stands in README.md between the markers. */
+export function renderDefaultRuleTable(): string {
+  const lines = [
+    '| rule | applies to | state | condition | default | for / clear | source |',
+    '|---|---|---|---|---|---|---|',
+    ...DEFAULT_RULE_TABLE.map((r) => `| \`${r.ruleId}\` | ${r.appliesTo} | ${r.state} | ${r.condition} | ${r.defaultValue} | ${r.forClear} | ${r.source} |`),
+  ];
+  return [DEFAULT_RULE_TABLE_START, ...lines, DEFAULT_RULE_TABLE_END].join('\n');
+}

@@ -54,8 +54,11 @@ export function formatValue(ruleId: RuleId, v: number): string {
 }
 
 function cite(source: string | undefined): Message {
-  if (source === SYSTEM_DEFAULT_SOURCE) return { zh: '（系统默认值）', en: ' (system default)' };
-  return source ? { zh: `（${source}）`, en: ` (${source})` } : { zh: '（设备设定值）', en: ' (device setting)' };
+  if (source?.startsWith(SYSTEM_DEFAULT_SOURCE)) return { zh: '（设计取值，无标准值）', en: ' (design choice, no standard value)' };
+  if (!source) return { zh: '（设备设定值）', en: ' (device setting)' };
+  // the clause only: "GB 50974-2014 5.2.2 (static, fact 41)" → "GB 50974-2014 5.2.2"
+  const clause = source.replace(/\s*\(.*$/, '');
+  return { zh: `（${clause}）`, en: ` (${clause})` };
 }
 
 function subject(input: MessageInput): Message {
@@ -82,6 +85,19 @@ const FAULT_CAUSE: Record<string, Message> = {
   flag: { zh: '设备上报故障', en: 'the device reports a fault' },
   clamp: { zh: '读数处于量程端点', en: 'the reading is pinned at the end of the sensor span' },
   stuck: { zh: '读数长时间不变', en: 'the reading has not changed for a long time' },
+};
+
+/** Rejection reasons (services/telemetry/telemetry.ts REJECT_REASONS) as an installer reads them. */
+export const REJECT_REASON_TEXT: Record<string, Message> = {
+  bad_json: { zh: '不是有效的 JSON', en: 'not valid JSON' },
+  schema: { zh: '字段缺失或格式错误', en: 'missing or malformed fields' },
+  unknown_kind: { zh: '设备类型不符', en: 'wrong device kind' },
+  out_of_range: { zh: '数值超出传感器量程', en: 'value outside the sensor range' },
+  future_ts: { zh: '时间戳超前于服务器时间', en: 'timestamp ahead of server time' },
+  unknown_device: { zh: '设备未登记', en: 'device not registered' },
+  topic_acl: { zh: '主题无权限', en: 'topic not allowed' },
+  too_large: { zh: '消息过大', en: 'message too large' },
+  rate_limited: { zh: '发送过于频繁', en: 'sending too often' },
 };
 
 /** The sentence for one outcome. */
@@ -118,6 +134,15 @@ export function ruleMessage(input: MessageInput): Message {
         : { zh: `设备离线：${formatValue(ruleId, input.value)} 无数据`, en: `Device offline: no data for ${formatValue(ruleId, input.value)}` };
     case 'sensor_fault': {
       if (clear) return { zh: '传感器故障已恢复', en: 'Sensor fault cleared' };
+      if (input.detail?.startsWith('rejected:')) {
+        const reason = input.detail.slice('rejected:'.length);
+        const why = REJECT_REASON_TEXT[reason] ?? { zh: reason, en: reason };
+        const n = Math.round(input.value);
+        return {
+          zh: `传感器故障：连续 ${n} 条消息被拒收（${why.zh}），请检查接线、量程和单位（维护事项，非火警）`,
+          en: `Sensor fault: ${n} messages in a row rejected (${why.en}); check the wiring, span and units (maintenance, not a fire alarm)`,
+        };
+      }
       const cause = FAULT_CAUSE[input.detail ?? 'flag'] ?? FAULT_CAUSE.flag!;
       return { zh: `传感器故障：${cause.zh}（维护事项，非火警）`, en: `Sensor fault: ${cause.en} (maintenance, not a fire alarm)` };
     }
@@ -126,6 +151,11 @@ export function ruleMessage(input: MessageInput): Message {
       return clear
         ? { zh: '设备报警已复位', en: 'Device alarm reset' }
         : { zh: `设备自身报警${code}`, en: `Device reports an alarm${code}` };
+    }
+    case 'device_supervisory': {
+      if (clear) return { zh: '监管报警已恢复', en: 'Supervisory signal cleared' };
+      const point = input.detail ?? '设备上报监管信号';
+      return { zh: `监管报警：${point}（设施异常，非火警）`, en: `Supervisory signal: ${point} (a facility out of its normal state, not a fire alarm)` };
     }
   }
 }

@@ -22,6 +22,7 @@ import { levelFamily } from './rule-families/level.js';
 import { offlineCheck, offlineDueAt, offlineFamily } from './rule-families/offline.js';
 import { pressureFamily } from './rule-families/pressure.js';
 import type { RuleEvaluation, RuleFamily, RuleMemory } from './rule-families/rule-family.js';
+import { hydraulicState, rulesInState, type HydraulicState } from './hydraulic.js';
 import { resolveRules } from './rule-params.js';
 import type { RuleStateStore } from './rule-state-store.js';
 import { RULE_CLASS, RULE_IDS, type AlertClass, type RuleId, type RuleParams, type RuleSet, type Severity } from './rule-types.js';
@@ -52,6 +53,14 @@ export interface RuleContext {
   device: Device;
   building: Building;
   overrides?: unknown;
+  /** a scheduled test is running for the device (hydraulic.ts) */
+  testing?: boolean;
+}
+
+/** What the engine cannot know from readings alone. */
+export interface Conditions {
+  /** a scheduled test is running for the device (an end-of-line or pump test): see hydraulic.ts */
+  testing?: boolean;
 }
 
 /** Finds a device's context for time-based checks; undefined for a device that no longer exists. */
@@ -112,6 +121,24 @@ export class RuleEngine {
     return plan;
   }
 
+  /**
+   * The rules as they apply to the device now: for a pressure point, in its hydraulic state
+   * (standby, flowing, test; services/rules/hydraulic.ts) as of its last reading.
+   */
+  inState(ctx: RuleContext, store: RuleStateStore, now?: number): RuleSet {
+    const rules = this.rulesFor(ctx.device, ctx.building, ctx.overrides);
+    if (ctx.device.kind !== 'water_pressure') return rules;
+    const memory = store.getMemory(ctx.device.id) ?? {};
+    const at = now ?? memory.flow?.since ?? 0;
+    return rulesInState(rules, hydraulicState(memory, undefined, at, ctx.testing === true).state);
+  }
+
+  /** The hydraulic state of a device now (standby unless it is a pressure point with water flowing or under test). */
+  hydraulicStateOf(device: Device, store: RuleStateStore, now: number, testing = false): HydraulicState {
+    if (device.kind !== 'water_pressure') return 'standby';
+    return hydraulicState(store.getMemory(device.id) ?? {}, undefined, now, testing).state;
+  }
+
   /** The rules in force for a device: defaults for its building and point, merged with its overrides. */
   rulesFor(device: Device, building: Building, overrides: unknown): RuleSet {
     const hit = this.resolved.get(device);
@@ -122,10 +149,15 @@ export class RuleEngine {
   }
 
   /** Evaluate one validated reading. Throws RuleOverrideError if the stored overrides are invalid. */
-  evaluate(reading: Reading, device: Device, building: Building, overrides: unknown, store: RuleStateStore): RuleOutcome[] {
-    const rules = this.rulesFor(device, building, overrides);
-    const plan = this.planFor(rules);
+  evaluate(reading: Reading, device: Device, building: Building, overrides: unknown, store: RuleStateStore, conditions: Conditions = {}): RuleOutcome[] {
     let memory: RuleMemory = store.getMemory(device.id) ?? {};
+    let rules = this.rulesFor(device, building, overrides);
+    if (device.kind === 'water_pressure') {
+      const h = hydraulicState(memory, reading, reading.ts, conditions.testing === true);
+      memory = h.memory;
+      rules = rulesInState(rules, h.state);
+    }
+    const plan = this.planFor(rules);
     const out: RuleOutcome[] = [];
     for (let f = 0; f < this.families.length; f++) {
       const family = this.families[f]!;
@@ -136,7 +168,7 @@ export class RuleEngine {
       for (const id of family.ids) {
         const ev = result.results[id];
         const params = own[id];
-        if (ev && params) out.push(...this.apply({ device, building }, id, params, ev, reading.ts, store));
+        if (ev && params && !params.suppressed) out.push(...this.apply({ device, building }, id, params, ev, reading.ts, store));
       }
     }
     store.setMemory(device.id, memory);
@@ -150,8 +182,8 @@ export class RuleEngine {
     for (const { deviceId, ruleId, state } of store.openConditions()) {
       const ctx = lookup(deviceId);
       if (!ctx) continue;
-      const params = this.rulesFor(ctx.device, ctx.building, ctx.overrides)[ruleId];
-      if (!params?.enabled) continue;
+      const params = this.inState(ctx, store, now)[ruleId];
+      if (!params?.enabled || params.suppressed) continue;
       const t = tick(state, now, params);
       store.set(deviceId, ruleId, t.state);
       out.push(...this.outcomes(ctx, ruleId, params, state, t));
@@ -164,8 +196,8 @@ export class RuleEngine {
     let next: number | undefined;
     for (const { deviceId, ruleId, state } of store.openConditions()) {
       const ctx = lookup(deviceId);
-      const params = ctx && this.rulesFor(ctx.device, ctx.building, ctx.overrides)[ruleId];
-      if (!params?.enabled) continue;
+      const params = ctx && this.inState(ctx, store)[ruleId];
+      if (!params?.enabled || params.suppressed) continue;
       const t = due(state, params);
       if (t !== undefined && (next === undefined || t < next)) next = t;
     }
@@ -186,6 +218,25 @@ export class RuleEngine {
     // Still silent and already offline: nothing new to say (repeated checks must not storm).
     if (ev.breached && store.get(device.id, 'device_offline')?.phase === 'active') return [];
     return this.apply({ device, building }, 'device_offline', params, ev, ev.breached ? now : lastSeenAt, store);
+  }
+
+  /**
+   * The device sends only messages that are rejected (issue #16 item 4): `run` in a row since the
+   * last accepted one, the first at `since`. A fault once the run reaches `rejectedRun` or has lasted
+   * the offline threshold; `reason` names the rejection. The next accepted reading clears it (the
+   * fault family finds no cause on it).
+   */
+  rejectionCheck(device: Device, building: Building, overrides: unknown, run: { count: number; since: number; reason: string }, now: number, store: RuleStateStore): RuleOutcome[] {
+    const rules = this.rulesFor(device, building, overrides);
+    const p = rules.sensor_fault;
+    if (!p?.enabled) return NO_OUTCOMES;
+    const offlineS = rules.device_offline?.threshold;
+    const byCount = p.rejectedRun !== undefined && run.count >= p.rejectedRun;
+    const byTime = offlineS !== undefined && now - run.since >= offlineS * 1000;
+    if (!byCount && !byTime) return NO_OUTCOMES;
+    const s = store.get(device.id, 'sensor_fault');
+    if (s !== undefined && s.phase !== 'normal') return NO_OUTCOMES; // already a fault
+    return this.apply({ device, building }, 'sensor_fault', p, { breached: true, cleared: false, value: run.count, detail: `rejected:${run.reason}` }, now, store);
   }
 
   /** The broker delivered the device's last will: offline now, without waiting for the silence. */

@@ -16,6 +16,7 @@ const HYSTERESIS_CAP = 0.1;
 function merge(defaults: RuleParams, override: Partial<RuleParams>, ruleId: RuleId): RuleParams {
   const merged: RuleParams = { ...defaults, ...override };
   if (THRESHOLD_KEYS.some((k) => override[k] !== undefined)) delete merged.source;
+  if (override.flowingThreshold !== undefined) delete merged.flowingSource;
   // An inherited hysteresis must stay small against a new threshold (30 mA is fine at 300 mA,
   // absurd at 20 mA): cap it at 10 % of the overridden threshold unless set explicitly.
   if (override.threshold !== undefined && override.hysteresis === undefined && merged.hysteresis !== undefined) {

@@ -19,6 +19,7 @@ export const RULE_IDS = [
   'device_offline',
   'sensor_fault',
   'device_alarm',
+  'device_supervisory',
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
@@ -41,6 +42,8 @@ export const RULE_CLASS: Readonly<Record<RuleId, AlertClass>> = {
   device_offline: 'fault',
   sensor_fault: 'fault',
   device_alarm: 'hazard',
+  // a supervisory signal (监管, GB/T 26875.3 bit4): a facility to put right, not a fire (issue #16 item 7)
+  device_supervisory: 'hazard',
 };
 
 /** Unit of `threshold` per rule (what the message prints after the number). */
@@ -56,6 +59,7 @@ export const RULE_UNITS: Readonly<Record<RuleId, string>> = {
   device_offline: 's',
   sensor_fault: '',
   device_alarm: '',
+  device_supervisory: '',
 };
 
 export interface RuleParams {
@@ -77,17 +81,31 @@ export interface RuleParams {
   /** sensor_fault: an unchanged value for stuckS seconds (and stuckReadings readings) is stuck. */
   stuckS?: number;
   stuckReadings?: number;
+  /**
+   * sensor_fault: this many rejected messages in a row (or nothing but rejected messages for the
+   * offline threshold, 3 × reportIntervalS) is a fault naming the rejection reason.
+   */
+  rejectedRun?: number;
   /** sensor_fault: the sensor's span; a reading pinned at or beyond either end is a clamp. */
   spanMin?: number;
   spanMax?: number;
   /** Standard clause behind the default threshold; dropped when a device overrides the threshold. */
   source?: string;
+  /**
+   * Pressure rules: `threshold` is checked on the system at rest (static pressure, a standby
+   * gauge); `flowingThreshold` while water flows (services/rules/hydraulic.ts). Undefined: the same
+   * threshold in both states; null: not checked while flowing.
+   */
+  flowingThreshold?: number | null;
+  flowingSource?: string;
+  /** set by hydraulic.ts for a scheduled test: the rule keeps its state but gives no verdict */
+  suppressed?: boolean;
 }
 
 export type RuleSet = Partial<Record<RuleId, RuleParams>>;
 
-/** `source` of a default that no standard clause backs (a design choice): printed as "system default". */
-export const SYSTEM_DEFAULT_SOURCE = 'system_default';
+/** `source` of a default that no standard clause backs: it says so ("design choice: …" in full). */
+export const SYSTEM_DEFAULT_SOURCE = 'design choice';
 
 // ---------------------------------------------------------------------------------------------
 // Override schema. Ranges are what an operator may set; each error names the allowed range.
@@ -113,8 +131,9 @@ const pressure = (min = 0, max = 2.4) => range(min, max, 'MPa').optional();
 const strictObject = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape, { error: (iss) => iss.code === 'unrecognized_keys' ? `unknown parameter(s) ${iss.keys.join(', ')}` : 'must be an object' });
 
 export const RuleOverrideSchemas = {
-  pressure_low: strictObject({ ...common, threshold: pressure(0.01), hysteresis: pressure(0, 0.2) }),
-  pressure_high: strictObject({ ...common, threshold: pressure(0.1), hysteresis: pressure(0, 0.2) }),
+  // threshold: at rest (static); flowingThreshold: while water flows, null = not checked then
+  pressure_low: strictObject({ ...common, threshold: pressure(0.01), flowingThreshold: range(0.01, 2.4, 'MPa').nullable().optional(), hysteresis: pressure(0, 0.2) }),
+  pressure_high: strictObject({ ...common, threshold: pressure(0.1), flowingThreshold: range(0.1, 2.4, 'MPa').nullable().optional(), hysteresis: pressure(0, 0.2) }),
   pressure_drop: strictObject({
     ...common,
     dropMpa: pressure(0.01, 1),
@@ -136,10 +155,12 @@ export const RuleOverrideSchemas = {
     ...common,
     stuckS: seconds(600, 7 * 86_400).optional(),
     stuckReadings: range(2, 10_000, 'readings').optional(),
+    rejectedRun: range(2, 10_000, 'messages').optional(),
     spanMin: z.number({ error: 'must be a number' }).optional(),
     spanMax: z.number({ error: 'must be a number' }).optional(),
   }),
   device_alarm: strictObject({ ...common }),
+  device_supervisory: strictObject({ ...common }),
 } as const satisfies Record<RuleId, z.ZodType>;
 
 export const RuleOverridesSchema = z.strictObject(

@@ -4,7 +4,7 @@
  *
  * Units are in the field names (pressureMpa, levelM, residualCurrentMa, temperaturesC).
  * Physical limits below reject values no sensor of that kind can report; they are not alarm
- * thresholds (those are rules, see domain-facts.md §2–§4).
+ * thresholds (those are rules, see docs/standards.md §2–§4).
  */
 import { z } from 'zod';
 
@@ -35,13 +35,15 @@ export type Channel = 'telemetry' | 'event';
  * Physical plausibility limits per field. Beyond these the value is `out_of_range`.
  * - pressure: −0.1 MPa is full vacuum (suction compound gauges, fact 47); 10 MPa is far above
  *   any fire-water system (zoning starts at 2.4 MPa, fact 43).
- * - level: 0–320 m is the GB/T 26875.3 "height" analog range (fact §1.10).
+ * - level: 0–320 m is the GB/T 26875.3 "height" analog range (fact §1.10), with the small tolerance
+ *   a transmitter has around its span (a level at an empty tank reads slightly negative).
+ * The device's own measuring range narrows these (ValidateOptions.range).
  * - residual current: detector setpoints span 20–1000 mA (fact 33); 30 A covers saturated sensors.
  * - temperature: −50…1000 °C covers cable-temperature detectors in a fire.
  */
 export const PHYSICAL_LIMITS = {
   pressureMpa: { min: -0.1, max: 10 },
-  levelM: { min: 0, max: 320 },
+  levelM: { min: -0.1, max: 330 },
   residualCurrentMa: { min: 0, max: 30_000 },
   temperatureC: { min: -50, max: 1000 },
 } as const;
@@ -58,7 +60,9 @@ const kindField = z.string().optional();
 const common = { ts: tsField, seq: seqField, kind: kindField };
 
 export const TelemetrySchemas = {
-  water_pressure: z.object({ ...common, pressureMpa: z.number() }),
+  // flowing: a pump-running contact or flow switch wired to the transmitter, when it has one
+  // (services/rules/hydraulic.ts: flowing limits apply while true)
+  water_pressure: z.object({ ...common, pressureMpa: z.number(), flowing: z.boolean().optional() }),
   water_level: z.object({ ...common, levelM: z.number() }),
   electrical_fire: z
     .object({
@@ -71,7 +75,7 @@ export const TelemetrySchemas = {
     }),
   fire_lane: z.object({ ...common, occupied: z.boolean() }),
   /**
-   * A GB/T 26875.3 analog value (type 3 object, domain-facts §1.10), already scaled by the
+   * A GB/T 26875.3 analog value (type 3 object, docs/standards.md §1.10), already scaled by the
    * gateway: `value` in `unit`, from the component that measured it.
    */
   uitd: z.object({
@@ -87,18 +91,25 @@ export const TelemetrySchemas = {
   }),
 } as const;
 
-/** A device's own flags (alarm latched, fault), published to fire/v1/{id}/event. */
+/**
+ * A device's own flags (alarm latched, fault), published to fire/v1/{id}/event. `supervisory`: a
+ * supervisory (监管) signal, GB/T 26875.3 bit4, sent by the UITD gateway (issue #16 item 7) with
+ * `supervisoryCode` naming the point.
+ */
 export const EventSchema = z
   .object({
     ...common,
     alarm: z.boolean().optional(),
     fault: z.boolean().optional(),
+    supervisory: z.boolean().optional(),
     code: z.string().max(64).optional(),
+    supervisoryCode: z.string().max(64).optional(),
     message: z.string().max(256).optional(),
   })
-  .refine((v) => v.alarm !== undefined || v.fault !== undefined, { message: 'alarm or fault is required' });
+  .refine((v) => v.alarm !== undefined || v.fault !== undefined || v.supervisory !== undefined, { message: 'alarm, fault or supervisory is required' });
 
-export type ReadingFields = Record<string, number | boolean | string | number[]>;
+/** `temperaturesC` keeps its channel positions: a channel rejected on its own is null. */
+export type ReadingFields = Record<string, number | boolean | string | number[] | Array<number | null>>;
 
 /** A validated, normalised message ready to be enriched and stored. */
 export interface Reading {
@@ -124,8 +135,15 @@ export interface Reading {
   point?: string;
 }
 
+/** One field of an otherwise valid message, rejected on its own (issue #16 item 5). */
+export interface FieldRejection {
+  /** the field, without a channel index: `residualCurrentMa`, `temperaturesC` */
+  field: string;
+  detail: string;
+}
+
 export type ValidationResult =
-  | { ok: true; reading: Reading }
+  | { ok: true; reading: Reading; rejectedFields?: FieldRejection[] }
   | { ok: false; reason: RejectReason; detail: string };
 
 function outOfRange(field: string, value: number, lim: { min: number; max: number }): string | undefined {
@@ -141,22 +159,41 @@ function checkRanges(kind: DeviceKind, v: Record<string, unknown>): string | und
       return outOfRange('pressureMpa', v.pressureMpa as number, PHYSICAL_LIMITS.pressureMpa);
     case 'water_level':
       return outOfRange('levelM', v.levelM as number, PHYSICAL_LIMITS.levelM);
-    case 'electrical_fire': {
-      if (v.residualCurrentMa !== undefined) {
-        const r = outOfRange('residualCurrentMa', v.residualCurrentMa as number, PHYSICAL_LIMITS.residualCurrentMa);
-        if (r) return r;
-      }
-      const temps = (v.temperaturesC as number[] | undefined) ?? [];
-      for (const [i, t] of temps.entries()) {
-        const r = outOfRange(`temperaturesC[${i}]`, t, PHYSICAL_LIMITS.temperatureC);
-        if (r) return r;
-      }
-      return undefined;
-    }
+    case 'electrical_fire': // per field: electricalFields()
     case 'fire_lane':
     case 'uitd': // the gateway already checked the value against the analog type's range
       return undefined;
   }
+}
+
+/**
+ * An electrical-fire detector's channels are independent measurements: one channel out of range
+ * (a broken sensor on one conductor) must not lose the residual current or the other channels.
+ * Each bad value is rejected on its own; a channel keeps its position as null. The message is
+ * rejected whole only when no valid value is left.
+ */
+function electricalFields(v: Record<string, unknown>): { fields: Record<string, unknown>; rejected: FieldRejection[] } {
+  const fields = { ...v };
+  const rejected: FieldRejection[] = [];
+  if (fields.residualCurrentMa !== undefined) {
+    const r = outOfRange('residualCurrentMa', fields.residualCurrentMa as number, PHYSICAL_LIMITS.residualCurrentMa);
+    if (r) {
+      rejected.push({ field: 'residualCurrentMa', detail: r });
+      delete fields.residualCurrentMa;
+    }
+  }
+  const temps = fields.temperaturesC as number[] | undefined;
+  if (temps !== undefined) {
+    const kept = temps.map((t, i) => {
+      const r = outOfRange(`temperaturesC[${i}]`, t, PHYSICAL_LIMITS.temperatureC);
+      if (!r) return t;
+      rejected.push({ field: 'temperaturesC', detail: r });
+      return null;
+    });
+    if (kept.every((t) => t === null)) delete fields.temperaturesC;
+    else fields.temperaturesC = kept;
+  }
+  return { fields, rejected };
 }
 
 function zodDetail(error: z.ZodError): string {
@@ -169,6 +206,23 @@ function zodDetail(error: z.ZodError): string {
 export interface ValidateOptions {
   now: number;
   maxClockSkewMs: number;
+  /**
+   * The device's measuring range for its primary field (services/devices/measuring-range.ts):
+   * values beyond `min − below … max + above` are out_of_range. Within the physical limits below.
+   */
+  range?: { field: string; unit: string; min: number; max: number; below: number; above: number };
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+function outOfSpan(v: Record<string, unknown>, range: NonNullable<ValidateOptions['range']>): string | undefined {
+  const value = v[range.field];
+  if (typeof value !== 'number') return undefined;
+  const lo = round(range.min - range.below);
+  const hi = round(range.max + range.above);
+  if (value >= lo && value <= hi) return undefined;
+  const hint = range.unit === 'MPa' && value > hi ? ' (a value in bar or kPa sent as MPa?)' : '';
+  return `${range.field}=${value} outside the sensor's range ${range.min}…${range.max} ${range.unit} (accepted ${lo}…${hi})${hint}`;
 }
 
 function parseTs(ts: string | number | undefined, now: number): number {
@@ -217,12 +271,24 @@ export function validateMessage(
       detail: `ts ${new Date(ts).toISOString()} is more than ${opts.maxClockSkewMs / 1000}s ahead of server time`,
     };
   }
+  let kept: Record<string, unknown> = fields;
+  let rejectedFields: FieldRejection[] | undefined;
   if (channel === 'telemetry') {
-    const range = checkRanges(kind, fields);
+    const range = checkRanges(kind, fields) ?? (opts.range ? outOfSpan(fields, opts.range) : undefined);
     if (range) return { ok: false, reason: 'out_of_range', detail: range };
+    if (kind === 'electrical_fire') {
+      const e = electricalFields(fields);
+      if (e.rejected.length > 0) {
+        if (e.fields.residualCurrentMa === undefined && e.fields.temperaturesC === undefined) {
+          return { ok: false, reason: 'out_of_range', detail: e.rejected.map((r) => r.detail).join('; ') };
+        }
+        kept = e.fields;
+        rejectedFields = e.rejected;
+      }
+    }
   }
-  const reading: Reading = { deviceId, kind, channel, ts, fields: fields as ReadingFields };
+  const reading: Reading = { deviceId, kind, channel, ts, fields: kept as ReadingFields };
   if (rawTs === undefined) reading.serverTs = true;
   if (seq !== undefined) reading.seq = seq;
-  return { ok: true, reading };
+  return rejectedFields ? { ok: true, reading, rejectedFields } : { ok: true, reading };
 }

@@ -40,7 +40,7 @@ export class HttpUplinkAdapter implements UplinkAdapter {
   async send(items: readonly StoredUplinkItem[]): Promise<void> {
     if (!items.some((i) => mappingSends(this.opts.mapping, i.type))) return;
     const sentAt = new Date(this.opts.clock.now());
-    const body = JSON.stringify(buildPayload(items.map(canonicalItem), sentAt, this.opts.mapping));
+    const body = JSON.stringify(buildPayload(items.map((i) => canonicalItem(i, this.opts.mapping?.categories)), sentAt, this.opts.mapping));
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'x-firewatch-format': UPLINK_FORMAT,

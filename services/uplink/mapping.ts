@@ -1,6 +1,6 @@
 /**
  * The HTTP payload "firewatch.uplink/v1" and its field mapping (UPLINK_HTTP_MAPPING).
- * No national JSON schema exists and provinces differ (domain-facts.md fact 58), so the
+ * No national JSON schema exists and provinces differ (docs/standards.md fact 58), so the
  * canonical payload is versioned and a JSON file can rename, select, translate and add fields
  * without code. docs/uplink-format.md documents both, with an example.
  *
@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { CategoryOverridesSchema, alertCategory, formatIssues, type AlertCategory, type CategorisedAlert } from './alert-category.js';
 import { UPLINK_FORMAT, UPLINK_ITEM_TYPES, type UplinkItem } from './model.js';
 
 export interface UplinkPayload {
@@ -37,6 +38,8 @@ export const MappingSchema = z
     constants: z.record(path, z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
     /** send only these item types; the others count as delivered for this adapter */
     types: z.array(z.enum(UPLINK_ITEM_TYPES)).optional(),
+    /** this platform's alert categories (`data.category`): selector → fire | supervisory | fault, over the default table */
+    categories: CategoryOverridesSchema.optional(),
   })
   .strict();
 export type Mapping = z.infer<typeof MappingSchema>;
@@ -44,9 +47,7 @@ export type Mapping = z.infer<typeof MappingSchema>;
 /** Parse a mapping; throws an Error listing every problem (a start with a broken mapping fails). */
 export function parseMapping(json: unknown, source = 'mapping'): Mapping {
   const r = MappingSchema.safeParse(json);
-  if (!r.success) {
-    throw new Error(`${source}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  }
+  if (!r.success) throw new Error(`${source}: ${formatIssues(r.error)}`);
   return r.data;
 }
 
@@ -138,7 +139,13 @@ export function buildPayload(items: readonly UplinkItem[], sentAt: Date, mapping
   return body;
 }
 
-/** Strip outbox bookkeeping (seq, createdAt) from a stored item. */
-export function canonicalItem(i: UplinkItem): UplinkItem {
-  return { id: i.id, type: i.type, occurredAt: i.occurredAt, deviceId: i.deviceId, buildingId: i.buildingId, street: i.street, data: i.data };
+/**
+ * The item as sent: outbox bookkeeping (seq, createdAt) stripped, and for alert items the alert's
+ * category (`data.category`: fire | supervisory | fault, alert-category.ts) added at send time, so
+ * items queued before an upgrade carry it too. `categories`: the platform's overrides.
+ */
+export function canonicalItem(i: UplinkItem, categories?: Readonly<Record<string, AlertCategory>>): UplinkItem {
+  const alert = i.data.alert as CategorisedAlert | undefined;
+  const data = i.type.startsWith('alert.') && alert && typeof alert === 'object' ? { ...i.data, category: alertCategory(alert, categories) } : i.data;
+  return { id: i.id, type: i.type, occurredAt: i.occurredAt, deviceId: i.deviceId, buildingId: i.buildingId, street: i.street, data };
 }

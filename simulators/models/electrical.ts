@@ -1,7 +1,7 @@
 /**
  * Electrical-fire detector (电气火灾监控探测器): residual current and 1–4 cable/terminal
  * temperatures. Residual current follows the building's load over the day within the normal
- * 100–200 mA (domain-facts §3) with a slow drift and rare spikes (a motor start, damp wiring);
+ * 100–200 mA (docs/standards.md fact 30) with a slow drift and rare spikes (a motor start, damp wiring);
  * temperatures follow the load too. An overheating terminal (a loose lug) heats one channel
  * steadily. The detector has its own alarm setpoint and latches its alarm (fact 38): it sends
  * `{ alarm: true }` on the event topic once, and stays latched until reset on site.

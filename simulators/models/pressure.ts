@@ -8,7 +8,7 @@
  *   fire_pump  the main fire pump starts: a quick rise to its duty pressure
  *   closed     a closed valve or an empty tank: pressure near 0
  *   normal     back to the static pressure (repaired)
- * Figures per point come from the rules' thresholds (domain-facts §2) so a healthy system sits
+ * Figures per point come from the rules' thresholds (docs/standards.md §3) so a healthy system sits
  * clearly above them; the jockey band stays under the 0.05 MPa pressure_drop setting.
  */
 import type { Prng} from '../prng.js';

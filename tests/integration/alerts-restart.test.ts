@@ -91,4 +91,35 @@ describe('restart keeps alert state', () => {
     clock.advance(31_000);
     expect((await svc.api.get('/api/v1/alerts?rule=device_offline')).body.items).toHaveLength(5);
   });
+
+  it('restored state never raises on stale data: a lane silent since before the restart raises no lane_blocked (issue #17 item 7)', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const clock = new ManualClock();
+    let svc = await boot(dataDir, clock);
+    const lane = await provisionDevice(svc.api, { kind: 'fire_lane', reportIntervalS: 60 }, building);
+    const fresh = await provisionDevice(svc.api, { kind: 'fire_lane', reportIntervalS: 600 }, lane.buildingId);
+    const c = await connectDevice(svc.mqttUrl, lane);
+    const f = await connectDevice(svc.mqttUrl, fresh);
+    await publish(c, `fire/v1/${lane.deviceId}/telemetry`, { occupied: true }); // pending: 300 s dwell
+    await publish(f, `fire/v1/${fresh.deviceId}/telemetry`, { occupied: true });
+    clock.advance(30_000);
+    await Promise.all([c, f].map(endClient));
+    await stop(svc);
+    clock.advance(5_000);
+    svc = await boot(dataDir, clock);
+    for (let i = 0; i < 300; i++) clock.advance(1000); // the dwell passes with no word from the 60 s sensor
+    const alerts = (await svc.api.get('/api/v1/alerts?rule=lane_blocked')).body.items as Array<{ deviceId: string }>;
+    // the 60 s sensor's occupancy is stale (older than its report interval): no verdict on it
+    expect(alerts.map((a) => a.deviceId)).not.toContain(lane.deviceId);
+    // the 600 s sensor's last report is within its interval: its timer goes on and raises
+    expect(alerts.map((a) => a.deviceId)).toContain(fresh.deviceId);
+    // a new reading after the start brings the stale sensor back into the rules
+    const c2 = await connectDevice(svc.mqttUrl, lane);
+    await publish(c2, `fire/v1/${lane.deviceId}/telemetry`, { occupied: true });
+    for (let i = 0; i < 301; i++) clock.advance(1000);
+    const after = (await svc.api.get(`/api/v1/alerts?rule=lane_blocked&deviceId=${lane.deviceId}`)).body.items;
+    expect(after).toHaveLength(1);
+    await endClient(c2);
+  });
 });

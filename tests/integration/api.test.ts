@@ -175,7 +175,7 @@ describe('health, metrics, OpenAPI', () => {
 });
 
 describe('secrets', () => {
-  it('device passwords are stored as scrypt hashes and never logged', async () => {
+  it('device passwords are stored as SHA-256 digests (ADR 0007) and never logged', async () => {
     const dir = tempDir();
     let logText = '';
     const sink = new Writable({
@@ -204,7 +204,7 @@ describe('secrets', () => {
       const db = new Database(join(dir, 'firewatch.db'), { readonly: true });
       const row = db.prepare('SELECT hash FROM device_credentials WHERE device_id = ?').get(d.deviceId) as { hash: string };
       db.close();
-      expect(row.hash).toMatch(/^scrypt\$16384\$8\$1\$/);
+      expect(row.hash).toMatch(/^sha256\$[A-Za-z0-9_-]{43}$/);
       expect(row.hash).not.toContain(d.password);
     } finally {
       await fw.close();

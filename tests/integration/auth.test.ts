@@ -124,33 +124,54 @@ describe('login and sessions', () => {
     expect(auth.resolve('not-a-token')).toBeUndefined();
   });
 
-  it('throttles a username after 5 failures in 15 minutes, even with the right password, until the window passes', async () => {
+  it('slows one address guessing one account with a growing delay (1 s, 2 s, 4 s … at most 60 s), never a 15-minute lockout', async () => {
     await auth.createUser({ username: 'wang', password: PASSWORD, role: 'duty' });
-    for (let i = 0; i < 5; i++) {
-      expect(await rejection(auth.login('wang', `wrong ${i} password`, `10.0.1.${i}`))).toBe('401 invalid_credentials');
-      t += MINUTE;
-    }
-    expect(await rejection(auth.login('WANG', PASSWORD, '10.0.2.1'))).toBe('429 too_many_attempts');
-    // first failure at 08:00, so the window opens again at 08:15 (it is 08:05 now)
-    const refused = await auth.login('wang', PASSWORD, '10.0.2.1').catch((err: unknown) => err);
+    for (let i = 0; i < 5; i++) expect(await rejection(auth.login('wang', `wrong ${i} password`, '10.0.1.1'))).toBe('401 invalid_credentials');
+    // the right password from the guessing address waits too, but seconds, not the old 900
+    const refused = await auth.login('WANG', PASSWORD, '10.0.1.1').catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(TooManyAttemptsError);
-    expect((refused as TooManyAttemptsError).retryAfterS).toBe(10 * 60);
-    t += 10 * MINUTE - 1;
-    expect(await rejection(auth.login('wang', PASSWORD, '10.0.2.1'))).toBe('429 too_many_attempts');
-    t += 1;
+    expect((refused as TooManyAttemptsError).retryAfterS).toBe(1);
+    const waits: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = await auth.login('wang', `still wrong ${i}`, '10.0.1.1').catch((err: unknown) => err);
+      expect(r).toBeInstanceOf(TooManyAttemptsError);
+      waits.push((r as TooManyAttemptsError).retryAfterS);
+      t += (r as TooManyAttemptsError).retryAfterS * 1000;
+      expect(await rejection(auth.login('wang', `still wrong ${i}`, '10.0.1.1'))).toBe('401 invalid_credentials');
+    }
+    expect(waits).toEqual([1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);
+    // meanwhile the real user, from an address that has not been failing, logs in at once
     expect((await auth.login('wang', PASSWORD, '10.0.2.1')).user.username).toBe('wang');
+    // and from the guessing address after at most a minute
+    const last = await auth.login('wang', PASSWORD, '10.0.1.1').catch((err: unknown) => err);
+    expect((last as TooManyAttemptsError).retryAfterS).toBeLessThanOrEqual(60);
+    t += (last as TooManyAttemptsError).retryAfterS * 1000;
+    expect((await auth.login('wang', PASSWORD, '10.0.1.1')).user.username).toBe('wang');
+    // a success clears that address's count for the account
+    expect(await rejection(auth.login('wang', 'one more typo', '10.0.1.1'))).toBe('401 invalid_credentials');
   });
 
-  it('throttles an address guessing across usernames', async () => {
+  it('slows an address guessing across usernames after 20 failures; other addresses are not affected', async () => {
     await auth.createUser({ username: 'wang', password: PASSWORD, role: 'duty' });
-    for (let i = 0; i < 5; i++) await auth.login(`guess${i}`, PASSWORD, '203.0.113.9').catch(() => undefined);
+    for (let i = 0; i < 20; i++) expect(await rejection(auth.login(`guess${i}`, PASSWORD, '203.0.113.9'))).toBe('401 invalid_credentials');
+    expect(await rejection(auth.login('guess-new', PASSWORD, '203.0.113.9'))).toBe('429 too_many_attempts');
     expect(await rejection(auth.login('wang', PASSWORD, '203.0.113.9'))).toBe('429 too_many_attempts');
     expect((await auth.login('wang', PASSWORD, '10.0.0.2')).user.username).toBe('wang');
+    t += 1000;
+    expect((await auth.login('wang', PASSWORD, '203.0.113.9')).user.username).toBe('wang');
+  });
+
+  it('an account guessed from many addresses is not locked: a clean address logs in, failing ones get one free try', async () => {
+    await auth.createUser({ username: 'wang', password: PASSWORD, role: 'duty' });
+    for (let i = 0; i < 25; i++) expect(await rejection(auth.login('wang', `botnet guess ${i}`, `198.51.100.${i}`))).toBe('401 invalid_credentials');
+    // under attack: an address that already failed for the account waits before its next try
+    expect(await rejection(auth.login('wang', 'botnet guess again', '198.51.100.3'))).toBe('429 too_many_attempts');
+    expect((await auth.login('wang', PASSWORD, '10.0.0.7')).user.username).toBe('wang');
   });
 
   it('counts parallel guesses before the slow check, so a burst cannot slip past the limit', async () => {
     await auth.createUser({ username: 'wang', password: PASSWORD, role: 'duty' });
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => rejection(auth.login('wang', `guess number ${i}`, `10.9.0.${i}`))));
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => rejection(auth.login('wang', `guess number ${i}`, '10.9.0.1'))));
     expect(results.filter((r) => r === '401 invalid_credentials')).toHaveLength(5);
     expect(results.filter((r) => r === '429 too_many_attempts')).toHaveLength(7);
   });
@@ -321,6 +342,6 @@ describe('routes', () => {
     for (let i = 0; i < 5; i++) await call('POST', '/auth/login', undefined, { username: 'ghost', password: 'not the password' });
     const r = await call('POST', '/auth/login', undefined, { username: 'ghost', password: 'not the password' });
     expect([r.statusCode, r.json().code]).toEqual([429, 'too_many_attempts']);
-    expect(r.headers['retry-after']).toBe('900');
+    expect(r.headers['retry-after']).toBe('1');
   });
 });

@@ -81,7 +81,7 @@ async function loginWithToken(page: Page, token: string) {
 
 async function pressureDevice(id: string) {
   const p = await provisionDevice(svc.api, { id, kind: 'water_pressure', point: 'hydrant_top', reportIntervalS: 3600, location: 'T1 15F 屋顶消火栓' }, 'tower-a');
-  expect((await svc.api.patch(`/api/v1/devices/${p.deviceId}`, { rules: { pressure_low: { forS: 0, clearS: 0 }, pressure_drop: { enabled: false } } })).status).toBe(200);
+  expect((await svc.api.patch(`/api/v1/devices/${p.deviceId}`, { rules: { pressure_low: { forS: 0, clearS: 0 }, pressure_drop: { enabled: false } }, reason: 'console test: no drop alerts' })).status).toBe(200);
   const client = await connectDevice(svc.mqttUrl, p);
   clients.push(client);
   return { ...p, client, send: (m: unknown) => publish(client, `fire/v1/${p.deviceId}/telemetry`, m) };
@@ -262,6 +262,11 @@ describe('a duty shift in the browser', () => {
     expect(details).toContain('王经理');
     const history = page.locator('table.alert-history');
     expect(await history.textContent()).toContain('li.duty');
+    // the change audit (issue #12 item 9): the admin switched pressure_drop off with a reason
+    const audit = page.locator('.audit-panel tr[data-action="device.rules_loosened"]').first();
+    await audit.waitFor();
+    expect(await audit.textContent()).toContain('console test: no drop alerts');
+    expect(await audit.textContent()).toContain('pressure_drop.enabled: true → false');
     await page.screenshot({ path: join(SHOTS, 'building.png'), fullPage: true });
   });
 
@@ -326,6 +331,10 @@ describe('an operator installs and commissions a sensor', () => {
     await page.locator('article.alert[data-rule=residual_current_high]').waitFor();
     expect(await page.locator('.ack-btn, .close-btn').count()).toBe(0);
     expect(await page.locator('nav a.nav-import').count()).toBe(0);
+    // the audit history is the duty room's and the admins': no panel for an operator
+    await page.goto(`${base}/#/building/tower-a`);
+    await page.locator('table.alert-history, .building-page .empty').first().waitFor();
+    expect(await page.locator('.audit-panel').count()).toBe(0);
   });
 
   it('registers a device, sees its credentials once with mosquitto_pub examples, and the commissioning check follows live', async () => {
@@ -360,8 +369,8 @@ describe('an operator installs and commissions a sensor', () => {
     await publish(client, 'fire/v1/comm-hydrant-1/telemetry', { pressureMpa: 0.32 });
     await page.locator('.commissioning .first-message:not(.waiting)').waitFor();
     await page.locator('.commissioning .plausible').waitFor();
-    // a value in the physical range but not plausible at a top-floor hydrant
-    await publish(client, 'fire/v1/comm-hydrant-1/telemetry', { pressureMpa: 3.2 });
+    // a value within the sensor's 0–2.5 MPa span but not plausible at a top-floor hydrant
+    await publish(client, 'fire/v1/comm-hydrant-1/telemetry', { pressureMpa: 1.9 });
     await page.locator('.commissioning .implausible').waitFor();
     await page.screenshot({ path: join(SHOTS, 'commissioning.png'), fullPage: true });
   });

@@ -105,7 +105,7 @@ describe('UITD registration', () => {
     expect(dup.status).toBe(409);
     expect(dup.body.code).toBe('device_address_exists');
     const rules = (await svc.api.get('/api/v1/devices/uitd-mall/rules')).body.rules;
-    expect(Object.keys(rules).sort()).toEqual(['device_alarm', 'device_offline', 'sensor_fault']);
+    expect(Object.keys(rules).sort()).toEqual(['device_alarm', 'device_offline', 'device_supervisory', 'sensor_fault']);
   });
 });
 

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startService, tempDir, type TestService } from '../support/service.js';
+import { freePort } from '../support/ports.js';
+import { ADMIN_TOKEN, startService, tempDir, waitFor, type TestService } from '../support/service.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -119,5 +120,34 @@ describe('firewatch simulate', () => {
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.summary.provision).toMatchObject({ buildingsCreated: 0, devicesCreated: 0, credentialsRotated: 0 });
     expect(again.summary.devicesConnected).toBe(s.devices);
+  });
+
+  it('reconnects by itself after the service restarts (issue #17 item 7)', { timeout: 180_000 }, async () => {
+    const dataDir = tempDir();
+    const env = { MQTT_PORT: String(await freePort()), HTTP_PORT: String(await freePort()) };
+    let own = await startService(env, dataDir);
+    const ownState = tempDir('firewatch-sim-restart-');
+    const run = simulate(own, ownState, '--scenario', 'lane-blocked', '--duration', '3000', '--speed', '100', '--quiet');
+    // wait until its devices are connected and reporting, then restart the service on the same ports and data
+    await waitFor(async () => (await own.api.get('/api/v1/devices?limit=1000')).body.items.length > 0, 'provisioned', 60_000);
+    const probe = async () => ((await own.api.get('/api/v1/devices?limit=1000')).body.items as Array<{ id: string; status?: { accepted: number } }>);
+    await waitFor(async () => {
+      const ids = (await probe()).map((d) => d.id);
+      const counts = await Promise.all(ids.map(async (id) => (await own.api.get(`/api/v1/devices/${id}`)).body.status.accepted as number));
+      return counts.some((n) => n > 0);
+    }, 'readings before the restart', 60_000);
+    await own.stop({ keepData: true });
+    own = await startService(env, dataDir);
+    const before = Date.now();
+    const r = await run;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.summary.reconnects).toBeGreaterThanOrEqual(r.summary.devices);
+    expect(r.summary.devicesConnected).toBe(r.summary.devices);
+    // readings stored after the restart
+    const ids = (await own.api.get('/api/v1/devices?limit=1000')).body.items.map((d: { id: string }) => d.id) as string[];
+    const fresh = await Promise.all(ids.map(async (id) => (await own.api.get(`/api/v1/devices/${id}/readings?limit=1`)).body.items[0] as { receivedAt?: string; ts: string } | undefined));
+    expect(fresh.some((x) => x !== undefined && Date.parse(x.ts) >= before - 60_000)).toBe(true);
+    await own.stop();
+    rmSync(ownState, { recursive: true, force: true });
   });
 });

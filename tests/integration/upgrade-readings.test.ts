@@ -36,8 +36,7 @@ describe('upgrade: legacy readings move into readings.db', () => {
     for (let i = 1; i <= 50; i++) insert.run(100 + i, d.deviceId, 'hydrant_top', 'water_pressure', 'telemetry', t0 + i * 1000, i, t0 + i * 1000, JSON.stringify({ pressureMpa: 0.01 }));
     old.prepare('INSERT INTO influx_outbox (id, device_id, point, kind, channel, ts, seq, received_at, fields) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(d.deviceId, 'hydrant_top', 'water_pressure', 'telemetry', t0 + 60_000, 60, t0 + 60_000, JSON.stringify({ pressureMpa: 0.3 }));
-    old.exec('DROP TABLE IF EXISTS log_cursors');
-    old.pragma('user_version = 6');
+    backToSchema(old, 6);
     old.close();
     rmReadingsDb(dataDir);
 
@@ -87,4 +86,37 @@ function rmReadingsDb(dataDir: string): void {
       /* absent */
     }
   }
+}
+
+/**
+ * Put a database of the current schema back to schema `version`: drop every table and column that
+ * the migrations after it added (found by building that version in memory), then set user_version.
+ */
+function backToSchema(db: InstanceType<typeof Database>, version: number): void {
+  const ref = new Database(':memory:');
+  for (const m of MIGRATIONS.slice(0, version)) ref.exec(m);
+  const tables = (d: InstanceType<typeof Database>) => d.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[];
+  const columns = (d: InstanceType<typeof Database>, t: string) => (d.prepare(`PRAGMA table_info(${JSON.stringify(t)})`).all() as Array<{ name: string }>).map((c) => c.name);
+  const keep = new Set(tables(ref));
+  // the test's own tables (readings, influx_outbox) are the old schema's: keep them
+  keep.add('readings');
+  keep.add('influx_outbox');
+  for (const t of tables(db)) {
+    if (!keep.has(t)) {
+      db.exec(`DROP TABLE ${JSON.stringify(t)}`);
+      continue;
+    }
+    if (t === 'readings' || t === 'influx_outbox') continue;
+    const want = new Set(columns(ref, t));
+    for (const c of columns(db, t)) {
+      if (want.has(c)) continue;
+      // an index on the column must go first
+      for (const ix of db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`).all(t) as Array<{ name: string; sql: string }>) {
+        if (ix.sql.includes(c)) db.exec(`DROP INDEX ${JSON.stringify(ix.name)}`);
+      }
+      db.exec(`ALTER TABLE ${JSON.stringify(t)} DROP COLUMN ${JSON.stringify(c)}`);
+    }
+  }
+  ref.close();
+  db.pragma(`user_version = ${version}`);
 }

@@ -68,7 +68,7 @@ describe('MQTT bridge to a remote broker (Mosquitto)', () => {
 
     const raised = sub.messages.find((m) => m.body.type === 'alert.raised')!;
     expect(raised.topic).toBe(`${prefix}/alert.raised/mq-b/${dev.deviceId}`);
-    expect(raised.body).toMatchObject({ version: 'firewatch.uplink/v1', deviceId: dev.deviceId, buildingId: 'mq-b', street: '朝天门', data: { alert: { rule: 'lane_blocked' } } });
+    expect(raised.body).toMatchObject({ version: 'firewatch.uplink/v1', deviceId: dev.deviceId, buildingId: 'mq-b', street: '朝天门', data: { alert: { rule: 'lane_blocked' }, category: 'supervisory' } });
     const unique = [...new Map(sub.messages.map((m) => [m.body.id, m.body])).values()];
     const alertSeqs = unique.filter((b) => b.deviceId === dev.deviceId && b.type.startsWith('alert.')).map((b) => Number(b.id.split(':').pop()));
     expect(alertSeqs).toEqual([...alertSeqs].sort((a, b) => a - b));

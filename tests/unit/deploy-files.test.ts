@@ -15,7 +15,8 @@ import {
   HYDRANT_OUTLET_MAX_MPA,
   HYDRANT_OUTLET_MIN_MPA,
   HYDRANT_TOP_MPA,
-  NETWORK_MIN_MPA,
+  SPRINKLER_MAX_MPA,
+  SPRINKLER_STANDBY_MPA,
   RESIDUAL_CURRENT_MA,
   SPRINKLER_END_MPA,
 } from '../../services/rules/defaults.js';
@@ -199,9 +200,9 @@ describe('dashboards match what Firewatch writes', () => {
       return (p.fieldConfig.defaults.thresholds.steps as any[]).map((s) => s.value).filter((v) => v !== null);
     };
     expect(stepsOf('firewatch-pressure', 'Top-floor')).toEqual([HYDRANT_TOP_MPA.other, HYDRANT_TOP_MPA.category1OrIndustrial, HYDRANT_TOP_MPA.superHighRise, ANY_POINT_MAX_MPA]);
-    expect(stepsOf('firewatch-pressure', 'Sprinkler')).toEqual([SPRINKLER_END_MPA, ANY_POINT_MAX_MPA]);
-    expect(stepsOf('firewatch-pressure', 'Hydrant outlet')).toEqual([HYDRANT_OUTLET_MIN_MPA.other, HYDRANT_OUTLET_MIN_MPA.highRise, HYDRANT_OUTLET_MAX_MPA]);
-    expect(stepsOf('firewatch-pressure', 'network')).toEqual([NETWORK_MIN_MPA, ANY_POINT_MAX_MPA]);
+    expect(stepsOf('firewatch-pressure', 'Sprinkler')).toEqual([SPRINKLER_END_MPA, SPRINKLER_STANDBY_MPA, SPRINKLER_MAX_MPA]);
+    expect(stepsOf('firewatch-pressure', 'Hydrant outlet')).toEqual([HYDRANT_OUTLET_MIN_MPA.other, HYDRANT_OUTLET_MIN_MPA.highRise, HYDRANT_OUTLET_MAX_MPA, ANY_POINT_MAX_MPA]);
+    expect(stepsOf('firewatch-pressure', 'network')).toEqual([ANY_POINT_MAX_MPA]);
     expect(stepsOf('firewatch-electrical', 'Residual')).toEqual([RESIDUAL_CURRENT_MA]);
     expect(stepsOf('firewatch-electrical', 'temperatures')).toEqual([CABLE_TEMPERATURE_C]);
   });

@@ -1,5 +1,5 @@
 /**
- * GB/T 26875.3-2011 codec: worked example frames (domain-facts.md facts 12, 25–27, from G2),
+ * GB/T 26875.3-2011 codec: worked example frames (docs/standards.md facts 12, 25–27, from G2),
  * seeded property round trips, stream splitting (fact 6), time tags (facts 13–15), status bits
  * (facts 20–23) and analog scaling (§1.10).
  */

@@ -236,8 +236,9 @@ describe('rows back to readings', () => {
   });
 
   it('orders temperature channels numerically', () => {
-    const row = { time: TS, temperature_c_10: 10, temperature_c_2: 2, temperature_c_1: 1 };
-    expect(rowToStoredReading(row).fields).toEqual({ temperaturesC: [1, 2, 10] });
+    const row = { time: TS, temperature_c_4: 4, temperature_c_2: 2, temperature_c_1: 1 };
+    // channel 3 has no value (rejected on its own): its position is kept as null
+    expect(rowToStoredReading(row).fields).toEqual({ temperaturesC: [1, 2, null, 4] });
   });
 
   it('round-trips every field shape through the line protocol values', () => {
@@ -245,6 +246,7 @@ describe('rows back to readings', () => {
       r({ kind: 'water_pressure', fields: { pressureMpa: -0.05 }, seq: 1 }),
       r({ kind: 'water_level', fields: { levelM: 320 } }),
       r({ kind: 'electrical_fire', fields: { residualCurrentMa: 29_999.5, temperaturesC: [-50, 999.9] }, seq: Number.MAX_SAFE_INTEGER }),
+      r({ kind: 'electrical_fire', fields: { residualCurrentMa: 120, temperaturesC: [41, null, 43] } }),
       r({ kind: 'fire_lane', fields: { occupied: true }, seq: 0 }),
       r({ kind: 'water_level', channel: 'event', fields: { alarm: false, fault: true, code: 'F"2', message: '水位\\低 "x"' } }),
     ];

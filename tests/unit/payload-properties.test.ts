@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { measuringRange } from '../../services/devices/measuring-range.js';
 import type { DeviceRegistry } from '../../services/devices/registry.js';
 import { buildStages, type IngestContext } from '../../services/pipeline/pipeline.js';
 import { DEVICE_KINDS, PHYSICAL_LIMITS, validateMessage, type Channel, type DeviceKind } from '../../services/telemetry/telemetry.js';
@@ -41,7 +42,8 @@ function withinLimits(fields: Record<string, unknown>): boolean {
   if ('residualCurrentMa' in fields && !inRange(fields.residualCurrentMa, PHYSICAL_LIMITS.residualCurrentMa)) return false;
   if ('temperaturesC' in fields) {
     const t = fields.temperaturesC;
-    if (!Array.isArray(t) || !t.every((x) => inRange(x, PHYSICAL_LIMITS.temperatureC))) return false;
+    // a channel rejected on its own is null in its position
+    if (!Array.isArray(t) || !t.every((x) => x === null || inRange(x, PHYSICAL_LIMITS.temperatureC)) || t.every((x) => x === null)) return false;
   }
   return true;
 }
@@ -141,7 +143,7 @@ describe('decode + validate on raw payload bytes', () => {
   }).filter((s) => s.name !== 'append');
 
   const run = (deviceId: string, channel: Channel, payload: Buffer): IngestContext => {
-    const ctx: IngestContext = { raw: { deviceId, channel, payload, receivedAt: NOW }, messages: [], readings: [], rejections: [], duplicates: 0 };
+    const ctx: IngestContext = { raw: { deviceId, channel, payload, receivedAt: NOW }, messages: [], readings: [], rejections: [], fieldRejections: [], duplicates: 0 };
     for (const s of stages) void s.run(ctx);
     return ctx;
   };
@@ -169,11 +171,41 @@ describe('decode + validate on raw payload bytes', () => {
         const decoded = JSON.parse(text) as unknown[];
         const ctx = run(deviceId, channel, Buffer.from(text));
         expect(ctx.readings.length + ctx.rejections.length).toBe(decoded.length);
+        // a field rejected on its own belongs to an accepted reading, never to a lost one
+        if (ctx.fieldRejections.length > 0) expect(ctx.readings.length).toBeGreaterThan(0);
         // each accepted reading is exactly what validateMessage says of its element
-        const expected = decoded.map((m) => validateMessage(kinds.get(deviceId)!, channel, deviceId, m, OPTS)).filter((r) => r.ok);
+        const range = measuringRange(registry.context(deviceId)!.device);
+        const expected = decoded.map((m) => validateMessage(kinds.get(deviceId)!, channel, deviceId, m, { ...OPTS, ...(range ? { range } : {}) })).filter((r) => r.ok);
         expect(ctx.readings.map((r) => r.fields)).toEqual(expected.map((r) => r.ok && r.reading.fields));
       }),
       { numRuns: 1500 },
+    );
+  });
+});
+
+describe('one bad channel does not drop the others (issue #16 item 5)', () => {
+  const temp = fc.double({ min: PHYSICAL_LIMITS.temperatureC.min, max: PHYSICAL_LIMITS.temperatureC.max, noNaN: true });
+  const badTemp = fc.oneof(fc.double({ min: 1000.001, max: 1e9, noNaN: true }), fc.double({ min: -1e9, max: -50.001, noNaN: true }));
+  const channel = fc.oneof(temp.map((v) => ({ v, ok: true })), badTemp.map((v) => ({ v, ok: false })));
+
+  it('each out-of-range channel becomes null in its position and is named; residual current and good channels are kept', () => {
+    fc.assert(
+      fc.property(fc.option(fc.double({ min: 0, max: 30_000, noNaN: true }), { nil: undefined }), fc.array(channel, { minLength: 1, maxLength: 4 }), (rc, chans) => {
+        const message = { ...(rc !== undefined ? { residualCurrentMa: rc } : {}), temperaturesC: chans.map((c) => c.v) };
+        const r = validateMessage('electrical_fire', 'telemetry', 'dev-1', message, OPTS);
+        const bad = chans.filter((c) => !c.ok).length;
+        if (rc === undefined && bad === chans.length) {
+          expect(r.ok).toBe(false);
+          return;
+        }
+        expect(r.ok).toBe(true);
+        if (!r.ok) return;
+        expect(r.reading.fields.residualCurrentMa).toBe(rc);
+        if (bad === chans.length) expect(r.reading.fields.temperaturesC).toBeUndefined();
+        else expect(r.reading.fields.temperaturesC).toEqual(chans.map((c) => (c.ok ? c.v : null)));
+        expect(r.rejectedFields?.length ?? 0).toBe(bad);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Building, Device } from '../../services/devices/model.js';
 import type { DeviceKind } from '../../services/telemetry/telemetry.js';
-import { DEFAULT_RULE_TABLE, defaultRules, estimateHeightM, hydrantTopMinMpa, isHighRise } from '../../services/rules/defaults.js';
+import { DEFAULT_RULE_TABLE, defaultRules, estimateHeightM, heightEstimateNeedsMeasuring, hydrantTopMinMpa, isHighRise } from '../../services/rules/defaults.js';
 import { RuleOverrideError, resolveRules, validateRuleOverrides } from '../../services/rules/rule-params.js';
 import { RULE_CLASS, RULE_IDS } from '../../services/rules/rule-types.js';
 
@@ -20,19 +20,20 @@ const device = (kind: DeviceKind, p: Partial<Device> = {}): Device => ({
 
 describe('hydrant_top minimum static pressure by building class (GB 50974-2014 5.2.2, fact 41)', () => {
   it.each([
-    ['super-high-rise public > 100 m', { heightM: 150 }, 0.15],
-    ['super-high-rise residential > 100 m', { type: 'residential', heightM: 101, category: null }, 0.15],
-    ['exactly 100 m is not super-high-rise', { heightM: 100 }, 0.1],
-    ['public high-rise category 1', { heightM: 60, category: 1 }, 0.1],
-    ['public high-rise, unknown category (default)', { heightM: 40, category: null }, 0.1],
+    ['category-1 high-rise public > 100 m (measured)', { heightM: 150 }, 0.15],
+    ['exactly 100 m is not over 100 m', { heightM: 100 }, 0.1],
+    ['high-rise residential 120 m stays at 0.07 (0.15 is for public buildings)', { type: 'residential', heightM: 120, category: null }, 0.07],
+    ['high-rise residential 80 m', { type: 'residential', heightM: 80, category: 2 }, 0.07],
+    ['multi-storey residential', { type: 'residential', heightM: 20, category: null }, 0.07],
+    ['public high-rise category 1', { heightM: 45, category: 1 }, 0.1],
+    ['public high-rise above 50 m is category 1 whatever was recorded', { heightM: 60, category: 2 }, 0.1],
+    ['public high-rise, unknown category (the stricter 1)', { heightM: 40, category: null }, 0.1],
     ['public high-rise category 2', { heightM: 40, category: 2 }, 0.07],
     ['multi-storey public (24 m is not high-rise)', { heightM: 24, category: null }, 0.07],
-    ['industrial', { type: 'industrial', heightM: 12, category: null }, 0.1],
-    ['high-rise residential', { type: 'residential', heightM: 80, category: 2 }, 0.07],
-    ['multi-storey residential', { type: 'residential', heightM: 20, category: null }, 0.07],
+    ['industrial (volume unknown: the stricter 0.10)', { type: 'industrial', heightM: 12, category: null }, 0.1],
   ] as const)('%s → %s MPa', (_name, b, expected) => {
     expect(hydrantTopMinMpa(building(b as Partial<Building>))).toBe(expected);
-    expect(defaultRules(device('water_pressure'), building(b as Partial<Building>)).pressure_low?.threshold).toBe(expected);
+    expect(defaultRules(device('water_pressure'), building(b as Partial<Building>)).pressure_low).toMatchObject({ threshold: expected, source: 'GB 50974-2014 5.2.2 (static, fact 41)' });
   });
 
   it('estimates height from floors when heightM is unknown (2.9 m residential, 3.6 m other)', () => {
@@ -40,45 +41,81 @@ describe('hydrant_top minimum static pressure by building class (GB 50974-2014 5
     expect(isHighRise(building({ type: 'residential', heightM: null, floors: 9 }))).toBe(false);
     expect(isHighRise(building({ heightM: null, floors: 7 }))).toBe(true);
     expect(isHighRise(building({ heightM: null, floors: 6 }))).toBe(false);
-    expect(hydrantTopMinMpa(building({ heightM: null, floors: 28 }))).toBe(0.15); // 100.8 m
     expect(hydrantTopMinMpa(building({ heightM: null, floors: 6, category: null }))).toBe(0.07);
     // neither known: assume high-rise, the stricter threshold
     expect(estimateHeightM(building({ heightM: null, floors: null }))).toBeNull();
     expect(hydrantTopMinMpa(building({ heightM: null, floors: null, category: null }))).toBe(0.1);
   });
+
+  it('an estimate never moves a building across the 100 m line by itself; it is flagged for measuring', () => {
+    const block = building({ heightM: null, floors: 28 }); // 28 × 3.6 = 100.8 m estimated
+    expect(estimateHeightM(block)).toBeCloseTo(100.8);
+    expect(hydrantTopMinMpa(block)).toBe(0.1);
+    expect(heightEstimateNeedsMeasuring(block)).toBe(true);
+    expect(heightEstimateNeedsMeasuring(building({ heightM: 101, floors: 28 }))).toBe(false);
+    expect(hydrantTopMinMpa(building({ heightM: 101, floors: 28 }))).toBe(0.15);
+  });
 });
 
-describe('other pressure points', () => {
-  const low = (point: string, b: Partial<Building> = {}) => defaultRules(device('water_pressure', { point }), building(b)).pressure_low;
-  const high = (point: string) => defaultRules(device('water_pressure', { point }), building()).pressure_high;
+describe('standby (static) and flowing (dynamic) limits per point (facts 41–46)', () => {
+  const rules = (point: string, b: Partial<Building> = {}) => defaultRules(device('water_pressure', { point }), building(b));
+  const low = (point: string, b: Partial<Building> = {}) => rules(point, b).pressure_low;
+  const high = (point: string, b: Partial<Building> = {}) => rules(point, b).pressure_high;
 
-  it('sprinkler_end 0.05 (fact 44), network 0.14 (fact 46), pump_outlet = top minimum', () => {
-    expect(low('sprinkler_end')?.threshold).toBe(0.05);
-    expect(low('network')?.threshold).toBe(0.14);
-    expect(low('pump_outlet', { heightM: 120 })?.threshold).toBe(0.15);
+  it('sprinkler_end: 0.10 MPa at rest (fact 41), 0.05 MPa while flowing (fact 44)', () => {
+    expect(low('sprinkler_end')).toMatchObject({ threshold: 0.1, flowingThreshold: 0.05, source: expect.stringContaining('GB 50974-2014 5.2.2'), flowingSource: expect.stringContaining('GB 55036-2022 4.0.5(3)') });
   });
 
-  it('hydrant_outlet 0.35 for high-rise and industrial, else 0.25 (fact 42)', () => {
-    expect(low('hydrant_outlet', { heightM: 30 })?.threshold).toBe(0.35);
-    expect(low('hydrant_outlet', { type: 'industrial', heightM: 10 })?.threshold).toBe(0.35);
-    expect(low('hydrant_outlet', { heightM: 18 })?.threshold).toBe(0.25);
+  it('hydrant_outlet: the dynamic 0.35 / 0.25 MPa only while flowing (fact 42); at rest the top-point static minimum', () => {
+    expect(low('hydrant_outlet', { heightM: 30 })).toMatchObject({ threshold: 0.1, flowingThreshold: 0.35 });
+    expect(low('hydrant_outlet', { type: 'industrial', heightM: 10, category: null })).toMatchObject({ threshold: 0.1, flowingThreshold: 0.35 });
+    expect(low('hydrant_outlet', { heightM: 18, category: null })).toMatchObject({ threshold: 0.07, flowingThreshold: 0.25 });
+    expect(low('hydrant_outlet', { heightM: 18 })?.flowingSource).toContain('UNVERIFIED');
   });
 
-  it('pressure_high 0.50 at hydrant_outlet (fact 42), 1.0 anywhere else (fact 43)', () => {
-    expect(high('hydrant_outlet')?.threshold).toBe(0.5);
-    expect(high('hydrant_top')?.threshold).toBe(1.0);
-    expect(high('sprinkler_end')?.threshold).toBe(1.0);
+  it('hydrant_outlet: static up to 1.0 MPa is compliant (fact 43); 0.50 MPa is a flowing limit (fact 42)', () => {
+    expect(high('hydrant_outlet')).toMatchObject({ threshold: 1.0, flowingThreshold: 0.5, severity: 'minor' });
+  });
+
+  it('hydrant_top: static minimum at rest, the outlet dynamic minimum while flowing', () => {
+    expect(low('hydrant_top', { heightM: 150 })).toMatchObject({ threshold: 0.15, flowingThreshold: 0.35 });
+    expect(high('hydrant_top')).toMatchObject({ threshold: 1.0 });
+  });
+
+  it('network (the building\'s own network) and pump_outlet: a design-choice floor, not the municipal 0.14 MPa', () => {
+    expect(low('network', { heightM: 150 })).toMatchObject({ threshold: 0.15, flowingThreshold: null });
+    expect(low('network')?.threshold).not.toBe(0.14);
+    expect(low('network')?.source).toMatch(/^design choice/);
+    expect(low('pump_outlet', { heightM: 120 })).toMatchObject({ threshold: 0.15, source: expect.stringMatching(/^design choice/) });
+  });
+
+  it('pressure_high per point: 1.20 at a sprinkler head, 2.40 system working pressure at the pump outlet (fact 43, unverified figures)', () => {
+    expect(high('sprinkler_end')).toMatchObject({ threshold: 1.2, source: expect.stringContaining('UNVERIFIED') });
+    expect(high('pump_outlet')).toMatchObject({ threshold: 2.4, source: expect.stringContaining('UNVERIFIED') });
   });
 
   it('an unknown point disables pressure_low but keeps pressure_high and pressure_drop', () => {
     const r = defaultRules(device('water_pressure', { point: null }), building());
     expect(r.pressure_low?.enabled).toBe(false);
     expect(r.pressure_high?.enabled).toBe(true);
-    expect(r.pressure_drop).toMatchObject({ enabled: true, dropMpa: 0.05, windowS: 60 });
+    expect(r.pressure_drop).toMatchObject({ enabled: true, dropMpa: 0.05, windowS: 60, source: expect.stringMatching(/^design choice/) });
+  });
+
+  it('every default names a standard clause or says "design choice"', () => {
+    for (const kind of ['water_pressure', 'water_level', 'electrical_fire', 'fire_lane'] as const) {
+      for (const point of kind === 'water_pressure' ? ['hydrant_top', 'hydrant_outlet', 'sprinkler_end', 'pump_outlet', 'network'] : [null]) {
+        const r = defaultRules(device(kind, { point }), building());
+        for (const [id, p] of Object.entries(r)) {
+          if (p?.threshold === undefined && p?.dropMpa === undefined) continue;
+          expect(p.source, `${kind}/${point}/${id}`).toMatch(/^(GB|design choice)/);
+          if (p.flowingThreshold) expect(p.flowingSource, `${kind}/${point}/${id} flowing`).toMatch(/^(GB|design choice)/);
+        }
+      }
+    }
   });
 
   it('pressure_low waits 60 s: a pump start is not an alarm', () => {
-    expect(low('hydrant_top')).toMatchObject({ forS: 60, source: 'GB 50974-2014 5.2.2' });
+    expect(low('hydrant_top')).toMatchObject({ forS: 60, source: 'GB 50974-2014 5.2.2 (static, fact 41)' });
   });
 });
 
@@ -164,7 +201,10 @@ describe('overrides', () => {
     const p = resolveRules(device('water_pressure'), building(), { pressure_low: { threshold: 0.2, forS: 0 } });
     expect(p.pressure_low).toMatchObject({ threshold: 0.2, forS: 0, clearS: 30 });
     expect(p.pressure_low?.source).toBeUndefined();
-    expect(p.pressure_high?.source).toBe('GB 50974-2014 6.2.1');
+    expect(p.pressure_high?.source).toBe('GB 50974-2014 6.2.1 (static > 1.0 MPa needs zoning, fact 43)');
+    const f = resolveRules(device('water_pressure', { point: 'sprinkler_end' }), building(), { pressure_low: { flowingThreshold: 0.06 } });
+    expect(f.pressure_low).toMatchObject({ threshold: 0.1, flowingThreshold: 0.06, source: expect.stringContaining('GB 50974') });
+    expect(f.pressure_low?.flowingSource).toBeUndefined();
   });
 
   it('resolveRules throws a typed error listing every issue', () => {

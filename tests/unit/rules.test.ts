@@ -88,11 +88,59 @@ describe('pressure_low: hydrant_top 0.10 MPa for a category-1 public high-rise, 
 });
 
 describe('pressure_high and pressure_drop', () => {
-  it('hydrant_outlet over 0.50 MPa (at 0.50 is fine)', () => {
+  it('hydrant_outlet while flowing: over 0.50 MPa dynamic raises (at 0.50 is fine)', () => {
     const d = dev('water_pressure', { point: 'hydrant_outlet' });
-    const over = (v: number) => feed(d, [[0, { pressureMpa: v }], [60, { pressureMpa: v }]], { pressure_low: { enabled: false } }).events;
+    const over = (v: number) => fresh() && feed(d, [[0, { pressureMpa: v, flowing: true }], [60, { pressureMpa: v, flowing: true }]], { pressure_low: { enabled: false } }).events;
     expect(over(0.5)).toEqual([]);
     expect(over(0.51)).toEqual(['raise:pressure_high@60']);
+  });
+
+  it('hydrant_outlet at rest: static pressure up to 1.0 MPa is compliant (fact 43), above raises', () => {
+    const d = dev('water_pressure', { point: 'hydrant_outlet' });
+    const held = (v: number) => fresh() && feed(d, [[0, { pressureMpa: v }], [60, { pressureMpa: v }]]).events;
+    expect(held(0.8)).toEqual([]);
+    expect(held(1.0)).toEqual([]);
+    expect(held(1.01)).toEqual(['raise:pressure_high@60']);
+  });
+
+  it('an upper-floor hydrant outlet at a compliant static 0.20 MPa never alarms at rest; below 0.35 MPa while flowing does', () => {
+    const d = dev('water_pressure', { point: 'hydrant_outlet' });
+    const standby = feed(d, [[0, { pressureMpa: 0.2 }], [60, { pressureMpa: 0.2 }], [120, { pressureMpa: 0.2 }]]);
+    expect(standby.events).toEqual([]);
+    fresh();
+    const flowing = feed(d, [[0, { pressureMpa: 0.2, flowing: true }], [60, { pressureMpa: 0.2, flowing: true }]]);
+    expect(flowing.events).toEqual(['raise:pressure_low@60']);
+    expect(flowing.outcomes[0]).toMatchObject({ threshold: 0.35 });
+    expect(flowing.outcomes[0]?.message.zh).toContain('0.35 MPa');
+  });
+
+  it('sprinkler_end: 0.08 MPa at rest is below the 0.10 static minimum; while flowing 0.08 is above the 0.05 working pressure', () => {
+    const d = dev('water_pressure', { point: 'sprinkler_end' });
+    expect(feed(d, [[0, { pressureMpa: 0.08 }], [60, { pressureMpa: 0.08 }]]).events).toEqual(['raise:pressure_low@60']);
+    fresh();
+    expect(feed(d, [[0, { pressureMpa: 0.08, flowing: true }], [60, { pressureMpa: 0.08, flowing: true }]]).events).toEqual([]);
+    fresh();
+    expect(feed(d, [[0, { pressureMpa: 0.04, flowing: true }], [60, { pressureMpa: 0.04, flowing: true }]]).events).toEqual(['raise:pressure_low@60']);
+  });
+
+  it('a sustained drop makes the point flowing until the pressure recovers: dynamic limits apply meanwhile', () => {
+    const d = dev('water_pressure', { point: 'hydrant_outlet' });
+    // at rest 0.60; a hydrant opens: 0.30 (a drop of 0.30 MPa), held — below the 0.35 dynamic minimum
+    const r = feed(d, [[0, { pressureMpa: 0.6 }], [10, { pressureMpa: 0.3 }], [40, { pressureMpa: 0.3 }], [100, { pressureMpa: 0.3 }]]);
+    expect(r.events).toEqual(['raise:pressure_drop@10', 'update:pressure_drop@40', 'raise:pressure_low@100']);
+    expect(engine.hydraulicStateOf(d, store, at(100))).toBe('flowing');
+    // recovered to within the drop of 0.60: at rest again
+    feed(d, [[130, { pressureMpa: 0.58 }]]);
+    expect(engine.hydraulicStateOf(d, store, at(130))).toBe('standby');
+  });
+
+  it('during a scheduled test pressure_drop gives no verdict and flowing limits apply', () => {
+    const d = dev('water_pressure', { point: 'sprinkler_end' });
+    const steps: Array<[number, number]> = [[0, 0.3], [10, 0.07], [70, 0.07]];
+    const out: RuleOutcome[] = [];
+    for (const [t, v] of steps) out.push(...engine.evaluate({ deviceId: d.id, kind: d.kind, channel: 'telemetry', ts: at(t), fields: { pressureMpa: v } }, d, bld, undefined, store, { testing: true }));
+    expect(out.map(show)).toEqual([]); // 0.07 ≥ 0.05 working pressure; the drawdown is the test
+    expect(engine.hydraulicStateOf(d, store, at(70), true)).toBe('test');
   });
 
   it('a fall of more than 0.05 MPa within 60 s is a drop; exactly 0.05 or a slow fall is not', () => {
@@ -147,7 +195,7 @@ describe('electrical fire: at or above the setpoint', () => {
     expect(temp([40, 80, 20])).toEqual(['raise:temperature_high@0']);
     fresh();
     const { outcomes } = feed(d, [[0, { temperaturesC: [81.25] }]]);
-    expect(outcomes[0]?.message.zh).toBe('线缆温度 81.3 °C 达到或超过设定值 80 °C（系统默认值）');
+    expect(outcomes[0]?.message.zh).toBe('线缆温度 81.3 °C 达到或超过设定值 80 °C（设计取值，无标准值）');
   });
 
   it('clears below setpoint − hysteresis (270 mA) held 60 s', () => {

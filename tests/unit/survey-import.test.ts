@@ -70,6 +70,16 @@ describe('survey cells', () => {
     const r = mapSurveyRow(2, { buildingName: '某大厦', street: '大坪' });
     expect(r).toMatchObject({ ok: true, building: { name: '某大厦', street: '大坪', survey: { marketName: null, buildingName: '某大厦' } } });
   });
+
+  it('整改情况 (optional, or its aliases) is kept as survey.rectification; a value that is neither fails the row', () => {
+    const csv = (col: string, v: string) => mapSurveyRecords(parseCsv(`商市场名称,所属街道,排查发现的消防安全隐患,${col}\n某市场,大坪,堵塞疏散通道,${v}\n`).records).rows[0];
+    expect(csv('整改情况', '已整改')).toMatchObject({ ok: true, building: { survey: { hazards: '堵塞疏散通道', rectification: 'rectified' } } });
+    expect(csv('是否整改', '否')).toMatchObject({ ok: true, building: { survey: { rectification: 'pending' } } });
+    expect(csv('整改状态', '')).toMatchObject({ ok: true, building: { survey: { rectification: null } } });
+    expect(mapSurveyRow(2, { marketName: '某市场', street: '大坪' })).toMatchObject({ ok: true, building: { survey: { rectification: null } } });
+    const bad = csv('整改情况', '看情况');
+    expect(bad).toMatchObject({ ok: false, errors: [{ field: '整改情况', code: 'rectification_invalid' }] });
+  });
 });
 
 describe('the fixture file', () => {

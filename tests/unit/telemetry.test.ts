@@ -33,9 +33,9 @@ describe('validateMessage', () => {
     ['unknown_kind', 'water_pressure', { kind: 'smoke', pressureMpa: 0.1 }],
     ['out_of_range', 'water_pressure', { pressureMpa: -0.2 }],
     ['out_of_range', 'water_pressure', { pressureMpa: 10.01 }],
-    ['out_of_range', 'water_level', { levelM: -0.01 }],
+    ['out_of_range', 'water_level', { levelM: -0.11 }],
     ['out_of_range', 'electrical_fire', { residualCurrentMa: 30_001 }],
-    ['out_of_range', 'electrical_fire', { temperaturesC: [20, 1001] }],
+    ['out_of_range', 'electrical_fire', { temperaturesC: [1001, -51] }],
     ['future_ts', 'water_pressure', { ts: now + 301_000, pressureMpa: 0.1 }],
   ] as const)('rejects %s: %s %j', (reason, kind, msg) => {
     const r = validateMessage(kind, 'telemetry', 'd', msg, opts);

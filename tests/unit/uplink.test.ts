@@ -95,7 +95,7 @@ describe('payload and field mapping', () => {
   it('refuses a mapping for another format version or with unknown keys, listing the problems', () => {
     expect(() => parseMapping({ format: 'firewatch.uplink/v2' })).toThrow(/format/);
     expect(() => parseMapping({ format: 'firewatch.uplink/v1', rename: {} })).toThrow(/rename|Unrecognized/i);
-    expect(() => parseMapping({ format: 'firewatch.uplink/v1', fields: { 'a..b': 'x' } })).toThrow(/fields\.a\.\.b: Invalid key/);
+    expect(() => parseMapping({ format: 'firewatch.uplink/v1', fields: { 'a..b': 'x' } })).toThrow(/fields\.a\.\.b: a dot path such as data\.alert\.severity/);
   });
 
   it('property: with every canonical leaf mapped to a new name, each value arrives under it', () => {
@@ -137,18 +137,19 @@ describe('MQTT topic template', () => {
 });
 
 describe('GB/T 26875.3 uplink mapping', () => {
-  it('alert raised → component status bit0+bit1; cleared → bit0; faults use bit2; acks send nothing', () => {
+  it('alert raised → component status bit0 + its bits (a low pressure: bit4 supervisory, not bit1); cleared → bit0; acks send nothing', () => {
     const raised = appDataForItem(alertItem('alert.raised', {}));
     expect(raised).toHaveLength(1);
     const o = raised[0]!.objects[0] as any;
     expect(raised[0]!.type).toBe(2);
-    expect(o).toMatchObject({ systemType: 11, componentType: 128, systemAddress: RULE_SYSTEM_ADDRESS.pressure_low, status: 0b011, address: componentAddressFor('lfs-hydrant-top-t1') });
+    expect(o).toMatchObject({ systemType: 11, componentType: 128, systemAddress: RULE_SYSTEM_ADDRESS.pressure_low, status: 0b1_0001, address: componentAddressFor('lfs-hydrant-top-t1') });
     expect((appDataForItem(alertItem('alert.cleared', { cleared: true }))[0]!.objects[0] as any).status).toBe(0b001);
-    expect(alertState(alertItem('alert.raised', { class: 'fault', rule: 'sensor_fault' }))).toEqual({ alarm: false, fault: true });
-    expect(alertState(alertItem('alert.closed', { class: 'fault', rule: 'sensor_fault', cleared: true }))).toEqual({ alarm: false, fault: false });
+    expect(alertState(alertItem('alert.raised', { class: 'fault', rule: 'sensor_fault' }))).toBe('raise');
+    expect((appDataForItem(alertItem('alert.raised', { class: 'fault', rule: 'sensor_fault' }))[0]!.objects[0] as any).status).toBe(0b101);
+    expect(alertState(alertItem('alert.closed', { class: 'fault', rule: 'sensor_fault', cleared: true }))).toBe('recover');
     expect(alertState(alertItem('alert.closed', { cleared: true }))).toBeUndefined(); // hazard recovery went with alert.cleared
     expect(alertState(alertItem('alert.updated', {}, { action: 'acknowledged' }))).toBeUndefined();
-    expect(alertState(alertItem('alert.updated', {}, { action: 'recurred' }))).toEqual({ alarm: true, fault: false });
+    expect(alertState(alertItem('alert.updated', {}, { action: 'recurred' }))).toBe('raise');
     expect(appDataForItem({ ...alertItem('alert.raised', {}), deviceId: null, data: { alert: { rule: 'service_outage', class: 'fault', deviceId: null } } })).toEqual([]);
     expect(appDataForItem({ ...alertItem('device.online', {}), data: { deviceId: 'x' } })).toEqual([]);
   });

@@ -170,7 +170,8 @@ async function start() {
     onEvent: (e) => (loading ? buffered.push(e) : state.store.onEvent(e)),
     onState: (s) => {
       state.feedState = s;
-      if (s.state === 'unauthorized') return logout(t('feed_unauthorized'));
+      // a role or scope change leaves the session valid: start over (start() checks /auth/me)
+      if (s.state === 'unauthorized') return s.reason === 'role_changed' || s.reason === 'scope_changed' ? start() : logout(t('feed_unauthorized'));
       renderBanner();
       tickClock();
     },

@@ -50,7 +50,7 @@ export function safetyCodePanel(ctx, buildingId) {
           h('div', { class: 'code-colour', 'aria-hidden': 'true' }),
           h('div', {}, h('strong', {}, t(`safety_${code.status}`)), h('p', { class: 'muted' }, fmtDateTime(code.updatedAt))),
         ),
-        code.reasons?.length ? h('ul', { class: 'reasons' }, code.reasons.map((r) => h('li', {}, msg(r)))) : null,
+        code.reasons?.length ? h('ul', { class: 'reasons' }, code.reasons.map((r) => h('li', { class: r.level === 'info' ? 'muted' : null, dataset: { code: r.code, level: r.level ?? '' } }, msg(r)))) : null,
         h('p', {}, `${t('open_hazards')} ${c.hazards ?? 0} · ${t('faults')} ${c.faults ?? 0} · ${t('offline')} ${c.offline ?? 0} · ${t('maintenance')} ${c.maintenance ?? 0}`),
         qr,
         code.publicUrl ? h('p', {}, h('a', { href: code.publicUrl, target: '_blank', rel: 'noopener', class: 'public-link' }, t('public_page'), ' ↗')) : null,
@@ -85,6 +85,45 @@ export function alertTable(alerts) {
       ),
     ),
   );
+}
+
+const show = (v) => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** Who loosened a rule, reclassified the building or set maintenance, when, what and why (GET /audit). */
+export function auditPanel(query) {
+  const el = h('section', { class: 'panel audit-panel' }, h('h3', {}, t('change_audit')), h('p', { class: 'loading' }, t('loading')));
+  (async () => {
+    try {
+      const { items } = await get(`/audit?${query}&limit=50`);
+      const body = items.length
+        ? h(
+            'table',
+            { class: 'table audit' },
+            h('thead', {}, h('tr', {}, [t('time'), t('audit_by'), t('audit_action'), t('device'), t('audit_reason'), t('audit_changes')].map((c) => h('th', {}, c)))),
+            h(
+              'tbody',
+              {},
+              items.map((e) =>
+                h(
+                  'tr',
+                  { dataset: { auditId: String(e.id), action: e.action } },
+                  h('td', {}, fmtDateTime(e.at)),
+                  h('td', {}, e.by, h('div', { class: 'muted' }, name('role', e.role))),
+                  h('td', {}, name('audit', e.action)),
+                  h('td', {}, e.deviceId ? h('a', { href: `#/device/${encodeURIComponent(e.deviceId)}` }, e.deviceId) : '—'),
+                  h('td', {}, e.reason ?? '—'),
+                  h('td', { class: 'mono' }, e.changes.length ? h('ul', {}, e.changes.map((c) => h('li', {}, `${c.what}: ${show(c.before)} → ${show(c.after)}`))) : '—'),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'empty' }, t('audit_none'));
+      replace(el, h('h3', {}, t('change_audit')), body);
+    } catch (err) {
+      replace(el, h('h3', {}, t('change_audit')), h('p', { class: 'muted' }, isMissingRoute(err) ? t('audit_none') : `${t('error')}: ${err.message}`));
+    }
+  })();
+  return el;
 }
 
 export function buildingView(ctx, id) {
@@ -128,6 +167,8 @@ export function buildingView(ctx, id) {
       devices.length ? devicesEl : h('p', { class: 'empty' }, t('no_devices')),
       h('h3', {}, t('alert_history')),
       alertTable(alerts.items),
+      // the audit history is for the duty room and admins (GET /audit answers 403 to others)
+      ctx.can.handle ? auditPanel(`buildingId=${encodeURIComponent(id)}`) : null,
     );
     for (const d of devices) devicesEl.append(deviceCard(d));
   };

@@ -49,7 +49,9 @@ export function wouldAlert(fields, rules) {
   below('level_low', fields.levelM);
   above('level_high', fields.levelM);
   above('residual_current_high', fields.residualCurrentMa, true);
-  if (Array.isArray(fields.temperaturesC) && fields.temperaturesC.length) above('temperature_high', Math.max(...fields.temperaturesC), true);
+  // a channel rejected on its own arrives as null
+  const temps = Array.isArray(fields.temperaturesC) ? fields.temperaturesC.filter((t) => typeof t === 'number') : [];
+  if (temps.length) above('temperature_high', Math.max(...temps), true);
   return hits;
 }
 

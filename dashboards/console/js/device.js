@@ -3,7 +3,7 @@
  * readings and events, maintenance mode with an expiry, credentials rotation (shown once).
  */
 import { ApiError, del, get, post, put } from './api.js';
-import { alertTable, fmtFields } from './building.js';
+import { alertTable, auditPanel, fmtFields } from './building.js';
 import { deviceCharts } from './chart.js';
 import { commissioningPanel, reasonText } from './commissioning.js';
 import { copyText, h, replace } from './dom.js';
@@ -176,6 +176,7 @@ export function deviceView(ctx, id) {
       readingsTable(events.items),
       h('h3', {}, t('alert_history')),
       alertTable(alerts.items),
+      ctx.can.handle ? auditPanel(`deviceId=${encodeURIComponent(id)}`) : null,
     );
     // the status block follows the device live (cheap: one GET)
     const refresh = async () => {

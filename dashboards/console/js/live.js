@@ -96,7 +96,9 @@ export class LiveFeed {
       this.ws = null;
       if (this.stopped) return;
       if (c.code === 4001) {
-        this.onState({ state: 'unauthorized' });
+        // the reason says why: the credential ended, or (role_changed, scope_changed) it still works
+        // but the board must be loaded again under the new scope
+        this.onState({ state: 'unauthorized', reason: c.reason });
         return;
       }
       if (this.paused) {

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import type { AlertService } from '../../alerts/alert-service.js';
 import type { Alert } from '../../alerts/model.js';
 import type { Principal } from '../../auth/model.js';
-import { buildingFilterFor, canHandleAlerts, canManageMaintenance, canReadAlert, canReadBuilding, requireRole } from '../../auth/scope.js';
+import type { ChangeControl } from '../../audit/change-control.js';
+import { buildingFilterFor, canApproveAlertChanges, canHandleAlerts, canManageMaintenance, canReadAlert, canReadBuilding, requireRole } from '../../auth/scope.js';
+import type { Building } from '../../devices/model.js';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import type { Api } from '../app.js';
@@ -13,9 +15,10 @@ import { IdParams } from '../schemas/registry.js';
 export interface AlertRouteDeps {
   alerts: AlertService;
   registry: DeviceRegistry;
+  changeControl: ChangeControl;
 }
 
-export function registerAlertRoutes(app: Api, { alerts, registry }: AlertRouteDeps): void {
+export function registerAlertRoutes(app: Api, { alerts, registry, changeControl }: AlertRouteDeps): void {
   const tags = ['alerts'];
   const readable = (req: { principal?: Principal }, a: Alert) => {
     const p = requireRole(req.principal, 'admin', 'duty', 'operator', 'platform');
@@ -71,28 +74,49 @@ export function registerAlertRoutes(app: Api, { alerts, registry }: AlertRouteDe
     }
     return { buildingId: id, building: registry.getBuilding(id) };
   };
+  // the building's operator, the duty room of its street, or an admin (a long window: not the operator)
+  const mayManage = (p: Principal, t: { buildingId: string; building: Building }) => canManageMaintenance(p, t.buildingId) || canApproveAlertChanges(p, t.building);
+  const NOT_YOURS = '维护模式由楼宇运营方、辖区值班人员或管理员设置 / maintenance mode is set by the building operator, the duty room of its street or an admin';
+  const windowOf = (kind: 'device' | 'building', id: string) => {
+    const w = alerts.maintenanceOf(kind === 'device' ? id : null, kind === 'building' ? id : null);
+    return w && w.target === kind ? w : undefined;
+  };
   for (const kind of ['device', 'building'] as const) {
     const path = `/${kind}s/:id/maintenance`;
-    app.put(path, { schema: { tags: ['maintenance'], params: IdParams, body: MaintenanceBody, response: { 200: MaintenanceSchema } } }, async (req) => {
-      const p = requireRole(req.principal, 'admin', 'operator', 'duty', 'platform');
-      const t = target(kind, req.params.id);
-      if (!canReadBuilding(p, t.building)) throw new NotFoundError(kind, req.params.id);
-      if (!canManageMaintenance(p, t.buildingId)) throw new ForbiddenError('maintenance mode is set by the building operator or an admin');
-      return alerts.setMaintenance(kind, req.params.id, req.body.until, req.body.reason, p.username);
-    });
+    app.put(
+      path,
+      {
+        schema: {
+          tags: ['maintenance'],
+          description: `Start (or replace) maintenance mode. A window longer than MAINTENANCE_MAX_OPERATOR_H (${changeControl.maintenanceMaxOperatorH} h) needs a duty officer or an admin; every window is audited.`,
+          params: IdParams,
+          body: MaintenanceBody,
+          response: { 200: MaintenanceSchema },
+        },
+      },
+      async (req) => {
+        const p = requireRole(req.principal, 'admin', 'operator', 'duty', 'platform');
+        const t = target(kind, req.params.id);
+        if (!canReadBuilding(p, t.building)) throw new NotFoundError(kind, req.params.id);
+        if (!mayManage(p, t)) throw new ForbiddenError(NOT_YOURS);
+        const spec = { kind, id: req.params.id, building: t.building, until: req.body.until, reason: req.body.reason };
+        return changeControl.setMaintenance(p, spec, windowOf(kind, req.params.id), () =>
+          alerts.setMaintenance(kind, req.params.id, req.body.until, req.body.reason, p.username),
+        );
+      },
+    );
     app.get(path, { schema: { tags: ['maintenance'], params: IdParams, response: { 200: MaintenanceSchema.nullable() } } }, async (req) => {
       const p = requireRole(req.principal, 'admin', 'operator', 'duty', 'platform');
       const t = target(kind, req.params.id);
       if (!canReadBuilding(p, t.building)) throw new NotFoundError(kind, req.params.id);
-      const w = alerts.maintenanceOf(kind === 'device' ? req.params.id : null, kind === 'building' ? req.params.id : null);
-      return w && w.target === kind ? w : null;
+      return windowOf(kind, req.params.id) ?? null;
     });
     app.delete(path, { schema: { tags: ['maintenance'], params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
       const p = requireRole(req.principal, 'admin', 'operator', 'duty', 'platform');
       const t = target(kind, req.params.id);
       if (!canReadBuilding(p, t.building)) throw new NotFoundError(kind, req.params.id);
-      if (!canManageMaintenance(p, t.buildingId)) throw new ForbiddenError('maintenance mode is set by the building operator or an admin');
-      alerts.endMaintenance(kind, req.params.id);
+      if (!mayManage(p, t)) throw new ForbiddenError(NOT_YOURS);
+      changeControl.endMaintenance(p, { kind, id: req.params.id, building: t.building }, windowOf(kind, req.params.id), () => alerts.endMaintenance(kind, req.params.id));
       return reply.code(204).send(null);
     });
   }

@@ -5,8 +5,9 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AuthService } from '../../auth/auth-service.js';
-import { TooManyAttemptsError } from '../../auth/auth-service.js';
+import { InvalidCredentialsError, TooManyAttemptsError } from '../../auth/auth-service.js';
 import { requireRole } from '../../auth/scope.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { Api } from '../app.js';
 import { bearerToken } from '../auth.js';
 import {
@@ -27,7 +28,7 @@ export interface AuthRouteDeps {
   auth: AuthService;
 }
 
-export function registerLoginRoute(app: Api, { auth }: AuthRouteDeps): void {
+export function registerLoginRoute(app: Api, { auth, metrics }: AuthRouteDeps & { metrics?: Metrics }): void {
   app.post(
     '/auth/login',
     { schema: { tags: ['auth'], security: [], body: LoginBody, response: { 200: LoginResponse } } },
@@ -37,6 +38,9 @@ export function registerLoginRoute(app: Api, { auth }: AuthRouteDeps): void {
       } catch (err) {
         // RFC 9110 §10.2.3: tell a well-behaved client when to come back
         if (err instanceof TooManyAttemptsError) reply.header('retry-after', String(err.retryAfterS));
+        if (err instanceof TooManyAttemptsError || err instanceof InvalidCredentialsError) {
+          metrics?.authFailures.inc({ method: 'login', result: err instanceof TooManyAttemptsError ? 'throttled' : 'invalid' });
+        }
         throw err;
       }
     },

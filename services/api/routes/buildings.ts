@@ -1,17 +1,23 @@
 /** /api/v1/buildings — admins register buildings; everyone sees only the buildings of their scope. */
 import { z } from 'zod';
-import { buildingFilterFor, canReadBuilding, canWriteRegistry, requireRole } from '../../auth/scope.js';
+import { BUILDING_ALERT_FIELDS } from '../../audit/change-control.js';
+import { buildingFilterFor, canApproveAlertChanges, canReadBuilding, canWriteRegistry, requireRole } from '../../auth/scope.js';
+import type { Building as BuildingModel } from '../../devices/model.js';
+import { buildingChecks, heightView } from '../../rules/building-checks.js';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import type { Api, ApiDeps } from '../app.js';
 import { Building, BuildingBody, BuildingListQuery, BuildingPatchBody, IdParams, Page } from '../schemas/registry.js';
 
-export function registerBuildingRoutes(app: Api, { registry }: ApiDeps): void {
+/** A building as the API shows it: with how the rules see its height and what to check (issue #16 item 9). */
+const view = (b: BuildingModel) => ({ ...b, height: heightView(b), checks: buildingChecks(b) });
+
+export function registerBuildingRoutes(app: Api, { registry, changeControl }: ApiDeps): void {
   const tags = ['buildings'];
   const ALL = ['admin', 'duty', 'operator', 'platform'] as const;
 
   app.post('/buildings', { schema: { tags, body: BuildingBody, response: { 201: Building } } }, async (req, reply) => {
     requireRole(req.principal, 'admin');
-    return reply.code(201).send(registry.createBuilding(req.body));
+    return reply.code(201).send(view(registry.createBuilding(req.body)));
   });
 
   app.get('/buildings', { schema: { tags, querystring: BuildingListQuery, response: { 200: Page(Building) } } }, async (req) => {
@@ -25,19 +31,41 @@ export function registerBuildingRoutes(app: Api, { registry }: ApiDeps): void {
     const p = requireRole(req.principal, ...ALL);
     const b = registry.getBuilding(req.params.id);
     if (!canReadBuilding(p, b)) throw new NotFoundError('building', req.params.id);
-    return b;
+    return view(b);
   });
 
-  app.patch('/buildings/:id', { schema: { tags, params: IdParams, body: BuildingPatchBody, response: { 200: Building } } }, async (req) => {
-    const p = requireRole(req.principal, ...ALL);
-    const b = registry.getBuilding(req.params.id);
-    if (!canReadBuilding(p, b)) throw new NotFoundError('building', req.params.id);
-    if (!canWriteRegistry(p, b.id)) throw new ForbiddenError('only an admin or the building\'s operator changes it');
-    if (p.role !== 'admin' && req.body.street !== undefined && req.body.street !== b.street) {
-      throw new ForbiddenError('only an admin moves a building to another street');
-    }
-    return registry.updateBuilding(req.params.id, req.body);
-  });
+  app.patch(
+    '/buildings/:id',
+    {
+      schema: {
+        tags,
+        description:
+          'Change a building. A change of type, heightM, floors, category or use that alters its alert thresholds or deadlines needs a duty officer or an admin and a `reason`, and is audited.',
+        params: IdParams,
+        body: BuildingPatchBody,
+        response: { 200: Building },
+      },
+    },
+    async (req) => {
+      const p = requireRole(req.principal, ...ALL);
+      const { reason, ...patch } = req.body;
+      const b = registry.getBuilding(req.params.id);
+      if (!canReadBuilding(p, b)) throw new NotFoundError('building', req.params.id);
+      if (!canWriteRegistry(p, b.id)) {
+        // the duty room approves reclassifications: it changes a building's alerting fields, nothing else
+        const others = Object.keys(patch).filter((k) => !(BUILDING_ALERT_FIELDS as readonly string[]).includes(k));
+        if (!canApproveAlertChanges(p, b)) throw new ForbiddenError('only an admin or the building\'s operator changes it');
+        if (others.length > 0) {
+          throw new ForbiddenError(`值班人员只能修改楼宇的告警字段（${BUILDING_ALERT_FIELDS.join('、')}）/ a duty officer changes only a building's alerting fields (${BUILDING_ALERT_FIELDS.join(', ')}), not ${others.join(', ')}`);
+        }
+      }
+      if (p.role !== 'admin' && patch.street !== undefined && patch.street !== b.street) {
+        throw new ForbiddenError('only an admin moves a building to another street');
+      }
+      const next = { ...b, ...patch } as BuildingModel;
+      return view(changeControl.buildingChange(p, { current: b, next, reason }, () => registry.updateBuilding(req.params.id, patch)));
+    },
+  );
 
   app.delete('/buildings/:id', { schema: { tags, params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
     requireRole(req.principal, 'admin');

@@ -2,9 +2,11 @@
 import { z } from 'zod';
 import { eventTopicFor, telemetryTopicFor } from '../../telemetry/topics.js';
 import type { Device as DeviceModel } from '../../devices/model.js';
+import { ruleLimits } from '../../rules/hydraulic.js';
 import { resolveRules, validateRuleOverrides } from '../../rules/rule-params.js';
 import type { Principal } from '../../auth/model.js';
-import { buildingFilterFor, canReadBuilding, canWriteRegistry, requireRole } from '../../auth/scope.js';
+import { buildingFilterFor, canApproveAlertChanges, canReadBuilding, canWriteRegistry, requireRole } from '../../auth/scope.js';
+import { DEVICE_ALERT_FIELDS } from '../../audit/change-control.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import type { Api, ApiDeps } from '../app.js';
 import {
@@ -26,7 +28,7 @@ function parseTime(value: string | undefined, name: string): number | undefined 
 }
 
 export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
-  const { registry, status } = deps;
+  const { registry, status, changeControl } = deps;
   const tags = ['devices'];
   const ALL = ['admin', 'duty', 'operator', 'platform'] as const;
   /** the device, if the principal may see it (404 otherwise: its existence is not disclosed) */
@@ -40,6 +42,18 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
     const d = readable(principal, id);
     if (!canWriteRegistry(principal!, d.buildingId)) throw new ForbiddenError('only an admin or the building\'s operator changes its devices');
     return d;
+  };
+  /**
+   * A gb26875Source takes the readings of another device's component (issue #16 item 7): the UITD
+   * must be one the principal may change too. One it may not see answers as one that does not exist.
+   */
+  const checkSourceUitd = (p: Principal, source: { uitdId: string } | null | undefined) => {
+    const c = source ? registry.context(source.uitdId) : undefined;
+    if (!source || !c?.building) return; // none, or no such device: the registry refuses it
+    if (!canReadBuilding(p, c.building)) {
+      throw new BadRequestError('gb26875_source_not_uitd', `gb26875Source.uitdId ${source.uitdId} is not a registered uitd device / 用户信息传输装置 ${source.uitdId} 未登记`);
+    }
+    if (!canWriteRegistry(p, c.building.id)) throw new ForbiddenError('only an admin or the UITD building\'s operator binds its components');
   };
   const view = (d: DeviceModel, withStatus = false) => ({
     ...d,
@@ -62,6 +76,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       const building = registry.getBuilding(req.body.buildingId);
       if (!canReadBuilding(p, building)) throw new NotFoundError('building', req.body.buildingId);
       if (!canWriteRegistry(p, building.id)) throw new ForbiddenError('only an admin or the building\'s operator registers its devices');
+      checkSourceUitd(p, req.body.gb26875Source);
       const { device, credentials } = await registry.createDevice(req.body);
       return reply.code(201).send({ ...view(device), credentials });
     },
@@ -110,26 +125,42 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
     {
       schema: {
         tags,
-        description: 'Change a device. `rules` overrides rule parameters per device (threshold, forS, clearS, hysteresis, severity, enabled, …); values are checked against their allowed ranges.',
+        description: 'Change a device. `rules` overrides rule parameters per device (threshold, forS, clearS, hysteresis, severity, enabled, …); values are checked against their allowed ranges. A change that loosens a rule in force (overrides, point, report interval, a move) needs a duty officer or an admin and a `reason`, and is audited (GET /api/v1/audit).',
         params: IdParams,
         body: DevicePatchBody,
         response: { 200: Device },
       },
     },
     async (req) => {
-      const current = writable(req.principal, req.params.id);
-      if (req.body.buildingId !== undefined && req.body.buildingId !== current.buildingId) {
-        const target = registry.getBuilding(req.body.buildingId);
-        if (!canWriteRegistry(req.principal!, target.id) || !canReadBuilding(req.principal!, target)) {
+      const { reason, ...patch } = req.body;
+      const current = readable(req.principal, req.params.id);
+      const p = req.principal!;
+      const building = registry.getBuilding(current.buildingId);
+      if (!canWriteRegistry(p, current.buildingId)) {
+        // the duty room approves loosened rules: it changes a device's alerting fields, nothing else
+        const others = Object.keys(patch).filter((k) => !(DEVICE_ALERT_FIELDS as readonly string[]).includes(k));
+        if (!canApproveAlertChanges(p, building)) throw new ForbiddenError('only an admin or the building\'s operator changes its devices');
+        if (others.length > 0) {
+          throw new ForbiddenError(`值班人员只能修改设备的告警字段（${DEVICE_ALERT_FIELDS.join('、')}）/ a duty officer changes only a device's alerting fields (${DEVICE_ALERT_FIELDS.join(', ')}), not ${others.join(', ')}`);
+        }
+      }
+      if (patch.buildingId !== undefined && patch.buildingId !== current.buildingId) {
+        const target = registry.getBuilding(patch.buildingId);
+        if (!canWriteRegistry(p, target.id) || !canReadBuilding(p, target)) {
           throw new ForbiddenError('you may move a device only between your own buildings');
         }
       }
-      if (req.body.rules) {
-        const building = registry.getBuilding(req.body.buildingId ?? current.buildingId);
-        const checked = validateRuleOverrides(req.body.rules, { ...current, ...req.body, rules: null } as DeviceModel, building);
+      const nextBuilding = patch.buildingId !== undefined ? registry.getBuilding(patch.buildingId) : building;
+      checkSourceUitd(p, patch.gb26875Source);
+      if (patch.rules) {
+        const checked = validateRuleOverrides(patch.rules, { ...current, ...patch, rules: null } as DeviceModel, nextBuilding);
         if (!checked.ok) throw new BadRequestError('invalid_rule_override', checked.detail, { issues: checked.issues });
       }
-      return view(registry.updateDevice(req.params.id, req.body), true);
+      const next = { ...current, ...patch, id: current.id, kind: current.kind } as DeviceModel;
+      const updated = changeControl.deviceChange(p, { current, building, next, nextBuilding, fields: Object.keys(patch), reason }, () =>
+        registry.updateDevice(req.params.id, patch),
+      );
+      return view(updated, true);
     },
   );
 
@@ -138,7 +169,8 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
     {
       schema: {
         tags,
-        description: 'The rules in force for this device: defaults from its building and point, merged with its overrides, each with its source.',
+        description:
+          'The rules in force for this device: defaults from its building and point, merged with its overrides. Each rule lists its limits: the value checked at rest (standby: static pressure) and while water flows (flowing: dynamic pressure, also during a scheduled test), each with its source (a standard clause, or "design choice").',
         params: IdParams,
         response: { 200: z.object({ deviceId: z.string(), rules: z.record(z.string(), z.record(z.string(), z.unknown())), overrides: z.record(z.string(), z.unknown()).nullable() }) },
       },
@@ -146,16 +178,30 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
     async (req) => {
       const device = readable(req.principal, req.params.id);
       const building = registry.getBuilding(device.buildingId);
-      return { deviceId: device.id, rules: resolveRules(device, building, device.rules) as Record<string, Record<string, unknown>>, overrides: device.rules };
+      const rules = resolveRules(device, building, device.rules);
+      const withLimits = Object.fromEntries(Object.entries(rules).map(([id, p]) => [id, { ...p, limits: ruleLimits(id, p) }]));
+      return { deviceId: device.id, rules: withLimits as Record<string, Record<string, unknown>>, overrides: device.rules };
     },
   );
 
-  app.delete('/devices/:id', { schema: { tags, params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
-    writable(req.principal, req.params.id);
-    registry.deleteDevice(req.params.id);
-    status.forget(req.params.id);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/devices/:id',
+    {
+      schema: {
+        tags,
+        description: 'Delete a device: it is no longer monitored. Recorded in the audit history (`?reason=` says why).',
+        params: IdParams,
+        querystring: z.object({ reason: z.string().max(500).optional() }),
+        response: { 204: z.null() },
+      },
+    },
+    async (req, reply) => {
+      const d = writable(req.principal, req.params.id);
+      changeControl.deviceDeleted(req.principal!, d, registry.getBuilding(d.buildingId), req.query.reason, () => registry.deleteDevice(req.params.id));
+      status.forget(req.params.id);
+      return reply.code(204).send(null);
+    },
+  );
 
   app.post(
     '/devices/:id/credentials',

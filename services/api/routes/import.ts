@@ -33,9 +33,10 @@ export async function registerImportRoutes(app: Api, deps: { importer: BuildingI
         },
       },
       async (req) => {
-        requireRole(req.principal, 'admin');
+        const p = requireRole(req.principal, 'admin');
         const csv = typeof req.body === 'string' ? req.body : req.body.csv;
-        return deps.importer.importCsv(csv);
+        // a row that changes a building's thresholds is recorded in the audit history as the importer's
+        return deps.importer.importCsv(csv, p);
       },
     );
   });

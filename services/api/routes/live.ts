@@ -7,21 +7,44 @@
  * Filters: `?street=a,b` and `?buildingId=x`, on top of the principal's own scope.
  * A slow client never slows ingestion: publishing only queues on its socket, and a client whose
  * socket buffer passes `maxBufferedBytes` is closed with 4008 — it reconnects with `since`.
+ *
+ * A socket lives no longer than its credential (issue #12 item 5). Each socket remembers the
+ * token it was opened with; the auth service's change events close it with 4001 at once, before
+ * any further event is sent, with the reason as the close reason: `logout`, `session_expired`,
+ * `token_revoked`, `token_expired`, `user_disabled`, `user_deleted`, `password_changed`,
+ * `role_changed`, `scope_changed`. A session or an expiring API token also has a timer to its
+ * expiry on the service's clock. The admin token (ADMIN_TOKEN) is static and never ends a socket.
+ *
+ * Role and scope changes close the socket too, rather than re-scoping it in place: the client's
+ * board was loaded under the old scope, and neither a narrower scope (alerts it may no longer see
+ * stay on screen) nor a wider one (active alerts of the new buildings were never sent, and `since`
+ * cannot replay what was filtered out) is right without a fresh load. The credential still works,
+ * so the client reconnects and reloads (the console does so on those two reasons).
+ *
+ * Failed tokens count against the address like any bearer token (BearerGuard): where the address
+ * is throttled, a token that does not pass is closed with 4029 and `too_many_attempts retry-after=<s>`.
  */
 import websocket from '@fastify/websocket';
 import { z } from 'zod';
 import type { LiveFeed } from '../../alerts/live-feed.js';
 import type { FeedEvent } from '../../alerts/model.js';
-import type { TokenAuthenticator } from '../../auth/model.js';
+import type { BearerGuard } from '../../auth/bearer-guard.js';
+import { TooManyAttemptsError } from '../../auth/auth-service.js';
+import type { LiveAuthenticator, PrincipalChange, ResolvedCredential } from '../../auth/model.js';
 import { buildingFilterFor, filterAllows, type BuildingFilter } from '../../auth/scope.js';
 import type { Metrics } from '../../metrics/metrics.js';
+import { SystemClock, type Clock, type TimerHandle } from '../../shared/clock.js';
 import type { Api } from '../app.js';
 import { bearerToken } from '../auth.js';
 
 export interface LiveRouteDeps {
   feed: LiveFeed;
   metrics: Metrics;
-  auth: TokenAuthenticator;
+  auth: LiveAuthenticator;
+  /** per-address throttling of failed tokens, shared with the HTTP API; none = not throttled */
+  guard?: BearerGuard;
+  /** the clock the auth service's expiry times are on */
+  clock?: Clock;
   maxBufferedBytes?: number;
 }
 
@@ -39,9 +62,22 @@ function visible(e: FeedEvent, scope: BuildingFilter, streets: string[] | undefi
   return true;
 }
 
+/** Whether `change` concerns the credential a socket was opened with. */
+function concerns(change: PrincipalChange, cred: ResolvedCredential): boolean {
+  switch (change.kind) {
+    case 'session':
+      return cred.principal.kind === 'user' && change.tokenDigest === cred.tokenDigest;
+    case 'user':
+      return cred.principal.kind === 'user' && change.userId === cred.principal.id;
+    case 'api_token':
+      return cred.principal.kind === 'api_token' && change.tokenId === cred.principal.id;
+  }
+}
+
 export async function registerLiveRoute(app: Api, deps: LiveRouteDeps): Promise<void> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   const limit = deps.maxBufferedBytes ?? 4 * 1024 * 1024;
+  const clock = deps.clock ?? new SystemClock();
 
   app.get(
     '/api/v1/live',
@@ -50,26 +86,53 @@ export async function registerLiveRoute(app: Api, deps: LiveRouteDeps): Promise<
       schema: {
         tags: ['alerts'],
         description:
-          'WebSocket live feed: alert.raised, alert.updated, alert.cleared, alert.escalated, alert.closed, device.online, device.offline, each with a sequence number. Reconnect with ?since=<last seq> to receive what you missed.',
+          'WebSocket live feed: alert.raised, alert.updated, alert.cleared, alert.escalated, alert.closed, device.online, device.offline, each with a sequence number. Reconnect with ?since=<last seq> to receive what you missed. Closed with 4001 when the credential ends or its role or scope changes.',
         querystring: LiveQuery,
       },
     },
     (socket, req) => {
       const q = req.query as z.infer<typeof LiveQuery>;
       const token = q.token ?? bearerToken(req.headers.authorization);
-      const principal = token ? deps.auth.resolve(token) : undefined;
-      if (!principal) {
+      let cred: ResolvedCredential | undefined;
+      try {
+        const resolve = (t: string, o: { admin: boolean }) => deps.auth.resolveCredential(t, o);
+        cred = token ? (deps.guard ? deps.guard.authenticate(token, req.ip, resolve) : resolve(token, { admin: true })) : undefined;
+      } catch (err) {
+        if (!(err instanceof TooManyAttemptsError)) throw err;
+        socket.close(4029, `too_many_attempts retry-after=${err.retryAfterS}`);
+        return;
+      }
+      if (!token || !cred) {
         socket.close(4001, 'unauthorized');
         return;
       }
+      const { principal } = cred;
       const scope = buildingFilterFor(principal);
       const streets = q.street ? q.street.split(',').filter(Boolean) : undefined;
       let lastSent = q.since ?? deps.feed.lastSeq();
       let replaying = true;
       const queued: FeedEvent[] = [];
 
+      let open = true;
+      let expiry: TimerHandle | undefined;
+      let stopWatching = () => {};
+      const unsubscribe = () => {
+        if (!open) return;
+        open = false;
+        subscription();
+        stopWatching();
+        expiry?.cancel();
+        deps.metrics.liveClients.dec();
+      };
+      /** the credential ended or changed: stop sending first, then say why */
+      const end = (reason: string) => {
+        if (!open) return;
+        unsubscribe();
+        socket.close(4001, reason);
+      };
+
       const send = (e: FeedEvent) => {
-        if (e.seq <= lastSent) return;
+        if (!open || e.seq <= lastSent) return;
         lastSent = e.seq;
         if (!visible(e, scope, streets, q.buildingId)) return;
         if (socket.bufferedAmount > limit) {
@@ -81,15 +144,24 @@ export async function registerLiveRoute(app: Api, deps: LiveRouteDeps): Promise<
       };
       const subscription = deps.feed.subscribe((e) => (replaying ? queued.push(e) : send(e)));
       deps.metrics.liveClients.inc();
-      let open = true;
-      const unsubscribe = () => {
-        if (!open) return;
-        open = false;
-        subscription();
-        deps.metrics.liveClients.dec();
-      };
       socket.on('close', unsubscribe);
       socket.on('error', unsubscribe);
+
+      if (principal.kind !== 'admin_token') {
+        stopWatching = deps.auth.onPrincipalChange((change) => {
+          if (concerns(change, cred)) end(change.reason);
+        });
+        // the credential's own end: re-check at its expiry (re-arming if the clock is a hair early)
+        const armExpiry = (at: number | null) => {
+          if (at === null || !open) return;
+          expiry = clock.at(at, () => {
+            const now = deps.auth.resolveCredential(token);
+            if (!now || now.tokenDigest !== cred.tokenDigest) end(principal.kind === 'user' ? 'session_expired' : 'token_expired');
+            else armExpiry(now.expiresAtMs);
+          });
+        };
+        armExpiry(cred.expiresAtMs);
+      }
 
       socket.send(
         JSON.stringify({ type: 'hello', lastSeq: deps.feed.lastSeq(), role: principal.role, user: principal.username, serverTime: new Date(deps.feed.now()).toISOString() }),
@@ -98,7 +170,7 @@ export async function registerLiveRoute(app: Api, deps: LiveRouteDeps): Promise<
         for (;;) {
           const batch = deps.feed.since(lastSent, 1000);
           for (const e of batch) send(e);
-          if (batch.length < 1000) break;
+          if (batch.length < 1000 || !open) break;
         }
       }
       replaying = false;

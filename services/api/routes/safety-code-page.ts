@@ -1,9 +1,11 @@
 /**
  * The public safety-code page behind the QR code: one self-contained HTML document (inline CSS,
  * no script, no external resources), Chinese first with English below, times in Asia/Shanghai.
- * It receives only the public view, so it cannot leak what it is not given.
+ * It shows the colour, the reasons for it, and what each colour means (the rules of
+ * safety-code.ts, with this deployment's bounds). It receives only the public view, so it cannot
+ * leak what it is not given.
  */
-import { STATUS_WORDS, type SafetyReason, type SafetyStatus } from '../../alerts/safety-code.js';
+import { DEFAULT_SAFETY_BOUNDS, safetyRuleText, STATUS_WORDS, type SafetyBounds, type SafetyReason, type SafetyStatus } from '../../alerts/safety-code.js';
 
 export interface PublicSafetyCode {
   name: string;
@@ -17,6 +19,7 @@ const COLOURS: Record<SafetyStatus, { bg: string; fg: string }> = {
   green: { bg: '#1a7f37', fg: '#ffffff' },
   yellow: { bg: '#f2c200', fg: '#1f1f1f' },
   red: { bg: '#c62828', fg: '#ffffff' },
+  grey: { bg: '#6b6b6b', fg: '#ffffff' },
 };
 
 export function escapeHtml(s: string): string {
@@ -51,6 +54,13 @@ const STYLE = `
   ul { margin: 0; padding-left: 1.2rem; }
   li { margin: .25rem 0; }
   .en { color: #555; font-size: .92rem; }
+  .note { color: #555; }
+  .note::before { content: "提示 · "; }
+  .en .note::before { content: "Note · "; }
+  .rules dt { font-weight: 600; margin-top: .6rem; }
+  .rules dt.current { text-decoration: underline; }
+  .rules dd { margin: .2rem 0 0 0; }
+  .swatch { display: inline-block; width: .9rem; height: .9rem; border-radius: 50%; vertical-align: -.1rem; margin-right: .35rem; }
   footer { color: #666; font-size: .85rem; margin-top: 1rem; text-align: center; }
 `;
 
@@ -74,12 +84,27 @@ ${body}
 `;
 }
 
-export function renderSafetyCodePage(c: PublicSafetyCode): string {
+function reasonItem(r: SafetyReason, lang: 'zh' | 'en'): string {
+  return `<li data-code="${escapeHtml(r.code)}" data-level="${escapeHtml(r.level)}"${r.level === 'info' ? ' class="note"' : ''}>${escapeHtml(r[lang])}</li>`;
+}
+
+/** What each colour means, from safety-code.ts: Chinese, or English. */
+function rulesList(bounds: SafetyBounds, lang: 'zh' | 'en', current: SafetyStatus): string {
+  return safetyRuleText(bounds)
+    .map((rule) => {
+      const cls = rule.status === current ? ' class="current"' : '';
+      const items = rule[lang].map((line) => `<li>${escapeHtml(line)}</li>`).join('');
+      return `<dt${cls}><span class="swatch" style="background:${COLOURS[rule.status].bg}"></span>${escapeHtml(STATUS_WORDS[rule.status][lang])}</dt><dd><ul>${items}</ul></dd>`;
+    })
+    .join('');
+}
+
+export function renderSafetyCodePage(c: PublicSafetyCode, bounds: SafetyBounds = DEFAULT_SAFETY_BOUNDS): string {
   const colour = COLOURS[c.status];
   const words = STATUS_WORDS[c.status];
   const time = shanghaiTime(c.updatedAt);
-  const zhReasons = c.reasons.map((r) => `<li>${escapeHtml(r.zh)}</li>`).join('');
-  const enReasons = c.reasons.map((r) => `<li>${escapeHtml(r.en)}</li>`).join('');
+  const zhReasons = c.reasons.map((r) => reasonItem(r, 'zh')).join('');
+  const enReasons = c.reasons.map((r) => reasonItem(r, 'en')).join('');
   return page(
     `${c.name} 消防安全码`,
     `<div class="code" style="background:${colour.bg};color:${colour.fg}" data-status="${c.status}">
@@ -98,6 +123,18 @@ export function renderSafetyCodePage(c: PublicSafetyCode): string {
   <p>${escapeHtml(words.en)}. ${escapeHtml(c.name)}, ${escapeHtml(c.street)} street, Yuzhong district.</p>
   <ul>${enReasons}</ul>
   <p>Updated ${escapeHtml(time)} (China Standard Time, UTC+8).</p>
+</section>
+<section lang="zh-CN" class="rules" id="rules">
+  <h2>安全码规则</h2>
+  <p>安全码按最严重的一项定色：红码 &gt; 黄码 &gt; 灰码 &gt; 绿码。“提示”项不改变颜色。</p>
+  <dl>${rulesList(bounds, 'zh', c.status)}</dl>
+  <p>原因只写情况类别，不显示设备、位置或人员信息。</p>
+</section>
+<section lang="en" class="rules en">
+  <h2>What the colours mean</h2>
+  <p>The code takes the most serious colour among its reasons: red &gt; yellow &gt; grey &gt; green. Notes never change the colour.</p>
+  <dl>${rulesList(bounds, 'en', c.status)}</dl>
+  <p>Reasons name the kind of issue only, never a device, location or person.</p>
 </section>
 <footer>渝中区消防物联网监测 · Yuzhong fire-facility monitoring. 本页每分钟自动刷新 / refreshes every minute.</footer>`,
   );

@@ -47,7 +47,10 @@ export function registerSafetyCodeRoutes(app: Api, deps: SafetyCodeRouteDeps): v
     {
       schema: {
         tags,
-        description: 'The building\'s fire-safety code: red (an open hazard), yellow (faults, offline devices, maintenance) or green, with the reasons.',
+        description:
+          'The building\'s fire-safety code with the reasons: red (fire evidence, a critical hazard, a hazard not answered in time), ' +
+          'yellow (a hazard being dealt with or minor, faults, devices offline > SAFETY_CODE_OFFLINE_H, maintenance, unrectified survey hazards, required monitoring missing), ' +
+          'grey (no device has ever reported; the reason says whether the district plan requires monitoring) or green.',
         params: IdParams,
         response: { 200: SafetyCodeSchema },
       },
@@ -109,7 +112,7 @@ export function registerPublicSafetyCodeRoutes(app: Api, deps: SafetyCodeRouteDe
         .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
         .type('text/html; charset=utf-8');
       if (!b) return reply.code(404).send(renderNotFoundPage());
-      return reply.send(renderSafetyCodePage(publicView(deps.safetyCodes.forBuilding(b))));
+      return reply.send(renderSafetyCodePage(publicView(deps.safetyCodes.forBuilding(b)), deps.safetyCodes.bounds));
     },
   );
 }

@@ -1,11 +1,14 @@
 /** HTTP request and response schemas for the registry (request and response kept apart). */
 import { z } from 'zod';
-import { BUILDING_TYPES, BUILDING_USES, STREETS } from '../../devices/model.js';
+import { BUILDING_TYPES, BUILDING_USES, STREETS, SURVEY_RECTIFICATIONS } from '../../devices/model.js';
+import { MAX_ALLOWED_PEERS, MAX_PEER_PATTERN_LENGTH, parsePeerPattern } from '../../devices/peer-allow-list.js';
 import { ID_PATTERN } from '../../devices/registry.js';
 import { DEVICE_KINDS, PRESSURE_POINTS, REJECT_REASONS } from '../../telemetry/telemetry.js';
 
 const id = z.string().regex(ID_PATTERN, 'letters, digits, _ . - (2–64 characters, no / + # or spaces)');
 const nullableText = (max: number) => z.string().max(max).nullable();
+/** Why (issue #12 item 9): required when a change loosens alerting; kept in the audit history. */
+const changeReason = z.string().max(500).describe('why; required (and audited, GET /api/v1/audit) when the change loosens a rule in force or changes the building\'s threshold fields');
 
 // Field schemas without defaults: a PATCH must not reset omitted fields (zod 4's .partial()
 // keeps .default() values), so defaults are added only for creation.
@@ -14,7 +17,8 @@ const buildingFields = {
   street: z.enum(STREETS).describe('one of the 11 streets (街道) of Yuzhong'),
   address: z.string().max(300),
   type: z.enum(BUILDING_TYPES),
-  heightM: z.number().positive().max(1000).nullable(),
+  heightM: z.number().positive().max(1000).nullable().describe('measured building height (m), from the fire-engine access level on a hillside site (GB 50016); null = not measured'),
+  accessLevelM: z.number().min(-100).max(3000).nullable().describe('elevation (m, city datum) of the fire-engine access level the height is measured from'),
   floors: z.number().int().min(1).max(200).nullable(),
   areaM2: z.number().positive().nullable(),
   category: z.union([z.literal(1), z.literal(2)]).nullable().describe('high-rise public building category (GB 50016)'),
@@ -28,6 +32,7 @@ export const BuildingBody = z.object({
   ...buildingFields,
   address: buildingFields.address.default(''),
   heightM: buildingFields.heightM.default(null),
+  accessLevelM: buildingFields.accessLevelM.default(null),
   floors: buildingFields.floors.default(null),
   areaM2: buildingFields.areaM2.default(null),
   category: buildingFields.category.default(null),
@@ -36,9 +41,9 @@ export const BuildingBody = z.object({
   contactPhone: buildingFields.contactPhone.default(null),
 });
 export const BuildingPatchBody = z
-  .object(buildingFields)
+  .object({ ...buildingFields, reason: changeReason })
   .partial()
-  .refine((o) => Object.keys(o).length > 0, { message: 'nothing to change' });
+  .refine((o) => Object.keys(o).some((k) => k !== 'reason'), { message: 'nothing to change' });
 
 export const Building = z.object({
   id: z.string(),
@@ -47,6 +52,17 @@ export const Building = z.object({
   address: z.string(),
   type: z.string(),
   heightM: z.number().nullable(),
+  accessLevelM: z.number().nullable().optional(),
+  /** how the rules see the height: measured, estimated from floors, or unknown (issue #16 item 9) */
+  height: z
+    .object({
+      basis: z.enum(['measured', 'estimated', 'unknown']),
+      usedM: z.number().nullable().describe('the height the rules use (estimated from floors when not measured)'),
+      over100m: z.boolean().describe('over 100 m by a measured height: the 0.15 MPa top-hydrant minimum for category-1 public buildings'),
+    })
+    .optional(),
+  /** things the operator should check or record (Chinese first) */
+  checks: z.array(z.object({ code: z.string(), zh: z.string(), en: z.string() })).optional(),
   floors: z.number().nullable(),
   areaM2: z.number().nullable(),
   category: z.number().nullable(),
@@ -63,6 +79,7 @@ export const Building = z.object({
       hydrants: z.boolean().nullable(),
       smokeControl: z.boolean().nullable(),
       hazards: z.string().nullable(),
+      rectification: z.enum(SURVEY_RECTIFICATIONS).nullable().optional().describe('整改情况: rectified 已整改, pending 未整改; null = not recorded'),
       remarks: z.string().nullable(),
     })
     .nullable()
@@ -73,6 +90,32 @@ export const Building = z.object({
 });
 
 const pointField = z.enum(PRESSURE_POINTS).nullable();
+/** uitd only (issue #12): the TCP peers that may send frames with the device's address */
+const allowedPeersField = z
+  .array(
+    z
+      .string()
+      .trim()
+      .max(MAX_PEER_PATTERN_LENGTH)
+      .superRefine((v, ctx) => {
+        const r = parsePeerPattern(v);
+        if (!r.ok) ctx.addIssue({ code: 'custom', message: r.detail });
+      }),
+  )
+  .min(1)
+  .max(MAX_ALLOWED_PEERS)
+  .describe('uitd only: IPs or CIDR blocks (IPv4 or IPv6, e.g. ["10.9.9.0/24"]) allowed to send frames with this address; unset = GB26875_ALLOW, else any peer');
+
+/** water_pressure only (issue #16 item 7): the UITD analog component whose pressure values are this device's readings */
+const gb26875SourceField = z
+  .strictObject({
+    uitdId: z.string().min(1).describe('the registered uitd device the sensor is wired to'),
+    systemType: z.number().int().min(0).max(255).optional().describe('GB/T 26875.3 system type (e.g. 11 hydrant system); any when absent'),
+    systemAddress: z.number().int().min(0).max(255).optional().describe('system address; any when absent'),
+    componentType: z.number().int().min(0).max(255).optional().describe('component type (e.g. 128, a vendor\'s pressure sensor); any when absent'),
+    componentAddress: z.number().int().min(0).max(0xffffffff).describe('the 4-byte component address as one integer: zone + position × 65536 (as the UITD\'s readings show it)'),
+  })
+  .describe('water_pressure only: the UITD analog component this sensor reports through (GB/T 26875.3 type 3); its pressure values become this device\'s readings');
 
 export const DeviceBody = z
   .object({
@@ -91,8 +134,12 @@ export const DeviceBody = z
       .max(2 ** 48 - 1)
       .optional()
       .describe('uitd only, required there: the GB/T 26875.3 6-byte source address as an unsigned integer'),
+    allowedPeers: allowedPeersField.optional(),
+    gb26875Source: gb26875SourceField.optional(),
   })
   .refine((d) => d.kind === 'uitd' || d.address === undefined, { path: ['address'], message: 'address applies to uitd devices only' })
+  .refine((d) => d.kind === 'water_pressure' || d.gb26875Source === undefined, { path: ['gb26875Source'], message: 'gb26875Source applies to water_pressure devices only' })
+  .refine((d) => d.kind === 'uitd' || d.allowedPeers === undefined, { path: ['allowedPeers'], message: 'allowedPeers applies to uitd devices only' })
   .refine((d) => d.kind !== 'uitd' || d.address !== undefined, {
     path: ['address'],
     message: 'a uitd device needs its GB/T 26875.3 source address (an integer, 0 … 2^48−1)',
@@ -118,6 +165,9 @@ export const DevicePatchBody = z
       .record(z.string(), z.record(z.string(), z.unknown()))
       .nullable()
       .describe('per-rule overrides, e.g. {"pressure_low":{"threshold":0.12,"forS":30}}; null resets to the defaults'),
+    reason: changeReason,
+    allowedPeers: allowedPeersField.nullable().describe('uitd only: allowed TCP peers (IPs or CIDR blocks); null removes the list'),
+    gb26875Source: gb26875SourceField.nullable().describe('water_pressure only: the UITD analog component it reports through; null removes the binding'),
   })
   .partial()
   .refine((o) => Object.keys(o).length > 0, { message: 'nothing to change' });
@@ -132,6 +182,11 @@ export const DeviceStatusSchema = z.object({
   accepted: z.number(),
   rejected: z.number(),
   rejectedByReason: z.record(z.string(), z.number()),
+  /** rejected messages since the last accepted one (a run of them is a sensor_fault) */
+  rejectedRun: z.number().optional(),
+  rejectedSince: z.string().nullable().optional(),
+  /** fields rejected on their own in otherwise accepted messages (one bad channel) */
+  rejectedFields: z.number().optional(),
 });
 
 export const Device = z.object({
@@ -145,6 +200,11 @@ export const Device = z.object({
   model: z.string().nullable(),
   rules: z.record(z.string(), z.unknown()).nullable(),
   address: z.number().nullish().describe('uitd only: GB/T 26875.3 source address'),
+  allowedPeers: z.array(z.string()).nullish().describe('uitd only: TCP peers allowed to send frames with its address'),
+  gb26875Source: z
+    .object({ uitdId: z.string(), systemType: z.number().optional(), systemAddress: z.number().optional(), componentType: z.number().optional(), componentAddress: z.number() })
+    .nullish()
+    .describe('water_pressure only: the UITD analog component it reports through'),
   createdAt: z.string(),
   updatedAt: z.string(),
   mqtt: z.object({ username: z.string(), telemetryTopic: z.string(), eventTopic: z.string() }),

@@ -1,9 +1,14 @@
 /** HTTP schemas for the fire-safety code, the survey import and the coverage report (issue #5). */
 import { z } from 'zod';
-import { SAFETY_STATUSES } from '../../alerts/safety-code.js';
+import { REASON_LEVELS, SAFETY_STATUSES } from '../../alerts/safety-code.js';
 import { COVERAGE_REASONS } from '../../coverage/coverage.js';
 
-const Reason = z.object({ code: z.string(), zh: z.string(), en: z.string() });
+const Reason = z.object({
+  code: z.string(),
+  level: z.enum(REASON_LEVELS).describe('the colour this reason gives the code; info = shown, never changes it'),
+  zh: z.string(),
+  en: z.string(),
+});
 const Counts = z.object({ hazards: z.number(), faults: z.number(), offline: z.number(), maintenance: z.number() });
 
 export const SafetyCodeSchema = z.object({

@@ -6,6 +6,8 @@
  * - device_alarm (class 'hazard'): the device's own alarm flag from an event (a detector
  *   latched in alarm, fact 38). Alarm and fault are separate flags that may be set together
  *   (fact 24), so each rule remembers its own flag and recovers when the flag clears.
+ * - device_supervisory (class 'hazard'): the event's supervisory flag (监管, GB/T 26875.3 bit4,
+ *   from the UITD gateway): a fire-protection facility out of its normal state, not a fire.
  */
 import type { DeviceKind, Reading } from '../../telemetry/telemetry.js';
 import type { RuleParams, RuleSet } from '../rule-types.js';
@@ -39,16 +41,21 @@ function observeTelemetry(reading: Reading, p: RuleParams, memory: RuleMemory): 
 
 function observeEvent(reading: Reading, memory: RuleMemory): RuleMemory {
   const next = { ...memory };
-  const { fault, alarm, code } = reading.fields;
+  const { fault, alarm, code, supervisory, supervisoryCode } = reading.fields;
   if (typeof fault === 'boolean') next.faultFlag = fault;
   if (typeof alarm === 'boolean') next.alarmFlag = alarm;
   if (typeof code === 'string') next.eventCode = code;
+  if (typeof supervisory === 'boolean') {
+    next.supervisoryFlag = supervisory;
+    if (typeof supervisoryCode === 'string') next.supervisoryCode = supervisoryCode;
+    else delete next.supervisoryCode;
+  }
   return next;
 }
 
 export const faultFamily: RuleFamily = {
   name: 'fault',
-  ids: ['sensor_fault', 'device_alarm'],
+  ids: ['sensor_fault', 'device_alarm', 'device_supervisory'],
   appliesTo: () => true,
   evaluate(reading: Reading, rules: RuleSet, memory: RuleMemory): FamilyResult {
     const results: FamilyResult['results'] = {};
@@ -66,6 +73,10 @@ export const faultFamily: RuleFamily = {
     if (rules.device_alarm && reading.channel === 'event' && typeof reading.fields.alarm === 'boolean') {
       const alarm = reading.fields.alarm;
       results.device_alarm = { breached: alarm, cleared: !alarm, value: alarm ? 1 : 0, ...(next.eventCode ? { detail: next.eventCode } : {}) };
+    }
+    if (rules.device_supervisory && reading.channel === 'event' && typeof reading.fields.supervisory === 'boolean') {
+      const on = reading.fields.supervisory;
+      results.device_supervisory = { breached: on, cleared: !on, value: on ? 1 : 0, ...(on && next.supervisoryCode ? { detail: next.supervisoryCode } : {}) };
     }
     return { results, memory: next };
   },

@@ -4,6 +4,7 @@
  * Thresholds come from defaults.ts (GB 50974-2014 5.2.2 / 6.2.1, GB 55036-2022 4.0.5; facts 41–46).
  */
 import type { Reading } from '../../telemetry/telemetry.js';
+import { afterPressure } from '../hydraulic.js';
 import type { RuleSet } from '../rule-types.js';
 import { aboveRule, belowRule, numberField, tidy, type FamilyResult, type RuleFamily, type RuleMemory } from './rule-family.js';
 
@@ -54,7 +55,10 @@ export const pressureFamily: RuleFamily = {
     if (drop?.dropMpa === undefined || drop.windowS === undefined) return { results, memory };
     const d = pressureDrop(memory.pressures ?? [], reading.ts, v, drop.windowS);
     // A fall of *more than* dropMpa breaches; it clears once the window no longer holds such a fall.
-    results.pressure_drop = aboveRule(d.drop, drop.dropMpa, drop.hysteresis);
-    return { results, memory: { ...memory, pressures: d.window } };
+    const dropped = aboveRule(d.drop, drop.dropMpa, drop.hysteresis);
+    results.pressure_drop = dropped;
+    // a sustained drop means water is flowing (hydraulic.ts); not during a test, which is a flow already
+    const next = { ...memory, pressures: d.window };
+    return { results, memory: drop.suppressed ? next : afterPressure(next, reading.ts, v, { fell: d.drop, breached: dropped.breached, dropMpa: drop.dropMpa }) };
   },
 };

@@ -3,6 +3,7 @@
  * pure evaluate() that turns one reading into per-rule verdicts for the condition state machine.
  */
 import type { DeviceKind, Reading } from '../../telemetry/telemetry.js';
+import type { FlowMemory } from '../hydraulic.js';
 import type { RuleId, RuleSet } from '../rule-types.js';
 
 export interface RuleEvaluation {
@@ -33,8 +34,13 @@ export interface RuleMemory {
   /** the device's own flags from its last event that carried them */
   faultFlag?: boolean;
   alarmFlag?: boolean;
+  /** the supervisory (监管) flag of the last event that carried it, and the point it named */
+  supervisoryFlag?: boolean;
+  supervisoryCode?: string;
   /** code of the last event, for the message */
   eventCode?: string;
+  /** water flowing at this point (services/rules/hydraulic.ts) */
+  flow?: FlowMemory;
 }
 
 export interface FamilyResult {

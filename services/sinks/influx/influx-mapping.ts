@@ -137,7 +137,10 @@ export function readingFields(reading: Reading): Array<[string, string]> {
       if (name !== TEMPERATURES_FIELD) {
         throw new LineProtocolError(`array field ${name} has no InfluxDB mapping (only ${TEMPERATURES_FIELD})`);
       }
-      value.forEach((t, i) => out.push([`temperature_c_${i + 1}`, floatValue(`${name}[${i}]`, t)]));
+      // a channel rejected on its own is null: no field for it, the others keep their numbers
+      value.forEach((t, i) => {
+        if (t !== null) out.push([`temperature_c_${i + 1}`, floatValue(`${name}[${i}]`, t)]);
+      });
       continue;
     }
     const key = toSnakeCase(name);
@@ -269,7 +272,10 @@ export function rowToStoredReading(row: Readonly<Record<string, unknown>>): Stor
     fields[toCamelCase(column)] = value;
   }
   if (temperatures.length > 0) {
-    fields[TEMPERATURES_FIELD] = temperatures.sort(([a], [b]) => a - b).map(([, v]) => v);
+    // channel n at index n − 1; a channel without a value (rejected on its own) is null
+    const channels: Array<number | null> = new Array<number | null>(Math.max(...temperatures.map(([n]) => n))).fill(null);
+    for (const [n, v] of temperatures) channels[n - 1] = v;
+    fields[TEMPERATURES_FIELD] = channels;
   }
   return { ts: time, ...(seq !== undefined ? { seq } : {}), fields };
 }

@@ -18,6 +18,9 @@ import { dirname } from 'node:path';
 import { AUTH_SCHEMA_SQL } from './sqlite-auth-store.js';
 import { UPLINK_SCHEMA_SQL } from './sqlite-uplink-store.js';
 import { LOG_CURSORS_SQL } from './sqlite-cursor-store.js';
+import { AUDIT_SCHEMA_SQL } from './sqlite-audit-store.js';
+import { DEVICE_TESTS_SQL } from './sqlite-test-window-store.js';
+import { GB26875_BITS_SQL } from './sqlite-gb26875-store.js';
 
 export type Db = Database.Database;
 
@@ -160,6 +163,16 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE buildings ADD COLUMN survey TEXT;`,
   // 7 (issue #9): the reading log's consumers' positions; the log itself is readings.db
   LOG_CURSORS_SQL,
+  // (issue #12 item 7): GB/T 26875.3 peer allow-list per UITD, a JSON array of IPs/CIDRs (nullable)
+  `ALTER TABLE devices ADD COLUMN allowed_peers TEXT;`,
+  // (issue #12 item 9): the audit history of changes that weaken alerting (who, role, when, before → after, why)
+  AUDIT_SCHEMA_SQL,
+  // (issue #16): scheduled tests of fire-water points (end-of-line, pump, hydrant tests)
+  DEVICE_TESTS_SQL,
+  // (issue #16 item 9): the fire-engine access level a hillside building's height is measured from
+  `ALTER TABLE buildings ADD COLUMN access_level_m REAL;`,
+  // (issue #16 item 7): a water_pressure device's GB/T 26875.3 analog source; UITD test-mode alarms
+  GB26875_BITS_SQL,
 ];
 
 export interface OpenOptions {

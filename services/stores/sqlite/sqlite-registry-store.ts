@@ -4,6 +4,7 @@ import type {
   BuildingFilter,
   Device,
   DeviceFilter,
+  Gb26875Source,
   RegistryStore,
   ScopeFilter,
   StoredCredential,
@@ -17,6 +18,7 @@ interface BuildingRow {
   address: string;
   type: string;
   height_m: number | null;
+  access_level_m: number | null;
   floors: number | null;
   area_m2: number | null;
   category: number | null;
@@ -39,6 +41,8 @@ interface DeviceRow {
   model: string | null;
   rules: string | null;
   address: number | null;
+  allowed_peers: string | null;
+  gb26875_source: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -50,6 +54,7 @@ const toBuilding = (r: BuildingRow): Building => ({
   address: r.address,
   type: r.type as Building['type'],
   heightM: r.height_m,
+  ...(r.access_level_m !== null ? { accessLevelM: r.access_level_m } : {}),
   floors: r.floors,
   areaM2: r.area_m2,
   category: r.category as Building['category'],
@@ -68,6 +73,7 @@ const buildingParams = (b: Building) => ({
   address: b.address,
   type: b.type,
   height_m: b.heightM,
+  access_level_m: b.accessLevelM ?? null,
   floors: b.floors,
   area_m2: b.areaM2,
   category: b.category,
@@ -90,6 +96,8 @@ const toDevice = (r: DeviceRow): Device => ({
   model: r.model,
   rules: r.rules === null ? null : (JSON.parse(r.rules) as Record<string, unknown>),
   ...(r.address !== null ? { address: r.address } : {}),
+  ...(r.allowed_peers !== null ? { allowedPeers: JSON.parse(r.allowed_peers) as string[] } : {}),
+  ...(r.gb26875_source !== null ? { gb26875Source: JSON.parse(r.gb26875_source) as Gb26875Source } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -105,13 +113,15 @@ const deviceParams = (d: Device) => ({
   model: d.model,
   rules: d.rules === null ? null : JSON.stringify(d.rules),
   address: d.address ?? null,
+  allowed_peers: d.allowedPeers ? JSON.stringify(d.allowedPeers) : null,
+  gb26875_source: d.gb26875Source ? JSON.stringify(d.gb26875Source) : null,
   created_at: d.createdAt,
   updated_at: d.updatedAt,
 });
 
 const BUILDING_COLS =
-  'id, name, street, address, type, height_m, floors, area_m2, category, use, contact_name, contact_phone, survey, created_at, updated_at';
-const DEVICE_COLS = 'id, building_id, kind, point, location, report_interval_s, vendor, model, rules, address, created_at, updated_at';
+  'id, name, street, address, type, height_m, access_level_m, floors, area_m2, category, use, contact_name, contact_phone, survey, created_at, updated_at';
+const DEVICE_COLS = 'id, building_id, kind, point, location, report_interval_s, vendor, model, rules, address, allowed_peers, gb26875_source, created_at, updated_at';
 const placeholders = (cols: string) =>
   cols
     .split(',')

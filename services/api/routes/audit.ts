@@ -1,0 +1,38 @@
+/**
+ * GET /api/v1/audit (admin, duty): the audit history of changes that weakened or bypassed
+ * alerting — loosened rules, reclassified buildings, maintenance windows — newest first. A duty
+ * officer limited to streets sees those streets' entries.
+ */
+import type { ChangeControl } from '../../audit/change-control.js';
+import { buildingFilterFor, requireRole } from '../../auth/scope.js';
+import type { Api } from '../app.js';
+import { AuditPage, AuditQuery } from '../schemas/audit.js';
+
+export function registerAuditRoutes(app: Api, { changeControl }: { changeControl: ChangeControl }): void {
+  app.get(
+    '/audit',
+    {
+      schema: {
+        tags: ['audit'],
+        description: 'Who loosened a rule, changed a building\'s threshold fields or set maintenance, when, what (before → after) and why; newest first.',
+        querystring: AuditQuery,
+        response: { 200: AuditPage },
+      },
+    },
+    async (req) => {
+      const p = requireRole(req.principal, 'admin', 'duty');
+      const scope = buildingFilterFor(p);
+      const { buildingId, deviceId, action, limit, cursor } = req.query;
+      const rows = changeControl.audit.list({
+        limit: limit + 1,
+        ...(buildingId !== undefined ? { buildingId } : {}),
+        ...(deviceId !== undefined ? { deviceId } : {}),
+        ...(action !== undefined ? { action } : {}),
+        ...(cursor !== undefined ? { beforeId: Number(cursor) } : {}),
+        ...(scope !== 'all' ? { streets: scope.streets ?? [] } : {}),
+      });
+      const items = rows.slice(0, limit);
+      return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]!.id) : null };
+    },
+  );
+}

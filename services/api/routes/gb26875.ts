@@ -1,0 +1,163 @@
+/**
+ * What a UITD's points report, as the GB/T 26875.3 gateway keeps it (issue #16 item 7):
+ *
+ *   GET /devices/{id}/gb26875          each point with a status bit set: disabled (屏蔽) points counted
+ *                                      and listed, test mode, supervisory, started, feedback, delay, manual
+ *   GET /devices/{id}/gb26875/tests    test-mode alarms (bit0 = 0 with the fire alarm or supervisory bit),
+ *                                      newest first: recorded as tests, never raised as alerts
+ *   GET /buildings/{id}/gb26875        the building's UITDs with their disabled and test-mode counts
+ *                                      (many disabled detectors in one building is a finding for the inspector)
+ *
+ * Who: anyone who may read the building (admin, duty in its streets, its operator, platforms).
+ */
+import { z } from 'zod';
+import type { Principal } from '../../auth/model.js';
+import { canReadBuilding, requireRole } from '../../auth/scope.js';
+import type { Gb26875Point, Gb26875TestAlarm, Gb26875View } from '../../devices/gb26875-points.js';
+import type { Device } from '../../devices/model.js';
+import type { DeviceRegistry } from '../../devices/registry.js';
+import { BadRequestError, NotFoundError } from '../../shared/errors.js';
+import type { Api } from '../app.js';
+import { IdParams } from '../schemas/registry.js';
+
+export interface Gb26875RouteDeps {
+  registry: DeviceRegistry;
+  /** the gateway (Gb26875Listener) */
+  gateway: Gb26875View;
+}
+
+const nullableNumber = z.number().nullable();
+const PointRefSchema = {
+  point: z.string().describe('the point\'s key: sys:<type>:<addr>, comp:<sysType>:<sysAddr>:<compType>:<zone>-<position> or uitd'),
+  level: z.enum(['system', 'component', 'uitd']),
+  name: z.string().describe('as duty staff read it, e.g. 感烟火灾探测器 10区2号（3F 走廊）'),
+  systemType: nullableNumber,
+  systemTypeName: z.string().nullable(),
+  systemAddress: nullableNumber,
+  componentType: nullableNumber,
+  componentTypeName: z.string().nullable(),
+  zone: nullableNumber,
+  position: nullableNumber,
+  componentAddress: nullableNumber.describe('zone + position × 65536, as in the UITD\'s readings and a gb26875Source'),
+  description: z.string().nullable(),
+};
+const BITS = ['fireAlarm', 'fault', 'supervisory', 'disabled', 'test', 'testAlarm', 'testSupervisory', 'started', 'feedback', 'delay', 'manual'] as const;
+const PointSchema = z.object({
+  ...PointRefSchema,
+  status: nullableNumber.describe('the last status word (byte for the UITD itself)'),
+  bits: z.object(Object.fromEntries(BITS.map((b) => [b, z.boolean()])) as Record<(typeof BITS)[number], z.ZodBoolean>).describe(
+    'fireAlarm 火警 and supervisory 监管 outside test mode raise alerts; test: bit0 = 0 (test mode) from a source known to set bit0; testAlarm / testSupervisory: those bits in test mode (recorded as tests)',
+  ),
+  since: z.string().nullable().describe('when the point began reporting these bits'),
+});
+const StateSchema = z.object({
+  deviceId: z.string(),
+  alarm: z.boolean().describe('a point reports a fire alarm (not in test mode)'),
+  fault: z.boolean(),
+  supervisory: z.boolean(),
+  disabledCount: z.number().describe('points reporting disabled 屏蔽'),
+  disabledPoints: z.array(PointSchema),
+  testModeCount: z.number().describe('points in test mode'),
+  points: z.array(PointSchema).describe('every point with a status bit set'),
+  testBitSources: z.array(z.string()).describe('status sources seen setting bit0 (normal): bit0 = 0 from them is test mode; from others it is not trusted as a test'),
+});
+const TestSchema = z.object({
+  id: z.number(),
+  ...PointRefSchema,
+  fireAlarm: z.boolean().describe('the fire alarm bit was set in test mode'),
+  supervisory: z.boolean().describe('the supervisory bit was set in test mode'),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  running: z.boolean(),
+});
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+const pointView = (p: Gb26875Point) => ({ ...p, since: iso(p.since) });
+const testView = (t: Gb26875TestAlarm) => ({ ...t, startedAt: iso(t.startedAt)!, endedAt: iso(t.endedAt), running: t.endedAt === null });
+
+export function registerGb26875Routes(app: Api, deps: Gb26875RouteDeps): void {
+  const tags = ['devices'];
+  const uitd = (principal: Principal | undefined, id: string): Device => {
+    const p = requireRole(principal, 'admin', 'duty', 'operator', 'platform');
+    const d = deps.registry.getDevice(id);
+    if (!canReadBuilding(p, deps.registry.getBuilding(d.buildingId))) throw new NotFoundError('device', id);
+    if (d.kind !== 'uitd') throw new BadRequestError('not_a_uitd', `设备 ${id} 不是用户信息传输装置 / device ${id} is a ${d.kind}, not a uitd`);
+    return d;
+  };
+  const summary = (deviceId: string) => {
+    const points = deps.gateway.points(deviceId).map(pointView);
+    const disabled = points.filter((p) => p.bits.disabled);
+    return {
+      deviceId,
+      alarm: points.some((p) => p.bits.fireAlarm),
+      fault: points.some((p) => p.bits.fault),
+      supervisory: points.some((p) => p.bits.supervisory),
+      disabledCount: disabled.length,
+      disabledPoints: disabled,
+      testModeCount: points.filter((p) => p.bits.test).length,
+      points,
+      testBitSources: deps.gateway.testBitSources(deviceId),
+    };
+  };
+
+  app.get(
+    '/devices/:id/gb26875',
+    {
+      schema: {
+        tags,
+        description: 'A UITD\'s points as the GB/T 26875.3 gateway last saw them: every point with a status bit set, the disabled (屏蔽) points counted and listed, test mode, supervisory, started, feedback, delay, manual.',
+        params: IdParams,
+        response: { 200: StateSchema },
+      },
+    },
+    async (req) => summary(uitd(req.principal, req.params.id).id),
+  );
+
+  app.get(
+    '/devices/:id/gb26875/tests',
+    {
+      schema: {
+        tags,
+        description: 'A UITD\'s test-mode alarms (status bit0 = 0 with the fire alarm or supervisory bit), newest first: recorded as tests, not raised as alerts.',
+        params: IdParams,
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+        response: { 200: z.object({ items: z.array(TestSchema) }) },
+      },
+    },
+    async (req) => {
+      const d = uitd(req.principal, req.params.id);
+      return { items: deps.gateway.tests(d.id, req.query.limit).map(testView) };
+    },
+  );
+
+  app.get(
+    '/buildings/:id/gb26875',
+    {
+      schema: {
+        tags: ['buildings'],
+        description: 'The building\'s UITDs with their disabled (屏蔽) and test-mode point counts: many disabled detectors in one building is a finding for the inspector.',
+        params: IdParams,
+        response: {
+          200: z.object({
+            buildingId: z.string(),
+            disabledCount: z.number(),
+            uitds: z.array(z.object({ deviceId: z.string(), disabledCount: z.number(), testModeCount: z.number(), alarm: z.boolean(), fault: z.boolean(), supervisory: z.boolean() })),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const p = requireRole(req.principal, 'admin', 'duty', 'operator', 'platform');
+      const b = deps.registry.getBuilding(req.params.id);
+      if (!canReadBuilding(p, b)) throw new NotFoundError('building', req.params.id);
+      const uitds = [...deps.registry.devices()]
+        .filter((d) => d.kind === 'uitd' && d.buildingId === b.id)
+        .sort((x, y) => (x.id < y.id ? -1 : 1))
+        .map((d) => {
+          const s = summary(d.id);
+          return { deviceId: d.id, disabledCount: s.disabledCount, testModeCount: s.testModeCount, alarm: s.alarm, fault: s.fault, supervisory: s.supervisory };
+        });
+      return { buildingId: b.id, disabledCount: uitds.reduce((n, u) => n + u.disabledCount, 0), uitds };
+    },
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * A UITD's points as the GB/T 26875.3 gateway sees them (issue #16 item 7): the shapes the API
+ * shows and the store of test-mode alarms. Types only; the gateway (gateway/gb26875/uitd-state.ts)
+ * fills them, services/main.ts wires it to the API.
+ */
+
+/** A point: a system (type 1), a component (type 2) or the UITD itself (type 21). */
+export interface Gb26875PointRef {
+  /** `sys:<type>:<addr>`, `comp:<sysType>:<sysAddr>:<compType>:<zone>-<position>` or `uitd` */
+  point: string;
+  level: 'system' | 'component' | 'uitd';
+  /** as duty staff read it: 感烟火灾探测器 10区2号（3F 走廊） */
+  name: string;
+  systemType: number | null;
+  systemTypeName: string | null;
+  systemAddress: number | null;
+  componentType: number | null;
+  componentTypeName: string | null;
+  zone: number | null;
+  position: number | null;
+  /** zone + position × 65536, as in the UITD's readings and a gb26875Source */
+  componentAddress: number | null;
+  description: string | null;
+}
+
+export interface Gb26875PointBits {
+  /** fire alarm, not in test mode */
+  fireAlarm: boolean;
+  fault: boolean;
+  /** supervisory 监管, not in test mode */
+  supervisory: boolean;
+  disabled: boolean;
+  /** test mode: bit0 = 0 from a source known to set bit0 */
+  test: boolean;
+  testAlarm: boolean;
+  testSupervisory: boolean;
+  started: boolean;
+  feedback: boolean;
+  delay: boolean;
+  manual: boolean;
+}
+
+/** A point with a status bit set. */
+export interface Gb26875Point extends Gb26875PointRef {
+  /** the last status word (byte for the UITD) */
+  status: number | null;
+  bits: Gb26875PointBits;
+  /** when the point began reporting these bits (epoch ms) */
+  since: number | null;
+}
+
+/** One test-mode alarm of one point, as stored: from its first test signal until the point leaves test mode. */
+export interface Gb26875TestRecord {
+  id: number;
+  deviceId: string;
+  point: string;
+  name: string;
+  description: string | null;
+  /** the fire alarm bit was set in test mode */
+  fireAlarm: boolean;
+  /** the supervisory bit was set in test mode */
+  supervisory: boolean;
+  /** epoch ms */
+  startedAt: number;
+  endedAt: number | null;
+}
+
+export interface Gb26875TestStore {
+  /** open the point's record, or add bits to the one still open */
+  begin(r: { deviceId: string; point: string; name: string; description: string | null; fireAlarm: boolean; supervisory: boolean; at: number }): void;
+  /** close the point's open record, if any */
+  end(deviceId: string, point: string, at: number): void;
+  /** newest first */
+  list(deviceId: string, limit: number): Gb26875TestRecord[];
+}
+
+/** A test record with its point spelled out. */
+export type Gb26875TestAlarm = Gb26875PointRef & Pick<Gb26875TestRecord, 'id' | 'fireAlarm' | 'supervisory' | 'startedAt' | 'endedAt'>;
+
+/** What the API reads from the gateway. */
+export interface Gb26875View {
+  /** the UITD's points with a status bit set */
+  points(deviceId: string): Gb26875Point[];
+  /** status sources seen setting bit0: bit0 = 0 from them is test mode */
+  testBitSources(deviceId: string): string[];
+  /** test-mode alarms, newest first */
+  tests(deviceId: string, limit: number): Gb26875TestAlarm[];
+}
