@@ -319,7 +319,7 @@ async function main(): Promise<void> {
         while (next < DEVICES) {
           const i = next++;
           const id = `fleet-${String(i).padStart(5, '0')}`;
-          const res = await api(svc, 'POST', '/api/v1/devices', { id, buildingId: buildings[i % buildings.length], kind: 'water_pressure', point: 'hydrant_top' });
+          const res = await api(svc, 'POST', '/api/v1/devices', { id, buildingId: buildings[i % buildings.length], kind: 'water_pressure', point: 'hydrant_top', inService: true });
           creds[i] = { id, password: res.credentials.password };
           if ((i + 1) % 5000 === 0) log(`  registered ${i + 1}`);
         }

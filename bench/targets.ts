@@ -130,7 +130,7 @@ export function seedRegistry(dataDir: string, devices: { id: string; kind: strin
     for (const d of devices) {
       const device = {
         id: d.id, buildingId: building.id, kind: d.kind, point: d.point, location: null, reportIntervalS: 60, vendor: 'bench', model: null,
-        rules: null, createdAt: now, updatedAt: now,
+        rules: null, inServiceAt: now, createdAt: now, updatedAt: now,
       };
       store.insertDevice(device as never, { deviceId: d.id, username: d.id, hash, rotatedAt: now });
     }

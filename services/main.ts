@@ -121,6 +121,35 @@ function makeRemoteStore(config: Config): ReadingStore | undefined {
 }
 
 /**
+ * Every minute (and at start): devices whose COMMISSIONING_MAX_H passed are put in service for
+ * good (persisted, so a larger bound configured later does not undo it), and their open
+ * commissioning alerts become the duty room's (issue #17 item 6). The decision itself is exact at
+ * any moment (DeviceRegistry.isCommissioning); this only writes it down.
+ */
+function startCommissioningScan(clock: Clock, log: Logger, registry: DeviceRegistry): TimerHandle {
+  const MINUTE = 60_000;
+  let timer: TimerHandle | undefined;
+  let cancelled = false;
+  const run = () => {
+    try {
+      for (const device of registry.settleCommissioning()) {
+        log.info({ deviceId: device.id, inServiceAt: device.inServiceAt }, 'device in service: its commissioning bound passed');
+      }
+    } catch (err) {
+      log.error({ err }, 'commissioning scan failed');
+    }
+    if (!cancelled) timer = clock.at(clock.now() + MINUTE, run);
+  };
+  run();
+  return {
+    cancel: () => {
+      cancelled = true;
+      timer?.cancel();
+    },
+  };
+}
+
+/**
  * Hourly (and at start): the live feed keeps 7 days for replay, and the embedded store keeps
  * readings for READINGS_RETENTION_DAYS (a district at 1 reading/min per sensor writes millions a day).
  */
@@ -226,7 +255,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     const metrics = new Metrics();
     // storage failures are values: counted, logged once per interval, shown on /readyz
     const outages = new OutageReporter(log.child({ module: 'storage' }), (op) => metrics.storageErrors.inc({ op }), () => Date.now());
-    const registry = new DeviceRegistry(new SqliteRegistryStore(db), () => new Date(clock.now()));
+    const registry = new DeviceRegistry(new SqliteRegistryStore(db), () => new Date(clock.now()), { commissioningMaxH: config.commissioningMaxH });
     const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db), () => clock.now());
     status.start(1000, (err) => outages.failed('device_status', err), () => outages.ok('device_status'));
     cleanups.push(() => status.close());
@@ -271,6 +300,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       clock,
       deadlines,
       log: log.child({ module: 'alerts' }),
+      isCommissioning: (device) => registry.isCommissioning(device),
     });
     // issue #12 item 9: who may weaken alerting, with a reason, in the audit history
     const changeControl = new ChangeControl({
@@ -302,6 +332,12 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     });
     registry.onChange((e) => {
       if (e.type === 'device_removed') ruleStates.forgetDevice(e.deviceId);
+    });
+    // in service after commissioning (issue #17 item 6): the installer's alerts are filed as tests
+    // and the rules start afresh, so the next reading decides what the duty room sees
+    registry.onInService((device, by) => {
+      alerts.endCommissioning(device, by);
+      ruleStates.forgetDevice(device.id);
     });
 
     // platform uplink (issue #6): alerts and presence from the feed, readings after the sink,
@@ -498,7 +534,9 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     const housekeeping = startHousekeeping(clock, log, config, feed, readingLog, () =>
       Math.min(processors.position(), forwarder?.position() ?? Number.MAX_SAFE_INTEGER),
     );
+    const commissioningScan = startCommissioningScan(clock, log.child({ module: 'devices' }), registry);
     cleanups.push(() => {
+      commissioningScan.cancel();
       housekeeping.cancel();
       runner.close();
       escalation.close();
@@ -612,6 +650,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
         await gb26875?.close();
         await api.close();
         housekeeping.cancel();
+        commissioningScan.cancel();
         clearInterval(probeTimer);
         runner.close();
         escalation.close();

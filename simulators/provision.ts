@@ -78,10 +78,12 @@ export async function provision(
   });
   try {
     await pool(devices, concurrency, async (d) => {
-      const got = await api.request('GET', `/api/v1/devices/${encodeURIComponent(d.id)}`);
+      const got = await api.request<{ inService?: boolean }>('GET', `/api/v1/devices/${encodeURIComponent(d.id)}`);
       if (got.status === 200) {
         report.devicesExisting++;
         if (!creds.get(api.baseUrl, d.id)) await rotate(api, creds, d.id, report);
+        // registered by hand and still being commissioned: a fleet in simulation is in service
+        if (got.body.inService === false) await putInService(api, d.id);
         return;
       }
       if (got.status !== 404) throw new HttpError(got.status, got.body, `GET device ${d.id}`);
@@ -94,6 +96,8 @@ export async function provision(
         reportIntervalS: Math.max(1, Math.round(d.reportIntervalS)),
         vendor: 'Firewatch 模拟器',
         model: `sim-${d.kind}`,
+        // fleet provisioning: in service at once, its alerts go to the duty room (no commissioning, issue #17 item 6)
+        inService: true,
       };
       const r = await api.request<{ credentials: { password: string } }>('POST', '/api/v1/devices', body);
       if (r.status === 201) {
@@ -102,12 +106,18 @@ export async function provision(
       } else if (r.status === 409) {
         report.devicesExisting++;
         await rotate(api, creds, d.id, report);
+        await putInService(api, d.id);
       } else throw new HttpError(r.status, r.body, `POST device ${d.id}`);
     });
   } finally {
     creds.save();
   }
   return report;
+}
+
+/** Put a device in service (idempotent: one already in service is answered as it is). */
+async function putInService(api: ApiClient, deviceId: string): Promise<void> {
+  await api.expect('POST', `/api/v1/devices/${encodeURIComponent(deviceId)}/in-service`, { note: 'Firewatch 模拟器 / simulator fleet' }, 200);
 }
 
 export async function rotate(api: ApiClient, creds: CredentialFile, deviceId: string, report?: ProvisionReport): Promise<string> {

@@ -14,13 +14,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Building, Device } from '../devices/model.js';
-import type { RuleOutcome } from '../rules/rule-engine.js';
+import type { Measured, RuleOutcome } from '../rules/rule-engine.js';
 import type { Severity } from '../rules/rule-types.js';
 import type { Message } from '../rules/messages.js';
 import type { Clock } from '../shared/clock.js';
 import { BadRequestError, ConflictError, NotFoundError, isStorageFailure } from '../shared/errors.js';
 import type { LiveFeed } from './live-feed.js';
-import type { Alert, AlertFilter, AlertStore, HistoryEntry, MaintenanceStore, MaintenanceWindow, Outcome, SystemRuleId } from './model.js';
+import type { Alert, AlertFilter, AlertMeasured, AlertRecord, AlertRecordFilter, AlertStore, HistoryEntry, MaintenanceStore, MaintenanceWindow, Outcome, SystemRuleId } from './model.js';
 
 export interface Deadlines {
   ackS: number;
@@ -48,6 +48,11 @@ export interface AlertServiceDeps {
   log: Logger;
   /** min interval between alert.updated feed events for one alert (value changes are still stored) */
   updateEventIntervalMs?: number;
+  /**
+   * Whether a device is still being commissioned (调试, issue #17 item 6; DeviceRegistry.isCommissioning):
+   * its alerts carry `commissioning: true`, have no deadlines and are never escalated. Absent: never.
+   */
+  isCommissioning?: (device: Device) => boolean;
 }
 
 export interface AlertContext {
@@ -56,10 +61,29 @@ export interface AlertContext {
 }
 
 const SYSTEM = 'system';
+const COMMISSIONING_ENDED_NOTE = '设备已投入使用，调试期间的告警归档为测试 / device in service: the commissioning alert is filed as a test';
 const FEED_HISTORY_ENTRIES = 10;
 
 function newAlertId(now: number): string {
   return `al-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The card's where and whom to call (issue #17 item 2), as the registry has them now. */
+function placeOf(device: Device | undefined, building: Building | undefined): Pick<Alert, 'location' | 'contactName' | 'contactPhone'> {
+  return { location: device?.location ?? null, contactName: building?.contactName ?? null, contactPhone: building?.contactPhone ?? null };
+}
+
+/** A transition's measurement over the alert's: what this one knows wins, the rest is kept. */
+function mergeMeasured(prev: AlertMeasured | null | undefined, m: Measured | undefined): AlertMeasured | null {
+  if (!m) return prev ?? null;
+  const since = m.since === null ? null : new Date(m.since).toISOString();
+  return {
+    value: m.value ?? prev?.value ?? null,
+    unit: m.value !== null ? m.unit : (prev?.unit ?? m.unit),
+    from: m.from ?? prev?.from ?? null,
+    since: since ?? prev?.since ?? null,
+    code: m.code ?? prev?.code ?? null,
+  };
 }
 
 export class AlertService {
@@ -130,16 +154,33 @@ export class AlertService {
     }
   }
 
+  private commissioningNow(device: Device | undefined): boolean {
+    return device !== undefined && (this.deps.isCommissioning?.(device) ?? false);
+  }
+
   private applyOne(o: RuleOutcome, { device, building }: AlertContext): void {
-    const active = this.deps.store.findActive(device.id, o.ruleId);
+    let active = this.deps.store.findActive(device.id, o.ruleId);
     const at = this.iso(o.at);
+    // the device went in service (its bound passed a moment ago, before endCommissioning ran)
+    // while a commissioning alert was open: that one is the installation's history
+    if (active?.commissioning && !this.commissioningNow(device)) {
+      this.closeCommissioningAlert(active, SYSTEM, COMMISSIONING_ENDED_NOTE);
+      active = undefined;
+      if (o.transition === 'clear') return;
+    }
     if (o.transition === 'clear') {
       if (!active || active.cleared) return;
       active.cleared = true;
       active.clearedAt = at;
       active.lastAt = at;
       const added = [this.entry('cleared', SYSTEM, o.message.zh, at)];
-      if (active.class === 'fault') {
+      if (active.commissioning) {
+        // an installer's test: nobody in the duty room disposes of it, it closes when the condition goes
+        Object.assign(active, { status: 'closed', closedAt: at, closedBy: SYSTEM, outcome: 'test', note: '调试期间的告警，条件已恢复，自动关闭 / raised while commissioning; condition cleared, closed automatically' });
+        added.push(this.entry('closed', SYSTEM, 'commissioning alert cleared', at));
+        this.save(active, added);
+        this.publish('alert.closed', active);
+      } else if (active.class === 'fault') {
         // a fault that went away needs no disposal; it stays in the history
         Object.assign(active, { status: 'closed', closedAt: at, closedBy: SYSTEM, outcome: 'fault', note: '条件已恢复，自动关闭 / condition cleared; closed automatically' });
         added.push(this.entry('closed', SYSTEM, 'fault cleared', at));
@@ -160,6 +201,9 @@ export class AlertService {
       active.lastAt = at;
       active.message = o.message;
       active.severity = o.severity;
+      // a recurrence is a new episode: a lane occupied since now, not since the first time
+      active.measured = mergeMeasured(recurred ? null : active.measured, o.measured);
+      Object.assign(active, placeOf(device, building));
       const added: HistoryEntry[] = [];
       if (recurred) {
         active.cleared = false;
@@ -190,6 +234,7 @@ export class AlertService {
       peak: o.peak,
       count: Math.max(1, o.count),
       message: o.message,
+      measured: o.measured,
       at: o.at,
     });
   }
@@ -205,13 +250,16 @@ export class AlertService {
     peak: number | null;
     count: number;
     message: Message;
+    measured?: Measured;
     at: number;
   }): Alert {
     const now = this.deps.clock.now();
     const opened = this.iso(Math.min(a.at, now));
     const maintenance = this.maintenanceOf(a.device?.id ?? null, a.building?.id ?? null);
     const d = this.deps.deadlines.for(a.building?.use);
-    const hazard = a.class === 'hazard';
+    // a commissioning device's alert goes to nobody's board: no deadlines, never escalated
+    const commissioning = this.commissioningNow(a.device);
+    const hazard = a.class === 'hazard' && !commissioning;
     const alert: Alert = {
       id: newAlertId(now),
       rule: a.rule,
@@ -244,9 +292,13 @@ export class AlertService {
       note: null,
       escalationLevel: 0,
       maintenance: maintenance !== undefined,
+      commissioning,
       history: [this.entry('raised', SYSTEM, a.message.zh)],
+      ...placeOf(a.device, a.building),
+      measured: mergeMeasured(null, a.measured),
     };
     if (maintenance) alert.history.push(this.entry('maintenance', maintenance.by, `维护中，不通知 / in maintenance until ${maintenance.until}: ${maintenance.reason}`));
+    if (commissioning) alert.history.push(this.entry('commissioning', SYSTEM, '设备调试中，不通知值班室 / device being commissioned: not sent to the duty room'));
     this.deps.store.insert(alert);
     this.publish('alert.raised', alert);
     return alert;
@@ -272,6 +324,11 @@ export class AlertService {
 
   list(filter: AlertFilter): Alert[] {
     return this.deps.store.list(filter);
+  }
+
+  /** The incident record (警情记录): newest first, without history (issue #17 item 4). */
+  records(filter: AlertRecordFilter): AlertRecord[] {
+    return this.deps.store.records(filter);
   }
 
   acknowledge(id: string, by: string, note?: string): Alert {
@@ -304,7 +361,7 @@ export class AlertService {
   /** Called by the escalation scheduler when a deadline passed. */
   escalate(id: string, level: 1 | 2, reason: string): Alert | undefined {
     const a = this.deps.store.get(id);
-    if (!a || a.status === 'closed' || a.escalationLevel >= level || a.maintenance) return undefined;
+    if (!a || a.status === 'closed' || a.escalationLevel >= level || a.maintenance || a.commissioning) return undefined;
     a.escalationLevel = level;
     this.save(a, [this.entry('escalated', SYSTEM, reason)]);
     this.publish('alert.escalated', a);
@@ -313,6 +370,28 @@ export class AlertService {
 
   unclosed(): Alert[] {
     return this.deps.store.unclosed();
+  }
+
+  // ── commissioning (issue #17 item 6) ───────────────────────────────────────────
+  private closeCommissioningAlert(a: Alert, by: string, note: string): void {
+    const now = this.iso();
+    Object.assign(a, { status: 'closed', closedAt: now, closedBy: by, outcome: 'test', note });
+    this.save(a, [this.entry('closed', by, `test: ${note}`)]);
+    this.lastUpdateEvent.delete(a.id);
+    this.publish('alert.closed', a);
+  }
+
+  /**
+   * The device went in service (a person put it in service, or its bound passed): its unclosed
+   * commissioning alerts are the installation's history, closed as tests. The caller also resets
+   * the device's rule state (services/main.ts), so that its next reading is judged afresh: a
+   * condition that lasts (a pressure still low) is raised by it as a normal alert, with deadlines;
+   * an installer's 3.2 → 0.32 of an hour ago is not. Returns the alerts closed.
+   */
+  endCommissioning(device: Device, by: string): Alert[] {
+    const open = this.deps.store.list({ status: 'active', deviceId: device.id, commissioning: 'only', limit: 1000 });
+    for (const a of open) this.closeCommissioningAlert(a, by, COMMISSIONING_ENDED_NOTE);
+    return open;
   }
 }
 

@@ -16,7 +16,8 @@ interface Pending {
 }
 
 function nextStep(a: Alert): Pending | undefined {
-  if (a.status === 'closed' || a.maintenance) return undefined;
+  // maintenance and commissioning alerts (issue #17 item 6) never page anybody
+  if (a.status === 'closed' || a.maintenance || a.commissioning) return undefined;
   if (a.escalationLevel < 1 && a.status === 'open' && a.ackDeadline) {
     return { id: a.id, at: Date.parse(a.ackDeadline), level: 1, reason: '超过1分钟未响应 / not acknowledged by the response deadline' };
   }

@@ -23,7 +23,9 @@ export type HistoryAction =
   | 'acknowledged'
   | 'escalated'
   | 'closed'
-  | 'maintenance';
+  | 'maintenance'
+  /** raised while the device was being commissioned (issue #17 item 6) */
+  | 'commissioning';
 
 export interface HistoryEntry {
   at: string;
@@ -66,7 +68,35 @@ export interface Alert {
   escalationLevel: 0 | 1 | 2;
   /** raised while the device or building was in maintenance: kept, shown apart, never pages */
   maintenance: boolean;
+  /**
+   * raised while the device was being commissioned (调试, issue #17 item 6): shown on the device
+   * page and to the building's operator only; no deadlines, never escalated, never on the duty
+   * board, the safety code or the uplink. Alerts stored before the field existed read as false.
+   */
+  commissioning: boolean;
   history: HistoryEntry[];
+  // issue #17 item 2: where, whom to call and what was measured, for the duty officer's card.
+  // Optional: alerts stored before these fields existed have none of them.
+  /** the device's installed location (楼层/位置), e.g. "62F 屋顶试验消火栓" */
+  location?: string | null;
+  /** the building's contact (its control room or manager) */
+  contactName?: string | null;
+  contactPhone?: string | null;
+  measured?: AlertMeasured | null;
+}
+
+/**
+ * What was measured, in its unit (services/rules/rule-engine.ts Measured): `value` is the quantity
+ * itself — for pressure_drop the pressure now, `from` the pressure it fell from, while the alert's
+ * `value` is the fall; `since` when a lane became occupied or a device went silent; `code` the
+ * device's own alarm or supervisory code, or the sensor fault's cause.
+ */
+export interface AlertMeasured {
+  value: number | null;
+  unit: string | null;
+  from: number | null;
+  since: string | null;
+  code: string | null;
 }
 
 export interface AlertFilter {
@@ -80,6 +110,37 @@ export interface AlertFilter {
   severity?: string;
   from?: string;
   to?: string;
+  /** commissioning alerts (issue #17 item 6): left out unless asked for (`include`), or only them */
+  commissioning?: 'exclude' | 'include' | 'only';
+  limit: number;
+}
+
+/** An alert without its history, as the incident record (警情记录, issue #17 item 4) lists it. */
+export type AlertRecord = Omit<Alert, 'history'>;
+
+/**
+ * The incident record's filter. Times are ISO 8601 instants (toISOString form, compared as text);
+ * `dateField` says which time the range applies to and the list is ordered by, newest first.
+ */
+export interface AlertRecordFilter {
+  class: AlertClass;
+  dateField: 'opened' | 'closed';
+  from?: string;
+  to?: string;
+  status?: AlertStatus | 'active';
+  street?: string;
+  buildingId?: string;
+  rule?: string;
+  outcome?: Outcome;
+  /** who acknowledged or closed (username) */
+  person?: string;
+  /** free text in the building's name (or id) */
+  q?: string;
+  /** the principal's scope */
+  streets?: readonly string[];
+  buildingIds?: readonly string[];
+  /** keyset cursor: records strictly after this (time, id) in the order */
+  after?: { at: string; id: string };
   limit: number;
 }
 
@@ -93,6 +154,8 @@ export interface AlertStore {
   list(filter: AlertFilter): Alert[];
   /** alerts not closed, oldest first (escalation scheduling, restart) */
   unclosed(): Alert[];
+  /** the incident record: newest first by `dateField`, without history */
+  records(filter: AlertRecordFilter): AlertRecord[];
 }
 
 export interface MaintenanceWindow {

@@ -96,6 +96,7 @@ export class SafetyCodeService {
         maintenance: a.maintenance,
         acknowledged: a.acknowledgedAt !== null,
         ackDeadline: a.ackDeadline,
+        commissioning: a.commissioning === true,
       })),
       devices: devices.map((d) => {
         const s = status.get(d.id);
@@ -108,6 +109,7 @@ export class SafetyCodeService {
           online,
           offlineSince: heard > 0 && !online ? Math.max(heard, this.startedAt) : null,
           maintenanceSince: since(alerts.maintenanceOf(d.id, null)?.createdAt),
+          commissioning: registry.isCommissioning(d),
         };
       }),
       buildingMaintenanceSince: since(alerts.maintenanceOf(null, building.id)?.createdAt),

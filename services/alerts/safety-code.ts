@@ -36,6 +36,8 @@
  *   grey    not_connected            not required, and no device has ever reported
  *   info    offline_recent           devices silent for less than SAFETY_CODE_OFFLINE_H
  *   info    devices_pending          devices registered that have never reported
+ *   info    devices_commissioning    devices being commissioned (调试, issue #17 item 6): neither
+ *                                    they nor their alerts weigh on the code until in service
  *   info    survey_rectified         the survey's hazards are recorded as rectified
  *   green   all_normal               none of the above but info
  *
@@ -100,6 +102,8 @@ export interface AlertFact {
   acknowledged: boolean;
   /** ISO time by which a hazard must be acknowledged (null for faults) */
   ackDeadline: string | null;
+  /** raised while the device was being commissioned: an installer's test, never weighed */
+  commissioning?: boolean;
 }
 
 export interface DeviceFact {
@@ -113,6 +117,8 @@ export interface DeviceFact {
   offlineSince: number | null;
   /** start of its active maintenance window (epoch ms), or null */
   maintenanceSince: number | null;
+  /** being commissioned (调试): not monitored yet, only noted */
+  commissioning?: boolean;
 }
 
 /** The facts about one building that decide its code. */
@@ -188,7 +194,11 @@ export function computeSafetyCode(facts: SafetyFacts): SafetyCode {
   const offlineBoundMs = bounds.offlineH * 3_600_000;
   const maintenanceBoundMs = bounds.maintenanceH * 3_600_000;
   const overdue = (since: number | null) => since !== null && now - since > maintenanceBoundMs;
-  const devicesById = new Map(facts.devices.map((d) => [d.id, d]));
+  // a device being commissioned is not monitored yet: it and its alerts are only noted (issue #17 item 6)
+  const inCommissioning = facts.devices.filter((d) => d.commissioning === true);
+  const devices = facts.devices.filter((d) => d.commissioning !== true);
+  const unclosedAlerts = facts.unclosedAlerts.filter((a) => a.commissioning !== true);
+  const devicesById = new Map(devices.map((d) => [d.id, d]));
   const buildingOverdue = overdue(facts.buildingMaintenanceSince);
   const reasons: SafetyReason[] = [];
   const add = (code: string, level: ReasonLevel, zh: string, en: string) => reasons.push({ code, level, zh, en });
@@ -201,9 +211,9 @@ export function computeSafetyCode(facts: SafetyFacts): SafetyCode {
     const device = a.deviceId === null ? undefined : devicesById.get(a.deviceId);
     return !(buildingOverdue || overdue(device?.maintenanceSince ?? null));
   };
-  const hazards = facts.unclosedAlerts.filter((a) => a.class === 'hazard' && !shielded(a));
-  const maintenanceHazards = facts.unclosedAlerts.filter((a) => a.class === 'hazard' && shielded(a));
-  const faults = facts.unclosedAlerts.filter((a) => a.class === 'fault' && a.rule !== 'device_offline');
+  const hazards = unclosedAlerts.filter((a) => a.class === 'hazard' && !shielded(a));
+  const maintenanceHazards = unclosedAlerts.filter((a) => a.class === 'hazard' && shielded(a));
+  const faults = unclosedAlerts.filter((a) => a.class === 'fault' && a.rule !== 'device_offline');
 
   const byRule = new Map<string, { level: 'red' | 'yellow'; state: HazardState; n: number }>();
   const stateOrder: HazardState[] = ['unanswered', 'open', 'handling'];
@@ -238,7 +248,7 @@ export function computeSafetyCode(facts: SafetyFacts): SafetyCode {
   // ── devices: silence and maintenance ───────────────────────────────────────────────────────
   const inBoundMaintenance = (d: DeviceFact) =>
     (d.maintenanceSince !== null && !overdue(d.maintenanceSince)) || (facts.buildingMaintenanceSince !== null && !buildingOverdue);
-  const commissioned = facts.devices.filter((d) => d.commissioned);
+  const commissioned = devices.filter((d) => d.commissioned);
   const offline = commissioned.filter((d) => !d.online);
   const longOffline = offline.filter((d) => !inBoundMaintenance(d) && d.offlineSince !== null && now - d.offlineSince > offlineBoundMs);
   const recentOffline = offline.length - longOffline.length;
@@ -246,7 +256,7 @@ export function computeSafetyCode(facts: SafetyFacts): SafetyCode {
     const n = longOffline.length;
     add('offline', 'yellow', `${n} 台监测设备离线超过 ${bounds.offlineH} 小时`, `${devicesEn(n, 'has', 'have')} been offline for more than ${bounds.offlineH} h`);
   }
-  const deviceWindows = facts.devices.filter((d) => d.maintenanceSince !== null);
+  const deviceWindows = devices.filter((d) => d.maintenanceSince !== null);
   const overdueDevices = deviceWindows.filter((d) => overdue(d.maintenanceSince)).length;
   const inBoundDevices = deviceWindows.length - overdueDevices;
   if (facts.buildingMaintenanceSince !== null && !buildingOverdue) add('maintenance', 'yellow', '消防设施维护保养中', 'Fire facilities are under maintenance');
@@ -300,8 +310,12 @@ export function computeSafetyCode(facts: SafetyFacts): SafetyCode {
       `${devicesEn(recentOffline, 'is', 'are')} briefly offline (less than ${bounds.offlineH} h)`,
     );
   }
-  const pending = facts.devices.length - commissioned.length;
+  const pending = devices.length - commissioned.length;
   if (pending > 0) add('devices_pending', 'info', `${pending} 台监测设备已登记，尚未接入`, `${devicesEn(pending, 'is', 'are')} registered but not connected yet`);
+  if (inCommissioning.length > 0) {
+    const n = inCommissioning.length;
+    add('devices_commissioning', 'info', `${n} 台监测设备安装调试中，尚未投入使用`, `${devicesEn(n, 'is', 'are')} being commissioned, not in service yet`);
+  }
 
   let status: SafetyStatus = 'green';
   for (const r of reasons) if (r.level !== 'info' && r.level !== 'green' && RANK[r.level] > RANK[status]) status = r.level;

@@ -226,6 +226,28 @@ export class ChangeControl {
     );
   }
 
+  /**
+   * Put a device being commissioned in service (issue #17 item 6), recorded: who declared the
+   * installation ready, and when its alerts began to reach the duty room.
+   */
+  deviceInService<T>(p: Principal, device: Device, building: Building, note: string | undefined, apply: () => T): T {
+    const now = new Date(this.deps.clock.now()).toISOString();
+    return this.deps.audit.record(
+      {
+        ...actor(p),
+        action: 'device.in_service',
+        buildingId: building.id,
+        deviceId: device.id,
+        street: building.street,
+        reason: note?.trim() || null,
+        before: { inServiceAt: null, createdAt: device.createdAt },
+        after: { inServiceAt: now },
+        changes: [{ what: 'inServiceAt', before: null, after: now }],
+      },
+      apply,
+    );
+  }
+
   /** Delete a device (it stops being monitored), recorded. */
   deviceDeleted<T>(p: Principal, device: Device, building: Building, reason: string | undefined, apply: () => T): T {
     return this.deps.audit.record(

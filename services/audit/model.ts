@@ -12,10 +12,12 @@
  *   device or building, so a chain of short windows renewed by an operator is visible as well as
  *   a long one (longer than MAINTENANCE_MAX_OPERATOR_H needs duty or admin).
  * - `device.deleted` — a device removed from monitoring (reason optional, `?reason=`).
+ * - `device.in_service` — a device put in service after commissioning (issue #17 item 6): from
+ *   then on its alerts reach the duty room; who declared the installation ready, and when.
  */
 import type { Role } from '../auth/model.js';
 
-export const AUDIT_ACTIONS = ['device.rules_loosened', 'building.thresholds_changed', 'maintenance.set', 'maintenance.ended', 'device.deleted'] as const;
+export const AUDIT_ACTIONS = ['device.rules_loosened', 'building.thresholds_changed', 'maintenance.set', 'maintenance.ended', 'device.deleted', 'device.in_service'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** One difference that made the change need approval or a record, e.g. `{ what: 'pressure_low.threshold', before: 0.15, after: 0.07 }`. */

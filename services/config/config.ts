@@ -79,6 +79,7 @@ const EnvSchema = z
     READINGS_RETENTION_DAYS: z.coerce.number().int().min(0).default(90),
     PUBLIC_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     SAFETY_CODE_OFFLINE_H: z.coerce.number().positive().default(24),
+    COMMISSIONING_MAX_H: z.coerce.number().positive().default(72),
 
     // platform uplink and GB/T 26875.3 (issue #6)
     UPLINK_HTTP_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
@@ -247,6 +248,8 @@ export interface Config {
   readonly publicBaseUrl?: string;
   /** a device silent longer than this turns its building's safety code yellow (issue #16 item 8) */
   readonly safetyCodeOfflineH: number;
+  /** a device not put in service counts as in service this long after registration (issue #17 item 6) */
+  readonly commissioningMaxH: number;
   /** the platform uplink (issue #6); an adapter is on when its URL or address is set */
   readonly uplink: {
     readonly http?: { readonly url: string; readonly token?: string; readonly hmacSecret?: string; readonly mappingFile?: string; readonly timeoutMs: number };
@@ -353,6 +356,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     readingsRetentionDays: e.READINGS_RETENTION_DAYS,
     ...(e.PUBLIC_BASE_URL !== undefined ? { publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
     safetyCodeOfflineH: e.SAFETY_CODE_OFFLINE_H,
+    commissioningMaxH: e.COMMISSIONING_MAX_H,
     uplink: {
       ...(e.UPLINK_HTTP_URL !== undefined
         ? {
@@ -440,6 +444,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['LIVE_MAX_BUFFER_BYTES', '4194304', 'a live-feed client that falls this far behind is disconnected; it resumes with ?since='],
   ['PUBLIC_BASE_URL', '(request host)', 'base URL of the public safety-code pages in QR codes, e.g. https://firewatch.example.cn'],
   ['SAFETY_CODE_OFFLINE_H', '24', 'a device silent longer than this (hours) turns its building\'s safety code yellow; shorter outages are only noted'],
+  ['COMMISSIONING_MAX_H', '72', 'a new device is in commissioning (调试: its alerts reach neither the duty board, the safety code nor the uplink) until put in service, at most this many hours after registration'],
   ['UPLINK_HTTP_URL', '(off)', 'platform uplink: batched JSON POSTs ("firewatch.uplink/v1") to this http(s) URL'],
   ['UPLINK_HTTP_TOKEN', '(unset)', 'uplink HTTP auth: Authorization: Bearer <token>'],
   ['UPLINK_HTTP_HMAC_SECRET', '(unset)', 'uplink HTTP auth instead: X-Firewatch-Signature: t=<unix>,v1=<HMAC-SHA256 hex of "t.body">'],

@@ -13,7 +13,13 @@ export interface DeviceStatus {
   connectedAt: string | null;
   disconnectedAt: string | null;
   lastReading: { ts: string; fields: Record<string, unknown> } | null;
-  lastRejected: { reason: RejectReason; detail: string; at: string } | null;
+  /**
+   * `supersededAt`: the first accepted message after this rejection (issue #17 item 6): the
+   * problem is history then, shown greyed in the commissioning check. Absent while it is current.
+   */
+  lastRejected: { reason: RejectReason; detail: string; at: string; supersededAt?: string } | null;
+  /** when the first accepted message arrived (issue #17 item 6); absent for devices from before it was kept */
+  firstAcceptedAt?: string | null;
   accepted: number;
   rejected: number;
   rejectedByReason: Partial<Record<RejectReason, number>>;
@@ -36,6 +42,7 @@ const empty = (): DeviceStatus => ({
   disconnectedAt: null,
   lastReading: null,
   lastRejected: null,
+  firstAcceptedAt: null,
   accepted: 0,
   rejected: 0,
   rejectedByReason: {},
@@ -93,8 +100,13 @@ export class DeviceStatusTracker {
 
   accepted(deviceId: string, latest: { ts: number; fields: Record<string, unknown> } | undefined, count: number): void {
     const s = this.entry(deviceId);
+    const at = new Date(this.now()).toISOString();
     s.accepted += count;
-    s.lastSeenAt = new Date(this.now()).toISOString();
+    s.lastSeenAt = at;
+    // the first message, for the installer: kept, never moved by later ones (a record from before
+    // the field existed, with messages already counted, stays without it)
+    if (count > 0 && !s.firstAcceptedAt && s.accepted === count) s.firstAcceptedAt = at;
+    if (count > 0 && s.lastRejected && !s.lastRejected.supersededAt) s.lastRejected.supersededAt = at;
     if (s.rejectedRun) {
       s.rejectedRun = 0;
       s.rejectedSince = null;

@@ -118,6 +118,13 @@ export interface Device {
    * (type 3) from this component become the device's readings (issue #16 item 7). Unique per component.
    */
   gb26875Source?: Gb26875Source | null;
+  /**
+   * When the device was put in service (issue #17 item 6); null while it is being commissioned
+   * (调试): its alerts then carry `commissioning: true` and reach neither the duty board, the
+   * safety code nor the uplink. After COMMISSIONING_MAX_H it counts as in service by itself
+   * (services/devices/commissioning.ts). Undefined only on records made without the field: in service.
+   */
+  inServiceAt?: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -145,8 +152,14 @@ export interface StoredCredential {
 
 export type BuildingInput = Omit<Building, 'id' | 'createdAt' | 'updatedAt'> & { id?: string };
 export type BuildingPatch = Partial<Omit<Building, 'id' | 'createdAt' | 'updatedAt'>>;
-export type DeviceInput = Omit<Device, 'id' | 'createdAt' | 'updatedAt' | 'rules'> & { id?: string; rules?: Device['rules'] };
-export type DevicePatch = Partial<Omit<Device, 'id' | 'kind' | 'createdAt' | 'updatedAt'>>;
+export type DeviceInput = Omit<Device, 'id' | 'createdAt' | 'updatedAt' | 'rules' | 'inServiceAt'> & {
+  id?: string;
+  rules?: Device['rules'];
+  /** in service from registration (fleet provisioning, simulators); otherwise it starts in commissioning */
+  inService?: boolean;
+};
+/** in-service is its own action (DeviceRegistry.putInService), never a patch */
+export type DevicePatch = Partial<Omit<Device, 'id' | 'kind' | 'createdAt' | 'updatedAt' | 'inServiceAt'>>;
 
 export interface Page<T> {
   items: T[];

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.js';
+import { commissioningBoundAt, commissioningState, DEFAULT_COMMISSIONING_MAX_H, type CommissioningState } from './commissioning.js';
 import { generateSecret, hashGeneratedSecret, isFastHash, verifyGeneratedSecret, verifySecret, VerifiedSecretCache } from './credentials.js';
 import type {
   Building,
@@ -42,6 +43,8 @@ export type SlowCheckGate = () => ((ok: boolean) => void) | undefined;
 const UNKNOWN_DEVICE_HASH = hashGeneratedSecret(generateSecret());
 
 export type RegistryListener = (event: { type: 'device_removed' | 'credentials_rotated'; deviceId: string }) => void;
+/** A device went in service after commissioning (issue #17 item 6): by a person, or 'system' when its bound passed. */
+export type InServiceListener = (device: Device, by: string) => void;
 /** Building registry changes (the platform uplink forwards them, issue #6). */
 export type BuildingListener = (event: { type: 'building.created' | 'building.updated' | 'building.deleted'; building: Building }) => void;
 
@@ -68,13 +71,19 @@ export class DeviceRegistry {
   private readonly verified = new VerifiedSecretCache();
   private readonly listeners: RegistryListener[] = [];
   private readonly buildingListeners: BuildingListener[] = [];
+  private readonly inServiceListeners: InServiceListener[] = [];
   /** devices bound to a UITD's analog component (gb26875Source), per UITD id; rebuilt after a change */
   private bindings: Map<string, Device[]> | undefined;
+
+  /** COMMISSIONING_MAX_H: a device not put in service counts as in service this long after registration */
+  readonly commissioningMaxH: number;
 
   constructor(
     private readonly store: RegistryStore,
     private readonly now: () => Date = () => new Date(),
+    opts: { commissioningMaxH?: number } = {},
   ) {
+    this.commissioningMaxH = opts.commissioningMaxH ?? DEFAULT_COMMISSIONING_MAX_H;
     for (const d of store.allDevices()) this.devices_.set(d.id, d);
   }
 
@@ -84,6 +93,11 @@ export class DeviceRegistry {
 
   onBuildingChange(listener: BuildingListener): void {
     this.buildingListeners.push(listener);
+  }
+
+  /** Told when a device goes in service (its commissioning alerts are filed, its rule state reset). */
+  onInService(listener: InServiceListener): void {
+    this.inServiceListeners.push(listener);
   }
 
   private emitBuilding(type: 'building.created' | 'building.updated' | 'building.deleted', building: Building): void {
@@ -141,7 +155,9 @@ export class DeviceRegistry {
     this.checkAddressFree(input.address, id);
     this.checkGb26875Source(input.gb26875Source, id, input.kind);
     const ts = this.now().toISOString();
-    const device: Device = { ...input, id, rules: input.rules ?? null, createdAt: ts, updatedAt: ts };
+    const { inService, ...fields } = input;
+    // a new device starts in commissioning (调试) unless it is registered in service (issue #17 item 6)
+    const device: Device = { ...fields, id, rules: input.rules ?? null, inServiceAt: inService ? ts : null, createdAt: ts, updatedAt: ts };
     // generated here, never chosen by a person: stored as a fast digest (ADR 0007)
     const password = generateSecret();
     const hash = hashGeneratedSecret(password);
@@ -245,6 +261,53 @@ export class DeviceRegistry {
     this.devices_.set(id, next);
     this.bindings = undefined;
     return next;
+  }
+
+  // ── commissioning (issue #17 item 6) ────────────────────────────────────────
+  /** Whether the device is still being commissioned, and when it went or goes in service. */
+  commissioning(device: Device): CommissioningState {
+    return commissioningState(device, this.now().getTime(), this.commissioningMaxH);
+  }
+
+  isCommissioning(device: Device): boolean {
+    return !this.commissioning(device).inService;
+  }
+
+  /**
+   * Put a device in service now, by `by` (a username). Idempotent: a device already in service (by
+   * a person, at registration or by the bound) keeps its time, and `changed` is false.
+   */
+  putInService(id: string, by: string): { device: Device; changed: boolean } {
+    const current = this.getDevice(id);
+    if (this.commissioning(current).inService) return { device: current, changed: false };
+    const next: Device = { ...current, inServiceAt: this.now().toISOString() };
+    this.store.updateDevice(id, next);
+    this.devices_.set(id, next);
+    this.bindings = undefined;
+    for (const l of this.inServiceListeners) l(next, by);
+    return { device: next, changed: true };
+  }
+
+  /**
+   * Persist the bound: every device whose COMMISSIONING_MAX_H has passed gets inServiceAt =
+   * registration + bound, so that a larger bound configured later does not take it out of
+   * service again. Returns the devices that went in service this way.
+   */
+  settleCommissioning(): Device[] {
+    const now = this.now().getTime();
+    const settled: Device[] = [];
+    for (const d of this.devices_.values()) {
+      if (d.inServiceAt !== null) continue;
+      const bound = commissioningBoundAt(d, this.commissioningMaxH);
+      if (!(now >= bound)) continue;
+      const next: Device = { ...d, inServiceAt: new Date(bound).toISOString() };
+      this.store.updateDevice(d.id, next);
+      this.devices_.set(d.id, next);
+      settled.push(next);
+    }
+    if (settled.length > 0) this.bindings = undefined;
+    for (const d of settled) for (const l of this.inServiceListeners) l(d, 'system');
+    return settled;
   }
 
   deleteDevice(id: string): void {

@@ -11,7 +11,7 @@
  * when to call again (nextDue, offlineDue) so a lane occupied once still alerts after forS.
  */
 import type { Building, Device } from '../devices/model.js';
-import type { Reading } from '../telemetry/telemetry.js';
+import type { DeviceKind, Reading } from '../telemetry/telemetry.js';
 import { due, initialState, step, tick, type ConditionState, type StepResult, type Transition } from './condition.js';
 import { asPressurePoint } from './defaults.js';
 import { ruleMessage, type Message } from './messages.js';
@@ -20,12 +20,66 @@ import { faultFamily } from './rule-families/fault.js';
 import { laneFamily } from './rule-families/lane.js';
 import { levelFamily } from './rule-families/level.js';
 import { offlineCheck, offlineDueAt, offlineFamily } from './rule-families/offline.js';
-import { pressureFamily } from './rule-families/pressure.js';
+import { pressureFamily, pressureNow } from './rule-families/pressure.js';
 import type { RuleEvaluation, RuleFamily, RuleMemory } from './rule-families/rule-family.js';
 import { hydraulicState, rulesInState, type HydraulicState } from './hydraulic.js';
 import { resolveRules } from './rule-params.js';
 import type { RuleStateStore } from './rule-state-store.js';
 import { RULE_CLASS, RULE_IDS, type AlertClass, type RuleId, type RuleParams, type RuleSet, type Severity } from './rule-types.js';
+
+/**
+ * What was measured, as a person reads it on the alert card (issue #17 item 2): the quantity in
+ * its unit — for pressure_drop the pressure itself (`from` the highest in the window), where the
+ * outcome's `value` is the fall — and, for conditions without a number, when they began (a lane
+ * occupied, a device silent since its last message) or the device's own code. null: not known
+ * from this transition (a timer, not a reading), the alert keeps what it had.
+ */
+export interface Measured {
+  value: number | null;
+  /** 'MPa' | 'm' | 'mA' | '°C', null when `value` is null */
+  unit: string | null;
+  from: number | null;
+  /** epoch ms */
+  since: number | null;
+  code: string | null;
+}
+
+const UNIT: Partial<Record<RuleId, string>> = {
+  pressure_low: 'MPa', pressure_high: 'MPa', pressure_drop: 'MPa', level_low: 'm', level_high: 'm',
+  residual_current_high: 'mA', temperature_high: '°C',
+};
+/** sensor_fault watches the primary value of its kind (rule-families/fault.ts primaryValue) */
+const KIND_UNIT: Partial<Record<DeviceKind, string>> = { water_pressure: 'MPa', water_level: 'm' };
+
+type EvidenceOf = Pick<RuleEvaluation, 'detail' | 'measured' | 'from'>;
+
+function measuredOf(kind: DeviceKind, ruleId: RuleId, value: number | null, at: number, start: number | null, ev: EvidenceOf | undefined): Measured {
+  const m: Measured = { value: null, unit: null, from: null, since: null, code: null };
+  switch (ruleId) {
+    case 'pressure_drop':
+      if (ev?.measured !== undefined) Object.assign(m, { value: ev.measured, unit: 'MPa', from: ev.from ?? null });
+      return m;
+    case 'lane_blocked':
+      return { ...m, since: start };
+    case 'device_offline':
+      // the value is the silence in seconds (0 for a last will: offline from now)
+      return { ...m, since: value === null ? null : at - value * 1000 };
+    case 'device_alarm':
+    case 'device_supervisory':
+      return { ...m, code: ev?.detail ?? null };
+    case 'sensor_fault': {
+      const detail = ev?.detail ?? null;
+      const unit = KIND_UNIT[kind];
+      // a value pinned or unchanged is worth showing; a rejected run's value is a count
+      if ((detail === 'clamp' || detail === 'stuck') && unit && value !== null) return { ...m, value, unit, code: detail };
+      return { ...m, code: detail };
+    }
+    default: {
+      const unit = UNIT[ruleId];
+      return unit && value !== null ? { ...m, value, unit } : m;
+    }
+  }
+}
 
 export interface RuleOutcome {
   ruleId: RuleId;
@@ -47,6 +101,8 @@ export interface RuleOutcome {
   /** an 'update' that is a periodic re-alert (lane_blocked) */
   realert: boolean;
   message: Message;
+  /** what was measured, in its unit (issue #17 item 2) */
+  measured: Measured;
 }
 
 export interface RuleContext {
@@ -186,7 +242,8 @@ export class RuleEngine {
       if (!params?.enabled || params.suppressed) continue;
       const t = tick(state, now, params);
       store.set(deviceId, ruleId, t.state);
-      out.push(...this.outcomes(ctx, ruleId, params, state, t));
+      // no reading at hand: a pressure drop reports the pressure the device last sent
+      out.push(...this.outcomes(ctx, ruleId, params, state, t, ruleId === 'pressure_drop' ? pressureNow(store.getMemory(deviceId)) : undefined));
     }
     return out;
   }
@@ -263,7 +320,7 @@ export class RuleEngine {
     store.set(ctx.device.id, ruleId, stepped.state);
     return [
       ...this.outcomes(ctx, ruleId, params, before, ticked),
-      ...this.outcomes(ctx, ruleId, params, ticked.state, stepped, ev.detail),
+      ...this.outcomes(ctx, ruleId, params, ticked.state, stepped, ev),
     ];
   }
 
@@ -281,8 +338,9 @@ export class RuleEngine {
     return out;
   }
 
-  private outcomes(ctx: RuleContext, ruleId: RuleId, params: RuleParams, before: ConditionState, r: StepResult, detail?: string): RuleOutcome[] {
+  private outcomes(ctx: RuleContext, ruleId: RuleId, params: RuleParams, before: ConditionState, r: StepResult, ev?: EvidenceOf): RuleOutcome[] {
     if (!r.transition) return [];
+    const detail = ev?.detail;
     const at = r.at ?? 0;
     const episode = r.transition === 'clear' ? before : r.state;
     const threshold = (ruleId === 'pressure_drop' ? params.dropMpa : params.threshold) ?? null;
@@ -300,6 +358,8 @@ export class RuleEngine {
       realert,
       durationMin: activeSince === null ? undefined : Math.round((at - activeSince) / 60_000),
     });
+    // a raise began when the condition did: its pending phase, or this very moment (forS = 0)
+    const start = r.transition === 'raise' ? (before.phase === 'pending' ? before.since : at) : null;
     return [
       {
         ruleId,
@@ -316,6 +376,7 @@ export class RuleEngine {
         activeSince,
         realert,
         message,
+        measured: measuredOf(ctx.device.kind, ruleId, value, at, start, ev),
       },
     ];
   }

@@ -69,6 +69,8 @@ export function itemFromFeedEvent(e: FeedEvent): UplinkItem | undefined {
   if (e.type.startsWith('alert.')) {
     const alert = e.data.alert as ({ id: string; deviceId: string | null; buildingId: string | null; history?: unknown[] } & Record<string, unknown>) | undefined;
     if (!alert) return undefined;
+    // an installer's test on a device being commissioned never reaches the platform (issue #17 item 6)
+    if (alert.commissioning === true) return undefined;
     const { history, ...rest } = alert;
     const change = Array.isArray(history) && history.length > 0 ? history[history.length - 1] : null;
     return {

@@ -1,10 +1,10 @@
 /** The console shows the platform uplink's backlog while the city platform is down (issue #6). */
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ADMIN_TOKEN, connectDevice, endClient, provisionDevice, publish, startService, waitFor, type TestService } from '../support/service.js';
 import { UplinkReceiver } from '../support/uplink-receiver.js';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 let svc: TestService;
 let platform: UplinkReceiver;
 let browser: Browser;
@@ -14,7 +14,7 @@ beforeAll(async () => {
   const url = await platform.start();
   platform.mode = 'fail';
   svc = await startService({ UPLINK_HTTP_URL: url });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -9,7 +9,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium, SHOTS } from '../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../services/shared/clock.js';
 import { ADMIN_TOKEN, connectDevice, endClient, provisionDevice, publish, startService, waitFor, type TestService } from '../support/service.js';
@@ -21,8 +22,6 @@ declare const sessionStorage: any;
 declare const localStorage: any;
 type HTMLImageElement = any;
 
-const SHOTS = join(import.meta.dirname, '..', 'artifacts', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const DUTY = { username: 'li.duty', password: 'duty-password-123', displayName: '李值班' };
 const OPERATOR = { username: 'wang.ops', password: 'operator-password-1', displayName: '王运营' };
 const PHONE = '023-6310 0000';
@@ -46,7 +45,7 @@ beforeAll(async () => {
   expect(b.status).toBe(201);
   expect((await svc.api.post('/api/v1/users', { ...DUTY, role: 'duty', streets: ['解放碑'] })).status).toBe(201);
   expect((await svc.api.post('/api/v1/users', { ...OPERATOR, role: 'operator', buildingIds: ['tower-a'] })).status).toBe(201);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -118,7 +118,7 @@ afterAll(async () => {
 });
 
 async function registerUitd(id: string, address: number): Promise<void> {
-  const r = await svc.api.post('/api/v1/devices', { id, buildingId: 'bits-mall', kind: 'uitd', address, reportIntervalS: 30 });
+  const r = await svc.api.post('/api/v1/devices', { id, buildingId: 'bits-mall', kind: 'uitd', address, reportIntervalS: 30, inService: true });
   expect(r.status).toBe(201);
 }
 
@@ -218,7 +218,7 @@ describe('disabled (屏蔽) points', () => {
     const dataDir = first.dataDir;
     try {
       expect((await first.api.post('/api/v1/buildings', { id: 'bits-tower', name: '环球金融中心', street: '解放碑', type: 'public', heightM: 339, use: 'office' })).status).toBe(201);
-      expect((await first.api.post('/api/v1/devices', { id: 'uitd-dis', buildingId: 'bits-tower', kind: 'uitd', address: 0x103, reportIntervalS: 30 })).status).toBe(201);
+      expect((await first.api.post('/api/v1/devices', { id: 'uitd-dis', buildingId: 'bits-tower', kind: 'uitd', address: 0x103, reportIntervalS: 30, inService: true })).status).toBe(201);
       const u = await Uitd.open(first.fw.gb26875Port!, 0x103);
       await confirmed(
         u,
@@ -292,7 +292,7 @@ describe('analog values bound to a water_pressure device (gb26875Source)', () =>
     const lane = await svc.api.post('/api/v1/devices', { id: 'lane-z', buildingId: 'bits-mall', kind: 'fire_lane', gb26875Source: source });
     expect(lane.status).toBe(400);
 
-    const ok = await svc.api.post('/api/v1/devices', { ...base, id: 'wp-top', gb26875Source: source });
+    const ok = await svc.api.post('/api/v1/devices', { ...base, id: 'wp-top', gb26875Source: source, inService: true });
     expect(ok.status).toBe(201);
     expect(ok.body.gb26875Source).toEqual(source);
     // the same component (a binding without the optional fields overlaps it) is taken

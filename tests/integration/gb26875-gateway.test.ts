@@ -98,7 +98,7 @@ describe('UITD registration', () => {
     expect(missing.status).toBe(400);
     const wrong = await svc.api.post('/api/v1/devices', { id: 'lane-x', buildingId: 'gb-mall', kind: 'fire_lane', address: 5 });
     expect(wrong.status).toBe(400);
-    const ok = await svc.api.post('/api/v1/devices', { id: 'uitd-mall', buildingId: 'gb-mall', kind: 'uitd', address: UITD_ADDRESS, vendor: 'ACME', reportIntervalS: 30 });
+    const ok = await svc.api.post('/api/v1/devices', { id: 'uitd-mall', buildingId: 'gb-mall', kind: 'uitd', address: UITD_ADDRESS, vendor: 'ACME', reportIntervalS: 30, inService: true });
     expect(ok.status).toBe(201);
     expect(ok.body).toMatchObject({ kind: 'uitd', address: UITD_ADDRESS });
     const dup = await svc.api.post('/api/v1/devices', { id: 'uitd-dup', buildingId: 'gb-mall', kind: 'uitd', address: UITD_ADDRESS });
@@ -186,7 +186,7 @@ describe('component state across a restart', () => {
     const first = await startService({ GB26875_PORT: '0' });
     const dataDir = first.dataDir;
     await first.api.post('/api/v1/buildings', { id: 'gb-tower', name: '环球金融中心', street: '解放碑', type: 'public', heightM: 339, use: 'office' });
-    expect((await first.api.post('/api/v1/devices', { id: 'uitd-tower', buildingId: 'gb-tower', kind: 'uitd', address: 0x0a0b0c, reportIntervalS: 3600 })).status).toBe(201);
+    expect((await first.api.post('/api/v1/devices', { id: 'uitd-tower', buildingId: 'gb-tower', kind: 'uitd', address: 0x0a0b0c, reportIntervalS: 3600, inService: true })).status).toBe(201);
     const source = 0x0a0b0c;
     let uitd = await SimulatedUitd.open(first.fw.gb26875Port!);
     expect((await uitd.send(componentStatus(encodeComponentStatus({ normal: true, fireAlarm: true }), 2), { source })).command).toBe(Command.confirm);

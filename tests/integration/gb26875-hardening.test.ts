@@ -114,7 +114,7 @@ async function metrics(svc: TestService): Promise<string> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function registerUitd(svc: TestService, id: string, address: number, extra: Record<string, unknown> = {}): Promise<void> {
-  const r = await svc.api.post('/api/v1/devices', { id, buildingId: 'hb-tower', kind: 'uitd', address, reportIntervalS: 30, ...extra });
+  const r = await svc.api.post('/api/v1/devices', { id, buildingId: 'hb-tower', kind: 'uitd', address, reportIntervalS: 30, inService: true, ...extra });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
 }
 

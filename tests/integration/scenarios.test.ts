@@ -40,7 +40,7 @@ describe('golden scenarios', () => {
         for (const b of spec.buildings) expect((await svc.api.post('/api/v1/buildings', b)).status).toBe(201);
         const secrets = new Map<string, string>();
         for (const d of spec.devices) {
-          const r = await svc.api.post('/api/v1/devices', d);
+          const r = await svc.api.post('/api/v1/devices', { inService: true, ...d });
           expect(r.status, JSON.stringify(r.body)).toBe(201);
           secrets.set(d.id, r.body.credentials.password);
         }

@@ -97,7 +97,11 @@ export interface Provisioned {
 }
 
 let counter = 0;
-/** Create a building (if not given) and a device; returns its credentials. */
+/**
+ * Create a building (if not given) and a device; returns its credentials. The device is in service
+ * (`inService: true`, as fleet provisioning registers) unless `device` says `inService: false`: a
+ * commissioning device's alerts reach neither the board nor the default alert list (issue #17 item 6).
+ */
 export async function provisionDevice(
   api: ApiClient,
   device: Record<string, unknown> = { kind: 'water_pressure', point: 'hydrant_top' },
@@ -120,7 +124,7 @@ export async function provisionDevice(
     if (b.status !== 201) throw new Error(`building create failed: ${b.status} ${JSON.stringify(b.body)}`);
     buildingId = b.body.id;
   }
-  const d = await api.post('/api/v1/devices', { buildingId, id: `dev-t${process.pid}-${++counter}`, ...device });
+  const d = await api.post('/api/v1/devices', { buildingId, id: `dev-t${process.pid}-${++counter}`, inService: true, ...device });
   if (d.status !== 201) throw new Error(`device create failed: ${d.status} ${JSON.stringify(d.body)}`);
   return { buildingId, deviceId: d.body.id, password: d.body.credentials.password };
 }

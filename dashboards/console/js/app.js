@@ -14,10 +14,12 @@ import { buildingView } from './building.js';
 import { coverageView } from './coverage.js';
 import { deviceView } from './device.js';
 import { h, replace } from './dom.js';
+import { Attention } from './duty.js';
 import { fmtTime, lang, setLang, t } from './i18n.js';
 import { importView } from './importer.js';
 import { LiveFeed } from './live.js';
 import { overviewView } from './overview.js';
+import { recordsView, recordView } from './records.js';
 import { registerView } from './register.js';
 import { Store } from './store.js';
 
@@ -167,7 +169,8 @@ async function start() {
     token: session.token,
     // the board is loaded after the first hello, so no event between the two is lost
     onHello: (_hello, first) => first && loadActive(),
-    onEvent: (e) => (loading ? buffered.push(e) : state.store.onEvent(e)),
+    // an installer's test alert (commissioning, issue #17 item 6) is the device page's, never the board's
+    onEvent: (e) => (e.data?.alert?.commissioning ? undefined : loading ? buffered.push(e) : state.store.onEvent(e)),
     onState: (s) => {
       state.feedState = s;
       // a role or scope change leaves the session valid: start over (start() checks /auth/me)
@@ -178,6 +181,8 @@ async function start() {
   });
   // the alarm follows the alerts on every page, not only on the board
   state.store.subscribe(() => state.alarm.sync(state.store.list()));
+  // so do the 待确认 / 逾期 badge, the tab title and the new-alarm toasts (issue #17 item 1)
+  state.attention = new Attention({ store: state.store, feed: state.feed });
   window.__firewatch = { feed: state.feed, store: state.store, alarm: state.alarm, me };
   state.feed.start();
   renderShell();
@@ -186,6 +191,8 @@ async function start() {
 
 function stop() {
   state.feed?.stop();
+  state.attention?.stop();
+  state.attention = null;
   for (const id of state.timers) clearTimeout(id);
   state.timers = [];
   destroyView();
@@ -205,6 +212,7 @@ function navItems() {
   return [
     ['board', t('nav_board'), true],
     ['overview', t('nav_overview'), true],
+    ['records', t('nav_records'), true],
     ['coverage', t('nav_coverage'), state.me.role !== 'operator'],
     ['register', t('nav_register'), can.register],
     ['import', t('nav_import'), can.admin],
@@ -236,6 +244,7 @@ function renderShell() {
     { class: 'top' },
     h('a', { class: 'brand', href: '#/board' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), t('app_title')),
     h('nav', {}, navItems().map(([k, label]) => h('a', { href: `#/${k}`, class: `nav-${k}`, dataset: { nav: k } }, label))),
+    state.attention?.badge() ?? null,
     h('div', { class: 'spacer' }),
     state.clock,
     soundBtn,
@@ -287,6 +296,7 @@ function route() {
   const views = {
     board: () => boardView(ctx),
     overview: () => overviewView(ctx),
+    records: () => (arg ? recordView(ctx, arg) : recordsView(ctx)),
     building: () => buildingView(ctx, arg),
     device: () => deviceView(ctx, arg),
     register: () => registerView(ctx),

@@ -1,26 +1,133 @@
 /**
  * The live alert board: hazards, faults and maintenance alerts in three separate sections,
- * each sorted by severity, escalation and age; countdowns to the acknowledge and close
- * deadlines ("1分钟响应、3分钟处置") on the server's clock; acknowledge in one click, close in two
- * (outcome + note); silence per alert; who did what.
+ * each sorted unacknowledged and overdue first, then by severity, escalation and age (issue #17
+ * item 1); countdowns to the acknowledge and close deadlines ("1分钟响应、3分钟处置") on the
+ * server's clock; where (building · street, the device's 楼层/位置), whom to call (a tel: link)
+ * and what was measured, in words with units (item 2); acknowledge in one click, close in two
+ * (an outcome chosen, never preselected, and a note, with templates per outcome: item 3);
+ * silence per alert; who did what.
  */
 import { post } from './api.js';
 import { h, replace } from './dom.js';
-import { fmtDateTime, fmtDuration, fmtTime, msg, name, OUTCOMES, t } from './i18n.js';
+import { fmtDateTime, fmtDuration, fmtTime, msg, name, noteTemplates, OUTCOMES, t } from './i18n.js';
+import { recentClosures } from './records.js';
 import { uplinkPanel } from './uplink.js';
 
+/** units of alerts stored before they carried `measured` (the server's RULE_UNITS) */
+const RULE_UNITS = {
+  pressure_low: 'MPa', pressure_high: 'MPa', pressure_drop: 'MPa', level_low: 'm', level_high: 'm',
+  residual_current_high: 'mA', temperature_high: '°C',
+};
+
+/** the number as the server's messages print it: MPa and m with 2–3 decimals, °C with 1, mA whole */
+function num(v, unit) {
+  if (unit === 'MPa' || unit === 'm') {
+    const s = v.toFixed(3);
+    return s.endsWith('0') ? s.slice(0, -1) : s;
+  }
+  if (unit === '°C') return String(Number(v.toFixed(1)));
+  return String(Math.round(v));
+}
+const qty = (v, unit) => `${num(v, unit)}${unit ? ` ${unit}` : ''}`;
+
+/** 75 s → '1 分钟'; under a minute in seconds, over an hour in hours and minutes */
+export function fmtSpan(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return t('u_s', s);
+  const m = Math.floor(s / 60);
+  return m < 60 ? t('u_min', m) : t('u_h_min', Math.floor(m / 60), m % 60);
+}
+
+const paren = (parts) => {
+  const p = parts.filter(Boolean);
+  return p.length ? t('paren', p.join(t('list_sep'))) : '';
+};
+
+/** a span whose text `t(key, <time since>)` is refreshed by tickCountdowns() on the server's clock */
+const elapsed = (key, since) => h('span', { class: 'elapsed', dataset: { key, since } });
+
+/** The measured value in words with its unit, per rule (issue #17 item 2); null when there is nothing to add. */
+export function valueLine(a) {
+  const m = a.measured ?? null;
+  const unit = m?.unit ?? RULE_UNITS[a.rule] ?? null;
+  const q = (v) => qty(v, unit);
+  const line = (...body) => h('p', { class: 'value-line', dataset: { rule: a.rule } }, ...body);
+  switch (a.rule) {
+    case 'pressure_drop': {
+      // the alert's value is the fall; the pressure itself is what was measured
+      const fell = a.value !== null ? t('v_fell', q(a.value)) : null;
+      const thr = a.threshold !== null ? t('v_threshold', q(a.threshold)) : null;
+      if (m?.value != null && m.from != null) return line(t('v_pressure_fell', num(m.from, unit), q(m.value)), paren([fell, thr]));
+      if (m?.value != null) return line(t('v_pressure', q(m.value)), paren([fell, thr]));
+      return a.value !== null ? line(t('v_fell_only', q(a.value)), paren([thr])) : null;
+    }
+    case 'lane_blocked': {
+      const since = m?.since ?? a.openedAt;
+      if (a.cleared && a.clearedAt) return line(t('v_lane_cleared', fmtSpan(Date.parse(a.clearedAt) - Date.parse(since))));
+      return line(elapsed('v_lane', since));
+    }
+    case 'device_offline': {
+      // the value is the silence (s) when it was raised
+      const since = m?.since ?? new Date(Date.parse(a.openedAt) - (a.value ?? 0) * 1000).toISOString();
+      return line(elapsed('v_offline', since));
+    }
+    case 'device_alarm':
+      return line(t('v_device_alarm'), m?.code ? paren([t('v_code', m.code)]) : '');
+    case 'device_supervisory':
+      return line(t('v_supervisory'), m?.code ? paren([m.code]) : '');
+    case 'sensor_fault':
+      // the message names the cause; a pinned or unchanged reading is worth its number
+      return m?.value != null && unit ? line(t('v_reading', q(m.value))) : null;
+    default: {
+      const cur = m?.value ?? a.value;
+      if (!unit || cur === null || cur === undefined) return null;
+      const low = a.rule === 'pressure_low' || a.rule === 'level_low';
+      const setpoint = a.rule === 'residual_current_high' || a.rule === 'temperature_high';
+      const thr = a.threshold !== null ? t(setpoint ? 'v_setpoint' : 'v_threshold', q(a.threshold)) : null;
+      const peak = a.peak !== null && a.peak !== cur ? t(low ? 'v_lowest' : 'v_highest', q(a.peak)) : null;
+      return line(t('v_now', q(cur)), paren([thr, peak]));
+    }
+  }
+}
+
+/** 'tel:' with the digits (and a leading +) of a phone number as people write it: '023-6310 0000' → 'tel:02363100000' */
+export function telHref(phone) {
+  const digits = String(phone).replace(/[^\d+]/g, '');
+  return `tel:${digits.replace(/(?!^)\+/g, '')}`;
+}
+
+/** where: building · street · the device's installed location (楼层/位置) */
 export function alertMeta(a) {
   return h(
     'div',
-    { class: 'meta' },
+    { class: 'meta place' },
     a.buildingId ? h('a', { href: `#/building/${encodeURIComponent(a.buildingId)}`, class: 'building-link' }, a.buildingName ?? a.buildingId) : null,
     a.street ? h('span', { class: 'street' }, a.street) : null,
+    a.location ? h('span', { class: 'location' }, `${t('card_location')} `, h('strong', {}, a.location)) : null,
+  );
+}
+
+/** whom to call: the building's contact, the number as a tel: link */
+export function contactLine(a) {
+  if (!a.contactPhone && !a.contactName) return null;
+  return h(
+    'div',
+    { class: 'meta contact' },
+    `${t('card_contact')} `,
+    a.contactName ? h('span', { class: 'contact-name' }, a.contactName) : null,
+    a.contactPhone ? h('a', { class: 'tel', href: telHref(a.contactPhone) }, '☎ ', a.contactPhone) : null,
+  );
+}
+
+/** which device: its id (a link) and point, and how many breaching readings */
+function deviceLine(a) {
+  if (!a.deviceId && !(a.count > 1)) return null;
+  return h(
+    'div',
+    { class: 'meta device' },
     a.deviceId
       ? h('a', { href: `#/device/${encodeURIComponent(a.deviceId)}`, class: 'device-link' }, a.deviceId, a.point ? ` · ${name('point', a.point)}` : a.kind ? ` · ${name('kind', a.kind)}` : '')
       : null,
-    a.value !== null ? h('span', {}, `${t('value')} ${a.value}`) : null,
-    a.threshold !== null ? h('span', {}, `${t('threshold')} ${a.threshold}`) : null,
-    a.peak !== null && a.peak !== a.value ? h('span', {}, `${t('peak')} ${a.peak}`) : null,
     a.count > 1 ? h('span', {}, `${t('count')} ${a.count}`) : null,
   );
 }
@@ -51,6 +158,7 @@ export function tickCountdowns(root, now) {
     el.textContent = `${label} ${overdue ? (left < 0 ? fmtDuration(-left) : '') : fmtDuration(left)}`.trim();
   }
   for (const el of root.querySelectorAll('.age')) el.textContent = fmtDuration(now - Date.parse(el.dataset.since));
+  for (const el of root.querySelectorAll('.elapsed')) el.textContent = t(el.dataset.key, fmtSpan(now - Date.parse(el.dataset.since)));
 }
 
 export function boardView(ctx) {
@@ -59,6 +167,7 @@ export function boardView(ctx) {
   const forms = new Map(); // alert id → its open close form (kept across re-renders, so typing is not lost)
   const busy = new Set();
   const uplink = uplinkPanel(ctx);
+  const recent = recentClosures(store, () => render()); // before the board's own listener: it sees each closure first
 
   const act = async (a, fn) => {
     busy.add(a.id);
@@ -75,9 +184,25 @@ export function boardView(ctx) {
 
   const closeForm = (a) => {
     const note = h('input', { type: 'text', name: 'note', maxlength: '2000', placeholder: t('note'), 'aria-label': t('note'), class: 'note' });
+    // nothing is preselected: a hurried close must not record a false alarm (issue #17 item 3)
+    const templates = h('div', { class: 'note-templates', 'aria-label': t('note_templates') });
     const outcome = h(
       'select',
-      { name: 'outcome', 'aria-label': t('outcome'), class: 'outcome' },
+      {
+        name: 'outcome',
+        'aria-label': t('outcome'),
+        class: 'outcome',
+        onChange: () => {
+          error.textContent = '';
+          replace(
+            templates,
+            noteTemplates(outcome.value).map((text) =>
+              h('button', { type: 'button', class: 'btn tpl', onClick: () => ((note.value = text), (error.textContent = ''), note.focus()) }, text),
+            ),
+          );
+        },
+      },
+      h('option', { value: '', disabled: true, selected: true }, t('outcome_choose')),
       OUTCOMES.map((o) => h('option', { value: o }, name('outcome', o))),
     );
     const error = h('span', { class: 'form-error', role: 'alert' });
@@ -87,9 +212,10 @@ export function boardView(ctx) {
         class: 'close-form',
         onSubmit: (ev) => {
           ev.preventDefault();
-          if (!note.value.trim()) {
-            error.textContent = t('note_required');
-            note.focus();
+          const missing = [!outcome.value && t('outcome_choose'), !note.value.trim() && t('note_required')].filter(Boolean);
+          if (missing.length) {
+            error.textContent = missing.join(t('list_sep'));
+            (outcome.value ? note : outcome).focus();
             return;
           }
           forms.delete(a.id);
@@ -101,6 +227,7 @@ export function boardView(ctx) {
       h('button', { type: 'submit', class: 'btn danger close-submit' }, t('close_submit')),
       h('button', { type: 'button', class: 'btn', onClick: () => (forms.delete(a.id), render()) }, t('cancel')),
       error,
+      templates,
     );
     forms.set(a.id, form);
     return form;
@@ -109,6 +236,8 @@ export function boardView(ctx) {
   const card = (a) => {
     const hazard = a.class === 'hazard' && !a.maintenance;
     const sounding = alarm.sounding.has(a.id);
+    // arrived over the live feed and not acknowledged yet
+    const fresh = a.status === 'open' && store.fresh.has(a.id);
     const actions = [];
     if (can.handle) {
       if (a.status === 'open') {
@@ -129,12 +258,14 @@ export function boardView(ctx) {
     return h(
       'article',
       {
-        class: ['alert', `cls-${a.class}`, a.maintenance && 'maint', `sev-${a.severity}`, `st-${a.status}`, a.escalationLevel > 0 && `esc esc-${a.escalationLevel}`, sounding && 'sounding'],
+        class: ['alert', `cls-${a.class}`, a.maintenance && 'maint', `sev-${a.severity}`, `st-${a.status}`, a.escalationLevel > 0 && `esc esc-${a.escalationLevel}`, sounding && 'sounding', fresh && 'fresh'],
         dataset: { alertId: a.id, rule: a.rule },
+        tabindex: '-1',
       },
       h(
         'header',
         {},
+        fresh ? h('span', { class: 'badge fresh-badge' }, t('new_badge')) : null,
         h('span', { class: ['badge', `sev-${a.severity}`] }, name('severity', a.severity)),
         a.escalationLevel > 0 ? h('span', { class: 'badge escalation', dataset: { level: String(a.escalationLevel) } }, t('escalated', a.escalationLevel)) : null,
         h('h3', {}, name('rule', a.rule)),
@@ -143,6 +274,9 @@ export function boardView(ctx) {
       ),
       h('p', { class: 'message' }, msg(a.message)),
       alertMeta(a),
+      contactLine(a),
+      valueLine(a),
+      deviceLine(a),
       h('div', { class: 'timers' }, h('span', { class: 'opened' }, `${t('opened_at')} ${fmtDateTime(a.openedAt)}`), ...timers),
       a.acknowledgedBy ? h('p', { class: 'who' }, t('acked_by', a.acknowledgedBy, fmtTime(a.acknowledgedAt))) : null,
       historyList(a),
@@ -158,8 +292,11 @@ export function boardView(ctx) {
       items.length ? items.map(card) : h('p', { class: 'empty' }, t(emptyKey)),
     );
 
+  let order = '';
+  const orderOf = (g) => [g.hazards, g.faults, g.maintenance].map((l) => l.map((a) => a.id).join()).join('|');
   const render = () => {
-    const g = store.groups();
+    const g = store.groups(ctx.feed.serverNow());
+    order = orderOf(g);
     alarm.sync(store.list());
     const focused = document.activeElement;
     replace(
@@ -178,36 +315,45 @@ export function boardView(ctx) {
     tickCountdowns(root, ctx.feed.serverNow());
   };
 
-  const closedList = () =>
-    store.closed.length
+  // 最近处置 (issue #17 item 4): hazards a person closed, each a link to its record; self-closed faults stay out
+  const closedList = () => {
+    const items = recent.list();
+    return items.length
       ? h(
           'section',
           { class: 'lane lane-closed', 'aria-label': t('recently_closed') },
-          h('h2', {}, t('recently_closed')),
+          h('h2', {}, t('recently_closed'), h('a', { href: '#/records', class: 'records-all' }, t('rec_all'))),
           h(
             'ul',
             { class: 'closed-list' },
-            store.closed.map((a) =>
+            items.map((a) =>
               h(
                 'li',
                 { dataset: { alertId: a.id } },
-                h('strong', {}, name('rule', a.rule)),
-                ` · ${a.buildingName ?? a.buildingId ?? ''} · ${name('outcome', a.outcome)} · `,
-                h('span', { class: 'who' }, t('closed_by', a.closedBy, fmtTime(a.closedAt))),
+                h(
+                  'a',
+                  { href: `#/records/${encodeURIComponent(a.id)}`, class: 'record-link' },
+                  h('strong', {}, name('rule', a.rule)),
+                  ` · ${a.buildingName ?? a.buildingId ?? ''} · ${name('outcome', a.outcome)} · `,
+                  h('span', { class: 'who' }, t('closed_by', a.closedBy, fmtTime(a.closedAt))),
+                ),
                 a.note ? h('div', { class: 'muted' }, a.note) : null,
               ),
             ),
           ),
         )
       : null;
+  };
 
   const unsub = store.subscribe(render);
-  const ticker = setInterval(() => tickCountdowns(root, ctx.feed.serverNow()), 500);
+  // a deadline passing moves a card up even before the server's escalation event arrives
+  const ticker = setInterval(() => (orderOf(store.groups(ctx.feed.serverNow())) !== order ? render() : tickCountdowns(root, ctx.feed.serverNow())), 500);
   render();
   return {
     el: root,
     destroy() {
       unsub();
+      recent.destroy();
       clearInterval(ticker);
     },
   };

@@ -74,10 +74,10 @@ export function alertTable(alerts) {
       alerts.map((a) =>
         h(
           'tr',
-          { class: [`cls-${a.class}`, a.maintenance && 'maint'], dataset: { alertId: a.id } },
+          { class: [`cls-${a.class}`, a.maintenance && 'maint', a.commissioning && 'cm-alert'], dataset: { alertId: a.id } },
           h('td', {}, fmtDateTime(a.openedAt)),
           h('td', {}, a.deviceId ? h('a', { href: `#/device/${encodeURIComponent(a.deviceId)}` }, a.deviceId) : '—'),
-          h('td', {}, h('strong', {}, name('rule', a.rule)), h('div', { class: 'muted' }, msg(a.message))),
+          h('td', {}, h('strong', {}, name('rule', a.rule)), a.commissioning ? [' ', h('span', { class: 'badge cm-badge' }, t('cm_alert_badge'))] : null, h('div', { class: 'muted' }, msg(a.message))),
           h('td', {}, t(`status_${a.status}`), a.escalationLevel ? ` · ${t('escalated', a.escalationLevel)}` : '', a.cleared ? ` · ${t('cleared')}` : ''),
           h('td', {}, a.outcome ? name('outcome', a.outcome) : '', a.closedBy ? h('div', { class: 'muted' }, t('closed_by', a.closedBy, fmtDateTime(a.closedAt))) : null, a.note ? h('div', { class: 'muted' }, a.note) : null),
           h('td', {}, historyList(a, 4)),
@@ -188,6 +188,7 @@ function deviceCard(d) {
       h('span', { class: ['dot', online ? 'dot-green' : 'dot-grey'] }),
       h('a', { href: `#/device/${encodeURIComponent(d.id)}` }, d.id),
       h('span', { class: 'muted' }, ` ${name('kind', d.kind)}${d.point ? ` · ${name('point', d.point)}` : ''}${d.location ? ` · ${d.location}` : ''}`),
+      d.inService === false ? h('span', { class: 'badge cm-badge' }, t('cm_state_commissioning')) : null,
       h('span', { class: ['badge', online ? 'ok' : 'off'] }, online ? t('online') : t('offline')),
     ),
     h(

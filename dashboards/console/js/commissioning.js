@@ -1,9 +1,14 @@
 /**
- * Commissioning check for an installer: did the first message arrive, are the values plausible
- * for the point, would they raise an alert, and — when the service rejected a message — what to
- * fix (status.lastRejected.reason → a sentence in Chinese and English). Polls the device.
+ * Commissioning check for an installer: did the first message arrive (and when: the first one,
+ * not the latest), is the device online — a one-shot publish (connect, publish, disconnect) is a
+ * working sensor, so a recent connection or accepted message counts (status.reachable) — are the
+ * values plausible for the point, would they raise an alert, and — when the service rejected a
+ * message — what to fix, in Chinese (status.lastRejected.detailZh; the English detail beside it in
+ * English). A rejection followed by accepted messages is history, shown greyed, not a red mark.
+ * Above the checks: whether the device is still being commissioned (调试, issue #17 item 6) and
+ * the 投入使用 button for the building's operator and admins. Polls the device.
  */
-import { get } from './api.js';
+import { ApiError, get, post } from './api.js';
 import { h, replace } from './dom.js';
 import { fmtDateTime, lang, name, t } from './i18n.js';
 
@@ -63,25 +68,84 @@ function line(ok, ...content) {
   return h('li', { class: ok === null ? 'pending' : ok ? 'ok' : 'bad' }, h('span', { class: 'mark', 'aria-hidden': 'true' }, ok === null ? '…' : ok ? '✔' : '✘'), ' ', ...content);
 }
 
-export function commissioningPanel(ctx, deviceId, { everyMs = 2000 } = {}) {
+/** a rejected message: what was wrong, in Chinese first (the service's English detail as a second line in English) */
+export function rejectionText(rej) {
+  if (lang() === 'en') return [h('div', { class: 'fix' }, h('strong', {}, `${t('fix')}: `), reasonText(rej.reason)), h('div', { class: 'muted detail mono' }, rej.detail)];
+  return [h('div', { class: 'detail detail-zh' }, rej.detailZh ?? name('reason_short', rej.reason)), h('div', { class: 'fix' }, h('strong', {}, `${t('fix')}: `), reasonText(rej.reason))];
+}
+
+/** 在线: connected now, or recently (a one-shot publish); else offline since its last contact, or not yet connected */
+function onlineLine(st) {
+  if (st.online) return line(true, h('span', { class: 'online-state', dataset: { state: 'online' } }, t('cm_online_now')));
+  if (st.reachable) return line(true, h('span', { class: 'online-state', dataset: { state: 'recent' } }, t('cm_online_recent', fmtDateTime(st.lastContactAt))));
+  if (st.lastContactAt) return line(false, h('span', { class: 'online-state', dataset: { state: 'offline' } }, t('cm_offline_since', fmtDateTime(st.lastContactAt))));
+  return line(null, h('span', { class: 'online-state', dataset: { state: 'waiting' } }, t('cm_waiting_connect')));
+}
+
+/** 调试中 / 已投入使用, and the button that puts the device in service */
+function serviceState(ctx, d, onChange, onInService) {
+  if (d.inService) {
+    return h('p', { class: 'commission-state in-service', dataset: { state: 'in_service' } }, h('span', { class: 'badge ok' }, t('cm_state_in_service', fmtDateTime(d.inServiceAt))));
+  }
+  const err = h('span', { class: 'form-error', role: 'alert' });
+  const btn = ctx.can.write
+    ? h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn primary put-in-service',
+          title: t('cm_put_in_service_hint'),
+          onClick: async () => {
+            btn.disabled = true;
+            err.textContent = '';
+            try {
+              const updated = await post(`/devices/${encodeURIComponent(d.id)}/in-service`, {});
+              onInService?.(updated);
+              onChange();
+            } catch (e) {
+              btn.disabled = false;
+              err.textContent = `${t('error')}: ${e instanceof ApiError && e.status === 403 ? t('forbidden') : e.message}`;
+            }
+          },
+        },
+        t('cm_put_in_service'),
+      )
+    : null;
+  return h(
+    'div',
+    { class: 'commission-state commissioning-now', dataset: { state: 'commissioning' } },
+    h('p', {}, h('span', { class: 'badge cm-badge' }, t('cm_state_commissioning')), ' ', h('span', { class: 'muted' }, t('cm_state_note', fmtDateTime(d.commissioningUntil)))),
+    btn ? h('p', {}, btn, ' ', h('span', { class: 'muted' }, t('cm_put_in_service_hint')), err) : null,
+  );
+}
+
+export function commissioningPanel(ctx, deviceId, { everyMs = 2000, onInService } = {}) {
   const list = h('ul', { class: 'checks' }, line(null, t('loading')));
-  const el = h('section', { class: 'panel commissioning', dataset: { deviceId } }, h('h3', {}, t('commissioning')), list);
+  const state = h('div', { class: 'commission-state-box' });
+  const el = h('section', { class: 'panel commissioning', dataset: { deviceId } }, h('h3', {}, t('commissioning')), state, list);
   let timer = null;
   let rules = null;
   let stopped = false;
+  const again = () => {
+    clearTimeout(timer);
+    poll();
+  };
   const poll = async () => {
     try {
       const d = await get(`/devices/${encodeURIComponent(deviceId)}`);
       rules ??= (await get(`/devices/${encodeURIComponent(deviceId)}/rules`)).rules;
       const st = d.status ?? {};
       const items = [];
+      el.dataset.inService = String(!!d.inService);
+      replace(state, serviceState(ctx, d, again, onInService));
       const arrived = st.accepted > 0 || !!st.lastReading;
+      // the FIRST message's time (a device from before that was kept shows only that messages came)
       items.push(
         arrived
-          ? line(true, h('span', { class: 'first-message' }, t('first_arrived', fmtDateTime(st.lastSeenAt ?? st.lastReading?.ts))))
+          ? line(true, h('span', { class: 'first-message' }, st.firstAcceptedAt ? t('first_arrived', fmtDateTime(st.firstAcceptedAt)) : t('cm_first_unknown')))
           : line(null, h('span', { class: 'first-message waiting' }, t('waiting_first'))),
       );
-      items.push(line(st.online ? true : null, st.online ? t('online') : t('offline')));
+      items.push(onlineLine(st));
       const fields = st.lastReading?.fields;
       const checks = plausibility(d, fields);
       if (checks.length) {
@@ -108,13 +172,24 @@ export function commissioningPanel(ctx, deviceId, { everyMs = 2000 } = {}) {
         }
       }
       const rej = st.lastRejected;
-      if (rej) {
+      if (rej && rej.supersededAt) {
+        // accepted messages came after it: history, greyed, not a red mark
+        items.push(
+          h(
+            'li',
+            { class: 'history rejected-history', dataset: { reason: rej.reason } },
+            h('span', { class: 'mark', 'aria-hidden': 'true' }, '·'),
+            ' ',
+            h('span', { class: 'rejected-reason', dataset: { reason: rej.reason } }, `${t('cm_rejected_history')}: ${name('reason_short', rej.reason)} · ${fmtDateTime(rej.at)}`),
+            h('div', { class: 'detail' }, lang() === 'en' ? rej.detail : (rej.detailZh ?? '')),
+          ),
+        );
+      } else if (rej) {
         items.push(
           line(
             false,
-            h('span', { class: 'rejected-reason', dataset: { reason: rej.reason } }, `${t('last_rejected')}: ${rej.reason} · ${fmtDateTime(rej.at)}`),
-            h('div', { class: 'fix' }, h('strong', {}, `${t('fix')}: `), reasonText(rej.reason)),
-            h('div', { class: 'muted detail' }, rej.detail),
+            h('span', { class: 'rejected-reason', dataset: { reason: rej.reason } }, `${t('last_rejected')}: ${name('reason_short', rej.reason)} · ${fmtDateTime(rej.at)}`),
+            ...rejectionText(rej),
           ),
         );
       }

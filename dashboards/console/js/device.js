@@ -5,7 +5,7 @@
 import { ApiError, del, get, post, put } from './api.js';
 import { alertTable, auditPanel, fmtFields } from './building.js';
 import { deviceCharts } from './chart.js';
-import { commissioningPanel, reasonText } from './commissioning.js';
+import { commissioningPanel, rejectionText } from './commissioning.js';
 import { copyText, h, replace } from './dom.js';
 import { fmtDateTime, isoToShanghaiLocal, name, shanghaiLocalToIso, t } from './i18n.js';
 
@@ -126,10 +126,9 @@ export function deviceView(ctx, id) {
       rej
         ? h(
             'div',
-            { class: 'last-rejected', dataset: { reason: rej.reason } },
-            h('p', {}, h('strong', {}, rej.reason), ` · ${fmtDateTime(rej.at)}`),
-            h('p', { class: 'mono' }, rej.detail),
-            h('p', { class: 'fix' }, `${t('fix')}: ${reasonText(rej.reason)}`),
+            { class: ['last-rejected', rej.supersededAt && 'history'], dataset: { reason: rej.reason } },
+            h('p', {}, h('strong', {}, name('reason_short', rej.reason)), ` · ${fmtDateTime(rej.at)}`, rej.supersededAt ? h('span', { class: 'muted' }, ` · ${t('cm_rejected_history')}`) : null),
+            rejectionText(rej),
           )
         : h('p', { class: 'muted' }, t('no_rejected')),
     );
@@ -147,15 +146,16 @@ export function deviceView(ctx, id) {
       get(`/devices/${encodeURIComponent(id)}/readings?limit=200`),
       get(`/devices/${encodeURIComponent(id)}/readings?limit=20&channel=event`),
       get(`/devices/${encodeURIComponent(id)}/rules`),
-      get(`/alerts?deviceId=${encodeURIComponent(id)}&limit=50`),
+      // the device page shows its alerts from commissioning too (issue #17 item 6), marked
+      get(`/alerts?deviceId=${encodeURIComponent(id)}&limit=50&commissioning=include`),
     ]);
     renderStatus(d);
     const charts = deviceCharts(d, readings.items, rules.rules);
     replace(
       root,
-      h('h2', {}, d.id, h('span', { class: 'muted' }, ` · ${name('kind', d.kind)}${d.point ? ` · ${name('point', d.point)}` : ''}`)),
+      h('h2', {}, d.id, h('span', { class: 'muted' }, ` · ${name('kind', d.kind)}${d.point ? ` · ${name('point', d.point)}` : ''}`), d.inService === false ? h('span', { class: 'badge cm-badge device-commissioning' }, t('cm_state_commissioning')) : null),
       h('p', {}, h('a', { href: `#/building/${encodeURIComponent(d.buildingId)}` }, `← ${t('building')} ${d.buildingId}`), d.location ? ` · ${d.location}` : '', d.vendor ? ` · ${d.vendor} ${d.model ?? ''}` : '', ` · ${t('report_interval')}: ${d.reportIntervalS}`),
-      h('div', { class: 'device-top' }, statusBox, commissioningPanel(ctx, id, { everyMs: 5000 }), maintenancePanel(ctx, d), credentialsPanel(ctx, d)),
+      h('div', { class: 'device-top' }, statusBox, commissioningPanel(ctx, id, { everyMs: 5000, onInService: () => root.querySelector('.device-commissioning')?.remove() }), maintenancePanel(ctx, d), credentialsPanel(ctx, d)),
       h('div', { class: 'chart-box' }, charts.length ? charts : h('p', { class: 'empty' }, t('chart_none'))),
       h('h3', {}, t('rules')),
       h(
@@ -175,6 +175,7 @@ export function deviceView(ctx, id) {
       h('h3', {}, t('events')),
       readingsTable(events.items),
       h('h3', {}, t('alert_history')),
+      alerts.items.some((a) => a.commissioning) ? h('p', { class: 'muted commissioning-alerts-note' }, t('cm_alerts_note')) : null,
       alertTable(alerts.items),
       ctx.can.handle ? auditPanel(`deviceId=${encodeURIComponent(id)}`) : null,
     );

@@ -185,6 +185,86 @@ const T = {
   yes: ['是', 'yes'],
   no: ['否', 'no'],
   back: ['返回', 'Back'],
+  // issue #17 items 1–3
+  att_pending: ['待确认 {0}', 'Unacknowledged {0}'],
+  att_overdue: ['逾期 {0}', 'Overdue {0}'],
+  att_hint: ['火警隐患：待确认 / 逾期（1分钟响应、3分钟处置）', 'Hazards: unacknowledged / overdue (respond in 1 min, dispose in 3)'],
+  title_pending: ['({0}) 待确认 · Firewatch', '({0}) unacknowledged · Firewatch'],
+  new_alarm: ['新警情：{0} {1}', 'New alarm: {0} {1}'],
+  new_badge: ['新警情', 'New'],
+  dismiss: ['关闭', 'Dismiss'],
+  card_location: ['位置', 'Location'],
+  card_contact: ['联系', 'Contact'],
+  card_no_location: ['未登记安装位置', 'no location registered'],
+  paren: ['（{0}）', ' ({0})'],
+  list_sep: ['，', ', '],
+  v_now: ['当前 {0}', 'Now {0}'],
+  v_threshold: ['阈值 {0}', 'threshold {0}'],
+  v_setpoint: ['设定值 {0}', 'setpoint {0}'],
+  v_lowest: ['最低 {0}', 'lowest {0}'],
+  v_highest: ['最高 {0}', 'highest {0}'],
+  v_pressure: ['水压 {0}', 'Pressure {0}'],
+  v_pressure_fell: ['水压 {0} → {1}', 'Pressure {0} → {1}'],
+  v_fell: ['骤降 {0}', 'fell by {0}'],
+  v_fell_only: ['骤降 {0}', 'Fell by {0}'],
+  v_lane: ['占用 {0}', 'Occupied for {0}'],
+  v_lane_cleared: ['曾占用 {0}，已恢复畅通', 'Was occupied for {0}; clear again'],
+  v_offline: ['已 {0} 无数据', 'No data for {0}'],
+  v_last_heard: ['最后通信 {0}', 'last heard {0}'],
+  v_device_alarm: ['设备报警', 'Device alarm'],
+  v_supervisory: ['监管信号', 'Supervisory signal'],
+  v_code: ['代码 {0}', 'code {0}'],
+  v_reading: ['读数 {0}', 'Reading {0}'],
+  u_s: ['{0} 秒', '{0} s'],
+  u_min: ['{0} 分钟', '{0} min'],
+  u_h_min: ['{0} 小时 {1} 分钟', '{0} h {1} min'],
+  outcome_choose: ['请选择处置结果', 'Choose an outcome'],
+  note_templates: ['常用说明', 'Common notes'],
+  // issue #17 item 4
+  nav_records: ['警情记录', 'Alert records'],
+  rec_title: ['警情记录', 'Alert records'],
+  rec_all: ['全部警情记录', 'All records'],
+  rec_any: ['全部', 'Any'],
+  rec_class: ['类别', 'Class'],
+  rec_rule: ['规则', 'Rule'],
+  rec_date_field: ['日期按', 'Dates by'],
+  rec_by_opened: ['开始时间', 'Opened'],
+  rec_by_closed: ['处置时间', 'Closed'],
+  rec_from: ['开始日期', 'From'],
+  rec_to: ['结束日期', 'To'],
+  rec_building_ph: ['楼宇名称', 'Building name'],
+  rec_person: ['人员', 'Person'],
+  rec_person_ph: ['确认人或处置人（用户名）', 'Who acknowledged or closed (username)'],
+  rec_status_active: ['未关闭', 'Not closed'],
+  rec_search: ['查询', 'Search'],
+  rec_reset: ['重置', 'Reset'],
+  rec_opened: ['开始时间', 'Opened'],
+  rec_severity: ['级别', 'Severity'],
+  rec_acked: ['确认', 'Acknowledged'],
+  rec_closed: ['处置', 'Closed'],
+  rec_none: ['没有符合条件的记录', 'No records match'],
+  rec_prev: ['上一页', 'Previous'],
+  rec_next: ['下一页', 'Next'],
+  rec_page: ['第 {0} 页', 'Page {0}'],
+  rec_back: ['返回警情记录', 'Back to the records'],
+  rec_on_board: ['到告警看板处理', 'Handle it on the board'],
+  rec_action: ['动作', 'Action'],
+  rec_by: ['操作人', 'By'],
+  rec_detail: ['说明', 'Detail'],
+  // issue #17 item 6
+  cm_state_commissioning: ['安装调试中', 'Being commissioned'],
+  cm_state_note: ['调试期间的告警只在本设备页显示，不送值班室、不升级、不计入消防安全码、不上报市级平台；{0} 起自动投入使用。', 'While commissioning, alerts show on this device page only: not on the duty board, never escalated, not in the safety code, not sent to the city platform. In service by itself from {0}.'],
+  cm_state_in_service: ['已投入使用（{0}）', 'In service since {0}'],
+  cm_put_in_service: ['投入使用', 'Put in service'],
+  cm_put_in_service_hint: ['安装调试完成后点击：此后的告警送值班室并计入消防安全码', 'Press once the installation is done: from then on its alerts go to the duty room and the safety code'],
+  cm_online_now: ['在线', 'Online'],
+  cm_online_recent: ['已上线（最近一次 {0}）', 'Came online (last contact {0})'],
+  cm_offline_since: ['离线（最近一次 {0}）', 'Offline (last contact {0})'],
+  cm_waiting_connect: ['等待设备连接…', 'Waiting for the device to connect…'],
+  cm_first_unknown: ['已收到消息', 'Messages arrived'],
+  cm_rejected_history: ['曾拒收，之后已正常接收', 'Rejected earlier, accepted since'],
+  cm_alert_badge: ['调试', 'Commissioning'],
+  cm_alerts_note: ['含安装调试期间的告警（标“调试”）：它们只在此显示，不送值班室。', 'Includes alerts raised while commissioning (marked): they are shown here only, not sent to the duty room.'],
 };
 
 const NAMES = {
@@ -250,7 +330,22 @@ const NAMES = {
     unknown_device: ['设备已被删除：重新登记后再连接。', 'The device was deleted: register it again.'],
     topic_acl: ['发布到了不允许的主题：只能发布到 fire/v1/{设备编号}/telemetry 和 /event。', 'Published outside its own topics: use only fire/v1/{deviceId}/telemetry and /event.'],
   },
+  // issue #17 item 6: a rejection's reason in a few words (the sentence is in `reason`)
+  reason_short: {
+    bad_json: ['不是 JSON', 'not JSON'],
+    schema: ['格式错误', 'schema'],
+    unknown_kind: ['未知类型', 'unknown kind'],
+    out_of_range: ['超出范围', 'out of range'],
+    future_ts: ['时间戳超前', 'future timestamp'],
+    too_large: ['消息过大', 'too large'],
+    rate_limited: ['上报过频', 'rate limited'],
+    unknown_device: ['设备未登记', 'unknown device'],
+    topic_acl: ['主题无权限', 'topic not allowed'],
+  },
 };
+// issue #17 item 6: the history action and the audit action of commissioning
+Object.assign(NAMES.action, { commissioning: ['调试中', 'commissioning'] });
+Object.assign(NAMES.audit, { 'device.in_service': ['投入使用', 'Put in service'] });
 
 export function lang() {
   return localStorage.getItem(KEY) === 'en' ? 'en' : 'zh';
@@ -333,3 +428,35 @@ export function isoToShanghaiLocal(ms) {
 
 export const STREETS = ['解放碑', '朝天门', '七星岗', '南纪门', '大溪沟', '上清寺', '两路口', '菜园坝', '化龙桥', '大坪', '石油路'];
 export const OUTCOMES = ['false_alarm', 'real_fire', 'test', 'fault', 'other'];
+
+// issue #17 items 1–3: note templates per outcome, [zh, en]; choosing one fills the close form's note
+const NOTE_TEMPLATES = {
+  real_fire: [
+    ['已到场处置，火情已扑灭', 'On site and dealt with; the fire is out'],
+    ['已报 119，消防救援队伍已到场处置', 'Called 119; the fire brigade attended'],
+    ['已组织人员疏散，火情已控制', 'People evacuated; the fire is under control'],
+  ],
+  false_alarm: [
+    ['现场核查无异常，疑似传感器误报', 'Checked on site: nothing wrong, probably a sensor false alarm'],
+    ['电话联系楼宇核实，无火情、无险情', 'Confirmed with the building by phone: no fire, no hazard'],
+    ['水压短时波动后已恢复正常，非真实险情', 'A short pressure swing, back to normal: not a real hazard'],
+  ],
+  test: [
+    ['楼宇按计划测试（末端试水 / 水泵测试），已电话核实', 'A scheduled test by the building (end-of-line / pump), confirmed by phone'],
+    ['维保单位检测，已核实', 'Maintenance contractor testing, confirmed'],
+  ],
+  fault: [
+    ['设备故障，已通知维保单位检修', 'Device fault; the maintenance contractor is notified'],
+    ['传感器或线路故障，已报修', 'Sensor or wiring fault; repair requested'],
+  ],
+  other: [
+    ['已通知挪车，消防车道已恢复畅通', 'The vehicle was moved; the fire lane is clear'],
+    ['已电话联系楼宇负责人，现场处理中', 'The building contact was called; being dealt with on site'],
+    ['已移交街道消防工作站跟进', 'Handed over to the street fire station'],
+  ],
+};
+
+/** the note templates for an outcome in the current language */
+export function noteTemplates(outcome) {
+  return (NOTE_TEMPLATES[outcome] ?? []).map((pair) => pair[idx()]);
+}

@@ -1,15 +1,18 @@
 /** /api/v1/alerts and maintenance mode; who acknowledged or closed is the logged-in principal. */
 import { z } from 'zod';
 import type { AlertService } from '../../alerts/alert-service.js';
-import type { Alert } from '../../alerts/model.js';
+import { decodeRecordCursor, encodeRecordCursor, recordBound, recordCsvRows } from '../../alerts/alert-records.js';
+import type { Alert, AlertRecord, AlertRecordFilter } from '../../alerts/model.js';
 import type { Principal } from '../../auth/model.js';
 import type { ChangeControl } from '../../audit/change-control.js';
 import { buildingFilterFor, canApproveAlertChanges, canHandleAlerts, canManageMaintenance, canReadAlert, canReadBuilding, requireRole } from '../../auth/scope.js';
 import type { Building } from '../../devices/model.js';
 import type { DeviceRegistry } from '../../devices/registry.js';
-import { ForbiddenError, NotFoundError } from '../../shared/errors.js';
+import { normaliseStreet } from '../../import/survey-csv.js';
+import { stringifyCsvForSpreadsheet } from '../../shared/csv.js';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import type { Api } from '../app.js';
-import { AckBody, AlertListQuery, AlertSchema, CloseBody, MaintenanceBody, MaintenanceSchema } from '../schemas/alerts.js';
+import { AckBody, AlertListQuery, AlertSchema, CloseBody, MaintenanceBody, MaintenanceSchema, RecordPage, RecordQuery } from '../schemas/alerts.js';
 import { IdParams } from '../schemas/registry.js';
 
 export interface AlertRouteDeps {
@@ -17,6 +20,9 @@ export interface AlertRouteDeps {
   registry: DeviceRegistry;
   changeControl: ChangeControl;
 }
+
+/** the most rows one CSV export carries */
+const RECORDS_CSV_MAX = 100_000;
 
 export function registerAlertRoutes(app: Api, { alerts, registry, changeControl }: AlertRouteDeps): void {
   const tags = ['alerts'];
@@ -29,9 +35,10 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl 
   app.get('/alerts', { schema: { tags, querystring: AlertListQuery, response: { 200: z.object({ items: z.array(AlertSchema) }) } } }, async (req) => {
     const p = requireRole(req.principal, 'admin', 'duty', 'operator', 'platform');
     const scope = buildingFilterFor(p);
-    const { status, street, buildingId, deviceId, rule, severity, from, to, limit } = req.query;
+    const { status, street, buildingId, deviceId, rule, severity, from, to, limit, commissioning } = req.query;
     const items = alerts.list({
       limit,
+      commissioning,
       ...(status ? { status } : {}),
       ...(street ? { street } : {}),
       ...(buildingId ? { buildingId } : {}),
@@ -45,6 +52,86 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl 
     });
     return { items };
   });
+
+  // ── the incident record (警情记录, issue #17 item 4) ─────────────────────────────────────
+  const recordFilter = (principal: Principal | undefined, q: z.infer<typeof RecordQuery>): Omit<AlertRecordFilter, 'limit'> => {
+    const p = requireRole(principal, 'admin', 'duty', 'operator', 'platform');
+    const scope = buildingFilterFor(p);
+    const given = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
+    let street = given(q.street);
+    if (street !== undefined) {
+      const known = normaliseStreet(street);
+      if (!known) throw new BadRequestError('street_unknown', `"${street}" is not one of the 11 streets`);
+      street = known;
+    }
+    const from = given(q.from);
+    const to = given(q.to);
+    const cursor = given(q.cursor);
+    const opt = { street, buildingId: given(q.buildingId), rule: given(q.rule), person: given(q.person), q: given(q.q) };
+    return {
+      class: q.class,
+      dateField: q.dateField,
+      ...(from !== undefined ? { from: recordBound(from, 'from') } : {}),
+      ...(to !== undefined ? { to: recordBound(to, 'to') } : {}),
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.outcome ? { outcome: q.outcome } : {}),
+      ...Object.fromEntries(Object.entries(opt).filter(([, v]) => v !== undefined)),
+      ...(cursor !== undefined ? { after: decodeRecordCursor(cursor) } : {}),
+      ...(scope !== 'all' && scope.streets ? { streets: scope.streets } : {}),
+      ...(scope !== 'all' && scope.buildingIds ? { buildingIds: scope.buildingIds } : {}),
+    };
+  };
+  // where the device is: as recorded with the alert, else the device's location now (older alerts)
+  const withLocation = (a: AlertRecord) => ({ ...a, location: a.location ?? (a.deviceId ? registry.context(a.deviceId)?.device.location : null) ?? null });
+  const timeOf = (a: AlertRecord, f: Pick<AlertRecordFilter, 'dateField'>) => (f.dateField === 'closed' ? a.closedAt : a.openedAt) ?? '';
+
+  app.get(
+    '/alerts/records',
+    {
+      schema: {
+        tags,
+        description:
+          'The incident record (警情记录): alerts newest first, hazards or faults (never mixed), by date, street, building, rule, outcome, ' +
+          'who acknowledged or closed, status and building name; limited to the principal\'s streets or buildings.',
+        querystring: RecordQuery,
+        response: { 200: RecordPage },
+      },
+    },
+    async (req) => {
+      const f = { ...recordFilter(req.principal, req.query), limit: req.query.limit + 1 };
+      const rows = alerts.records(f);
+      const items = rows.slice(0, req.query.limit);
+      const last = items[items.length - 1];
+      return { items: items.map(withLocation), nextCursor: rows.length > req.query.limit && last ? encodeRecordCursor(timeOf(last, f), last.id) : null };
+    },
+  );
+
+  app.get(
+    '/alerts/records.csv',
+    {
+      schema: {
+        tags,
+        description: `The incident record for the same filter as CSV (UTF-8 with BOM, for Excel): Chinese headers first, times in Asia/Shanghai, at most ${RECORDS_CSV_MAX} rows; limit and cursor are ignored.`,
+        querystring: RecordQuery,
+      },
+    },
+    async (req, reply) => {
+      const base = recordFilter(req.principal, { ...req.query, cursor: undefined });
+      const all: AlertRecord[] = [];
+      let after: AlertRecordFilter['after'];
+      for (;;) {
+        const page = alerts.records({ ...base, ...(after ? { after } : {}), limit: Math.min(1000, RECORDS_CSV_MAX - all.length) });
+        all.push(...page);
+        const last = page[page.length - 1];
+        if (!last || page.length < 1000 || all.length >= RECORDS_CSV_MAX) break;
+        after = { at: timeOf(last, base), id: last.id };
+      }
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="alert-records.csv"; filename*=UTF-8''${encodeURIComponent('警情记录.csv')}`)
+        .send(`\uFEFF${stringifyCsvForSpreadsheet(recordCsvRows(all.map(withLocation)))}`);
+    },
+  );
 
   app.get('/alerts/:id', { schema: { tags, params: IdParams, response: { 200: AlertSchema } } }, async (req) => {
     const a = alerts.get(req.params.id);

@@ -8,6 +8,7 @@ import type { Principal } from '../../auth/model.js';
 import { buildingFilterFor, canApproveAlertChanges, canReadBuilding, canWriteRegistry, requireRole } from '../../auth/scope.js';
 import { DEVICE_ALERT_FIELDS } from '../../audit/change-control.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
+import { rejectionDetailZh } from '../../telemetry/rejection-text.js';
 import type { Api, ApiDeps } from '../app.js';
 import {
   Credentials,
@@ -27,8 +28,12 @@ function parseTime(value: string | undefined, name: string): number | undefined 
   return t;
 }
 
+/** A one-shot publish (connect, publish, disconnect) is a working sensor for this long: 3 report intervals, at least 5 min. */
+export const reachableWindowMs = (d: Pick<DeviceModel, 'reportIntervalS'>) => Math.max(3 * d.reportIntervalS, 300) * 1000;
+
 export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
   const { registry, status, changeControl } = deps;
+  const now = () => deps.clock?.now() ?? Date.now();
   const tags = ['devices'];
   const ALL = ['admin', 'duty', 'operator', 'platform'] as const;
   /** the device, if the principal may see it (404 otherwise: its existence is not disclosed) */
@@ -55,11 +60,34 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
     }
     if (!canWriteRegistry(p, c.building.id)) throw new ForbiddenError('only an admin or the UITD building\'s operator binds its components');
   };
-  const view = (d: DeviceModel, withStatus = false) => ({
-    ...d,
-    mqtt: { username: d.id, telemetryTopic: telemetryTopicFor(d.id), eventTopic: eventTopicFor(d.id) },
-    ...(withStatus ? { status: status.get(d.id) } : {}),
-  });
+  /**
+   * The live status with what the commissioning check reads (issue #17 item 6): the first message's
+   * time, the latest contact and whether it is recent, the rejection's detail in Chinese.
+   */
+  const statusView = (d: DeviceModel) => {
+    const s = status.get(d.id);
+    const times = [s.connectedAt, s.lastSeenAt].filter((t): t is string => typeof t === 'string' && t !== '');
+    const lastContactAt = times.length ? times.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b)) : null;
+    const reachable = s.online || (lastContactAt !== null && now() - Date.parse(lastContactAt) <= reachableWindowMs(d));
+    return {
+      ...s,
+      firstAcceptedAt: s.firstAcceptedAt ?? null,
+      lastContactAt,
+      reachable,
+      lastRejected: s.lastRejected ? { ...s.lastRejected, detailZh: rejectionDetailZh(s.lastRejected.reason, s.lastRejected.detail) } : null,
+    };
+  };
+  const view = (d: DeviceModel, withStatus = false) => {
+    const c = registry.commissioning(d);
+    return {
+      ...d,
+      inService: c.inService,
+      inServiceAt: c.inServiceAt,
+      commissioningUntil: c.commissioningUntil,
+      mqtt: { username: d.id, telemetryTopic: telemetryTopicFor(d.id), eventTopic: eventTopicFor(d.id) },
+      ...(withStatus ? { status: statusView(d) } : {}),
+    };
+  };
 
   app.post(
     '/devices',
@@ -200,6 +228,29 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       changeControl.deviceDeleted(req.principal!, d, registry.getBuilding(d.buildingId), req.query.reason, () => registry.deleteDevice(req.params.id));
       status.forget(req.params.id);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/devices/:id/in-service',
+    {
+      schema: {
+        tags,
+        description:
+          'Put a device being commissioned (调试) in service: from now on its alerts reach the duty board, the safety code and the uplink. Its open commissioning alerts are filed as tests (outcome test) and its rules start afresh: the next reading decides (a pressure still low is raised again as a normal alert). The building\'s operator or an admin; recorded in the audit history (device.in_service). A device already in service is answered as it is.',
+        params: IdParams,
+        body: z.object({ note: z.string().max(500).optional().describe('e.g. 安装验收完成') }).optional(),
+        response: { 200: Device },
+      },
+    },
+    async (req) => {
+      const d = writable(req.principal, req.params.id);
+      if (!registry.isCommissioning(d)) return view(d, true);
+      const building = registry.getBuilding(d.buildingId);
+      const p = req.principal!;
+      // the device's commissioning alerts are closed in the same transaction (registry.onInService)
+      const updated = deps.feed.holding(() => changeControl.deviceInService(p, d, building, req.body?.note, () => registry.putInService(d.id, p.username).device));
+      return view(updated, true);
     },
   );
 

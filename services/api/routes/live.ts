@@ -4,7 +4,8 @@
  * Auth: `?token=` (browsers cannot set headers on a WebSocket) or an Authorization header.
  * Resume: `?since=<seq>` replays every event after that sequence number from the durable log,
  * then continues live; no gap, no duplicate (events are sent in seq order, each once).
- * Filters: `?street=a,b` and `?buildingId=x`, on top of the principal's own scope.
+ * Filters: `?street=a,b` and `?buildingId=x`, on top of the principal's own scope. Alert events of
+ * a device being commissioned (调试, issue #17 item 6) go to operators and admins only.
  * A slow client never slows ingestion: publishing only queues on its socket, and a client whose
  * socket buffer passes `maxBufferedBytes` is closed with 4008 — it reconnects with `since`.
  *
@@ -61,6 +62,16 @@ function visible(e: FeedEvent, scope: BuildingFilter, streets: string[] | undefi
   if (buildingId && e.buildingId !== buildingId) return false;
   return true;
 }
+
+/**
+ * An alert of a device being commissioned (issue #17 item 6): an installer's test. Only the
+ * building's operator (and admins) are sent it; the duty room's boards and the city platform's
+ * integrations never see it.
+ */
+function installerOnly(e: FeedEvent): boolean {
+  return e.type.startsWith('alert.') && (e.data.alert as { commissioning?: unknown } | undefined)?.commissioning === true;
+}
+const SEES_COMMISSIONING: readonly string[] = ['operator', 'admin'];
 
 /** Whether `change` concerns the credential a socket was opened with. */
 function concerns(change: PrincipalChange, cred: ResolvedCredential): boolean {
@@ -135,6 +146,7 @@ export async function registerLiveRoute(app: Api, deps: LiveRouteDeps): Promise<
         if (!open || e.seq <= lastSent) return;
         lastSent = e.seq;
         if (!visible(e, scope, streets, q.buildingId)) return;
+        if (installerOnly(e) && !SEES_COMMISSIONING.includes(principal.role)) return;
         if (socket.bufferedAmount > limit) {
           if (socket.readyState === socket.OPEN) deps.metrics.liveClientsDropped.inc();
           socket.close(4008, 'slow consumer: reconnect with since');

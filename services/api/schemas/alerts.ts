@@ -34,7 +34,25 @@ export const AlertSchema = z
     note: z.string().nullable(),
     escalationLevel: z.number(),
     maintenance: z.boolean(),
+    commissioning: z
+      .boolean()
+      .optional()
+      .describe('raised while the device was being commissioned (调试, issue #17 item 6): no deadlines, never escalated, not on the duty board, the safety code or the uplink'),
     history: z.array(z.object({ at: z.string(), action: z.string(), by: z.string(), detail: z.string().nullable() })),
+    // issue #17 item 2 (added fields: absent on alerts stored before them, so optional)
+    location: z.string().nullable().optional().describe("the device's installed location (楼层/位置)"),
+    contactName: z.string().nullable().optional().describe("the building's contact"),
+    contactPhone: z.string().nullable().optional(),
+    measured: z
+      .object({
+        value: z.number().nullable().describe('the measured quantity in `unit`; for pressure_drop the pressure now (`value` of the alert is the fall)'),
+        unit: z.string().nullable(),
+        from: z.number().nullable().describe('pressure_drop: the pressure it fell from'),
+        since: z.string().nullable().describe('lane_blocked: occupied since; device_offline: silent since'),
+        code: z.string().nullable().describe("the device's alarm or supervisory code; sensor_fault: its cause"),
+      })
+      .nullable()
+      .optional(),
   })
   .describe('An alert with its audit trail');
 
@@ -47,6 +65,10 @@ export const AlertListQuery = z.object({
   severity: z.string().optional(),
   from: z.string().optional().describe('openedAt from (ISO 8601)'),
   to: z.string().optional(),
+  commissioning: z
+    .enum(['exclude', 'include', 'only'])
+    .default('exclude')
+    .describe("alerts of devices being commissioned (调试): left out by default (the duty board's list); `include` (the device page, the building's operator) or `only`"),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
@@ -68,3 +90,27 @@ export const MaintenanceSchema = z.object({
   by: z.string(),
   createdAt: z.string(),
 });
+
+// ── the incident record (警情记录, issue #17 item 4) ─────────────────────────────────────────
+const text = (what: string) => z.string().max(200).optional().describe(what);
+export const RecordQuery = z.object({
+  class: z.enum(['hazard', 'fault']).default('hazard').describe('hazards (default) or faults, never mixed'),
+  dateField: z.enum(['opened', 'closed']).default('opened').describe('the time that from/to apply to and the list is ordered by (closed: closed alerts only)'),
+  from: text('from this time: a date YYYY-MM-DD (a day in Asia/Shanghai), ISO 8601 or epoch ms; inclusive'),
+  to: text('to this time; a date includes the whole day'),
+  status: z.enum([...ALERT_STATUSES, 'active']).optional().describe("'active' = open or acknowledged"),
+  street: text('one of the 11 streets'),
+  buildingId: text('a building id'),
+  rule: text('a rule id, e.g. pressure_low'),
+  outcome: z.enum(OUTCOMES).optional(),
+  person: text('who acknowledged or closed it (username)'),
+  q: text("free text in the building's name"),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(500).optional().describe('nextCursor of the previous page'),
+});
+
+export const RecordSchema = AlertSchema.omit({ history: true })
+  .extend({ location: z.string().nullable().describe("the device's installed location (as recorded with the alert, else the device's now)") })
+  .describe('An alert as the incident record lists it (GET /alerts/{id} has its history)');
+
+export const RecordPage = z.object({ items: z.array(RecordSchema), nextCursor: z.string().nullable() });

@@ -136,6 +136,10 @@ export const DeviceBody = z
       .describe('uitd only, required there: the GB/T 26875.3 6-byte source address as an unsigned integer'),
     allowedPeers: allowedPeersField.optional(),
     gb26875Source: gb26875SourceField.optional(),
+    inService: z
+      .boolean()
+      .default(false)
+      .describe('in service from registration (fleet provisioning, simulators). Otherwise the device starts in commissioning (调试): its alerts stay on the device page until POST /devices/{id}/in-service or COMMISSIONING_MAX_H'),
   })
   .refine((d) => d.kind === 'uitd' || d.address === undefined, { path: ['address'], message: 'address applies to uitd devices only' })
   .refine((d) => d.kind === 'water_pressure' || d.gb26875Source === undefined, { path: ['gb26875Source'], message: 'gb26875Source applies to water_pressure devices only' })
@@ -178,7 +182,22 @@ export const DeviceStatusSchema = z.object({
   connectedAt: z.string().nullable(),
   disconnectedAt: z.string().nullable(),
   lastReading: z.object({ ts: z.string(), fields: z.record(z.string(), z.unknown()) }).nullable(),
-  lastRejected: z.object({ reason: z.enum(REJECT_REASONS), detail: z.string(), at: z.string() }).nullable(),
+  lastRejected: z
+    .object({
+      reason: z.enum(REJECT_REASONS),
+      detail: z.string().describe('as the service judged it (English)'),
+      detailZh: z.string().optional().describe('the detail in Chinese, for the installer'),
+      at: z.string(),
+      supersededAt: z.string().optional().describe('the first accepted message after it: the problem is history'),
+    })
+    .nullable(),
+  /** issue #17 item 6: the commissioning check's facts */
+  firstAcceptedAt: z.string().nullable().optional().describe('when the first accepted message arrived'),
+  lastContactAt: z.string().nullable().optional().describe('its latest connection or accepted message'),
+  reachable: z
+    .boolean()
+    .optional()
+    .describe('connected now, or connected or sent an accepted message within 3 × reportIntervalS (at least 5 min): a one-shot publish (connect, publish, disconnect) counts'),
   accepted: z.number(),
   rejected: z.number(),
   rejectedByReason: z.record(z.string(), z.number()),
@@ -205,6 +224,9 @@ export const Device = z.object({
     .object({ uitdId: z.string(), systemType: z.number().optional(), systemAddress: z.number().optional(), componentType: z.number().optional(), componentAddress: z.number() })
     .nullish()
     .describe('water_pressure only: the UITD analog component it reports through'),
+  inService: z.boolean().describe('false while the device is being commissioned (调试, issue #17 item 6)'),
+  inServiceAt: z.string().nullable().describe('when it went in service (put in service, registered in service, or COMMISSIONING_MAX_H after registration); null while commissioning'),
+  commissioningUntil: z.string().nullable().describe('while commissioning: when it goes in service by itself'),
   createdAt: z.string(),
   updatedAt: z.string(),
   mqtt: z.object({ username: z.string(), telemetryTopic: z.string(), eventTopic: z.string() }),

@@ -39,6 +39,17 @@ export function pressureDrop(
   return { drop: Math.max(0, tidy(max - value)), window: recent.length > MAX_WINDOW_POINTS ? recent.slice(-MAX_WINDOW_POINTS) : recent };
 }
 
+/**
+ * The pressure now and the highest in the remembered window, from a device's memory: what a
+ * pressure_drop raised by a timer (forS > 0, no reading at hand) reports as measured.
+ */
+export function pressureNow(memory: RuleMemory | undefined): { measured: number; from: number } | undefined {
+  const w = memory?.pressures;
+  if (!w || w.length === 0) return undefined;
+  // the window is a monotonic queue: its head is the highest point, its tail the newest reading
+  return { measured: w[w.length - 1]![1], from: w[0]![1] };
+}
+
 export const pressureFamily: RuleFamily = {
   name: 'pressure',
   ids: ['pressure_low', 'pressure_high', 'pressure_drop'],
@@ -56,7 +67,7 @@ export const pressureFamily: RuleFamily = {
     const d = pressureDrop(memory.pressures ?? [], reading.ts, v, drop.windowS);
     // A fall of *more than* dropMpa breaches; it clears once the window no longer holds such a fall.
     const dropped = aboveRule(d.drop, drop.dropMpa, drop.hysteresis);
-    results.pressure_drop = dropped;
+    results.pressure_drop = { ...dropped, measured: v, from: tidy(v + d.drop) };
     // a sustained drop means water is flowing (hydraulic.ts); not during a test, which is a flow already
     const next = { ...memory, pressures: d.window };
     return { results, memory: drop.suppressed ? next : afterPressure(next, reading.ts, v, { fell: d.drop, breached: dropped.breached, dropMpa: drop.dropMpa }) };

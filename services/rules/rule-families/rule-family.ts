@@ -17,6 +17,12 @@ export interface RuleEvaluation {
   lowerIsWorse?: boolean;
   /** what tripped a multi-cause rule (sensor_fault: 'flag' | 'stuck' | 'clamp') */
   detail?: string;
+  /**
+   * pressure_drop, whose `value` is the fall: the pressure measured now (MPa) and the highest in
+   * the window it fell from, so a person reads the pressure, not only the drop (issue #17 item 2)
+   */
+  measured?: number;
+  from?: number;
 }
 
 /**

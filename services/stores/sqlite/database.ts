@@ -21,6 +21,7 @@ import { LOG_CURSORS_SQL } from './sqlite-cursor-store.js';
 import { AUDIT_SCHEMA_SQL } from './sqlite-audit-store.js';
 import { DEVICE_TESTS_SQL } from './sqlite-test-window-store.js';
 import { GB26875_BITS_SQL } from './sqlite-gb26875-store.js';
+import { DEVICE_IN_SERVICE_SQL } from './sqlite-registry-store.js';
 
 export type Db = Database.Database;
 
@@ -173,6 +174,31 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE buildings ADD COLUMN access_level_m REAL;`,
   // (issue #16 item 7): a water_pressure device's GB/T 26875.3 analog source; UITD test-mode alarms
   GB26875_BITS_SQL,
+  // (issue #17 item 4): the incident record (警情记录) filters on an alert's class, building name, who
+  // acknowledged and closed it, when and with what outcome; copies of the document's fields, kept in step by the store
+  `
+  ALTER TABLE alerts ADD COLUMN class TEXT;
+  ALTER TABLE alerts ADD COLUMN building_name TEXT;
+  ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT;
+  ALTER TABLE alerts ADD COLUMN closed_at TEXT;
+  ALTER TABLE alerts ADD COLUMN closed_by TEXT;
+  ALTER TABLE alerts ADD COLUMN outcome TEXT;
+  UPDATE alerts SET
+    class = json_extract(doc, '$.class'),
+    building_name = json_extract(doc, '$.buildingName'),
+    acknowledged_by = json_extract(doc, '$.acknowledgedBy'),
+    closed_at = json_extract(doc, '$.closedAt'),
+    closed_by = json_extract(doc, '$.closedBy'),
+    outcome = json_extract(doc, '$.outcome');
+  CREATE INDEX alerts_record_opened ON alerts(class, opened_at, id);
+  CREATE INDEX alerts_record_closed ON alerts(class, closed_at, id);
+  CREATE INDEX alerts_record_street ON alerts(street, class, opened_at, id);
+  CREATE INDEX alerts_record_building ON alerts(building_id, class, opened_at, id);
+  CREATE INDEX alerts_record_acknowledged_by ON alerts(acknowledged_by);
+  CREATE INDEX alerts_record_closed_by ON alerts(closed_by);
+  `,
+  // (issue #17 item 6): when a device was put in service (NULL: commissioning); existing devices are in service
+  DEVICE_IN_SERVICE_SQL,
 ];
 
 export interface OpenOptions {

@@ -1,5 +1,5 @@
 /** AlertStore over SQLite: indexed columns for filtering, the alert itself as a JSON document, history in its own table. */
-import type { Alert, AlertFilter, AlertRule, AlertStore, HistoryEntry } from '../../alerts/model.js';
+import type { Alert, AlertFilter, AlertRecord, AlertRecordFilter, AlertRule, AlertStore, HistoryEntry } from '../../alerts/model.js';
 import type { Db } from './database.js';
 
 interface Row {
@@ -19,6 +19,7 @@ export class SqliteAlertStore implements AlertStore {
   private hydrate(row: Row): Alert {
     const alert = JSON.parse(row.doc) as Alert;
     alert.history = this.historyStmt.all(row.id) as HistoryEntry[];
+    alert.commissioning ??= false; // stored before issue #17 item 6
     return alert;
   }
 
@@ -33,6 +34,13 @@ export class SqliteAlertStore implements AlertStore {
       status: a.status,
       severity: a.severity,
       opened_at: a.openedAt,
+      // the incident record's filter columns (issue #17 item 4), copies of the document's fields
+      class: a.class,
+      building_name: a.buildingName,
+      acknowledged_by: a.acknowledgedBy,
+      closed_at: a.closedAt,
+      closed_by: a.closedBy,
+      outcome: a.outcome,
       doc: JSON.stringify(doc),
     };
   }
@@ -48,8 +56,8 @@ export class SqliteAlertStore implements AlertStore {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO alerts (id, rule, device_id, building_id, street, status, severity, opened_at, doc)
-           VALUES (@id, @rule, @device_id, @building_id, @street, @status, @severity, @opened_at, @doc)`,
+          `INSERT INTO alerts (id, rule, device_id, building_id, street, status, severity, opened_at, class, building_name, acknowledged_by, closed_at, closed_by, outcome, doc)
+           VALUES (@id, @rule, @device_id, @building_id, @street, @status, @severity, @opened_at, @class, @building_name, @acknowledged_by, @closed_at, @closed_by, @outcome, @doc)`,
         )
         .run(this.params(alert));
       for (const h of alert.history) this.insertHistory.run(alert.id, h.at, h.action, h.by, h.detail);
@@ -59,7 +67,10 @@ export class SqliteAlertStore implements AlertStore {
   update(alert: Alert, added: HistoryEntry[]): void {
     this.db.transaction(() => {
       this.db
-        .prepare('UPDATE alerts SET status = @status, severity = @severity, street = @street, doc = @doc WHERE id = @id')
+        .prepare(
+          `UPDATE alerts SET status = @status, severity = @severity, street = @street, class = @class, building_name = @building_name,
+             acknowledged_by = @acknowledged_by, closed_at = @closed_at, closed_by = @closed_by, outcome = @outcome, doc = @doc WHERE id = @id`,
+        )
         .run(this.params(alert));
       for (const h of added) this.insertHistory.run(alert.id, h.at, h.action, h.by, h.detail);
     })();
@@ -101,8 +112,40 @@ export class SqliteAlertStore implements AlertStore {
       where.push(`building_id IN (SELECT value FROM json_each(@buildingIds))`);
       p.buildingIds = JSON.stringify(f.buildingIds);
     }
+    // commissioning alerts (issue #17 item 6) only when asked for: the board and the safety code never see them
+    const commissioning = f.commissioning ?? 'exclude';
+    if (commissioning !== 'include') where.push(`json_extract(doc, '$.commissioning') IS ${commissioning === 'only' ? '' : 'NOT '}1`);
     const sql = `SELECT id, doc FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC LIMIT @limit`;
     return (this.db.prepare(sql).all(p) as Row[]).map((r) => this.hydrate(r));
+  }
+
+  records(f: AlertRecordFilter): AlertRecord[] {
+    const at = f.dateField === 'closed' ? 'closed_at' : 'opened_at';
+    const where = ['class = @class', `${at} IS NOT NULL`];
+    // an installer's tests are not incidents (issue #17 item 6)
+    where.push("json_extract(doc, '$.commissioning') IS NOT 1");
+    const p: Record<string, unknown> = { class: f.class, limit: f.limit };
+    const add = (sql: string, values: Record<string, unknown>) => {
+      where.push(sql);
+      Object.assign(p, values);
+    };
+    if (f.from !== undefined) add(`${at} >= @from`, { from: f.from });
+    if (f.to !== undefined) add(`${at} <= @to`, { to: f.to });
+    if (f.status === 'active') where.push("status != 'closed'");
+    else if (f.status !== undefined) add('status = @status', { status: f.status });
+    if (f.street !== undefined) add('street = @street', { street: f.street });
+    if (f.buildingId !== undefined) add('building_id = @buildingId', { buildingId: f.buildingId });
+    if (f.rule !== undefined) add('rule = @rule', { rule: f.rule });
+    if (f.outcome !== undefined) add('outcome = @outcome', { outcome: f.outcome });
+    if (f.person !== undefined) add('(acknowledged_by = @person OR closed_by = @person)', { person: f.person });
+    if (f.q !== undefined) {
+      add("(building_name LIKE @q ESCAPE '\\' OR building_id LIKE @q ESCAPE '\\')", { q: `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
+    }
+    if (f.streets) add('street IN (SELECT value FROM json_each(@streets))', { streets: JSON.stringify(f.streets) });
+    if (f.buildingIds) add('building_id IN (SELECT value FROM json_each(@buildingIds))', { buildingIds: JSON.stringify(f.buildingIds) });
+    if (f.after) add(`(${at}, id) < (@afterAt, @afterId)`, { afterAt: f.after.at, afterId: f.after.id }); // row value: follows the index
+    const sql = `SELECT doc FROM alerts WHERE ${where.join(' AND ')} ORDER BY ${at} DESC, id DESC LIMIT @limit`;
+    return (this.db.prepare(sql).pluck().all(p) as string[]).map((doc) => JSON.parse(doc) as AlertRecord);
   }
 
   unclosed(): Alert[] {

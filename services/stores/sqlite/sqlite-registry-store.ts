@@ -11,6 +11,16 @@ import type {
 } from '../../devices/model.js';
 import type { Db } from './database.js';
 
+/**
+ * Migration (issue #17 item 6): when a device was put in service; NULL while it is commissioned.
+ * Devices registered before this were monitored already, so they count as in service since their
+ * registration.
+ */
+export const DEVICE_IN_SERVICE_SQL = `
+  ALTER TABLE devices ADD COLUMN in_service_at TEXT;
+  UPDATE devices SET in_service_at = created_at;
+`;
+
 interface BuildingRow {
   id: string;
   name: string;
@@ -43,6 +53,7 @@ interface DeviceRow {
   address: number | null;
   allowed_peers: string | null;
   gb26875_source: string | null;
+  in_service_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -98,6 +109,7 @@ const toDevice = (r: DeviceRow): Device => ({
   ...(r.address !== null ? { address: r.address } : {}),
   ...(r.allowed_peers !== null ? { allowedPeers: JSON.parse(r.allowed_peers) as string[] } : {}),
   ...(r.gb26875_source !== null ? { gb26875Source: JSON.parse(r.gb26875_source) as Gb26875Source } : {}),
+  inServiceAt: r.in_service_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -115,13 +127,16 @@ const deviceParams = (d: Device) => ({
   address: d.address ?? null,
   allowed_peers: d.allowedPeers ? JSON.stringify(d.allowedPeers) : null,
   gb26875_source: d.gb26875Source ? JSON.stringify(d.gb26875Source) : null,
+  // a record made without the field (e.g. seeded by the benchmark) counts as in service since registration
+  in_service_at: d.inServiceAt === undefined ? d.createdAt : d.inServiceAt,
   created_at: d.createdAt,
   updated_at: d.updatedAt,
 });
 
 const BUILDING_COLS =
   'id, name, street, address, type, height_m, access_level_m, floors, area_m2, category, use, contact_name, contact_phone, survey, created_at, updated_at';
-const DEVICE_COLS = 'id, building_id, kind, point, location, report_interval_s, vendor, model, rules, address, allowed_peers, gb26875_source, created_at, updated_at';
+const DEVICE_COLS =
+  'id, building_id, kind, point, location, report_interval_s, vendor, model, rules, address, allowed_peers, gb26875_source, in_service_at, created_at, updated_at';
 const placeholders = (cols: string) =>
   cols
     .split(',')

@@ -1,0 +1,131 @@
+/**
+ * The incident record (警情记录, issue #17 item 4): every alert that was raised, searchable by date,
+ * street, building, rule, outcome and person, and exportable for the duty room's reports. Hazards
+ * and faults are kept apart (a filter on class, hazards by default): a device that went silent and
+ * came back is maintenance, not an incident.
+ *
+ * Pure helpers for the route: the filter's times, the keyset cursor, and the CSV rows (Chinese
+ * first, times in Asia/Shanghai). The query itself is the store's (AlertStore.records).
+ */
+import { BadRequestError } from '../shared/errors.js';
+import type { Message } from '../rules/messages.js';
+import type { AlertRecord } from './model.js';
+
+/** Asia/Shanghai has been UTC+8 all year since 1991: no DST to look up. */
+const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** "2026-11-29 08:00:00" in Asia/Shanghai; '' for null. */
+export function shanghaiDateTime(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return '';
+  return new Date(t + SHANGHAI_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/**
+ * A filter bound as the store compares it (toISOString text). A date `YYYY-MM-DD` is a day in
+ * Asia/Shanghai — as `from` its first instant, as `to` its last (the whole day is included); an
+ * ISO 8601 time or epoch milliseconds is that instant (inclusive).
+ */
+export function recordBound(value: string, edge: 'from' | 'to'): string {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  let t: number;
+  if (day) {
+    const start = Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])) - SHANGHAI_OFFSET_MS;
+    t = edge === 'from' ? start : start + DAY_MS - 1;
+  } else {
+    t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  }
+  if (!Number.isFinite(t) || Math.abs(t) > 8.64e15) {
+    throw new BadRequestError('bad_time', `${edge} must be a date (YYYY-MM-DD, Asia/Shanghai), an ISO 8601 time or epoch milliseconds`);
+  }
+  return new Date(t).toISOString();
+}
+
+/** The keyset cursor: the last record's time (of the list's date field) and id, opaque to clients. */
+export function encodeRecordCursor(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id]), 'utf8').toString('base64url');
+}
+
+export function decodeRecordCursor(cursor: string): { at: string; id: string } {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { at: v[0], id: v[1] };
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError('bad_cursor', 'cursor is not a nextCursor of this list');
+}
+
+// ── words for the CSV (the console has its own, dashboards/console/js/i18n.js) ───────────────────
+const RULE_WORDS: Record<string, Message> = {
+  pressure_low: { zh: '水压过低', en: 'Pressure low' },
+  pressure_high: { zh: '水压过高', en: 'Pressure high' },
+  pressure_drop: { zh: '水压骤降', en: 'Pressure drop' },
+  level_low: { zh: '水位过低', en: 'Level low' },
+  level_high: { zh: '水位过高', en: 'Level high' },
+  residual_current_high: { zh: '剩余电流超限', en: 'Residual current high' },
+  temperature_high: { zh: '线缆温度超限', en: 'Cable temperature high' },
+  lane_blocked: { zh: '消防车道占用', en: 'Fire lane blocked' },
+  device_offline: { zh: '设备离线', en: 'Device offline' },
+  sensor_fault: { zh: '传感器故障', en: 'Sensor fault' },
+  device_alarm: { zh: '探测器报警', en: 'Detector alarm' },
+  device_supervisory: { zh: '监管报警', en: 'Supervisory signal' },
+  service_outage: { zh: '服务中断', en: 'Service outage' },
+};
+const SEVERITY_WORDS: Record<string, string> = { critical: '紧急', major: '重要', minor: '一般', warning: '提示' };
+const OUTCOME_WORDS: Record<string, string> = { real_fire: '真实火情', false_alarm: '误报', test: '测试', fault: '设备故障', other: '其他' };
+const STATUS_WORDS: Record<string, string> = { open: '待确认', acknowledged: '已确认', closed: '已关闭' };
+const CLASS_WORDS: Record<string, string> = { hazard: '火警隐患', fault: '设备故障' };
+
+/** '误报(false_alarm)': Chinese for the reader, the code for a formula or a filter. */
+const word = (words: Record<string, string>, code: string | null | undefined) => (code ? `${words[code] ?? code}(${code})` : '');
+
+export const RECORD_CSV_HEADER = [
+  '开始时间 opened',
+  '街道 street',
+  '楼宇 building',
+  '位置 location',
+  '规则 rule',
+  '级别 severity',
+  '确认时间 acknowledged',
+  '确认人 acknowledged by',
+  '处置时间 closed',
+  '处置人 closed by',
+  '处置结果 outcome',
+  '处置说明 note',
+  '状态 status',
+  '类别 class',
+  '描述 message',
+  '设备 device',
+  '维护中 maintenance',
+  '告警编号 alert id',
+] as const;
+
+/** Header and one row per record; the caller neutralises the cells (stringifyCsvForSpreadsheet). */
+export function recordCsvRows(records: ReadonlyArray<AlertRecord & { location: string | null }>): string[][] {
+  return [
+    [...RECORD_CSV_HEADER],
+    ...records.map((a) => [
+      shanghaiDateTime(a.openedAt),
+      a.street ?? '',
+      a.buildingName ?? a.buildingId ?? '',
+      a.location ?? '',
+      a.rule ? `${RULE_WORDS[a.rule]?.zh ?? a.rule}(${a.rule})` : '',
+      word(SEVERITY_WORDS, a.severity),
+      shanghaiDateTime(a.acknowledgedAt),
+      a.acknowledgedBy ?? '',
+      shanghaiDateTime(a.closedAt),
+      a.closedBy ?? '',
+      word(OUTCOME_WORDS, a.outcome),
+      a.note ?? '',
+      word(STATUS_WORDS, a.status),
+      word(CLASS_WORDS, a.class),
+      a.message?.zh ?? '',
+      a.deviceId ?? '',
+      a.maintenance ? '是' : '否',
+      a.id,
+    ]),
+  ];
+}
