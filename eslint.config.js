@@ -1,10 +1,12 @@
-// ESLint flat config. Besides typescript-eslint's recommended rules, it enforces the house-style
-// import boundaries (house-style.md, "Boundaries") with no-restricted-imports per folder.
+// ESLint flat config. Besides typescript-eslint's recommended rules, it enforces the
+// import boundaries described in README.md ("How it is built") with no-restricted-imports per folder.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const DB_CLIENTS = ['better-sqlite3', '@influxdata/influxdb-client'];
 const EDGE_LIBS = ['fastify', 'fastify-*', '@fastify/*', 'aedes', 'ws', 'mqtt'];
+/** test code never ships in dist/: shipped folders may not import test libraries or tests/ */
+const TEST_ONLY = ['vitest', 'vitest/*', 'fast-check', 'playwright-core', 'testcontainers', '**/tests/**'];
 
 const ADAPTERS = ['**/stores/**', '**/sinks/sqlite/**', '**/sinks/influx/**'];
 const GATEWAY = ['**/gateway/**'];
@@ -30,28 +32,28 @@ export default tseslint.config(
   // matches exactly one of the blocks below, each with its full list.
   {
     files: ['services/telemetry/**/*.ts'],
-    rules: restrict(['../*', '../../*', ...DB_CLIENTS, ...EDGE_LIBS, 'node:fs', 'node:net', 'node:http'], 'services/telemetry is a leaf module: no internal imports, no I/O'),
+    rules: restrict(['../*', '../../*', ...DB_CLIENTS, ...EDGE_LIBS, ...TEST_ONLY, 'node:fs', 'node:net', 'node:http'], 'services/telemetry is a leaf module: no internal imports, no I/O, no test code'),
   },
   {
     files: CORE,
-    rules: restrict([...DB_CLIENTS, ...EDGE_LIBS, ...ADAPTERS, ...GATEWAY], 'core modules stay free of adapters: no database client, web framework, broker or gateway (house style)'),
+    rules: restrict([...DB_CLIENTS, ...EDGE_LIBS, ...ADAPTERS, ...GATEWAY, ...TEST_ONLY], 'core modules stay free of adapters and test code: no database client, web framework, broker, gateway or test library'),
   },
   {
     files: ['services/api/**/*.ts'],
-    rules: restrict([...DB_CLIENTS, ...ADAPTERS, ...GATEWAY], 'the API reaches storage through services interfaces and never imports the gateway'),
+    rules: restrict([...DB_CLIENTS, ...ADAPTERS, ...GATEWAY, ...TEST_ONLY], 'the API reaches storage through services interfaces, never imports the gateway or test code'),
   },
   {
     files: ['services/**/*.ts'],
     ignores: ['services/main.ts', 'services/telemetry/**', 'services/api/**', ...CORE],
-    rules: restrict(GATEWAY, 'services never import gateway/; wire adapters in services/main.ts'),
+    rules: restrict([...GATEWAY, ...TEST_ONLY], 'services never import gateway/ or test code; wire adapters in services/main.ts'),
   },
   {
     files: ['gateway/**/*.ts'],
-    rules: restrict([...DB_CLIENTS, ...ADAPTERS], 'the gateway reaches storage through services, never a database client'),
+    rules: restrict([...DB_CLIENTS, ...ADAPTERS, ...TEST_ONLY], 'the gateway reaches storage through services, never a database client; no test code'),
   },
   {
     files: ['simulators/**/*.ts', 'dashboards/**/*.ts'],
-    rules: restrict(['**/services/!(telemetry)/**', ...GATEWAY, ...DB_CLIENTS], 'simulators and dashboards speak MQTT/HTTP/WS only (they may import services/telemetry)'),
+    rules: restrict(['**/services/!(telemetry)/**', ...GATEWAY, ...DB_CLIENTS, ...TEST_ONLY], 'simulators and dashboards speak MQTT/HTTP/WS only (they may import services/telemetry), no test code'),
   },
   {
     files: ['tests/**/*.ts', 'bench/**/*.ts', '*.config.*'],

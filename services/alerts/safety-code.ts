@@ -1,5 +1,5 @@
 /**
- * The building fire-safety code (消防安全码, mission-context.md: "Each high-rise gets a fire
+ * The building fire-safety code (消防安全码, docs/district-plan.md: "Each high-rise gets a fire
  * safety code … one code, smart management"). Pure: the caller gathers the facts (with `now`),
  * this decides the colour and says why in plain words, Chinese first. No I/O, no clock of its own.
  *

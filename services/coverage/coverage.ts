@@ -2,7 +2,7 @@
  * Which buildings the district plan requires to be monitored, with which sensor kinds, and
  * whether those kinds are online. Pure: buildings and device states in, report out.
  *
- * Who is in scope (mission-context.md, "What the plan asks of smart fire monitoring"):
+ * Who is in scope (docs/district-plan.md, "What the plan asks of smart fire monitoring"):
  *   complex>20000m2   large commercial complexes over 20,000 m² (annex 1.4; the 15 named complexes)
  *   market>10000m2    markets over 10,000 m² must have "digital" supervision (annex 1.3, 数字化监管)
  *   high_rise         high-rise buildings (annex 1.2): residential > 27 m, others > 24 m (GB 50016-2014

@@ -1,6 +1,6 @@
 /**
  * The registry's domain: buildings and the devices installed in them.
- * Street names are the 11 sub-districts of Yuzhong (mission-context.md, "Named places").
+ * Street names are the 11 sub-districts of Yuzhong (docs/district-plan.md, "Named places").
  */
 import type { DeviceKind } from '../telemetry/telemetry.js';
 
@@ -65,7 +65,7 @@ export interface Building {
   updatedAt: string;
 }
 
-/** One row of the market survey form (mission-context.md, "Data the district already collects"). */
+/** One row of the market survey form (docs/district-plan.md, "The survey the district already holds"). */
 export interface BuildingSurvey {
   /** 序号 */
   no: string | null;

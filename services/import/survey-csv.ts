@@ -1,5 +1,5 @@
 /**
- * The district market survey form (annex 1.3.2, mission-context.md) as CSV → buildings. Pure.
+ * The district market survey form (annex 1.3.2, docs/district-plan.md) as CSV → buildings. Pure.
  *
  *   序号 | 商市场名称 | 地址 | 联系人 | 电话 | 面积 | 该市场所在建筑名称 | 该市场所在建筑的总层数 |
  *   是否设置火灾自动报警系统 | 是否设置火灾自动喷水灭火系统 | 是否设置室内消火栓系统 |

@@ -1,6 +1,6 @@
 /**
  * Where readings are kept for queries: a ReadingStore (SQLite, InfluxDB v1, InfluxDB v2). Every
- * implementation passes the shared contract suite (sink-contract.ts).
+ * implementation passes the shared contract suite (tests/support/reading-store-contract.ts).
  *
  * Durability before the PUBACK is the reading log's job (services/log/reading-log.ts); the
  * embedded store is the log's own table, and a remote store (InfluxDB) is fed from the log by a

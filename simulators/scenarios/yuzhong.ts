@@ -1,5 +1,5 @@
 /**
- * `yuzhong`: the district as the 2023 plan describes it (mission-context.md): the 15 large
+ * `yuzhong`: the district as the 2023 plan describes it (docs/district-plan.md): the 15 large
  * complexes, high-rises over the 11 streets (residential and public, some over 100 m), markets
  * including the survey's sample rows, and the old compounds, each with the sensors the plan asks
  * for: high-rises get fire-lane, water-pressure and electrical-fire monitoring (annex 1.2),

@@ -1,5 +1,5 @@
 /**
- * Every ReadingStore against the one contract (services/sinks/sink-contract.ts), each on a real
+ * Every ReadingStore against the one contract (tests/support/reading-store-contract.ts), each on a real
  * database: a temp SQLite file, a private influxd 1.x (tests/support/influxd.ts), and an
  * InfluxDB 2.x when INFLUX_V2_* points at one.
  */
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { InfluxV1Store } from '../../services/sinks/influx/influx-v1-store.js';
 import { InfluxV2Store } from '../../services/sinks/influx/influx-v2-store.js';
-import { readingStoreContract } from '../../services/sinks/sink-contract.js';
+import { readingStoreContract } from '../support/reading-store-contract.js';
 import { SqliteReadingStore } from '../../services/stores/sqlite/sqlite-reading-store.js';
 import { openReadingsDatabase } from '../../services/stores/sqlite/readings-database.js';
 import { findInfluxV1, findInfluxV2 } from '../support/influxd.js';

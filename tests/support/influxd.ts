@@ -1,6 +1,6 @@
 /**
- * Finds an InfluxDB for integration tests, in the order the house style asks for
- * (docs/house-style.md, "Tests"): an env URL, else a locally started server, else testcontainers
+ * Finds an InfluxDB for integration tests, in this order:
+ * an env URL, else a locally started server, else testcontainers
  * when Docker is present; nothing available → fail loudly with what to install.
  *
  *   INFLUX_V1_URL set        → use it (cannot be stopped by tests)

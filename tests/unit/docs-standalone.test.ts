@@ -60,6 +60,15 @@ describe('no file refers outside the repository for its facts', () => {
     );
     expect(found, `these point outside the repository; the facts are in ${STANDARDS}`).toEqual([]);
   });
+
+  it('every Markdown document a file names exists in the repository (by file name)', () => {
+    const names = new Set(files.filter((f) => f.endsWith('.md')).map((f) => f.split('/').pop()!));
+    const MD = /([\w-]+\.md)\b/g;
+    const found = files
+      .filter((f) => !f.endsWith('.json') && !f.endsWith('.csv') && !f.endsWith('.jsonl'))
+      .flatMap((f) => hits(f, (line) => [...line.matchAll(MD)].some((m) => !names.has(m[1]!))));
+    expect(found, 'these cite documents that are not in the repository: write the facts into docs/ and cite that').toEqual([]);
+  });
 });
 
 // ---- citations → entries -------------------------------------------------------------------

@@ -85,7 +85,7 @@ describe('survey cells', () => {
 describe('the fixture file', () => {
   const parsed = mapSurveyRecords(parseCsv(decodeCsvBytes(readFileSync(FIXTURE)).text).records);
 
-  it('maps the three sample rows from mission-context.md', () => {
+  it('maps the three sample rows from the district plan (docs/district-plan.md)', () => {
     expect(parsed.fileErrors).toEqual([]);
     const good = parsed.rows.filter((r) => r.ok);
     expect(good.map((r) => (r.ok ? [r.row, r.building.name, r.building.street, r.building.floors, r.building.areaM2] : []))).toEqual([

@@ -1,6 +1,6 @@
 /**
- * The one contract every ReadingStore passes (aedes' abstract-persistence pattern, see
- * docs/house-style.md "Tests"): SQLite, InfluxDB v1 and InfluxDB v2 run these same cases.
+ * The one contract every ReadingStore passes (the abstract-persistence pattern of
+ * aedes' tests): SQLite, InfluxDB v1 and InfluxDB v2 run these same cases.
  * Each case uses its own device ids, so one store (one database) serves the whole suite, and a
  * store that is shared with other test files cannot see their data.
  *
@@ -16,8 +16,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceKind, Reading, ReadingFields } from '../telemetry/telemetry.js';
-import type { ReadingStore, StoredReading } from './sink.js';
+import type { DeviceKind, Reading, ReadingFields } from '../../services/telemetry/telemetry.js';
+import type { ReadingStore, StoredReading } from '../../services/sinks/sink.js';
 
 export interface ContractStore {
   store: ReadingStore;
