@@ -293,6 +293,12 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     // alerts: rules → lifecycle → live feed, all on the injected clock
     const feed = new LiveFeed(new SqliteEventLogStore(db), clock);
     const deadlines = new DeadlinePolicy({ ackS: config.alerts.ackS, closeS: config.alerts.closeS }, config.alerts.byUse);
+    const auth = new AuthService({
+      store: new SqliteAuthStore(db),
+      adminTokenSha256: adminDigest,
+      now: () => clock.now(),
+      sessionTtlMs: config.sessionTtlH * 3_600_000,
+    });
     const alerts = new AlertService({
       store: new SqliteAlertStore(db),
       maintenance: new SqliteMaintenanceStore(db),
@@ -301,6 +307,8 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       deadlines,
       log: log.child({ module: 'alerts' }),
       isCommissioning: (device) => registry.isCommissioning(device),
+      // who acknowledged or closed, as people read it (issue #17 item 5)
+      nameOf: (by) => auth.displayNameOf(by),
     });
     // issue #12 item 9: who may weaken alerting, with a reason, in the audit history
     const changeControl = new ChangeControl({
@@ -601,12 +609,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
       readingStore,
       ...(forwarder ? { sinkStatus: () => forwarder.status() } : {}),
       metrics,
-      auth: new AuthService({
-        store: new SqliteAuthStore(db),
-        adminTokenSha256: adminDigest,
-        now: () => clock.now(),
-        sessionTtlMs: config.sessionTtlH * 3_600_000,
-      }),
+      auth,
       alerts,
       feed,
       liveMaxBufferBytes: config.liveMaxBufferBytes,

@@ -20,14 +20,20 @@ import type { Message } from '../rules/messages.js';
 import type { Clock } from '../shared/clock.js';
 import { BadRequestError, ConflictError, NotFoundError, isStorageFailure } from '../shared/errors.js';
 import type { LiveFeed } from './live-feed.js';
-import type { Alert, AlertFilter, AlertMeasured, AlertRecord, AlertRecordFilter, AlertStore, HistoryEntry, MaintenanceStore, MaintenanceWindow, Outcome, SystemRuleId } from './model.js';
+import type { Alert, AlertFilter, AlertMeasured, AlertRecord, AlertRecordFilter, AlertStore, HistoryEntry, HistoryInfo, MaintenanceStore, MaintenanceWindow, Outcome, SystemRuleId } from './model.js';
+
+/** '2026-11-29 10:00' in Asia/Shanghai (UTC+8, no daylight saving): a time in a sentence people read */
+function shanghaiTime(iso: string): string {
+  const t = new Date(Date.parse(iso) + 8 * 3600_000).toISOString();
+  return `${t.slice(0, 10)} ${t.slice(11, 16)}`;
+}
 
 export interface Deadlines {
   ackS: number;
   closeS: number;
 }
 
-/** Default deadlines: the district's "1分钟响应、3分钟处置" (mission-context.md), overridable per building use. */
+/** Default deadlines: the district's "1分钟响应、3分钟处置" (docs/district-plan.md), overridable per building use. */
 export class DeadlinePolicy {
   constructor(
     private readonly defaults: Deadlines = { ackS: 60, closeS: 180 },
@@ -53,6 +59,12 @@ export interface AlertServiceDeps {
    * its alerts carry `commissioning: true`, have no deadlines and are never escalated. Absent: never.
    */
   isCommissioning?: (device: Device) => boolean;
+  /**
+   * A person's display name for the username that acted (issue #17 item 5), kept with the entry and
+   * on the alert so the console shows 李值班 rather than li.duty; null for 'system', tokens and
+   * unknown names. Absent: no names are kept.
+   */
+  nameOf?: (by: string) => string | null;
 }
 
 export interface AlertContext {
@@ -61,7 +73,14 @@ export interface AlertContext {
 }
 
 const SYSTEM = 'system';
-const COMMISSIONING_ENDED_NOTE = '设备已投入使用，调试期间的告警归档为测试 / device in service: the commissioning alert is filed as a test';
+/** the notes the system writes when it closes an alert itself, in both languages (`noteText`); `note` keeps "zh / en" */
+const AUTO_NOTES = {
+  in_service: { zh: '设备已投入使用，调试期间的告警归档为测试', en: 'device in service: the commissioning alert is filed as a test' },
+  commissioning_cleared: { zh: '调试期间的告警，条件已恢复，自动关闭', en: 'raised while commissioning; condition cleared, closed automatically' },
+  fault_cleared: { zh: '条件已恢复，自动关闭', en: 'condition cleared; closed automatically' },
+} as const satisfies Record<string, Message>;
+const bilingual = (m: Message) => `${m.zh} / ${m.en}`;
+const COMMISSIONING_ENDED_NOTE = bilingual(AUTO_NOTES.in_service);
 const FEED_HISTORY_ENTRIES = 10;
 
 function newAlertId(now: number): string {
@@ -100,13 +119,22 @@ export class AlertService {
     return new Date(t).toISOString();
   }
 
-  private entry(action: HistoryEntry['action'], by: string, detail: string | null, at = this.iso()): HistoryEntry {
-    return { at, action, by, detail };
+  private entry(action: HistoryEntry['action'], by: string, detail: string | null, info: HistoryInfo | null, at = this.iso()): HistoryEntry {
+    return { at, action, by, detail, byName: this.nameOf(by), info };
+  }
+
+  /** a person's display name; null for the system itself and for tokens */
+  private nameOf(by: string): string | null {
+    if (by === SYSTEM || by.includes(':')) return null;
+    return this.deps.nameOf?.(by) ?? null;
   }
 
   private publish(type: 'alert.raised' | 'alert.updated' | 'alert.cleared' | 'alert.escalated' | 'alert.closed', alert: Alert): void {
-    // the feed carries the latest history entries; the full audit trail is at GET /alerts/:id
-    const history = alert.history.slice(-FEED_HISTORY_ENTRIES);
+    // the feed carries the latest history entries; the full audit trail is at GET /alerts/:id.
+    // Entries and alerts stored before names were kept get them here (issue #17 item 5)
+    const history = alert.history.slice(-FEED_HISTORY_ENTRIES).map((e) => (e.byName !== undefined ? e : { ...e, byName: this.nameOf(e.by) }));
+    if (alert.acknowledgedByName === undefined) alert.acknowledgedByName = alert.acknowledgedBy ? this.nameOf(alert.acknowledgedBy) : null;
+    if (alert.closedByName === undefined) alert.closedByName = alert.closedBy ? this.nameOf(alert.closedBy) : null;
     this.deps.feed.publish(type, { street: alert.street, buildingId: alert.buildingId }, { alert: { ...alert, history }, historyTotal: alert.history.length });
     for (const l of this.changeListeners) l(alert);
   }
@@ -164,7 +192,7 @@ export class AlertService {
     // the device went in service (its bound passed a moment ago, before endCommissioning ran)
     // while a commissioning alert was open: that one is the installation's history
     if (active?.commissioning && !this.commissioningNow(device)) {
-      this.closeCommissioningAlert(active, SYSTEM, COMMISSIONING_ENDED_NOTE);
+      this.closeCommissioningAlert(active, SYSTEM);
       active = undefined;
       if (o.transition === 'clear') return;
     }
@@ -173,17 +201,17 @@ export class AlertService {
       active.cleared = true;
       active.clearedAt = at;
       active.lastAt = at;
-      const added = [this.entry('cleared', SYSTEM, o.message.zh, at)];
+      const added = [this.entry('cleared', SYSTEM, o.message.zh, { code: 'message', message: o.message }, at)];
       if (active.commissioning) {
         // an installer's test: nobody in the duty room disposes of it, it closes when the condition goes
-        Object.assign(active, { status: 'closed', closedAt: at, closedBy: SYSTEM, outcome: 'test', note: '调试期间的告警，条件已恢复，自动关闭 / raised while commissioning; condition cleared, closed automatically' });
-        added.push(this.entry('closed', SYSTEM, 'commissioning alert cleared', at));
+        this.autoClose(active, 'test', 'commissioning_cleared', at);
+        added.push(this.entry('closed', SYSTEM, AUTO_NOTES.commissioning_cleared.zh, { code: 'auto_closed', outcome: 'test', why: 'commissioning_cleared' }, at));
         this.save(active, added);
         this.publish('alert.closed', active);
       } else if (active.class === 'fault') {
         // a fault that went away needs no disposal; it stays in the history
-        Object.assign(active, { status: 'closed', closedAt: at, closedBy: SYSTEM, outcome: 'fault', note: '条件已恢复，自动关闭 / condition cleared; closed automatically' });
-        added.push(this.entry('closed', SYSTEM, 'fault cleared', at));
+        this.autoClose(active, 'fault', 'fault_cleared', at);
+        added.push(this.entry('closed', SYSTEM, AUTO_NOTES.fault_cleared.zh, { code: 'auto_closed', outcome: 'fault', why: 'fault_cleared' }, at));
         this.save(active, added);
         this.publish('alert.closed', active);
       } else {
@@ -208,9 +236,9 @@ export class AlertService {
       if (recurred) {
         active.cleared = false;
         active.clearedAt = null;
-        added.push(this.entry('recurred', SYSTEM, o.message.zh, at));
+        added.push(this.entry('recurred', SYSTEM, o.message.zh, { code: 'message', message: o.message }, at));
       } else if (o.realert) {
-        added.push(this.entry('recurred', SYSTEM, `仍未恢复 / still active: ${o.message.zh}`, at));
+        added.push(this.entry('recurred', SYSTEM, `仍未恢复：${o.message.zh}`, { code: 'still_active', message: o.message }, at));
       }
       this.save(active, added);
       const last = this.lastUpdateEvent.get(active.id) ?? 0;
@@ -293,12 +321,17 @@ export class AlertService {
       escalationLevel: 0,
       maintenance: maintenance !== undefined,
       commissioning,
-      history: [this.entry('raised', SYSTEM, a.message.zh)],
+      history: [this.entry('raised', SYSTEM, a.message.zh, { code: 'message', message: a.message })],
       ...placeOf(a.device, a.building),
       measured: mergeMeasured(null, a.measured),
     };
-    if (maintenance) alert.history.push(this.entry('maintenance', maintenance.by, `维护中，不通知 / in maintenance until ${maintenance.until}: ${maintenance.reason}`));
-    if (commissioning) alert.history.push(this.entry('commissioning', SYSTEM, '设备调试中，不通知值班室 / device being commissioned: not sent to the duty room'));
+    if (maintenance) {
+      const until = shanghaiTime(maintenance.until);
+      alert.history.push(
+        this.entry('maintenance', maintenance.by, `维护中，不通知（至 ${until}）：${maintenance.reason}`, { code: 'maintenance', until: maintenance.until, reason: maintenance.reason }),
+      );
+    }
+    if (commissioning) alert.history.push(this.entry('commissioning', SYSTEM, '设备调试中，不通知值班室', { code: 'commissioning' }));
     this.deps.store.insert(alert);
     this.publish('alert.raised', alert);
     return alert;
@@ -337,7 +370,8 @@ export class AlertService {
     a.status = 'acknowledged';
     a.acknowledgedAt = this.iso();
     a.acknowledgedBy = by;
-    this.save(a, [this.entry('acknowledged', by, note ?? null)]);
+    a.acknowledgedByName = this.nameOf(by);
+    this.save(a, [this.entry('acknowledged', by, note ?? null, note ? { code: 'note', note } : null)]);
     this.publish('alert.updated', a);
     return a;
   }
@@ -350,9 +384,10 @@ export class AlertService {
       // closing straight away also answers the alert
       a.acknowledgedAt = now;
       a.acknowledgedBy = by;
+      a.acknowledgedByName = this.nameOf(by);
     }
-    Object.assign(a, { status: 'closed', closedAt: now, closedBy: by, outcome, note });
-    this.save(a, [this.entry('closed', by, `${outcome}: ${note}`)]);
+    Object.assign(a, { status: 'closed', closedAt: now, closedBy: by, closedByName: this.nameOf(by), outcome, note, noteText: null });
+    this.save(a, [this.entry('closed', by, `${outcome}: ${note}`, { code: 'closed', outcome, note })]);
     this.lastUpdateEvent.delete(a.id);
     this.publish('alert.closed', a);
     return a;
@@ -363,7 +398,8 @@ export class AlertService {
     const a = this.deps.store.get(id);
     if (!a || a.status === 'closed' || a.escalationLevel >= level || a.maintenance || a.commissioning) return undefined;
     a.escalationLevel = level;
-    this.save(a, [this.entry('escalated', SYSTEM, reason)]);
+    const deadline = level === 1 ? 'ack' : 'close';
+    this.save(a, [this.entry('escalated', SYSTEM, reason, { code: 'escalated', level, deadline, due: level === 1 ? a.ackDeadline : a.closeDeadline })]);
     this.publish('alert.escalated', a);
     return a;
   }
@@ -373,10 +409,15 @@ export class AlertService {
   }
 
   // ── commissioning (issue #17 item 6) ───────────────────────────────────────────
-  private closeCommissioningAlert(a: Alert, by: string, note: string): void {
+  /** closed by the system itself: the outcome, and the note in both languages */
+  private autoClose(a: Alert, outcome: Outcome, why: keyof typeof AUTO_NOTES, at: string, by = SYSTEM): void {
+    Object.assign(a, { status: 'closed', closedAt: at, closedBy: by, closedByName: this.nameOf(by), outcome, note: bilingual(AUTO_NOTES[why]), noteText: AUTO_NOTES[why] });
+  }
+
+  private closeCommissioningAlert(a: Alert, by: string): void {
     const now = this.iso();
-    Object.assign(a, { status: 'closed', closedAt: now, closedBy: by, outcome: 'test', note });
-    this.save(a, [this.entry('closed', by, `test: ${note}`)]);
+    this.autoClose(a, 'test', 'in_service', now, by);
+    this.save(a, [this.entry('closed', by, `test: ${COMMISSIONING_ENDED_NOTE}`, { code: 'auto_closed', outcome: 'test', why: 'in_service' })]);
     this.lastUpdateEvent.delete(a.id);
     this.publish('alert.closed', a);
   }
@@ -390,7 +431,7 @@ export class AlertService {
    */
   endCommissioning(device: Device, by: string): Alert[] {
     const open = this.deps.store.list({ status: 'active', deviceId: device.id, commissioning: 'only', limit: 1000 });
-    for (const a of open) this.closeCommissioningAlert(a, by, COMMISSIONING_ENDED_NOTE);
+    for (const a of open) this.closeCommissioningAlert(a, by);
     return open;
   }
 }

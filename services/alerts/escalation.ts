@@ -19,10 +19,10 @@ function nextStep(a: Alert): Pending | undefined {
   // maintenance and commissioning alerts (issue #17 item 6) never page anybody
   if (a.status === 'closed' || a.maintenance || a.commissioning) return undefined;
   if (a.escalationLevel < 1 && a.status === 'open' && a.ackDeadline) {
-    return { id: a.id, at: Date.parse(a.ackDeadline), level: 1, reason: '超过1分钟未响应 / not acknowledged by the response deadline' };
+    return { id: a.id, at: Date.parse(a.ackDeadline), level: 1, reason: '超过响应时限未确认接警 / not acknowledged by the response deadline' };
   }
   if (a.escalationLevel < 2 && a.closeDeadline) {
-    return { id: a.id, at: Date.parse(a.closeDeadline), level: 2, reason: '超过3分钟未处置 / not closed by the disposal deadline' };
+    return { id: a.id, at: Date.parse(a.closeDeadline), level: 2, reason: '超过处置时限未处置关闭 / not closed by the disposal deadline' };
   }
   return undefined;
 }

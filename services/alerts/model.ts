@@ -32,8 +32,36 @@ export interface HistoryEntry {
   action: HistoryAction;
   /** a person's username, or 'system' */
   by: string;
+  /** the same as plain text (Chinese first, for clients that do not read `info`) */
   detail: string | null;
+  /** `by`'s display name when a person did it (issue #17 item 5); null for the system and tokens, absent on older entries */
+  byName?: string | null;
+  /** what `detail` says, as data: the console words it in the reader's language and time zone (issue #17 item 5); absent on older entries */
+  info?: HistoryInfo | null;
 }
+
+/**
+ * The structured detail of a history entry (issue #17 item 5), by `code`:
+ *   message        raised / recurred / cleared: the rule's sentence in both languages
+ *   still_active   a periodic re-alert (a lane still blocked) with the rule's sentence
+ *   auto_closed    closed by the system: `why` fault_cleared (a fault whose condition went away),
+ *                  commissioning_cleared (an installer's test alert that cleared), in_service (the
+ *                  device went in service: its commissioning alerts are filed as tests)
+ *   closed         closed by a person with an outcome and a note
+ *   note           acknowledged with a note
+ *   escalated      a deadline passed: `deadline` ack (响应, level 1) or close (处置, level 2), `due` when it was
+ *   maintenance    raised in a maintenance window: until when and why
+ *   commissioning  raised while the device was being commissioned
+ */
+export type HistoryInfo =
+  | { code: 'message'; message: Message }
+  | { code: 'still_active'; message: Message }
+  | { code: 'auto_closed'; outcome: Outcome; why: 'fault_cleared' | 'commissioning_cleared' | 'in_service' }
+  | { code: 'closed'; outcome: Outcome; note: string }
+  | { code: 'note'; note: string }
+  | { code: 'escalated'; level: 1 | 2; deadline: 'ack' | 'close'; due: string | null }
+  | { code: 'maintenance'; until: string; reason: string }
+  | { code: 'commissioning' };
 
 export interface Alert {
   id: string;
@@ -65,6 +93,14 @@ export interface Alert {
   closedBy: string | null;
   outcome: Outcome | null;
   note: string | null;
+  // issue #17 item 5: who, as people read it, and the system's own close note in both languages.
+  // Optional: absent on alerts stored before them (and null for the system and tokens).
+  /** the display name of `acknowledgedBy` when a person acknowledged it */
+  acknowledgedByName?: string | null;
+  /** the display name of `closedBy` when a person closed it */
+  closedByName?: string | null;
+  /** the note in both languages when the system wrote it (closed automatically); null when a person wrote `note` */
+  noteText?: Message | null;
   escalationLevel: 0 | 1 | 2;
   /** raised while the device or building was in maintenance: kept, shown apart, never pages */
   maintenance: boolean;

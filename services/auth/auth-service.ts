@@ -146,6 +146,16 @@ export class AuthService implements LiveAuthenticator {
     return this.store.listUsers().map(publicUser);
   }
 
+  /**
+   * The display name of the person a username names, as the console shows who acknowledged, closed
+   * or changed something (issue #17 item 5): the name only, nothing else of the user. Null for
+   * `system`, tokens (`token:…`, `system:admin`) and usernames no user has (any more).
+   */
+  displayNameOf(username: string): string | null {
+    if (username.includes(':') || username === 'system') return null;
+    return this.store.findUserByUsername(username)?.displayName ?? null;
+  }
+
   getUser(id: string): User {
     return publicUser(this.storedUser(id));
   }

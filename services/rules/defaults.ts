@@ -9,6 +9,7 @@
  */
 import type { Building, Device } from '../devices/model.js';
 import { PRESSURE_POINTS, type DeviceKind, type PressurePoint } from '../telemetry/telemetry.js';
+import type { Message } from './messages.js';
 import { SYSTEM_DEFAULT_SOURCE, type RuleId, type RuleParams, type RuleSet } from './rule-types.js';
 
 // --- building classes (GB 50016-2014 2.1.1, fact 50) -----------------------------------------
@@ -141,6 +142,36 @@ export const SOURCES = {
   cable: `${SYSTEM_DEFAULT_SOURCE}: 80 °C inside the detectors' 55–140 °C span (GB 14287.3, fact 36, unverified)`,
   offline: `${SYSTEM_DEFAULT_SOURCE}: 3 missed reports`,
 } as const;
+
+/**
+ * The sources as a duty officer or operator reads them (issue #17 item 5): Chinese (English) with
+ * the standard and clause as they are; a design choice says so, 设计取值（无标准值）.
+ */
+const SOURCE_WORDS: Readonly<Record<string, Message>> = {
+  [SOURCES.top]: { zh: 'GB 50974-2014 5.2.2（最不利点静水压）', en: 'GB 50974-2014 5.2.2 (static pressure at the top point)' },
+  [SOURCES.sprinklerStandby]: { zh: 'GB 50974-2014 5.2.2（喷淋静水压不低于 0.10 MPa）', en: 'GB 50974-2014 5.2.2 (sprinkler static pressure at least 0.10 MPa)' },
+  [SOURCES.sprinklerFlowing]: { zh: 'GB 55036-2022 4.0.5(3)（喷头工作压力）', en: 'GB 55036-2022 4.0.5(3) (working pressure at the head)' },
+  [SOURCES.outletDynamic]: { zh: 'GB 50974-2014 栓口动压（条款 7.4.12 待核实）', en: 'GB 50974-2014 outlet dynamic pressure (clause 7.4.12 unverified)' },
+  [SOURCES.outletStandby]: { zh: 'GB 50974-2014 5.2.2（最不利点最低静压，用于栓口）', en: 'GB 50974-2014 5.2.2 (the top-point minimum, applied at the outlet)' },
+  [SOURCES.zoning]: { zh: 'GB 50974-2014 6.2.1（静压超过 1.0 MPa 应分区）', en: 'GB 50974-2014 6.2.1 (static pressure over 1.0 MPa needs zoning)' },
+  [SOURCES.sprinklerZoning]: { zh: 'GB 50974-2014 6.2.1（喷头处超过 1.20 MPa，数值待核实）', en: 'GB 50974-2014 6.2.1 (over 1.20 MPa at the head; figure unverified)' },
+  [SOURCES.systemZoning]: { zh: 'GB 50974-2014 6.2.1（系统工作压力超过 2.40 MPa，数值待核实）', en: 'GB 50974-2014 6.2.1 (working pressure over 2.40 MPa; figure unverified)' },
+  [SOURCES.floor]: { zh: '设计取值（无标准值）：以楼宇最不利点最低静压为下限，应按现场设计压力设置', en: "design choice (no standard value): the building's top-point minimum as a floor; set the design pressure per site" },
+  [SOURCES.networkHigh]: { zh: '设计取值（无标准值）：参照 GB 50974-2014 6.2.1 消火栓静压', en: 'design choice (no standard value): the hydrant static figure of GB 50974-2014 6.2.1' },
+  [SOURCES.drop]: { zh: '设计取值（无标准值）', en: 'design choice (no standard value)' },
+  [SOURCES.rcd]: { zh: 'GB 50116-2013 9.2.3（300–500 mA）', en: 'GB 50116-2013 9.2.3 (300–500 mA)' },
+  [SOURCES.cable]: { zh: '设计取值（无标准值）：80 °C，在探测器 55–140 °C 范围内（GB 14287.3，待核实）', en: "design choice (no standard value): 80 °C inside the detectors' 55–140 °C span (GB 14287.3, unverified)" },
+  [SOURCES.offline]: { zh: '设计取值（无标准值）：连续 3 次未上报', en: 'design choice (no standard value): 3 missed reports' },
+};
+
+/** A source in words, for the rules API; an unknown one: a design choice as such, else the clause before its parenthesis. */
+export function sourceText(source: string): Message {
+  const known = SOURCE_WORDS[source];
+  if (known) return known;
+  if (source.startsWith(SYSTEM_DEFAULT_SOURCE)) return { zh: '设计取值（无标准值）', en: 'design choice (no standard value)' };
+  const clause = source.replace(/\s*\(.*$/, '');
+  return { zh: clause, en: source };
+}
 
 export function asPressurePoint(point: string | null): PressurePoint | null {
   return point !== null && (PRESSURE_POINTS as readonly string[]).includes(point) ? (point as PressurePoint) : null;

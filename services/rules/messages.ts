@@ -100,6 +100,16 @@ export const REJECT_REASON_TEXT: Record<string, Message> = {
   rate_limited: { zh: '发送过于频繁', en: 'sending too often' },
 };
 
+/**
+ * Alarm codes devices are known to send with `alarm: true` (the electrical-fire detectors of
+ * simulators/models/electrical.ts and those modelled on them); any other code is shown as it is,
+ * labelled as the device's code. The console has the same words (dashboards/console/js/i18n.js).
+ */
+export const ALARM_CODE_WORDS: Readonly<Record<string, Message>> = {
+  temperature_alarm: { zh: '线缆温度报警', en: 'cable temperature alarm' },
+  residual_current_alarm: { zh: '剩余电流报警', en: 'residual current alarm' },
+};
+
 /** The sentence for one outcome. */
 export function ruleMessage(input: MessageInput): Message {
   const { ruleId, transition } = input;
@@ -147,10 +157,14 @@ export function ruleMessage(input: MessageInput): Message {
       return { zh: `传感器故障：${cause.zh}（维护事项，非火警）`, en: `Sensor fault: ${cause.en} (maintenance, not a fire alarm)` };
     }
     case 'device_alarm': {
-      const code = input.detail ? ` ${input.detail}` : '';
-      return clear
-        ? { zh: '设备报警已复位', en: 'Device alarm reset' }
-        : { zh: `设备自身报警${code}`, en: `Device reports an alarm${code}` };
+      if (clear) return { zh: '设备报警已复位', en: 'Device alarm reset' };
+      // the device's own code is data: labelled, and worded when it is a known one (issue #17 item 5)
+      const code = input.detail;
+      if (!code) return { zh: '设备自身报警', en: 'Device reports an alarm' };
+      const words = ALARM_CODE_WORDS[code];
+      return words
+        ? { zh: `设备自身报警：${words.zh}（代码 ${code}）`, en: `Device reports an alarm: ${words.en} (code ${code})` }
+        : { zh: `设备自身报警（代码 ${code}）`, en: `Device reports an alarm (code ${code})` };
     }
     case 'device_supervisory': {
       if (clear) return { zh: '监管报警已恢复', en: 'Supervisory signal cleared' };

@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { launchChromium, SHOTS } from '../support/browser.js';
+import { launchChromium, openDutyPage, SHOTS } from '../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../services/shared/clock.js';
 import { connectDevice, endClient, provisionDevice, publish, startService, waitFor, type TestService } from '../support/service.js';
@@ -71,11 +71,7 @@ beforeAll(async () => {
   expect(b.status).toBe(201);
   expect((await svc.api.post('/api/v1/users', { ...DUTY, role: 'duty', streets: ['朝天门'] })).status).toBe(201);
   browser = await launchChromium();
-  // not Shanghai on purpose: what the officer reads is in Asia/Shanghai anyway
-  context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN', timezoneId: 'Europe/Berlin' });
-  page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
+  ({ context, page } = await openDutyPage(browser, pageErrors));
 });
 
 afterAll(async () => {

@@ -126,7 +126,7 @@ describe('a duty officer finds and exports the incident record', () => {
     expect(await closed.evaluateAll((els) => els.map((e: any) => e.dataset.alertId))).toEqual([ids.test, ids.realFire, ids.falseAlarm]);
     expect(await page.locator('.lane-closed').textContent()).not.toContain('设备离线');
     const item = page.locator(`.lane-closed li[data-alert-id="${ids.falseAlarm}"]`);
-    expect(await item.textContent()).toMatch(/水压过低.*重庆时代广场.*误报.*li\.duty/);
+    expect(await item.textContent()).toMatch(/水压过低.*重庆时代广场.*误报.*李值班/);
     expect(await item.locator('a.record-link').getAttribute('href')).toBe(`#/records/${ids.falseAlarm}`);
     // a new shift (a reload) sees them too: loaded from the record, not only from the live feed
     await page.reload();
@@ -160,7 +160,7 @@ describe('a duty officer finds and exports the incident record', () => {
     const row = page.locator('table.records tbody tr.record-row');
     expect(await row.getAttribute('data-alert-id')).toBe(ids.falseAlarm);
     expect(await row.locator('td.outcome').textContent()).toBe('误报');
-    expect(await row.locator('td.closed').textContent()).toContain('li.duty');
+    expect(await row.locator('td.closed').textContent()).toContain('李值班'); // by display name (issue #17 item 5)
     expect(await row.locator('td.note').textContent()).toBe(FALSE_NOTE);
     expect(page.url()).toContain('outcome=false_alarm');
     await page.screenshot({ path: join(SHOTS, 'records.png'), fullPage: true });
@@ -170,7 +170,7 @@ describe('a duty officer finds and exports the incident record', () => {
     await record.waitFor();
     expect(page.url()).toContain(`#/records/${ids.falseAlarm}`);
     expect(await record.locator('.outcome').textContent()).toBe('误报');
-    expect(await record.locator('table.record-history tr[data-action="closed"]').textContent()).toContain('li.duty');
+    expect(await record.locator('table.record-history tr[data-action="closed"]').textContent()).toContain('李值班');
     await record.locator('a.building-link').click();
     await page.locator('.building-page h2').waitFor();
     expect(page.url()).toContain('#/building/tower-a');
@@ -208,7 +208,7 @@ describe('a duty officer finds and exports the incident record', () => {
     await page.click('.class-toggle .class-fault');
     await page.waitForFunction(() => document.querySelectorAll('table.records tbody tr[data-rule="device_offline"]').length === 9);
     expect(await page.locator('table.records tbody tr:not([data-rule="device_offline"])').count()).toBe(0);
-    expect(await page.locator('table.records tbody tr td.closed').first().textContent()).toContain('system');
+    expect(await page.locator('table.records tbody tr td.closed').first().textContent()).toContain('系统');
     expect(page.url()).toContain('class=fault');
     await page.click('.class-toggle .class-hazard');
     await page.waitForFunction(() => document.querySelectorAll('table.records tbody tr').length === 3);

@@ -146,7 +146,8 @@ describe('a duty shift in the browser', () => {
     expect(text).toContain('0.05');
     // a countdown to the 60 s acknowledge deadline on the server's clock, not yet overdue
     const ack = card.locator('.countdown.cd-ack');
-    await page.waitForFunction(() => /应答剩余 0:[0-5]\d/.test(document.querySelector('.cd-ack')?.textContent ?? ''));
+    // 响应: the plan's word for the deadline, on the card as in the escalation (issue #17 item 5)
+    await page.waitForFunction(() => /响应剩余 0:[0-5]\d/.test(document.querySelector('.cd-ack')?.textContent ?? ''));
     expect(await ack.getAttribute('class')).not.toContain('overdue');
     await expect(card.locator('.countdown.cd-close').textContent()).resolves.toMatch(/处置剩余 [23]:\d\d/);
     // sound needs a user gesture: the button enables it, the new hazard sounds, silence stops it
@@ -165,7 +166,7 @@ describe('a duty shift in the browser', () => {
     await card.locator('.badge.escalation[data-level="1"]').waitFor();
     expect(await card.locator('.badge.escalation').textContent()).toContain('已升级 1 级');
     await page.waitForFunction(() => document.querySelector('.cd-ack')?.classList.contains('overdue'));
-    expect(await card.locator('.cd-ack').textContent()).toMatch(/应答逾期/);
+    expect(await card.locator('.cd-ack').textContent()).toMatch(/响应逾期/);
     // silenced at level 0, it sounds again at level 1
     expect(await page.evaluate(() => [...(window as any).__firewatch.alarm.sounding])).toEqual([alertId]);
     await page.screenshot({ path: join(SHOTS, 'board-escalated.png'), fullPage: true });
@@ -175,7 +176,8 @@ describe('a duty shift in the browser', () => {
     const card = page.locator(`article.alert[data-alert-id="${alertId}"]`);
     await card.locator('.ack-btn').click();
     await card.locator('.badge.st-acknowledged').waitFor();
-    expect(await card.locator('.who').textContent()).toContain('li.duty');
+    // people by their display name (issue #17 item 5); the API keeps the username
+    expect(await card.locator('.who').textContent()).toContain('李值班');
     expect(await card.locator('.ack-btn').count()).toBe(0);
     expect(await page.evaluate(() => (window as any).__firewatch.alarm.sounding.size)).toBe(0);
     expect((await svc.api.get(`/api/v1/alerts/${alertId}`)).body).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'li.duty' });
@@ -189,7 +191,7 @@ describe('a duty shift in the browser', () => {
     await card.waitFor({ state: 'detached' });
     const closed = page.locator(`.lane-closed li[data-alert-id="${alertId}"]`);
     await closed.waitFor();
-    expect(await closed.textContent()).toMatch(/误报.*li\.duty/);
+    expect(await closed.textContent()).toMatch(/误报.*李值班/);
     expect((await svc.api.get(`/api/v1/alerts/${alertId}`)).body).toMatchObject({
       status: 'closed', closedBy: 'li.duty', outcome: 'false_alarm', note: '现场核实：压力表校验，管网压力正常',
     });
@@ -246,6 +248,9 @@ describe('a duty shift in the browser', () => {
 
   it('building page: details and contacts, devices, a readings chart with the alert threshold, alert history', async () => {
     await page.goto(`${base}/#/building/tower-a`);
+    // the page is in tabs (issue #17 item 8): the devices' rows first, their charts one tab on
+    await page.locator('.device-row[data-device-id="tower-a-hydrant-top"]').waitFor();
+    await page.click('.building-tabs [data-tab="charts"]');
     const card = page.locator('.device-card[data-device-id="tower-a-hydrant-top"]');
     await card.locator('svg.chart polyline').waitFor();
     const points = await card.locator('svg.chart polyline').first().getAttribute('points');
@@ -260,12 +265,13 @@ describe('a duty shift in the browser', () => {
     expect(details).toContain(PHONE);
     expect(details).toContain('王经理');
     const history = page.locator('table.alert-history');
-    expect(await history.textContent()).toContain('li.duty');
+    expect(await history.textContent()).toContain('李值班');
     // the change audit (issue #12 item 9): the admin switched pressure_drop off with a reason
+    await page.click('.building-tabs [data-tab="audit"]');
     const audit = page.locator('.audit-panel tr[data-action="device.rules_loosened"]').first();
     await audit.waitFor();
     expect(await audit.textContent()).toContain('console test: no drop alerts');
-    expect(await audit.textContent()).toContain('pressure_drop.enabled: true → false');
+    expect(await audit.textContent()).toContain('水压骤降 · 启用：是 → 否');
     await page.screenshot({ path: join(SHOTS, 'building.png'), fullPage: true });
   });
 
@@ -332,6 +338,7 @@ describe('an operator installs and commissions a sensor', () => {
     expect(await page.locator('nav a.nav-import').count()).toBe(0);
     // the audit history is the duty room's and the admins': no panel for an operator
     await page.goto(`${base}/#/building/tower-a`);
+    await page.click('.building-tabs [data-tab="history"]');
     await page.locator('table.alert-history, .building-page .empty').first().waitFor();
     expect(await page.locator('.audit-panel').count()).toBe(0);
   });

@@ -255,7 +255,8 @@ describe('faults and the device\'s own flags', () => {
     const r = feed(d, [[0, { alarm: true, code: 'A5' }, 'event'], [30, { residualCurrentMa: 10 }], [60, { alarm: false }, 'event']]);
     expect(r.events).toEqual(['raise:device_alarm@0', 'clear:device_alarm@60']);
     expect(r.outcomes[0]).toMatchObject({ class: 'hazard', severity: 'critical' });
-    expect(r.outcomes[0]?.message.en).toBe('Device reports an alarm A5');
+    // the device's own code is labelled as its code (issue #17 item 5)
+    expect(r.outcomes[0]?.message).toEqual({ zh: '设备自身报警（代码 A5）', en: 'Device reports an alarm (code A5)' });
   });
 
   it('a sensor pinned at its configured span end is a clamp fault', () => {

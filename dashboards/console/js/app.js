@@ -17,6 +17,7 @@ import { h, replace } from './dom.js';
 import { Attention } from './duty.js';
 import { fmtTime, lang, setLang, t } from './i18n.js';
 import { importView } from './importer.js';
+import { fitHeader, menuButton, setMenu } from './layout.js';
 import { LiveFeed } from './live.js';
 import { overviewView } from './overview.js';
 import { recordsView, recordView } from './records.js';
@@ -242,36 +243,43 @@ function renderShell() {
   state.header = h(
     'header',
     { class: 'top' },
-    h('a', { class: 'brand', href: '#/board' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), t('app_title')),
-    h('nav', {}, navItems().map(([k, label]) => h('a', { href: `#/${k}`, class: `nav-${k}`, dataset: { nav: k } }, label))),
+    h('a', { class: 'brand', href: '#/board', title: t('app_title') }, h('span', { class: 'logo', 'aria-hidden': 'true' }), h('span', { class: 'brand-name' }, t('app_title'))),
+    h('nav', { id: 'main-nav' }, navItems().map(([k, label]) => h('a', { href: `#/${k}`, class: `nav-${k}`, dataset: { nav: k } }, label))),
     state.attention?.badge() ?? null,
     h('div', { class: 'spacer' }),
     state.clock,
     soundBtn,
-    langButton(() => (renderShell(), route())),
+    // language, 大字, the user and 退出: behind the 菜单 button on a narrow header (issue #17 item 8)
     h(
-      'button',
-      {
-        type: 'button',
-        class: 'btn large-toggle',
-        'aria-pressed': String(document.documentElement.classList.contains('large')),
-        onClick: () => {
-          localStorage.setItem(LARGE_KEY, localStorage.getItem(LARGE_KEY) === '1' ? '0' : '1');
-          renderShell();
-          route();
+      'div',
+      { class: 'tools', id: 'main-tools' },
+      langButton(() => (renderShell(), route())),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn large-toggle',
+          'aria-pressed': String(document.documentElement.classList.contains('large')),
+          onClick: () => {
+            localStorage.setItem(LARGE_KEY, localStorage.getItem(LARGE_KEY) === '1' ? '0' : '1');
+            renderShell();
+            route();
+          },
         },
-      },
-      'A+ ',
-      t('large_type'),
+        'A+ ',
+        t('large_type'),
+      ),
+      h('span', { class: 'user', dataset: { role: me.role } }, `${me.displayName || me.username} · ${t(`role_${me.role}`)}`),
+      h('button', { type: 'button', class: 'btn logout', onClick: () => logout() }, t('logout')),
     ),
-    h('span', { class: 'user', dataset: { role: me.role } }, `${me.displayName || me.username} · ${t(`role_${me.role}`)}`),
-    h('button', { type: 'button', class: 'btn logout', onClick: () => logout() }, t('logout')),
+    menuButton(t('menu'), 'main-nav main-tools'),
   );
   state.banner = h('div', { class: 'feed-banner', role: 'status', hidden: true });
   state.main = h('main', { class: 'view' });
   replace(root, state.header, state.banner, state.main);
   renderBanner();
   tickClock();
+  fitHeader(state.header);
 }
 
 /** the server's time in Asia/Shanghai; blank until the first hello told the console what it is */
@@ -305,6 +313,7 @@ function route() {
   };
   state.view = (views[page] ?? views.board)();
   for (const a of state.header.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.nav === page);
+  setMenu(state.header, false);
   document.body.dataset.page = views[page] ? page : 'board';
   replace(state.main, state.view.el);
 }

@@ -9,12 +9,12 @@
  */
 import { post } from './api.js';
 import { h, replace } from './dom.js';
-import { fmtDateTime, fmtDuration, fmtTime, msg, name, noteTemplates, OUTCOMES, t } from './i18n.js';
+import { actor, alertNote, bilingualHalf, fmtDateTime, fmtDuration, fmtTime, msg, name, noteTemplates, OUTCOMES, t } from './i18n.js';
 import { recentClosures } from './records.js';
 import { uplinkPanel } from './uplink.js';
 
 /** units of alerts stored before they carried `measured` (the server's RULE_UNITS) */
-const RULE_UNITS = {
+export const RULE_UNITS = {
   pressure_low: 'MPa', pressure_high: 'MPa', pressure_drop: 'MPa', level_low: 'm', level_high: 'm',
   residual_current_high: 'mA', temperature_high: '°C',
 };
@@ -28,7 +28,7 @@ function num(v, unit) {
   if (unit === '°C') return String(Number(v.toFixed(1)));
   return String(Math.round(v));
 }
-const qty = (v, unit) => `${num(v, unit)}${unit ? ` ${unit}` : ''}`;
+export const qty = (v, unit) => `${num(v, unit)}${unit ? ` ${unit}` : ''}`;
 
 /** 75 s → '1 分钟'; under a minute in seconds, over an hour in hours and minutes */
 export function fmtSpan(ms) {
@@ -71,8 +71,11 @@ export function valueLine(a) {
       const since = m?.since ?? new Date(Date.parse(a.openedAt) - (a.value ?? 0) * 1000).toISOString();
       return line(elapsed('v_offline', since));
     }
-    case 'device_alarm':
-      return line(t('v_device_alarm'), m?.code ? paren([t('v_code', m.code)]) : '');
+    case 'device_alarm': {
+      // the device's own code is data: labelled, and worded when it is a known one (issue #17 item 5)
+      const words = m?.code ? name('alarm_code', m.code) : '';
+      return line(words && words !== m.code ? t('v_device_alarm_words', words) : t('v_device_alarm'), m?.code ? paren([t('v_code', m.code)]) : '');
+    }
     case 'device_supervisory':
       return line(t('v_supervisory'), m?.code ? paren([m.code]) : '');
     case 'sensor_fault':
@@ -132,13 +135,71 @@ function deviceLine(a) {
   );
 }
 
+/**
+ * What a history entry says, in the reader's language and in Shanghai time (issue #17 item 5): from
+ * its structured `info`; entries stored before it have only the service's text, read as best it can.
+ */
+export function historyText(e) {
+  const i = e.info;
+  switch (i?.code) {
+    case 'message':
+      return msg(i.message);
+    case 'still_active':
+      return t('h_still_active', msg(i.message));
+    case 'auto_closed':
+      return t(`h_auto_${i.why}`);
+    case 'closed':
+      return t('h_closed', name('outcome', i.outcome), i.note);
+    case 'note':
+      return i.note;
+    case 'escalated':
+      return t(i.deadline === 'ack' ? 'h_esc_ack' : 'h_esc_close', i.due ? fmtTime(i.due) : '—');
+    case 'maintenance':
+      return t('h_maintenance', fmtDateTime(i.until), i.reason);
+    case 'commissioning':
+      return t('h_commissioning');
+    default:
+      return legacyHistoryText(e);
+  }
+}
+
+const LEGACY_AUTO_CLOSED = { 'fault cleared': 'h_auto_fault_cleared', 'commissioning alert cleared': 'h_auto_commissioning_cleared' };
+
+function legacyHistoryText(e) {
+  const d = e.detail ?? '';
+  if (!d) return '';
+  if (e.action === 'closed') {
+    if (LEGACY_AUTO_CLOSED[d]) return t(LEGACY_AUTO_CLOSED[d]);
+    const closed = /^(real_fire|false_alarm|test|fault|other): ([\s\S]*)$/.exec(d);
+    if (closed) return t('h_closed', name('outcome', closed[1]), bilingualHalf(closed[2]));
+  }
+  const maintenance = /^维护中，不通知 \/ in maintenance until (\S+): ([\s\S]*)$/.exec(d);
+  if (maintenance) return t('h_maintenance', fmtDateTime(maintenance[1]), maintenance[2]);
+  const still = /^仍未恢复 \/ still active: ([\s\S]*)$/.exec(d);
+  if (still) return t('h_still_active', still[1]);
+  // the service's own "中文 / English" sentences; a person's note stays as written
+  return e.by === 'system' ? bilingualHalf(d) : d;
+}
+
 export function historyList(a, n = 3) {
   const items = (a.history ?? []).slice(-n).reverse();
   if (!items.length) return null;
   return h(
     'ol',
     { class: 'history', 'aria-label': t('history') },
-    items.map((e) => h('li', {}, h('time', { datetime: e.at }, fmtTime(e.at)), ' ', name('action', e.action), ' · ', e.by, e.detail ? ` · ${e.detail}` : '')),
+    items.map((e) => {
+      const detail = historyText(e);
+      return h(
+        'li',
+        { dataset: { action: e.action } },
+        h('time', { datetime: e.at }, fmtTime(e.at)),
+        ' ',
+        name('action', e.action),
+        ' · ',
+        h('span', { class: 'by', title: e.by }, actor(e.by, e.byName)),
+        detail ? ` · ${detail}` : '',
+      );
+    }),
   );
 }
 
@@ -278,7 +339,7 @@ export function boardView(ctx) {
       valueLine(a),
       deviceLine(a),
       h('div', { class: 'timers' }, h('span', { class: 'opened' }, `${t('opened_at')} ${fmtDateTime(a.openedAt)}`), ...timers),
-      a.acknowledgedBy ? h('p', { class: 'who' }, t('acked_by', a.acknowledgedBy, fmtTime(a.acknowledgedAt))) : null,
+      a.acknowledgedBy ? h('p', { class: 'who' }, t('acked_by', actor(a.acknowledgedBy, a.acknowledgedByName), fmtTime(a.acknowledgedAt))) : null,
       historyList(a),
       actions.length || forms.has(a.id) ? h('div', { class: 'actions' }, actions, forms.get(a.id) ?? null) : null,
     );
@@ -335,9 +396,9 @@ export function boardView(ctx) {
                   { href: `#/records/${encodeURIComponent(a.id)}`, class: 'record-link' },
                   h('strong', {}, name('rule', a.rule)),
                   ` · ${a.buildingName ?? a.buildingId ?? ''} · ${name('outcome', a.outcome)} · `,
-                  h('span', { class: 'who' }, t('closed_by', a.closedBy, fmtTime(a.closedAt))),
+                  h('span', { class: 'who' }, t('closed_by', actor(a.closedBy, a.closedByName), fmtTime(a.closedAt))),
                 ),
-                a.note ? h('div', { class: 'muted' }, a.note) : null,
+                a.note ? h('div', { class: 'muted' }, alertNote(a)) : null,
               ),
             ),
           ),

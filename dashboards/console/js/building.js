@@ -7,7 +7,26 @@ import { ApiError, api, get, getAll, isMissingRoute } from './api.js';
 import { historyList } from './board.js';
 import { deviceCharts } from './chart.js';
 import { h, replace } from './dom.js';
-import { fmtDateTime, msg, name, t } from './i18n.js';
+import { actor, alertNote, fmtDateTime, msg, name, t } from './i18n.js';
+import { showMore, stackTable, tabs } from './layout.js';
+
+/** A reading as a duty officer reads it (issue #17 item 5): 水压 0.32 MPa，…; fields without words as they are. */
+export function fmtReading(fields) {
+  if (!fields) return '—';
+  const parts = [];
+  for (const [k, v] of Object.entries(fields)) {
+    if (k === 'ts' || k === 'seq' || k === 'kind') continue;
+    if (k === 'pressureMpa') parts.push(t('f_pressure', v));
+    else if (k === 'levelM') parts.push(t('f_level', v));
+    else if (k === 'residualCurrentMa') parts.push(t('f_residual', v));
+    else if (k === 'temperaturesC' && Array.isArray(v)) parts.push(t('f_temperatures', v.map((x) => x ?? '—').join(' / ')));
+    else if (k === 'occupied') parts.push(t(v ? 'f_occupied' : 'f_clear'));
+    else if (k === 'flowing') {
+      if (v) parts.push(t('f_flowing'));
+    } else parts.push(`${k}=${Array.isArray(v) ? v.join('/') : v}`);
+  }
+  return parts.length ? parts.join(t('list_sep')) : '—';
+}
 
 export function fmtFields(fields) {
   if (!fields) return '—';
@@ -79,7 +98,7 @@ export function alertTable(alerts) {
           h('td', {}, a.deviceId ? h('a', { href: `#/device/${encodeURIComponent(a.deviceId)}` }, a.deviceId) : '—'),
           h('td', {}, h('strong', {}, name('rule', a.rule)), a.commissioning ? [' ', h('span', { class: 'badge cm-badge' }, t('cm_alert_badge'))] : null, h('div', { class: 'muted' }, msg(a.message))),
           h('td', {}, t(`status_${a.status}`), a.escalationLevel ? ` · ${t('escalated', a.escalationLevel)}` : '', a.cleared ? ` · ${t('cleared')}` : ''),
-          h('td', {}, a.outcome ? name('outcome', a.outcome) : '', a.closedBy ? h('div', { class: 'muted' }, t('closed_by', a.closedBy, fmtDateTime(a.closedAt))) : null, a.note ? h('div', { class: 'muted' }, a.note) : null),
+          h('td', {}, a.outcome ? name('outcome', a.outcome) : '', a.closedBy ? h('div', { class: 'muted' }, t('closed_by', actor(a.closedBy, a.closedByName), fmtDateTime(a.closedAt))) : null, a.note ? h('div', { class: 'muted' }, alertNote(a)) : null),
           h('td', {}, historyList(a, 4)),
         ),
       ),
@@ -87,10 +106,32 @@ export function alertTable(alerts) {
   );
 }
 
-const show = (v) => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+/** an audited value in words (issue #17 item 5): yes/no, times in Shanghai, the building's type and use by name */
+function show(v, what) {
+  if (v === null || v === undefined) return t('audit_value_none');
+  if (typeof v === 'boolean') return t(v ? 'yes' : 'no');
+  if (typeof v === 'string' && ISO_TIME.test(v)) return fmtDateTime(v);
+  if (what === 'type' || what === 'use') return name(what, v);
+  if (what.endsWith('.severity')) return name('severity', v);
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/** what changed, in words: 'hydrant_top pressure_low.threshold' → '最不利点消火栓 · 水压过低 · 阈值' */
+function auditWhat(what) {
+  return what
+    .split(' ')
+    .map((part) => {
+      for (const group of ['audit_field', 'point', 'kind', 'rule']) if (name(group, part) !== part) return name(group, part);
+      const [rule, param] = part.split('.');
+      return param !== undefined ? `${name('rule', rule)} · ${name('param', param)}` : part;
+    })
+    .join(' · ');
+}
 
 /** Who loosened a rule, reclassified the building or set maintenance, when, what and why (GET /audit). */
-export function auditPanel(query) {
+export function auditPanel(query, { first } = {}) {
   const el = h('section', { class: 'panel audit-panel' }, h('h3', {}, t('change_audit')), h('p', { class: 'loading' }, t('loading')));
   (async () => {
     try {
@@ -108,17 +149,20 @@ export function auditPanel(query) {
                   'tr',
                   { dataset: { auditId: String(e.id), action: e.action } },
                   h('td', {}, fmtDateTime(e.at)),
-                  h('td', {}, e.by, h('div', { class: 'muted' }, name('role', e.role))),
+                  h('td', { title: e.by }, actor(e.by, e.byName), h('div', { class: 'muted' }, name('role', e.role))),
                   h('td', {}, name('audit', e.action)),
                   h('td', {}, e.deviceId ? h('a', { href: `#/device/${encodeURIComponent(e.deviceId)}` }, e.deviceId) : '—'),
                   h('td', {}, e.reason ?? '—'),
-                  h('td', { class: 'mono' }, e.changes.length ? h('ul', {}, e.changes.map((c) => h('li', {}, `${c.what}: ${show(c.before)} → ${show(c.after)}`))) : '—'),
+                  h('td', {}, e.changes.length ? h('ul', {}, e.changes.map((c) => h('li', { dataset: { what: c.what } }, t('rl_state_value', auditWhat(c.what), `${show(c.before, c.what)} → ${show(c.after, c.what)}`)))) : '—'),
                 ),
               ),
             ),
           )
         : h('p', { class: 'empty' }, t('audit_none'));
-      replace(el, h('h3', {}, t('change_audit')), body);
+      replace(el, h('h3', {}, t('change_audit')), stackTable(body));
+      // on the building page the first entries, then 显示更多 (issue #17 item 8)
+      const more = first && body.tagName === 'TABLE' ? showMore(body.querySelector('tbody'), { first, label: (n) => t('show_more', n) }) : null;
+      if (more) el.append(more);
     } catch (err) {
       replace(el, h('h3', {}, t('change_audit')), h('p', { class: 'muted' }, isMissingRoute(err) ? t('audit_none') : `${t('error')}: ${err.message}`));
     }
@@ -137,51 +181,86 @@ export function buildingView(ctx, id) {
       return;
     }
     const [devices, alerts] = await Promise.all([getAll(`/devices?buildingId=${encodeURIComponent(id)}`), get(`/alerts?buildingId=${encodeURIComponent(id)}&limit=100`)]);
-    const devicesEl = h('div', { class: 'device-cards' });
+    const devicesEl = h('div', { class: 'device-rows' });
+    const chartsEl = h('div', { class: 'device-cards' });
+    for (const d of devices) {
+      devicesEl.append(deviceCard(d, { chart: false }));
+      chartsEl.append(deviceCard(d));
+    }
+    // the page in tabs, long lists 显示更多 (issue #17 item 8): a full building fits a phone's few screens
+    const open = alerts.items.filter((a) => a.status !== 'closed');
+    const openTable = stackTable(alertTable(open));
+    openTable.classList.replace('alert-history', 'open-alerts');
+    const historyTable = stackTable(alertTable(alerts.items));
+    const more = (list, first) => (list ? showMore(list, { first, label: (n) => t('show_more', n) }) : null);
+    // a phone shows fewer entries at first: cards are taller than table rows
+    const narrow = window.matchMedia('(max-width: 720px)').matches;
+    const count = (n, on = false) => h('span', { class: ['count', on && 'on'] }, String(n));
+    const noDevices = () => h('p', { class: 'empty' }, t('no_devices'));
+    const { bar, panels } = tabs(
+      [
+        { key: 'devices', label: [t('devices'), count(devices.length)], panel: devices.length ? [devicesEl, more(devicesEl, 20)] : noDevices() },
+        // charts take room: four at a time on a phone, six on a wider screen
+        { key: 'charts', label: t('tab_charts'), panel: devices.length ? [chartsEl, more(chartsEl, narrow ? 4 : 6)] : noDevices() },
+        { key: 'open', label: [t('tab_open'), count(open.length, open.length > 0)], panel: openTable },
+        { key: 'history', label: [t('alert_history'), count(alerts.items.length)], panel: [historyTable, more(historyTable.querySelector('tbody'), narrow ? 5 : 10)] },
+        {
+          key: 'details',
+          label: t('details'),
+          panel: h(
+            'section',
+            { class: 'panel' },
+            dl([
+              [t('street'), b.street],
+              [t('address'), b.address],
+              [t('type'), name('type', b.type)],
+              [t('use'), name('use', b.use)],
+              [t('height'), b.heightM !== null ? `${b.heightM} m` : null],
+              [t('floors'), b.floors],
+              [t('area'), b.areaM2 !== null ? `${b.areaM2} m²` : null],
+              [t('category'), b.category],
+              [t('contact'), b.contactName],
+              [t('phone'), b.contactPhone ? h('a', { href: `tel:${b.contactPhone.replace(/\s+/g, '')}` }, b.contactPhone) : null],
+            ]),
+          ),
+        },
+        // the audit history is for the duty room and admins (GET /audit answers 403 to others)
+        ctx.can.handle ? { key: 'audit', label: t('tab_audit'), panel: auditPanel(`buildingId=${encodeURIComponent(id)}`, { first: narrow ? 5 : 10 }) } : null,
+      ].filter(Boolean),
+      {
+        label: t('building_sections'),
+        class: 'building-tabs',
+        // the tab is kept in the address (without a hashchange), so a reload or back opens it again
+        selected: new URLSearchParams(location.hash.split('?')[1] ?? '').get('tab'),
+        onSelect: (key) => window.history.replaceState(null, '', `#/building/${encodeURIComponent(id)}${key === 'devices' ? '' : `?tab=${key}`}`),
+      },
+    );
     replace(
       root,
-      h('h2', {}, b.name, h('span', { class: 'muted' }, ` · ${b.street} · ${name('use', b.use)}`)),
       h(
         'div',
-        { class: 'building-top' },
-        h(
-          'section',
-          { class: 'panel' },
-          h('h3', {}, t('details')),
-          dl([
-            [t('street'), b.street],
-            [t('address'), b.address],
-            [t('type'), name('type', b.type)],
-            [t('use'), name('use', b.use)],
-            [t('height'), b.heightM !== null ? `${b.heightM} m` : null],
-            [t('floors'), b.floors],
-            [t('area'), b.areaM2 !== null ? `${b.areaM2} m²` : null],
-            [t('category'), b.category],
-            [t('contact'), b.contactName],
-            [t('phone'), b.contactPhone ? h('a', { href: `tel:${b.contactPhone.replace(/\s+/g, '')}` }, b.contactPhone) : null],
-          ]),
-        ),
-        safetyCodePanel(ctx, id),
+        { class: 'building-head' },
+        h('h2', {}, b.name, h('span', { class: 'muted' }, ` · ${b.street} · ${name('use', b.use)}`)),
+        b.contactName || b.contactPhone
+          ? h('p', { class: 'building-contact' }, `${t('contact')} ${b.contactName ?? ''} `, b.contactPhone ? h('a', { href: `tel:${b.contactPhone.replace(/\s+/g, '')}` }, `☎ ${b.contactPhone}`) : null)
+          : null,
       ),
-      h('h3', {}, t('devices'), ` (${devices.length})`),
-      devices.length ? devicesEl : h('p', { class: 'empty' }, t('no_devices')),
-      h('h3', {}, t('alert_history')),
-      alertTable(alerts.items),
-      // the audit history is for the duty room and admins (GET /audit answers 403 to others)
-      ctx.can.handle ? auditPanel(`buildingId=${encodeURIComponent(id)}`) : null,
+      safetyCodePanel(ctx, id),
+      bar,
+      panels,
     );
-    for (const d of devices) devicesEl.append(deviceCard(d));
   };
   load();
   return { el: root, destroy() {} };
 }
 
-function deviceCard(d) {
-  const chartBox = h('div', { class: 'chart-box' }, h('p', { class: 'loading' }, t('loading')));
+/** a device with its state and last reading: with its charts (the 图表 tab), or without (a row of the 设备 tab) */
+function deviceCard(d, { chart = true } = {}) {
+  const chartBox = chart ? h('div', { class: 'chart-box' }, h('p', { class: 'loading' }, t('loading'))) : null;
   const online = d.status?.online;
   const el = h(
     'article',
-    { class: ['device-card', online ? 'is-online' : 'is-offline'], dataset: { deviceId: d.id } },
+    { class: [chart ? 'device-card' : 'device-row', online ? 'is-online' : 'is-offline'], dataset: { deviceId: d.id } },
     h(
       'header',
       {},
@@ -194,10 +273,11 @@ function deviceCard(d) {
     h(
       'p',
       { class: 'muted' },
-      `${t('last_reading')}: ${fmtFields(d.status?.lastReading?.fields)} · ${t('last_seen')}: ${d.status?.lastSeenAt ? fmtDateTime(d.status.lastSeenAt) : t('never')}`,
+      `${t('last_reading')}: ${fmtReading(d.status?.lastReading?.fields)} · ${t('last_seen')}: ${d.status?.lastSeenAt ? fmtDateTime(d.status.lastSeenAt) : t('never')}`,
     ),
     chartBox,
   );
+  if (!chart) return el;
   (async () => {
     try {
       const [readings, rules] = await Promise.all([

@@ -1,13 +1,15 @@
 /**
  * Readings charts drawn as inline SVG (no library): one polyline per series, the alert
  * thresholds from GET /devices/:id/rules as dashed lines with their values.
+ *
+ * Each chart is drawn at the width it is shown at, one SVG unit to one CSS pixel, and redrawn when
+ * that width changes (issue #17 item 8): its labels (0.75rem in console.css) are as large on a phone
+ * as on a wall screen instead of shrinking with a fixed viewBox, and its margins follow the font size.
  */
-import { s } from './dom.js';
+import { h, replace, s } from './dom.js';
 import { fmtTime, t } from './i18n.js';
 
-const W = 640;
-const H = 220;
-const PAD = { l: 58, r: 14, t: 14, b: 26 };
+const rootPx = () => parseFloat(window.getComputedStyle(document.documentElement).fontSize) || 16;
 
 function niceRange(min, max) {
   if (min === max) {
@@ -24,7 +26,11 @@ const fmtNum = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v
  * series: [{ label, points: [{ t: epoch ms, v: number }] }]
  * thresholds: [{ value, label }]
  */
-export function lineChart({ series, thresholds = [], unit = '', step = false, title = '' }) {
+export function lineChart({ series, thresholds = [], unit = '', step = false, title = '', width = 640, height = 220, fontPx = 16 }) {
+  const W = width;
+  const H = height;
+  const f = fontPx * 0.75; // the labels' size (console.css: 0.75rem)
+  const PAD = { l: Math.max(58, Math.round(3.4 * f + 10)), r: 14, t: Math.round(1.4 * f + 4), b: Math.round(1.6 * f + 6) };
   const all = series.flatMap((x) => x.points);
   const ts = all.map((p) => p.t);
   const vs = [...all.map((p) => p.v), ...thresholds.map((x) => x.value)];
@@ -38,7 +44,7 @@ export function lineChart({ series, thresholds = [], unit = '', step = false, ti
   for (let i = 0; i <= 4; i++) {
     const v = v0 + ((v1 - v0) * i) / 4;
     grid.push(s('line', { class: 'grid', x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v) }));
-    grid.push(s('text', { class: 'tick', x: PAD.l - 6, y: y(v) + 4, 'text-anchor': 'end' }, fmtNum(v)));
+    grid.push(s('text', { class: 'tick', x: PAD.l - 6, y: y(v) + 0.35 * f, 'text-anchor': 'end' }, fmtNum(v)));
   }
   const lines = series.map((ser, i) => {
     const pts = [...ser.points].sort((a, b) => a.t - b.t);
@@ -70,13 +76,45 @@ export function lineChart({ series, thresholds = [], unit = '', step = false, ti
     grid,
     limits,
     lines,
-    s('text', { class: 'tick', x: PAD.l, y: H - 6 }, fmtTime(new Date(t0).toISOString())),
-    s('text', { class: 'tick', x: W - PAD.r, y: H - 6, 'text-anchor': 'end' }, fmtTime(new Date(t1).toISOString())),
-    s('text', { class: 'unit', x: 4, y: PAD.t + 4 }, unit),
+    s('text', { class: 'tick', x: PAD.l, y: H - 5 }, fmtTime(new Date(t0).toISOString())),
+    s('text', { class: 'tick', x: W - PAD.r, y: H - 5, 'text-anchor': 'end' }, fmtTime(new Date(t1).toISOString())),
+    // the unit and the legend above the plot, clear of the top tick
+    s('text', { class: 'unit', x: 4, y: PAD.t - 0.45 * f - 2 }, unit),
     series.length > 1
-      ? series.map((ser, i) => s('text', { class: `legend series-${i}`, x: PAD.l + 8 + i * 70, y: PAD.t + 14 }, ser.label))
+      ? series.map((ser, i) => s('text', { class: `legend series-${i}`, x: PAD.l + 8 + i * 4 * f, y: PAD.t - 0.45 * f - 2 }, ser.label))
       : null,
   );
+}
+
+// one observer for every chart on the page: a chart is (re)drawn in the frame after its box got a new width
+const drawers = new WeakMap();
+const sizes = typeof window.ResizeObserver === 'function'
+  ? new window.ResizeObserver((entries) => {
+      for (const e of entries) {
+        if (!e.target.isConnected) sizes.unobserve(e.target);
+        else window.requestAnimationFrame(() => drawers.get(e.target)?.());
+      }
+    })
+  : null;
+
+/** A chart in a box that draws it at the box's own width (and a height that suits it). */
+export function fittedChart(spec) {
+  const box = h('div', { class: 'chart-fit' });
+  let drawn = '';
+  const draw = () => {
+    const width = Math.floor(box.clientWidth);
+    if (!width) return; // hidden (a closed tab, 显示更多): drawn once it is shown
+    const fontPx = rootPx();
+    const key = `${width}/${fontPx}`;
+    if (key === drawn) return;
+    drawn = key;
+    const height = Math.round(Math.max(150 * (fontPx / 16), Math.min(width * 0.34, 260)));
+    replace(box, lineChart({ ...spec, width, height, fontPx }));
+  };
+  drawers.set(box, draw);
+  if (sizes) sizes.observe(box);
+  else replace(box, lineChart(spec)); // no ResizeObserver: the fixed 640 × 220 drawing, scaled
+  return box;
 }
 
 /** Charts for one device's readings (newest first, as the API returns them) and rules. */
@@ -114,7 +152,7 @@ export function deviceCharts(device, readings, rules) {
     }
     case 'fire_lane':
       charts.push({
-        series: [{ label: 'occupied', points: readings.filter((r) => typeof r.occupied === 'boolean').map((r) => ({ t: Date.parse(r.ts), v: r.occupied ? 1 : 0 })) }],
+        series: [{ label: t('f_occupied_series'), points: readings.filter((r) => typeof r.occupied === 'boolean').map((r) => ({ t: Date.parse(r.ts), v: r.occupied ? 1 : 0 })) }],
         unit: '0/1',
         step: true,
         thresholds: [],
@@ -123,5 +161,5 @@ export function deviceCharts(device, readings, rules) {
     default:
       break;
   }
-  return charts.filter((c) => c.series.some((x) => x.points.length)).map((c) => lineChart({ ...c, title: device.id }));
+  return charts.filter((c) => c.series.some((x) => x.points.length)).map((c) => fittedChart({ ...c, title: device.id }));
 }

@@ -5,8 +5,46 @@
 import { api, get, isMissingRoute } from './api.js';
 import { h, replace } from './dom.js';
 import { msg, name, STREETS, t } from './i18n.js';
+import { stackTable } from './layout.js';
 
-const list = (v, group) => (Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? name(group, x) : msg(x) || x.code || JSON.stringify(x))).join('、') : v === null || v === undefined ? '' : String(v));
+const list = (v, group) => (Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? name(group, x) : msg(x) || x.code || JSON.stringify(x))).join(t('enum_sep')) : v === null || v === undefined ? '' : String(v));
+
+/**
+ * The per-street summary as people read it (issue #17 item 5): a sentence with the totals, and a
+ * table — buildings to monitor, fully / partly / not covered, and how many miss each kind.
+ */
+function summaryView(summary) {
+  if (!Array.isArray(summary) || !summary.length) return null;
+  const sum = (k) => summary.reduce((n, s) => n + (s[k] ?? 0), 0);
+  const missing = (byKind) => {
+    const parts = Object.entries(byKind ?? {})
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => t('cv_kind_count', name('kind', k), n));
+    return parts.length ? parts.join(t('enum_sep')) : t('cv_none');
+  };
+  const row = (s, cls) =>
+    h(
+      'tr',
+      { class: cls, dataset: s.street ? { street: s.street } : {} },
+      h('td', {}, s.street ?? t('cv_total')),
+      ...['buildings', 'covered', 'partial', 'uncovered'].map((k) => h('td', { class: `n-${k}` }, String(s[k] ?? 0))),
+      h('td', { class: 'missing' }, missing(s.missingByKind)),
+    );
+  const byKind = {};
+  for (const s of summary) for (const [k, n] of Object.entries(s.missingByKind ?? {})) byKind[k] = (byKind[k] ?? 0) + n;
+  return h(
+    'div',
+    { class: 'coverage-summary' },
+    h('h3', {}, t('summary')),
+    h('p', { class: 'summary-line' }, t('cv_summary_line', sum('buildings'), sum('covered'), sum('partial'), sum('uncovered'))),
+    h(
+      'table',
+      { class: 'table coverage-summary-table' },
+      h('thead', {}, h('tr', {}, [t('street'), t('cv_buildings'), t('cv_covered'), t('cv_partial'), t('cv_uncovered'), t('cv_missing_by_kind')].map((c) => h('th', {}, c)))),
+      h('tbody', {}, summary.map((s) => row(s)), summary.length > 1 ? row({ buildings: sum('buildings'), covered: sum('covered'), partial: sum('partial'), uncovered: sum('uncovered'), missingByKind: byKind }, 'total') : null),
+    ),
+  );
+}
 
 export function coverageView(ctx) {
   const street = h('select', { name: 'street', 'aria-label': t('street') }, h('option', { value: '' }, t('all_streets')), STREETS.map((s) => h('option', { value: s }, s)));
@@ -33,7 +71,7 @@ export function coverageView(ctx) {
       const r = await get(`/coverage${qs()}`);
       replace(
         out,
-        r.summary ? h('p', { class: 'coverage-summary' }, `${t('summary')}: `, typeof r.summary === 'object' ? Object.entries(r.summary).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' · ') : String(r.summary)) : null,
+        summaryView(r.summary),
         h(
           'table',
           { class: 'table coverage' },
@@ -48,7 +86,7 @@ export function coverageView(ctx) {
                 h('td', {}, i.street),
                 h('td', {}, h('a', { href: `#/building/${encodeURIComponent(i.buildingId)}` }, i.name)),
                 h('td', {}, name('use', i.use)),
-                h('td', {}, list(i.reasons, 'reason')),
+                h('td', { class: 'reasons' }, list(i.reasons, 'coverage_reason')),
                 h('td', {}, list(i.required, 'kind')),
                 h('td', {}, list(i.online, 'kind')),
                 h('td', { class: 'missing' }, list(i.missing, 'kind')),
@@ -57,6 +95,8 @@ export function coverageView(ctx) {
           ),
         ),
       );
+      // on a phone each row is a card of label / value lines (issue #17 item 8)
+      for (const table of out.querySelectorAll('table')) stackTable(table);
     } catch (err) {
       replace(out, h('p', { class: 'muted' }, isMissingRoute(err) ? t('coverage_unavailable') : `${t('error')}: ${err.message}`));
     }

@@ -7,7 +7,8 @@ import { alertTable, auditPanel, fmtFields } from './building.js';
 import { deviceCharts } from './chart.js';
 import { commissioningPanel, rejectionText } from './commissioning.js';
 import { copyText, h, replace } from './dom.js';
-import { fmtDateTime, isoToShanghaiLocal, name, shanghaiLocalToIso, t } from './i18n.js';
+import { fmtSpan, qty, RULE_UNITS } from './board.js';
+import { actor, fmtDateTime, isoToShanghaiLocal, msg, name, shanghaiLocalToIso, t } from './i18n.js';
 
 export function secretBox(label, secret) {
   const btn = h('button', { type: 'button', class: 'btn copy-btn' }, t('copy'));
@@ -37,7 +38,7 @@ function maintenancePanel(ctx, d) {
       h(
         'p',
         { class: ['maint-state', w ? 'on' : 'off'] },
-        w ? t('maintenance_active', fmtDateTime(w.until), w.reason, w.by) : t('maintenance_none'),
+        w ? t('maintenance_active', fmtDateTime(w.until), w.reason, actor(w.by, w.byName)) : t('maintenance_none'),
       ),
     );
     if (ctx.can.write) {
@@ -107,6 +108,51 @@ function credentialsPanel(ctx, d) {
   return el;
 }
 
+/** a rule's limit in its unit: 0.10 MPa, 300 mA, 3 小时 0 分钟 (device_offline), a fall within a window (pressure_drop) */
+function limitValue(rid, r, value) {
+  if (rid === 'device_offline') return fmtSpan(value * 1000);
+  if (rid === 'pressure_drop') return t('rl_fall', qty(value, 'MPa'), fmtSpan((r.windowS ?? 60) * 1000));
+  return qty(value, RULE_UNITS[rid] ?? '');
+}
+
+/** a source as people read it: the API's words (Chinese / English), a value set on the device as such */
+function sourceWords(limit) {
+  if (limit.sourceText) return msg(limit.sourceText);
+  if (limit.source) return limit.source.startsWith('design choice') ? t('rl_design') : limit.source.replace(/\s*\(.*$/, '');
+  return limit.value === null || limit.value === undefined ? '' : t('rl_device_setting');
+}
+
+/**
+ * The rules in force (issue #17 item 5): each rule's limit per state — 静水压（平时）and 动水压（用水时）
+ * for the pressure rules — with its source, a standard clause as it is or 设计取值（无标准值）.
+ */
+function rulesTable(rules) {
+  const row = ([rid, r]) => {
+    const limits = Array.isArray(r.limits) && r.limits.length ? r.limits : [{ state: 'any', value: r.threshold ?? null, source: r.source, sourceText: r.sourceText }];
+    const shown = limits.filter((l) => l.state !== 'any' || (l.value !== null && l.value !== undefined));
+    const values = shown.map((l) => {
+      const v = l.value === null ? t('rl_not_checked') : limitValue(rid, r, l.value);
+      return h('div', { class: 'limit', dataset: { state: l.state } }, l.state === 'any' ? v : t('rl_state_value', t(`rl_${l.state}`), v));
+    });
+    const sources = [...new Set(shown.map(sourceWords).filter(Boolean))];
+    return h(
+      'tr',
+      { dataset: { rule: rid } },
+      h('td', {}, name('rule', rid)),
+      h('td', { class: 'limits' }, values.length ? values : '—'),
+      h('td', {}, `${r.forS !== undefined ? fmtSpan(r.forS * 1000) : '—'} / ${r.clearS !== undefined ? fmtSpan(r.clearS * 1000) : '—'}`),
+      h('td', {}, r.enabled === false ? '✘' : '✔'),
+      h('td', { class: 'muted source' }, sources.length ? sources.map((x) => h('div', {}, x)) : '—'),
+    );
+  };
+  return h(
+    'table',
+    { class: 'table rules' },
+    h('thead', {}, h('tr', {}, [t('rl_rule'), t('rl_limit'), t('rl_for_clear'), t('rl_enabled'), t('rl_source')].map((c) => h('th', {}, c)))),
+    h('tbody', {}, Object.entries(rules).map(row)),
+  );
+}
+
 export function deviceView(ctx, id) {
   const root = h('section', { class: 'device-page' }, h('p', { class: 'loading' }, t('loading')));
   const statusBox = h('section', { class: 'panel device-status' });
@@ -120,7 +166,7 @@ export function deviceView(ctx, id) {
       h('h3', {}, t('status')),
       h('p', {}, h('span', { class: ['badge', st.online ? 'ok' : 'off'] }, st.online ? t('online') : t('offline')), ` ${t('last_seen')}: ${st.lastSeenAt ? fmtDateTime(st.lastSeenAt) : t('never')}`),
       h('p', {}, `${t('accepted')}: `, h('strong', { class: 'accepted' }, String(st.accepted ?? 0)), ` · ${t('rejected')}: `, h('strong', { class: 'rejected' }, String(st.rejected ?? 0)),
-        Object.keys(st.rejectedByReason ?? {}).length ? ` (${Object.entries(st.rejectedByReason).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''),
+        Object.keys(st.rejectedByReason ?? {}).length ? t('paren', Object.entries(st.rejectedByReason).map(([k, v]) => `${name('reason_short', k)} ${v}`).join(t('list_sep'))) : ''),
       h('p', {}, `${t('last_reading')}: `, h('span', { class: 'mono' }, fmtFields(st.lastReading?.fields)), st.lastReading ? ` · ${fmtDateTime(st.lastReading.ts)}` : ''),
       h('h4', {}, t('last_rejected')),
       rej
@@ -154,22 +200,11 @@ export function deviceView(ctx, id) {
     replace(
       root,
       h('h2', {}, d.id, h('span', { class: 'muted' }, ` · ${name('kind', d.kind)}${d.point ? ` · ${name('point', d.point)}` : ''}`), d.inService === false ? h('span', { class: 'badge cm-badge device-commissioning' }, t('cm_state_commissioning')) : null),
-      h('p', {}, h('a', { href: `#/building/${encodeURIComponent(d.buildingId)}` }, `← ${t('building')} ${d.buildingId}`), d.location ? ` · ${d.location}` : '', d.vendor ? ` · ${d.vendor} ${d.model ?? ''}` : '', ` · ${t('report_interval')}: ${d.reportIntervalS}`),
+      h('p', {}, h('a', { href: `#/building/${encodeURIComponent(d.buildingId)}`, class: 'building-back' }, t('back_to_building', d.buildingName ?? d.buildingId)), d.location ? ` · ${d.location}` : '', d.vendor ? ` · ${d.vendor} ${d.model ?? ''}` : '', ` · ${t('report_interval')}: ${d.reportIntervalS}`),
       h('div', { class: 'device-top' }, statusBox, commissioningPanel(ctx, id, { everyMs: 5000, onInService: () => root.querySelector('.device-commissioning')?.remove() }), maintenancePanel(ctx, d), credentialsPanel(ctx, d)),
       h('div', { class: 'chart-box' }, charts.length ? charts : h('p', { class: 'empty' }, t('chart_none'))),
       h('h3', {}, t('rules')),
-      h(
-        'table',
-        { class: 'table rules' },
-        h('thead', {}, h('tr', {}, ['', t('threshold'), 'for / clear (s)', t('status'), 'source'].map((c) => h('th', {}, c)))),
-        h(
-          'tbody',
-          {},
-          Object.entries(rules.rules).map(([rid, r]) =>
-            h('tr', {}, h('td', {}, name('rule', rid)), h('td', {}, r.threshold ?? '—'), h('td', {}, `${r.forS ?? '—'} / ${r.clearS ?? '—'}`), h('td', {}, r.enabled === false ? '✘' : '✔'), h('td', { class: 'muted' }, r.source ?? '')),
-          ),
-        ),
-      ),
+      rulesTable(rules.rules),
       h('h3', {}, t('raw_readings')),
       readingsTable(readings.items.slice(0, 20)),
       h('h3', {}, t('events')),

@@ -1,6 +1,13 @@
 /**
  * Chinese first (zh-CN), English switchable; the choice is kept in localStorage.
  * All times are shown in Asia/Shanghai whatever the browser's own zone is.
+ *
+ * Words for "acknowledge" (issue #17 item 5), one meaning each across the console:
+ *   响应  the deadline, as the district plan says it (1分钟响应): 响应剩余, 响应逾期, 超过响应时限
+ *   确认  what the officer does to meet it: 确认接警 (the button), 待确认, 已确认, …于…确认
+ * 应答 is not used. Nothing the server stores is shown raw: rule ids, outcomes, history actions,
+ * sources, coverage reasons and who did it ('system' → 系统, usernames → display names) go through
+ * name(), actor() and the tables here.
  */
 const KEY = 'fw.lang';
 const TZ = 'Asia/Shanghai';
@@ -52,8 +59,8 @@ const T = {
   note_required: ['请填写处置说明', 'A note is required'],
   silence: ['静音', 'Silence'],
   silenced: ['已静音', 'Silenced'],
-  ack_in: ['应答剩余', 'Ack in'],
-  ack_overdue: ['应答逾期', 'Ack overdue'],
+  ack_in: ['响应剩余', 'Ack in'],
+  ack_overdue: ['响应逾期', 'Ack overdue'],
   close_in: ['处置剩余', 'Close in'],
   close_overdue: ['处置逾期', 'Close overdue'],
   overdue: ['逾期', 'overdue'],
@@ -265,6 +272,59 @@ const T = {
   cm_rejected_history: ['曾拒收，之后已正常接收', 'Rejected earlier, accepted since'],
   cm_alert_badge: ['调试', 'Commissioning'],
   cm_alerts_note: ['含安装调试期间的告警（标“调试”）：它们只在此显示，不送值班室。', 'Includes alerts raised while commissioning (marked): they are shown here only, not sent to the duty room.'],
+  // issue #17 item 5: who, history details, the rules table, coverage, readings in words
+  actor_system: ['系统', 'System'],
+  actor_admin_token: ['管理员令牌', 'Admin token'],
+  actor_token: ['API 令牌 {0}', 'API token {0}'],
+  h_still_active: ['仍未恢复：{0}', 'Still active: {0}'],
+  h_auto_fault_cleared: ['条件已恢复，自动关闭', 'Condition cleared; closed automatically'],
+  h_auto_commissioning_cleared: ['调试期间的告警，条件已恢复，自动关闭', 'Raised while commissioning; condition cleared, closed automatically'],
+  h_auto_in_service: ['设备已投入使用，调试期间的告警归档为测试', 'Device in service: the commissioning alert is filed as a test'],
+  h_closed: ['{0}：{1}', '{0}: {1}'],
+  h_esc_ack: ['超过响应时限（{0}）未确认接警', 'Not acknowledged by the response deadline ({0})'],
+  h_esc_close: ['超过处置时限（{0}）未处置关闭', 'Not closed by the disposal deadline ({0})'],
+  h_maintenance: ['维护中，不通知（至 {0}）：{1}', 'In maintenance, nobody is paged (until {0}): {1}'],
+  h_commissioning: ['设备调试中，不通知值班室', 'Device being commissioned: not sent to the duty room'],
+  back_to_building: ['← 返回楼宇：{0}', '← Back to the building: {0}'],
+  v_device_alarm_words: ['设备报警：{0}', 'Device alarm: {0}'],
+  rl_rule: ['规则', 'Rule'],
+  rl_limit: ['阈值', 'Threshold'],
+  rl_for_clear: ['持续 / 恢复', 'For / clear'],
+  rl_enabled: ['启用', 'On'],
+  rl_source: ['来源', 'Source'],
+  rl_standby: ['静水压（平时）', 'Static (standby)'],
+  rl_flowing: ['动水压（用水时）', 'Dynamic (flowing)'],
+  rl_not_checked: ['不检查', 'not checked'],
+  rl_device_setting: ['设备设定值', 'Device setting'],
+  rl_design: ['设计取值（无标准值）', 'Design choice (no standard value)'],
+  rl_fall: ['{1}内下降超过 {0}', 'A fall of more than {0} within {1}'],
+  rl_state_value: ['{0}：{1}', '{0}: {1}'],
+  cv_summary_line: ['应纳管楼宇 {0} 栋：设备全部在线 {1} 栋，部分在线 {2} 栋，均未在线 {3} 栋', 'Buildings to monitor: {0}; fully covered {1}, partly {2}, not at all {3}'],
+  cv_buildings: ['应纳管楼宇', 'Must be monitored'],
+  cv_covered: ['全部在线', 'Fully covered'],
+  cv_partial: ['部分在线', 'Partly covered'],
+  cv_uncovered: ['均未在线', 'Not covered'],
+  cv_missing_by_kind: ['缺少设备的楼宇', 'Buildings missing a kind'],
+  cv_kind_count: ['{0} {1} 栋', '{0}: {1}'],
+  cv_total: ['合计', 'Total'],
+  cv_none: ['无', 'none'],
+  f_pressure: ['水压 {0} MPa', 'Pressure {0} MPa'],
+  f_level: ['水位 {0} m', 'Level {0} m'],
+  f_residual: ['剩余电流 {0} mA', 'Residual current {0} mA'],
+  f_temperatures: ['温度 {0} °C', 'Temperatures {0} °C'],
+  f_occupied: ['车道占用', 'Lane occupied'],
+  f_clear: ['车道畅通', 'Lane clear'],
+  f_flowing: ['用水中', 'Water flowing'],
+  f_occupied_series: ['占用', 'Occupied'],
+  audit_value_none: ['无', 'none'],
+  enum_sep: ['、', ', '],
+  // issue #17 item 8
+  menu: ['菜单', 'Menu'],
+  show_more: ['显示更多（还有 {0} 条）', 'Show more ({0} more)'],
+  tab_open: ['未关闭告警', 'Open alerts'],
+  tab_audit: ['变更审计', 'Change audit'],
+  tab_charts: ['读数曲线', 'Charts'],
+  building_sections: ['楼宇信息分页', 'Building sections'],
 };
 
 const NAMES = {
@@ -346,6 +406,82 @@ const NAMES = {
 // issue #17 item 6: the history action and the audit action of commissioning
 Object.assign(NAMES.action, { commissioning: ['调试中', 'commissioning'] });
 Object.assign(NAMES.audit, { 'device.in_service': ['投入使用', 'Put in service'] });
+// issue #17 item 5: coverage reasons, device alarm codes, the UITD kind, audited fields and rule parameters
+Object.assign(NAMES.kind, { uitd: ['用户信息传输装置', 'UITD (user information transmission device)'] });
+Object.assign(NAMES, {
+  coverage_reason: {
+    'complex>20000m2': ['建筑面积超过 2 万平方米的商业综合体', 'Commercial complex over 20,000 m²'],
+    'market>10000m2': ['建筑面积超过 1 万平方米的商市场', 'Market over 10,000 m²'],
+    high_rise: ['高层建筑', 'High-rise building'],
+  },
+  // the codes devices are known to send with their own alarm (the server's ALARM_CODE_WORDS, services/rules/messages.ts)
+  alarm_code: {
+    temperature_alarm: ['线缆温度报警', 'cable temperature alarm'],
+    residual_current_alarm: ['剩余电流报警', 'residual current alarm'],
+  },
+  param: {
+    rule: ['规则是否适用', 'applies'],
+    threshold: ['阈值', 'threshold'],
+    flowingThreshold: ['用水时阈值', 'flowing threshold'],
+    enabled: ['启用', 'enabled'],
+    forS: ['持续时间（秒）', 'for (s)'],
+    clearS: ['恢复时间（秒）', 'clear (s)'],
+    hysteresis: ['回差', 'hysteresis'],
+    severity: ['级别', 'severity'],
+    windowS: ['时间窗（秒）', 'window (s)'],
+    dropMpa: ['骤降幅度（MPa）', 'drop (MPa)'],
+    realertS: ['重复提醒间隔（秒）', 're-alert interval (s)'],
+    stuckS: ['读数不变时长（秒）', 'unchanged for (s)'],
+    stuckReadings: ['读数不变条数', 'unchanged readings'],
+    rejectedRun: ['连续拒收条数', 'rejected in a row'],
+    spanMin: ['量程下限', 'span minimum'],
+    spanMax: ['量程上限', 'span maximum'],
+  },
+  audit_field: {
+    type: ['楼宇类型', 'building type'],
+    heightM: ['高度（m）', 'height (m)'],
+    floors: ['层数', 'floors'],
+    category: ['类别', 'category'],
+    use: ['用途', 'use'],
+    'deadline.ackS': ['响应时限（秒）', 'response deadline (s)'],
+    'deadline.closeS': ['处置时限（秒）', 'disposal deadline (s)'],
+    inServiceAt: ['投入使用时间', 'in service at'],
+    'maintenance.until': ['维护至', 'maintenance until'],
+  },
+});
+
+/**
+ * Who did it, as people read it (issue #17 item 5): 系统 for the service itself, the admin token
+ * and API tokens as such, a person by the display name the API sends with the username.
+ */
+export function actor(by, byName) {
+  if (!by) return '';
+  if (by === 'system') return t('actor_system');
+  if (by === 'system:admin') return t('actor_admin_token');
+  if (by.startsWith('token:')) return t('actor_token', by.slice('token:'.length));
+  return byName || by;
+}
+
+/** "中文 / English" text the service wrote before it kept both languages apart: the half for the reader */
+export function bilingualHalf(text) {
+  const i = text.indexOf(' / ');
+  if (i < 0) return text;
+  return lang() === 'en' ? text.slice(i + 3) : text.slice(0, i);
+}
+
+// the notes the service wrote when it closed an alert itself, before `noteText` (stored alerts keep them)
+const AUTO_NOTES = new Set([
+  '设备已投入使用，调试期间的告警归档为测试 / device in service: the commissioning alert is filed as a test',
+  '调试期间的告警，条件已恢复，自动关闭 / raised while commissioning; condition cleared, closed automatically',
+  '条件已恢复，自动关闭 / condition cleared; closed automatically',
+]);
+
+/** An alert's close note: a person's as written, the service's own in the reader's language. */
+export function alertNote(a) {
+  if (a.noteText) return msg(a.noteText);
+  if (a.note && AUTO_NOTES.has(a.note)) return bilingualHalf(a.note);
+  return a.note ?? '';
+}
 
 export function lang() {
   return localStorage.getItem(KEY) === 'en' ? 'en' : 'zh';

@@ -8,7 +8,8 @@
  */
 import { api, get } from './api.js';
 import { h, replace } from './dom.js';
-import { fmtDateTime, msg, name, OUTCOMES, STREETS, t } from './i18n.js';
+import { historyText } from './board.js';
+import { actor, alertNote, fmtDateTime, msg, name, OUTCOMES, STREETS, t } from './i18n.js';
 
 const PAGE = 50;
 const LAST_QUERY_KEY = 'fw.records.q';
@@ -47,7 +48,7 @@ function download(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-const who = (by, at) => (by ? h('span', { class: 'who-at' }, by, h('div', { class: 'muted' }, fmtDateTime(at))) : '—');
+const who = (by, byName, at) => (by ? h('span', { class: 'who-at', title: by }, actor(by, byName), h('div', { class: 'muted' }, fmtDateTime(at))) : '—');
 
 export function recordsView(ctx) {
   const filter = readFilter();
@@ -200,10 +201,10 @@ export function recordsView(ctx) {
       ),
       h('td', {}, h('span', { class: ['badge', `sev-${a.severity}`] }, name('severity', a.severity))),
       h('td', {}, h('span', { class: ['badge', 'status', `st-${a.status}`] }, t(`status_${a.status}`))),
-      h('td', { class: 'acked' }, who(a.acknowledgedBy, a.acknowledgedAt)),
-      h('td', { class: 'closed' }, who(a.closedBy, a.closedAt)),
+      h('td', { class: 'acked' }, who(a.acknowledgedBy, a.acknowledgedByName, a.acknowledgedAt)),
+      h('td', { class: 'closed' }, who(a.closedBy, a.closedByName, a.closedAt)),
       h('td', { class: 'outcome' }, a.outcome ? name('outcome', a.outcome) : '—'),
-      h('td', { class: 'note' }, a.note ?? ''),
+      h('td', { class: 'note' }, alertNote(a)),
     );
 
   const load = async () => {
@@ -294,10 +295,10 @@ export function recordView(ctx, id) {
             dd(t('device'), a.deviceId ? h('a', { href: `#/device/${encodeURIComponent(a.deviceId)}`, class: 'device-link' }, a.deviceId, a.point ? ` · ${name('point', a.point)}` : '') : '—'),
             a.value !== null ? dd(t('value'), `${a.value}${a.threshold !== null ? ` (${t('threshold')} ${a.threshold})` : ''}${a.peak !== null && a.peak !== a.value ? ` · ${t('peak')} ${a.peak}` : ''}`) : null,
             dd(t('rec_opened'), fmtDateTime(a.openedAt)),
-            dd(t('rec_acked'), a.acknowledgedBy ? `${a.acknowledgedBy} · ${fmtDateTime(a.acknowledgedAt)}` : '—'),
-            dd(t('rec_closed'), a.closedBy ? `${a.closedBy} · ${fmtDateTime(a.closedAt)}` : '—'),
+            dd(t('rec_acked'), a.acknowledgedBy ? `${actor(a.acknowledgedBy, a.acknowledgedByName)} · ${fmtDateTime(a.acknowledgedAt)}` : '—'),
+            dd(t('rec_closed'), a.closedBy ? `${actor(a.closedBy, a.closedByName)} · ${fmtDateTime(a.closedAt)}` : '—'),
             dd(t('outcome'), h('span', { class: 'outcome' }, a.outcome ? name('outcome', a.outcome) : '—')),
-            dd(t('note'), h('span', { class: 'note' }, a.note ?? '—')),
+            dd(t('note'), h('span', { class: 'note' }, a.note ? alertNote(a) : '—')),
           ),
           a.status !== 'closed' ? h('p', {}, h('a', { href: '#/board', class: 'board-link' }, t('rec_on_board'))) : null,
           h('h3', {}, t('history')),
@@ -308,7 +309,9 @@ export function recordView(ctx, id) {
             h(
               'tbody',
               {},
-              (a.history ?? []).map((e) => h('tr', { dataset: { action: e.action } }, h('td', {}, fmtDateTime(e.at)), h('td', {}, name('action', e.action)), h('td', {}, e.by), h('td', {}, e.detail ?? ''))),
+              (a.history ?? []).map((e) =>
+                h('tr', { dataset: { action: e.action } }, h('td', {}, fmtDateTime(e.at)), h('td', {}, name('action', e.action)), h('td', { title: e.by }, actor(e.by, e.byName)), h('td', {}, historyText(e))),
+              ),
             ),
           ),
         ),

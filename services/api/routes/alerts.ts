@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import type { AlertService } from '../../alerts/alert-service.js';
 import { decodeRecordCursor, encodeRecordCursor, recordBound, recordCsvRows } from '../../alerts/alert-records.js';
-import type { Alert, AlertRecord, AlertRecordFilter } from '../../alerts/model.js';
+import type { Alert, AlertRecord, AlertRecordFilter, HistoryEntry, MaintenanceWindow } from '../../alerts/model.js';
+import type { AuthService } from '../../auth/auth-service.js';
 import type { Principal } from '../../auth/model.js';
 import type { ChangeControl } from '../../audit/change-control.js';
 import { buildingFilterFor, canApproveAlertChanges, canHandleAlerts, canManageMaintenance, canReadAlert, canReadBuilding, requireRole } from '../../auth/scope.js';
@@ -19,13 +20,32 @@ export interface AlertRouteDeps {
   alerts: AlertService;
   registry: DeviceRegistry;
   changeControl: ChangeControl;
+  /** display names of people (issue #17 item 5): for alerts and windows stored before they carried them */
+  auth: Pick<AuthService, 'displayNameOf'>;
 }
 
 /** the most rows one CSV export carries */
 const RECORDS_CSV_MAX = 100_000;
 
-export function registerAlertRoutes(app: Api, { alerts, registry, changeControl }: AlertRouteDeps): void {
+export function registerAlertRoutes(app: Api, { alerts, registry, changeControl, auth }: AlertRouteDeps): void {
   const tags = ['alerts'];
+  // who, as people read it (issue #17 item 5): the names kept with the alert, else the user's name now
+  // (alerts stored before names were kept); one lookup per username and request
+  const namer = () => {
+    const cache = new Map<string, string | null>();
+    const nameOf = (by: string | null) => {
+      if (by === null) return null;
+      if (!cache.has(by)) cache.set(by, auth.displayNameOf(by));
+      return cache.get(by)!;
+    };
+    return <T extends AlertRecord & { history?: HistoryEntry[] }>(a: T): T => ({
+      ...a,
+      acknowledgedByName: a.acknowledgedByName !== undefined ? a.acknowledgedByName : nameOf(a.acknowledgedBy),
+      closedByName: a.closedByName !== undefined ? a.closedByName : nameOf(a.closedBy),
+      ...(a.history ? { history: a.history.map((e) => (e.byName !== undefined ? e : { ...e, byName: nameOf(e.by) })) } : {}),
+    });
+  };
+  const windowNamed = (w: MaintenanceWindow | undefined) => (w ? { ...w, byName: auth.displayNameOf(w.by) } : null);
   const readable = (req: { principal?: Principal }, a: Alert) => {
     const p = requireRole(req.principal, 'admin', 'duty', 'operator', 'platform');
     if (!canReadAlert(p, a)) throw new NotFoundError('alert', a.id);
@@ -50,7 +70,7 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl 
       ...(scope !== 'all' && scope.streets ? { streets: scope.streets } : {}),
       ...(scope !== 'all' && scope.buildingIds ? { buildingIds: scope.buildingIds } : {}),
     });
-    return { items };
+    return { items: items.map(namer()) };
   });
 
   // ── the incident record (警情记录, issue #17 item 4) ─────────────────────────────────────
@@ -102,7 +122,8 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl 
       const rows = alerts.records(f);
       const items = rows.slice(0, req.query.limit);
       const last = items[items.length - 1];
-      return { items: items.map(withLocation), nextCursor: rows.length > req.query.limit && last ? encodeRecordCursor(timeOf(last, f), last.id) : null };
+      const named = namer();
+      return { items: items.map((a) => named(withLocation(a))), nextCursor: rows.length > req.query.limit && last ? encodeRecordCursor(timeOf(last, f), last.id) : null };
     },
   );
 
@@ -136,21 +157,21 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl 
   app.get('/alerts/:id', { schema: { tags, params: IdParams, response: { 200: AlertSchema } } }, async (req) => {
     const a = alerts.get(req.params.id);
     readable(req, a);
-    return a;
+    return namer()(a);
   });
 
   app.post('/alerts/:id/ack', { schema: { tags, params: IdParams, body: AckBody, response: { 200: AlertSchema } } }, async (req) => {
     const a = alerts.get(req.params.id);
     const p = readable(req, a);
     if (!canHandleAlerts(p, a)) throw new ForbiddenError('only the duty room covering this street (or an admin) handles its alerts');
-    return alerts.acknowledge(a.id, p.username, req.body.note);
+    return namer()(alerts.acknowledge(a.id, p.username, req.body.note));
   });
 
   app.post('/alerts/:id/close', { schema: { tags, params: IdParams, body: CloseBody, response: { 200: AlertSchema } } }, async (req) => {
     const a = alerts.get(req.params.id);
     const p = readable(req, a);
     if (!canHandleAlerts(p, a)) throw new ForbiddenError('only the duty room covering this street (or an admin) handles its alerts');
-    return alerts.close(a.id, p.username, req.body.outcome, req.body.note);
+    return namer()(alerts.close(a.id, p.username, req.body.outcome, req.body.note));
   });
 
   // ── maintenance ─────────────────────────────────────────────────────────────
@@ -187,16 +208,18 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl 
         if (!canReadBuilding(p, t.building)) throw new NotFoundError(kind, req.params.id);
         if (!mayManage(p, t)) throw new ForbiddenError(NOT_YOURS);
         const spec = { kind, id: req.params.id, building: t.building, until: req.body.until, reason: req.body.reason };
-        return changeControl.setMaintenance(p, spec, windowOf(kind, req.params.id), () =>
-          alerts.setMaintenance(kind, req.params.id, req.body.until, req.body.reason, p.username),
-        );
+        return windowNamed(
+          changeControl.setMaintenance(p, spec, windowOf(kind, req.params.id), () =>
+            alerts.setMaintenance(kind, req.params.id, req.body.until, req.body.reason, p.username),
+          ),
+        )!;
       },
     );
     app.get(path, { schema: { tags: ['maintenance'], params: IdParams, response: { 200: MaintenanceSchema.nullable() } } }, async (req) => {
       const p = requireRole(req.principal, 'admin', 'operator', 'duty', 'platform');
       const t = target(kind, req.params.id);
       if (!canReadBuilding(p, t.building)) throw new NotFoundError(kind, req.params.id);
-      return windowOf(kind, req.params.id) ?? null;
+      return windowNamed(windowOf(kind, req.params.id));
     });
     app.delete(path, { schema: { tags: ['maintenance'], params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
       const p = requireRole(req.principal, 'admin', 'operator', 'duty', 'platform');

@@ -3,12 +3,13 @@
  * alerting — loosened rules, reclassified buildings, maintenance windows — newest first. A duty
  * officer limited to streets sees those streets' entries.
  */
+import type { AuthService } from '../../auth/auth-service.js';
 import type { ChangeControl } from '../../audit/change-control.js';
 import { buildingFilterFor, requireRole } from '../../auth/scope.js';
 import type { Api } from '../app.js';
 import { AuditPage, AuditQuery } from '../schemas/audit.js';
 
-export function registerAuditRoutes(app: Api, { changeControl }: { changeControl: ChangeControl }): void {
+export function registerAuditRoutes(app: Api, { changeControl, auth }: { changeControl: ChangeControl; auth: Pick<AuthService, 'displayNameOf'> }): void {
   app.get(
     '/audit',
     {
@@ -32,7 +33,10 @@ export function registerAuditRoutes(app: Api, { changeControl }: { changeControl
         ...(scope !== 'all' ? { streets: scope.streets ?? [] } : {}),
       });
       const items = rows.slice(0, limit);
-      return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]!.id) : null };
+      // who, as people read it (issue #17 item 5): the user's display name, null for tokens
+      const names = new Map<string, string | null>();
+      const nameOf = (by: string) => (names.has(by) ? names.get(by)! : (names.set(by, auth.displayNameOf(by)), names.get(by)!));
+      return { items: items.map((e) => ({ ...e, byName: nameOf(e.by) })), nextCursor: rows.length > limit ? String(items[items.length - 1]!.id) : null };
     },
   );
 }

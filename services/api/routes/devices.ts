@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { eventTopicFor, telemetryTopicFor } from '../../telemetry/topics.js';
 import type { Device as DeviceModel } from '../../devices/model.js';
+import { sourceText } from '../../rules/defaults.js';
 import { ruleLimits } from '../../rules/hydraulic.js';
 import { resolveRules, validateRuleOverrides } from '../../rules/rule-params.js';
 import type { Principal } from '../../auth/model.js';
@@ -145,7 +146,11 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
         response: { 200: Device },
       },
     },
-    async (req) => view(readable(req.principal, req.params.id), true),
+    async (req) => {
+      const d = readable(req.principal, req.params.id);
+      // the console's way back says the building's name, not its id (issue #17 item 5)
+      return { ...view(d, true), buildingName: registry.getBuilding(d.buildingId).name };
+    },
   );
 
   app.patch(
@@ -207,7 +212,14 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       const device = readable(req.principal, req.params.id);
       const building = registry.getBuilding(device.buildingId);
       const rules = resolveRules(device, building, device.rules);
-      const withLimits = Object.fromEntries(Object.entries(rules).map(([id, p]) => [id, { ...p, limits: ruleLimits(id, p) }]));
+      // the sources in words too (sourceText, flowingSourceText and each limit's), Chinese and English (issue #17 item 5)
+      const worded = <T extends { source?: string | undefined }>(x: T) => (x.source === undefined ? x : { ...x, sourceText: sourceText(x.source) });
+      const withLimits = Object.fromEntries(
+        Object.entries(rules).map(([id, p]) => [
+          id,
+          { ...worded(p), ...(p.flowingSource !== undefined ? { flowingSourceText: sourceText(p.flowingSource) } : {}), limits: ruleLimits(id, p).map(worded) },
+        ]),
+      );
       return { deviceId: device.id, rules: withLimits as Record<string, Record<string, unknown>>, overrides: device.rules };
     },
   );

@@ -2,6 +2,35 @@
 import { z } from 'zod';
 import { ALERT_STATUSES, OUTCOMES } from '../../alerts/model.js';
 
+const Message = z.object({ zh: z.string(), en: z.string() });
+const Outcome = z.enum(OUTCOMES);
+
+/** a history entry's detail as data (issue #17 item 5; services/alerts/model.ts HistoryInfo) */
+export const HistoryInfoSchema = z
+  .discriminatedUnion('code', [
+    z.object({ code: z.literal('message'), message: Message }),
+    z.object({ code: z.literal('still_active'), message: Message }),
+    z.object({ code: z.literal('auto_closed'), outcome: Outcome, why: z.enum(['fault_cleared', 'commissioning_cleared', 'in_service']) }),
+    z.object({ code: z.literal('closed'), outcome: Outcome, note: z.string() }),
+    z.object({ code: z.literal('note'), note: z.string() }),
+    z.object({ code: z.literal('escalated'), level: z.number(), deadline: z.enum(['ack', 'close']), due: z.string().nullable() }),
+    z.object({ code: z.literal('maintenance'), until: z.string(), reason: z.string() }),
+    z.object({ code: z.literal('commissioning') }),
+  ])
+  .describe(
+    'what `detail` says, as data: message (the rule\'s sentence), still_active, auto_closed (closed by the system: why), closed (outcome, note), ' +
+      'note (acknowledged with a note), escalated (the ack or close deadline passed), maintenance (until, reason), commissioning',
+  );
+
+export const HistoryEntrySchema = z.object({
+  at: z.string(),
+  action: z.string(),
+  by: z.string().describe("a person's username, `token:<name>`, `system:admin`, or `system` (the service itself)"),
+  detail: z.string().nullable().describe('the same as plain text, Chinese first'),
+  byName: z.string().nullable().optional().describe("issue #17 item 5: the person's display name (null: the system or a token; absent on older entries)"),
+  info: HistoryInfoSchema.nullable().optional().describe('absent on older entries'),
+});
+
 export const AlertSchema = z
   .object({
     id: z.string(),
@@ -21,7 +50,7 @@ export const AlertSchema = z
     threshold: z.number().nullable(),
     peak: z.number().nullable(),
     count: z.number(),
-    message: z.object({ zh: z.string(), en: z.string() }),
+    message: Message,
     openedAt: z.string(),
     lastAt: z.string(),
     ackDeadline: z.string().nullable(),
@@ -38,7 +67,10 @@ export const AlertSchema = z
       .boolean()
       .optional()
       .describe('raised while the device was being commissioned (调试, issue #17 item 6): no deadlines, never escalated, not on the duty board, the safety code or the uplink'),
-    history: z.array(z.object({ at: z.string(), action: z.string(), by: z.string(), detail: z.string().nullable() })),
+    acknowledgedByName: z.string().nullable().optional().describe('issue #17 item 5: the display name of who acknowledged (null: a token or the system)'),
+    closedByName: z.string().nullable().optional().describe('the display name of who closed (null: a token or the system)'),
+    noteText: Message.nullable().optional().describe('the note in both languages when the system closed the alert itself (null when a person wrote it)'),
+    history: z.array(HistoryEntrySchema),
     // issue #17 item 2 (added fields: absent on alerts stored before them, so optional)
     location: z.string().nullable().optional().describe("the device's installed location (楼层/位置)"),
     contactName: z.string().nullable().optional().describe("the building's contact"),
@@ -88,6 +120,7 @@ export const MaintenanceSchema = z.object({
   until: z.string(),
   reason: z.string(),
   by: z.string(),
+  byName: z.string().nullable().optional().describe("issue #17 item 5: the display name of who set it (null: a token)"),
   createdAt: z.string(),
 });
 

@@ -8,6 +8,7 @@ export const AuditEntrySchema = z
     id: z.number(),
     at: z.string(),
     by: z.string().describe('username (`token:<name>` for an API token, `system:admin` for the admin token)'),
+    byName: z.string().nullable().optional().describe("issue #17 item 5: the person's display name (null: a token)"),
     role: z.enum(ROLES),
     action: z.enum(AUDIT_ACTIONS),
     buildingId: z.string().nullable(),

@@ -211,6 +211,7 @@ export const DeviceStatusSchema = z.object({
 export const Device = z.object({
   id: z.string(),
   buildingId: z.string(),
+  buildingName: z.string().optional().describe("GET /devices/{id}: the building's name"),
   kind: z.string(),
   point: z.string().nullable(),
   location: z.string().nullable(),

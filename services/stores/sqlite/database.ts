@@ -199,6 +199,12 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // (issue #17 item 6): when a device was put in service (NULL: commissioning); existing devices are in service
   DEVICE_IN_SERVICE_SQL,
+  // (issue #17 item 5): a history entry's structured detail (JSON, worded by the console in the reader's
+  // language) and the display name of the person who did it; NULL on older entries
+  `
+  ALTER TABLE alert_history ADD COLUMN info TEXT;
+  ALTER TABLE alert_history ADD COLUMN by_name TEXT;
+  `,
 ];
 
 export interface OpenOptions {

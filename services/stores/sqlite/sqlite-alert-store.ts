@@ -1,5 +1,5 @@
 /** AlertStore over SQLite: indexed columns for filtering, the alert itself as a JSON document, history in its own table. */
-import type { Alert, AlertFilter, AlertRecord, AlertRecordFilter, AlertRule, AlertStore, HistoryEntry } from '../../alerts/model.js';
+import type { Alert, AlertFilter, AlertRecord, AlertRecordFilter, AlertRule, AlertStore, HistoryEntry, HistoryInfo } from '../../alerts/model.js';
 import type { Db } from './database.js';
 
 interface Row {
@@ -7,20 +7,41 @@ interface Row {
   id: string;
 }
 
+interface HistoryRow {
+  at: string;
+  action: HistoryEntry['action'];
+  by: string;
+  detail: string | null;
+  by_name: string | null;
+  info: string | null;
+}
+
+/** an entry as stored; the fields of issue #17 item 5 only when the entry has them */
+function entryOf(r: HistoryRow): HistoryEntry {
+  const e: HistoryEntry = { at: r.at, action: r.action, by: r.by, detail: r.detail };
+  if (r.by_name !== null) e.byName = r.by_name;
+  if (r.info !== null) e.info = JSON.parse(r.info) as HistoryInfo;
+  return e;
+}
+
 export class SqliteAlertStore implements AlertStore {
   private readonly historyStmt;
   private readonly insertHistory;
 
   constructor(private readonly db: Db) {
-    this.historyStmt = db.prepare('SELECT at, action, by, detail FROM alert_history WHERE alert_id = ? ORDER BY id');
-    this.insertHistory = db.prepare('INSERT INTO alert_history (alert_id, at, action, by, detail) VALUES (?, ?, ?, ?, ?)');
+    this.historyStmt = db.prepare('SELECT at, action, by, detail, by_name, info FROM alert_history WHERE alert_id = ? ORDER BY id');
+    this.insertHistory = db.prepare('INSERT INTO alert_history (alert_id, at, action, by, detail, by_name, info) VALUES (?, ?, ?, ?, ?, ?, ?)');
   }
 
   private hydrate(row: Row): Alert {
     const alert = JSON.parse(row.doc) as Alert;
-    alert.history = this.historyStmt.all(row.id) as HistoryEntry[];
+    alert.history = (this.historyStmt.all(row.id) as HistoryRow[]).map(entryOf);
     alert.commissioning ??= false; // stored before issue #17 item 6
     return alert;
+  }
+
+  private insertEntry(alertId: string, h: HistoryEntry): void {
+    this.insertHistory.run(alertId, h.at, h.action, h.by, h.detail, h.byName ?? null, h.info ? JSON.stringify(h.info) : null);
   }
 
   private params(a: Alert) {
@@ -60,7 +81,7 @@ export class SqliteAlertStore implements AlertStore {
            VALUES (@id, @rule, @device_id, @building_id, @street, @status, @severity, @opened_at, @class, @building_name, @acknowledged_by, @closed_at, @closed_by, @outcome, @doc)`,
         )
         .run(this.params(alert));
-      for (const h of alert.history) this.insertHistory.run(alert.id, h.at, h.action, h.by, h.detail);
+      for (const h of alert.history) this.insertEntry(alert.id, h);
     })();
   }
 
@@ -72,7 +93,7 @@ export class SqliteAlertStore implements AlertStore {
              acknowledged_by = @acknowledged_by, closed_at = @closed_at, closed_by = @closed_by, outcome = @outcome, doc = @doc WHERE id = @id`,
         )
         .run(this.params(alert));
-      for (const h of added) this.insertHistory.run(alert.id, h.at, h.action, h.by, h.detail);
+      for (const h of added) this.insertEntry(alert.id, h);
     })();
   }
 
