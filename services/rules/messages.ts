@@ -110,6 +110,16 @@ export const ALARM_CODE_WORDS: Readonly<Record<string, Message>> = {
   residual_current_alarm: { zh: '剩余电流报警', en: 'residual current alarm' },
 };
 
+/** A silence in seconds as a duty officer reads it: "45 秒", "12 分钟", "3 小时 5 分钟". */
+export function silenceZh(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 120) return `${s} 秒`;
+  const m = Math.round(s / 60);
+  if (m < 120) return `${m} 分钟`;
+  const h = Math.floor(m / 60);
+  return m % 60 === 0 ? `${h} 小时` : `${h} 小时 ${m % 60} 分钟`;
+}
+
 /** The sentence for one outcome. */
 export function ruleMessage(input: MessageInput): Message {
   const { ruleId, transition } = input;
@@ -141,7 +151,7 @@ export function ruleMessage(input: MessageInput): Message {
     case 'device_offline':
       return clear
         ? { zh: '设备恢复在线', en: 'Device back online' }
-        : { zh: `设备离线：${formatValue(ruleId, input.value)} 无数据`, en: `Device offline: no data for ${formatValue(ruleId, input.value)}` };
+        : { zh: `设备离线：${silenceZh(input.value)}无数据`, en: `Device offline: no data for ${formatValue(ruleId, input.value)}` };
     case 'sensor_fault': {
       if (clear) return { zh: '传感器故障已恢复', en: 'Sensor fault cleared' };
       if (input.detail?.startsWith('rejected:')) {

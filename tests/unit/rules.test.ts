@@ -331,3 +331,15 @@ describe('pressure_drop window (monotonic queue)', () => {
     expect(steady).toHaveLength(1);
   });
 });
+
+describe('device_offline in words a duty officer reads (issue #17 item 5)', () => {
+  it('seconds, minutes, hours — never a bare "s"', async () => {
+    const { silenceZh, ruleMessage } = await import('../../services/rules/messages.js');
+    expect(silenceZh(45)).toBe('45 秒');
+    expect(silenceZh(720)).toBe('12 分钟');
+    expect(silenceZh(3 * 3600 + 300)).toBe('3 小时 5 分钟');
+    const m = ruleMessage({ ruleId: 'device_offline', transition: 'raise', value: 180, threshold: 180, point: null, source: undefined, detail: undefined, realert: false, durationMin: undefined });
+    expect(m.zh).toBe('设备离线：3 分钟无数据');
+    expect(m.zh).not.toMatch(/\d s\b/);
+  });
+});

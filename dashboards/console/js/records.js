@@ -8,7 +8,7 @@
  */
 import { api, get } from './api.js';
 import { h, replace } from './dom.js';
-import { historyText } from './board.js';
+import { historyText, valueLine } from './board.js';
 import { actor, alertNote, fmtDateTime, msg, name, OUTCOMES, STREETS, t } from './i18n.js';
 
 const PAGE = 50;
@@ -293,7 +293,8 @@ export function recordView(ctx, id) {
             dd(t('street'), a.street ?? '—'),
             dd(t('location'), a.location ?? '—'),
             dd(t('device'), a.deviceId ? h('a', { href: `#/device/${encodeURIComponent(a.deviceId)}`, class: 'device-link' }, a.deviceId, a.point ? ` · ${name('point', a.point)}` : '') : '—'),
-            a.value !== null ? dd(t('value'), `${a.value}${a.threshold !== null ? ` (${t('threshold')} ${a.threshold})` : ''}${a.peak !== null && a.peak !== a.value ? ` · ${t('peak')} ${a.peak}` : ''}`) : null,
+            // the card's value line: the measured value with its unit, in words per rule
+            a.value !== null ? dd(t('value'), valueLine(a)) : null,
             dd(t('rec_opened'), fmtDateTime(a.openedAt)),
             dd(t('rec_acked'), a.acknowledgedBy ? `${actor(a.acknowledgedBy, a.acknowledgedByName)} · ${fmtDateTime(a.acknowledgedAt)}` : '—'),
             dd(t('rec_closed'), a.closedBy ? `${actor(a.closedBy, a.closedByName)} · ${fmtDateTime(a.closedAt)}` : '—'),
