@@ -103,6 +103,13 @@ export const RECORD_CSV_HEADER = [
   '告警编号 alert id',
 ] as const;
 
+/** A person as the duty room knows them: "李值班 (li.duty)"; the system as 系统. */
+function person(by: string | null, name: string | null | undefined): string {
+  if (by === null) return '';
+  if (by === 'system') return '系统 (system)';
+  return name && name !== by ? `${name} (${by})` : by;
+}
+
 /** Header and one row per record; the caller neutralises the cells (stringifyCsvForSpreadsheet). */
 export function recordCsvRows(records: ReadonlyArray<AlertRecord & { location: string | null }>): string[][] {
   return [
@@ -115,9 +122,9 @@ export function recordCsvRows(records: ReadonlyArray<AlertRecord & { location: s
       a.rule ? `${RULE_WORDS[a.rule]?.zh ?? a.rule}(${a.rule})` : '',
       word(SEVERITY_WORDS, a.severity),
       shanghaiDateTime(a.acknowledgedAt),
-      a.acknowledgedBy ?? '',
+      person(a.acknowledgedBy, a.acknowledgedByName),
       shanghaiDateTime(a.closedAt),
-      a.closedBy ?? '',
+      person(a.closedBy, a.closedByName),
       word(OUTCOME_WORDS, a.outcome),
       a.note ?? '',
       word(STATUS_WORDS, a.status),

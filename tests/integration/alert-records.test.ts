@@ -67,7 +67,7 @@ beforeAll(async () => {
     expect((await svc.api.post('/api/v1/users', { username, displayName: username, password: `${username}-password`, role, ...scope })).status).toBe(201);
     users[username] = await login(username, `${username}-password`);
   };
-  await user('li.duty', 'duty', { streets: ['解放碑'] });
+  await user('li.duty', 'duty', { streets: ['解放碑'], displayName: '李值班' });
   await user('chen.duty', 'duty', { streets: ['解放碑'] });
   await user('zhang.duty', 'duty', { streets: ['七星岗'] });
   await user('zhao.duty', 'duty', { streets: ['朝天门'] });
@@ -231,9 +231,9 @@ describe('GET /api/v1/alerts/records.csv', () => {
       楼宇: '重庆时代广场',
       位置: 'T1 15F 屋顶消火栓',
       规则: '水压过低(pressure_low)',
-      确认人: 'li.duty',
+      确认人: '李值班 (li.duty)',
       处置时间: '2026-11-29 08:05:00',
-      处置人: 'li.duty',
+      处置人: '李值班 (li.duty)',
       处置结果: '误报(false_alarm)',
       处置说明: `'${HYPERLINK}`,
       告警编号: ids.A1,

@@ -192,7 +192,7 @@ describe('a duty officer finds and exports the incident record', () => {
     expect(header!.map((h) => h.split(' ')[0])).toEqual(expect.arrayContaining(['街道', '楼宇', '位置', '规则', '处置人', '处置结果', '处置说明']));
     expect(data).toHaveLength(1);
     expect(data[0]![0]).toBe('2026-11-29 08:00:00');
-    expect(data[0]).toEqual(expect.arrayContaining(['解放碑', '重庆时代广场', 'T1 15F 屋顶消火栓', '误报(false_alarm)', 'li.duty', FALSE_NOTE, ids.falseAlarm]));
+    expect(data[0]).toEqual(expect.arrayContaining(['解放碑', '重庆时代广场', 'T1 15F 屋顶消火栓', '误报(false_alarm)', '李值班 (li.duty)', FALSE_NOTE, ids.falseAlarm]));
 
     // every outcome: the formula note is neutralised, another street's alarm is not there
     await page.click('.records-reset');

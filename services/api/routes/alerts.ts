@@ -150,7 +150,7 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="alert-records.csv"; filename*=UTF-8''${encodeURIComponent('警情记录.csv')}`)
-        .send(`\uFEFF${stringifyCsvForSpreadsheet(recordCsvRows(all.map(withLocation)))}`);
+        .send(`\uFEFF${stringifyCsvForSpreadsheet(recordCsvRows(all.map(namer()).map(withLocation)))}`);
     },
   );
 
