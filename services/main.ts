@@ -126,7 +126,7 @@ function makeRemoteStore(config: Config): ReadingStore | undefined {
  * commissioning alerts become the duty room's (issue #17 item 6). The decision itself is exact at
  * any moment (DeviceRegistry.isCommissioning); this only writes it down.
  */
-function startCommissioningScan(clock: Clock, log: Logger, registry: DeviceRegistry): TimerHandle {
+function startCommissioningScan(clock: Clock, log: Logger, registry: DeviceRegistry, outages: OutageReporter): TimerHandle {
   const MINUTE = 60_000;
   let timer: TimerHandle | undefined;
   let cancelled = false;
@@ -135,8 +135,10 @@ function startCommissioningScan(clock: Clock, log: Logger, registry: DeviceRegis
       for (const device of registry.settleCommissioning()) {
         log.info({ deviceId: device.id, inServiceAt: device.inServiceAt }, 'device in service: its commissioning bound passed');
       }
+      outages.ok('commissioning');
     } catch (err) {
-      log.error({ err }, 'commissioning scan failed');
+      // a failed write is retried next minute; counted and on /readyz like every storage failure
+      outages.failed('commissioning', err);
     }
     if (!cancelled) timer = clock.at(clock.now() + MINUTE, run);
   };
@@ -542,7 +544,7 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
     const housekeeping = startHousekeeping(clock, log, config, feed, readingLog, () =>
       Math.min(processors.position(), forwarder?.position() ?? Number.MAX_SAFE_INTEGER),
     );
-    const commissioningScan = startCommissioningScan(clock, log.child({ module: 'devices' }), registry);
+    const commissioningScan = startCommissioningScan(clock, log.child({ module: 'devices' }), registry, outages);
     cleanups.push(() => {
       commissioningScan.cancel();
       housekeeping.cancel();
