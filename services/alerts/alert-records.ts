@@ -8,7 +8,6 @@
  * first, times in Asia/Shanghai). The query itself is the store's (AlertStore.records).
  */
 import { BadRequestError } from '../shared/errors.js';
-import type { Message } from '../rules/messages.js';
 import type { AlertRecord } from './model.js';
 
 /** Asia/Shanghai has been UTC+8 all year since 1991: no DST to look up. */
@@ -59,20 +58,20 @@ export function decodeRecordCursor(cursor: string): { at: string; id: string } {
 }
 
 // ── words for the CSV (the console has its own, dashboards/console/js/i18n.js) ───────────────────
-const RULE_WORDS: Record<string, Message> = {
-  pressure_low: { zh: '水压过低', en: 'Pressure low' },
-  pressure_high: { zh: '水压过高', en: 'Pressure high' },
-  pressure_drop: { zh: '水压骤降', en: 'Pressure drop' },
-  level_low: { zh: '水位过低', en: 'Level low' },
-  level_high: { zh: '水位过高', en: 'Level high' },
-  residual_current_high: { zh: '剩余电流超限', en: 'Residual current high' },
-  temperature_high: { zh: '线缆温度超限', en: 'Cable temperature high' },
-  lane_blocked: { zh: '消防车道占用', en: 'Fire lane blocked' },
-  device_offline: { zh: '设备离线', en: 'Device offline' },
-  sensor_fault: { zh: '传感器故障', en: 'Sensor fault' },
-  device_alarm: { zh: '探测器报警', en: 'Detector alarm' },
-  device_supervisory: { zh: '监管报警', en: 'Supervisory signal' },
-  service_outage: { zh: '服务中断', en: 'Service outage' },
+const RULE_WORDS: Record<string, string> = {
+  pressure_low: '水压过低',
+  pressure_high: '水压过高',
+  pressure_drop: '水压骤降',
+  level_low: '水位过低',
+  level_high: '水位过高',
+  residual_current_high: '剩余电流超限',
+  temperature_high: '线缆温度超限',
+  lane_blocked: '消防车道占用',
+  device_offline: '设备离线',
+  sensor_fault: '传感器故障',
+  device_alarm: '探测器报警',
+  device_supervisory: '监管报警',
+  service_outage: '服务中断',
 };
 const SEVERITY_WORDS: Record<string, string> = { critical: '紧急', major: '重要', minor: '一般', warning: '提示' };
 const OUTCOME_WORDS: Record<string, string> = { real_fire: '真实火情', false_alarm: '误报', test: '测试', fault: '设备故障', other: '其他' };
@@ -119,7 +118,7 @@ export function recordCsvRows(records: ReadonlyArray<AlertRecord & { location: s
       a.street ?? '',
       a.buildingName ?? a.buildingId ?? '',
       a.location ?? '',
-      a.rule ? `${RULE_WORDS[a.rule]?.zh ?? a.rule}(${a.rule})` : '',
+      word(RULE_WORDS, a.rule),
       word(SEVERITY_WORDS, a.severity),
       shanghaiDateTime(a.acknowledgedAt),
       person(a.acknowledgedBy, a.acknowledgedByName),

@@ -136,7 +136,10 @@ export class ChangeControl {
    * alerting changes (the changed fields are then not listed either).
    */
   buildingAlertChanges(current: Building, next: Building): AuditChange[] {
-    const defaults = buildingDefaultChanges(current, next).map((c) => ({ ...toAuditChange(c), what: `${c.at} ${toAuditChange(c).what}` }));
+    const defaults = buildingDefaultChanges(current, next).map((c) => {
+      const change = toAuditChange(c);
+      return { ...change, what: `${c.at} ${change.what}` };
+    });
     const dBefore = this.deps.deadlinesFor(current.use);
     const dAfter = this.deps.deadlinesFor(next.use);
     const deadlines = (['ackS', 'closeS'] as const)

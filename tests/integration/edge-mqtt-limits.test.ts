@@ -29,26 +29,17 @@ import {
   type Provisioned,
   type TestService,
 } from '../support/service.js';
+import { remainingLength } from '../support/mqtt-packets.js';
 
 // ---- raw MQTT 3.1.1 packets (§2.2 fixed header, §3.1 CONNECT, §3.3 PUBLISH) ---------------------
 
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
-}
 
 const str = (v: string | Buffer) => {
   const b = Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8');
   return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
 };
 
-const packet = (first: number, body: Buffer) => Buffer.concat([Buffer.from([first]), varint(body.length), body]);
+const packet = (first: number, body: Buffer) => Buffer.concat([Buffer.from([first]), remainingLength(body.length), body]);
 
 interface ConnectFields {
   clientId: string;
@@ -201,7 +192,7 @@ describe('packet size limits at the socket (issue #12 item 3)', () => {
   it('a packet before the CONNECT is held to the CONNECT bound', async () => {
     const c = await raw(port);
     // a PUBLISH header declaring 10 KB, sent as the first packet: closed before its body arrives
-    c.socket.write(Buffer.concat([Buffer.from([0x30]), varint(10_000), str('fire/v1/x/telemetry')]));
+    c.socket.write(Buffer.concat([Buffer.from([0x30]), remainingLength(10_000), str('fire/v1/x/telemetry')]));
     expect(await closedWithin(c, 3000)).toBe(true);
   });
 
@@ -218,7 +209,7 @@ describe('packet size limits at the socket (issue #12 item 3)', () => {
     c.socket.write(connectPacket({ clientId: dev.deviceId, username: dev.deviceId, password: dev.password }));
     expect(await c.connack()).toBe(0);
     const before = metricValue(await metrics(svc), 'firewatch_mqtt_packets_too_large_total', { state: 'authenticated' });
-    c.socket.write(Buffer.concat([Buffer.from([0x32]), varint(10_000_000), str(`fire/v1/${dev.deviceId}/telemetry`), Buffer.from([0, 1])]));
+    c.socket.write(Buffer.concat([Buffer.from([0x32]), remainingLength(10_000_000), str(`fire/v1/${dev.deviceId}/telemetry`), Buffer.from([0, 1])]));
     expect(await closedWithin(c, 3000)).toBe(true);
     const m = await metrics(svc);
     expect(metricValue(m, 'firewatch_mqtt_packets_too_large_total', { state: 'authenticated' })).toBe(before + 1);

@@ -7,21 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { PacketGuard, type PacketLimits } from '../../gateway/mqtt/packet-guard.js';
 import { SlowCheckBudget } from '../../gateway/mqtt/hooks/slow-check-budget.js';
 import { generateSecret, hashGeneratedSecret, hashSecret, isFastHash, verifyGeneratedSecret, verifySecret } from '../../services/devices/credentials.js';
+import { remainingLength } from '../support/mqtt-packets.js';
 
 const LIMITS: PacketLimits = { controlBytes: 4096, publishBytes: 65_536 + 1024 };
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
 
-const packet = (type: number, bodyLength: number) => Buffer.concat([Buffer.from([(type << 4) | (type === 3 ? 2 : type === 8 ? 2 : 0), ...varint(bodyLength)]), Buffer.alloc(bodyLength, 0x61)]);
+const packet = (type: number, bodyLength: number) => Buffer.concat([Buffer.from([(type << 4) | (type === 3 ? 2 : type === 8 ? 2 : 0), ...remainingLength(bodyLength)]), Buffer.alloc(bodyLength, 0x61)]);
 
 /** feed `data` to a guard cut at `cuts`; the index of the first refused chunk, or -1 */
 function feed(guard: PacketGuard, data: Buffer, cuts: number[]): number {
@@ -75,7 +66,7 @@ describe('PacketGuard', () => {
     // and an oversized one anywhere in the stream is found, whatever the chunking
     fc.assert(
       fc.property(fc.array(pkt, { maxLength: 10 }), fc.array(pkt, { maxLength: 5 }), fc.array(fc.nat(), { maxLength: 20 }), (before, after, cuts) => {
-        const data = Buffer.concat([...before.map((p) => packet(p.type, p.length)), Buffer.from([0x30, ...varint(10_000_000)]), ...after.map((p) => packet(p.type, p.length))]);
+        const data = Buffer.concat([...before.map((p) => packet(p.type, p.length)), Buffer.from([0x30, ...remainingLength(10_000_000)]), ...after.map((p) => packet(p.type, p.length))]);
         expect(feed(new PacketGuard(LIMITS), data, cuts)).toBeGreaterThanOrEqual(0);
       }),
     );
