@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { hashGeneratedSecret } from '../services/devices/credentials.js';
-import { openDatabase } from '../services/stores/sqlite/database.js';
-import { SqliteRegistryStore } from '../services/stores/sqlite/sqlite-registry-store.js';
+import { openDatabase } from '../services/storage/sqlite/database.js';
+import { SqliteRegistryStore } from '../services/storage/sqlite/sqlite-registry-store.js';
 import { freePort } from './ports.js';
 import { waitReady } from './proc.js';
 

@@ -4,11 +4,11 @@
  * `summary`, `help()` and `run(argv)`; run resolves to an exit code, or undefined for a command
  * that keeps running (serve).
  */
-import * as serve from '../services/cli/serve.js';
+import * as serve from '../server/serve.js';
 import * as importCommand from '../services/cli/import.js';
 import * as simulate from '../simulators/cli.js';
 import * as bench from '../bench/cli.js';
-import { packageVersion } from '../services/main.js';
+import { packageVersion } from '../server/main.js';
 
 interface Command {
   summary: string;

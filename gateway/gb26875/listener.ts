@@ -45,10 +45,10 @@ import type { Metrics } from '../../services/metrics/metrics.js';
 import type { IngestResult, RawMessage } from '../../services/pipeline/pipeline.js';
 import { PeerAllowList } from '../../services/devices/peer-allow-list.js';
 import type { Clock, TimerHandle } from '../../services/shared/clock.js';
-import { decodeAppData, type AppData } from './app-data.js';
-import { FrameSplitter } from './frame-splitter.js';
-import { Command, OFFSET, decodeFrame, encodeReply, isHeartbeat, readUint48LE, type Frame } from './frame.js';
-import { analogToEngineering } from './tables.js';
+import { decodeAppData, type AppData } from '../../services/protocols/gb26875/app-data.js';
+import { FrameSplitter } from '../../services/protocols/gb26875/frame-splitter.js';
+import { Command, OFFSET, decodeFrame, encodeReply, isHeartbeat, readUint48LE, type Frame } from '../../services/protocols/gb26875/frame.js';
+import { analogToEngineering } from '../../services/protocols/gb26875/tables.js';
 import {
   isTestSignal,
   pointName,

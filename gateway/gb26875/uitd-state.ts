@@ -23,8 +23,8 @@
  * alarm is a real alarm (the safe side), and an alarm raised as real stays real while its bit stays.
  */
 import type { Gb26875Point, Gb26875PointRef, Gb26875TestAlarm, Gb26875TestRecord } from '../../services/devices/gb26875-points.js';
-import type { AppData } from './app-data.js';
-import { componentTypeName, systemTypeName } from './tables.js';
+import type { AppData } from '../../services/protocols/gb26875/app-data.js';
+import { componentTypeName, systemTypeName } from '../../services/protocols/gb26875/tables.js';
 
 /** One status source's last bits. Only sources with a bit set are kept. */
 export interface ComponentState {

@@ -19,7 +19,7 @@ import type { Severity } from '../rules/rule-types.js';
 import type { Message } from '../rules/messages.js';
 import type { Clock } from '../shared/clock.js';
 import { BadRequestError, ConflictError, NotFoundError, isStorageFailure } from '../shared/errors.js';
-import type { LiveFeed } from './live-feed.js';
+import type { LiveFeed } from '../live-feed/live-feed.js';
 import type { Alert, AlertFilter, AlertMeasured, AlertRecord, AlertRecordFilter, AlertStore, HistoryEntry, HistoryInfo, MaintenanceStore, MaintenanceWindow, Outcome, SystemRuleId } from './model.js';
 
 /** '2026-11-29 10:00' in Asia/Shanghai (UTC+8, no daylight saving): a time in a sentence people read */
@@ -425,7 +425,7 @@ export class AlertService {
   /**
    * The device went in service (a person put it in service, or its bound passed): its unclosed
    * commissioning alerts are the installation's history, closed as tests. The caller also resets
-   * the device's rule state (services/main.ts), so that its next reading is judged afresh: a
+   * the device's rule state (server/main.ts), so that its next reading is judged afresh: a
    * condition that lasts (a pressure still low) is raised by it as a normal alert, with deadlines;
    * an installer's 3.2 → 0.32 of an hour ago is not. Returns the alerts closed.
    */

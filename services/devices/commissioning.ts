@@ -14,7 +14,7 @@
  *
  * The bound is computed (exact on the service's clock, the same answer everywhere) and also
  * persisted: the service writes `inServiceAt = createdAt + bound` for such devices (a minute's
- * scan, services/main.ts), so raising COMMISSIONING_MAX_H later never takes a device that already
+ * scan, server/main.ts), so raising COMMISSIONING_MAX_H later never takes a device that already
  * went in service back out of monitoring.
  *
  * `inServiceAt` undefined (a record made without the field, e.g. a hand-built device in a test)

@@ -1,7 +1,7 @@
 /**
  * A UITD's points as the GB/T 26875.3 gateway sees them (issue #16 item 7): the shapes the API
  * shows and the store of test-mode alarms. Types only; the gateway (gateway/gb26875/uitd-state.ts)
- * fills them, services/main.ts wires it to the API.
+ * fills them, server/main.ts wires it to the API.
  */
 
 /** A point: a system (type 1), a component (type 2) or the UITD itself (type 21). */

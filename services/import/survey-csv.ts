@@ -10,7 +10,7 @@
  * hazards and remarks are kept as `survey`. An optional column 整改情况 (not on the printed form;
  * the district adds it when it follows up) records whether the hazards were rectified: 已整改 →
  * `rectified`, 未整改 / 整改中 / 限期整改 → `pending`, empty → not recorded. The safety code
- * (services/alerts/safety-code.ts) keeps a building with unrectified hazards at least yellow. Each row is judged alone: a bad row gets its reasons
+ * (services/safety-code/safety-code.ts) keeps a building with unrectified hazards at least yellow. Each row is judged alone: a bad row gets its reasons
  * (Chinese and English) and never stops the others. The header may sit below a title line (forms
  * often carry one), columns may come in any order, and unknown columns are ignored.
  */

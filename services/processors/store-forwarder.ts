@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { CursorStore, ReadingLog } from '../log/reading-log.js';
 import { backoffDelay } from '../shared/backoff.js';
-import { SinkError, type ReadingStore } from '../sinks/sink.js';
+import { SinkError, type ReadingStore } from '../storage/reading-store.js';
 
 export interface ForwarderStatus {
   name: string;

@@ -7,7 +7,7 @@
  *            `pressure_drop` gives no verdict — the drawdown is the test, recorded as one
  *
  * What makes a point flowing, strongest first:
- *   1. a scheduled test for the device (services/alerts/test-windows.ts);
+ *   1. a scheduled test for the device (services/devices/test-windows.ts);
  *   2. a flow signal in the device's own message, `"flowing": true|false` (a pump-running contact or
  *      a flow switch wired to the transmitter), held until a message says false, at most
  *      FLOW_LATCH_MAX_S;

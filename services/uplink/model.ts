@@ -57,7 +57,7 @@ export class UplinkError extends Error {
   }
 }
 
-/** A platform adapter: HTTP, MQTT bridge, GB/T 26875.3 client (gateway/gb26875/uplink-client.ts). */
+/** A platform adapter: HTTP, MQTT bridge, GB/T 26875.3 client (services/uplink/adapters/gb26875-adapter.ts). */
 export interface UplinkAdapter {
   readonly name: string;
   /** most items per send() */

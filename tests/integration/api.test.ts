@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config/config.js';
-import { startFirewatch } from '../../services/main.js';
+import { startFirewatch } from '../../server/main.js';
 import { createLogger } from '../../services/shared/logger.js';
 import { LiveClient } from '../support/live.js';
 import { ApiClient, connectDevice, endClient, provisionDevice, publish, startService, tempDir, type TestService } from '../support/service.js';

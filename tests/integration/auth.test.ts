@@ -14,8 +14,8 @@ import { registerAuthRoutes, registerLoginRoute } from '../../services/api/route
 import { AuthService, DEFAULT_SESSION_TTL_MS, TooManyAttemptsError } from '../../services/auth/auth-service.js';
 import { sha256 } from '../../services/devices/credentials.js';
 import { AppError, UnauthorizedError } from '../../services/shared/errors.js';
-import { openDatabase, type Db } from '../../services/stores/sqlite/database.js';
-import { AUTH_SCHEMA_SQL, SqliteAuthStore } from '../../services/stores/sqlite/sqlite-auth-store.js';
+import { openDatabase, type Db } from '../../services/storage/sqlite/database.js';
+import { AUTH_SCHEMA_SQL, SqliteAuthStore } from '../../services/storage/sqlite/sqlite-auth-store.js';
 
 const ADMIN = 'auth-test-admin-token-0123456789';
 const PASSWORD = 'correct horse battery';

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config/config.js';
-import { startFirewatch } from '../../services/main.js';
+import { startFirewatch } from '../../server/main.js';
 import { createLogger } from '../../services/shared/logger.js';
 import { ADMIN_TOKEN, ApiClient, connectDevice, endClient, provisionDevice, publish, startService, tempDir } from '../support/service.js';
 

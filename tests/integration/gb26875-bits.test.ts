@@ -30,7 +30,7 @@ import {
   type AppDataInput,
   type ComponentStatusFlags,
   type Frame,
-} from '../../gateway/gb26875/index.js';
+} from '../../services/protocols/gb26875/index.js';
 import { ApiClient, metricValue, startService, waitFor, type TestService } from '../support/service.js';
 
 const CENTRE = 0x15b38;

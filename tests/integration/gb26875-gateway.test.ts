@@ -16,7 +16,7 @@ import {
   encodeUitdStatus,
   type AppDataInput,
   type Frame,
-} from '../../gateway/gb26875/index.js';
+} from '../../services/protocols/gb26875/index.js';
 import { ADMIN_TOKEN, metricValue, startService, waitFor, type TestService } from '../support/service.js';
 import { LiveClient } from '../support/live.js';
 

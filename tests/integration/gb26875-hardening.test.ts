@@ -26,7 +26,7 @@ import {
   encodeFrame,
   type AppDataInput,
   type Frame,
-} from '../../gateway/gb26875/index.js';
+} from '../../services/protocols/gb26875/index.js';
 import { metricValue, startService, waitFor, type TestService } from '../support/service.js';
 
 const CENTRE = 0x15b38;

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxV1Store } from '../../services/sinks/influx/influx-v1-store.js';
+import { InfluxV1Store } from '../../services/storage/influx/influx-v1-store.js';
 import type { Reading } from '../../services/telemetry/telemetry.js';
 import { findInfluxV1, type InfluxV1Server } from '../support/influxd.js';
 

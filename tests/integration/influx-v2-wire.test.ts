@@ -7,8 +7,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InfluxV2Store } from '../../services/sinks/influx/influx-v2-store.js';
-import { SinkError } from '../../services/sinks/sink.js';
+import { InfluxV2Store } from '../../services/storage/influx/influx-v2-store.js';
+import { SinkError } from '../../services/storage/reading-store.js';
 import type { Reading } from '../../services/telemetry/telemetry.js';
 import { freePort } from '../support/ports.js';
 

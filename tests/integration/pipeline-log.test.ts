@@ -14,9 +14,9 @@ import { Pipeline } from '../../services/pipeline/pipeline.js';
 import { LogProcessors, PROCESSORS_CURSOR } from '../../services/processors/log-processors.js';
 import { createLogger } from '../../services/shared/logger.js';
 import { OutageReporter } from '../../services/shared/outage.js';
-import { openDatabase } from '../../services/stores/sqlite/database.js';
-import { SqliteDeviceStatusStore } from '../../services/stores/sqlite/sqlite-device-status-store.js';
-import { SqliteRegistryStore } from '../../services/stores/sqlite/sqlite-registry-store.js';
+import { openDatabase } from '../../services/storage/sqlite/database.js';
+import { SqliteDeviceStatusStore } from '../../services/storage/sqlite/sqlite-device-status-store.js';
+import { SqliteRegistryStore } from '../../services/storage/sqlite/sqlite-registry-store.js';
 import type { Reading } from '../../services/telemetry/telemetry.js';
 import { InMemoryReadingLog } from '../support/in-memory-log.js';
 

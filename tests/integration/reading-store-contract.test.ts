@@ -8,11 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { InfluxV1Store } from '../../services/sinks/influx/influx-v1-store.js';
-import { InfluxV2Store } from '../../services/sinks/influx/influx-v2-store.js';
+import { InfluxV1Store } from '../../services/storage/influx/influx-v1-store.js';
+import { InfluxV2Store } from '../../services/storage/influx/influx-v2-store.js';
 import { readingStoreContract } from '../support/reading-store-contract.js';
-import { SqliteReadingStore } from '../../services/stores/sqlite/sqlite-reading-store.js';
-import { openReadingsDatabase } from '../../services/stores/sqlite/readings-database.js';
+import { SqliteReadingStore } from '../../services/storage/sqlite/sqlite-reading-store.js';
+import { openReadingsDatabase } from '../../services/storage/sqlite/readings-database.js';
 import { findInfluxV1, findInfluxV2 } from '../support/influxd.js';
 
 readingStoreContract('sqlite', async () => {

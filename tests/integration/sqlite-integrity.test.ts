@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatabaseCorruptError, openDatabase } from '../../services/stores/sqlite/database.js';
+import { DatabaseCorruptError, openDatabase } from '../../services/storage/sqlite/database.js';
 
 const ROWS = 2000;
 let root: string;

@@ -8,8 +8,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Command, FrameSplitter, decodeAppData, decodeFrame, encodeReply, isHeartbeat, type Frame } from '../../gateway/gb26875/index.js';
-import { appDataForItem, componentAddressFor } from '../../gateway/gb26875/uplink-mapping.js';
+import { Command, FrameSplitter, decodeAppData, decodeFrame, encodeReply, isHeartbeat, type Frame } from '../../services/protocols/gb26875/index.js';
+import { appDataForItem, componentAddressFor } from '../../services/uplink/adapters/gb26875-mapping.js';
 import { ManualClock } from '../../services/shared/clock.js';
 import { itemFromFeedEvent } from '../../services/uplink/uplink-service.js';
 import { connectDevice, endClient, provisionDevice, publish, startService, tempDir, waitFor, type TestService } from '../support/service.js';

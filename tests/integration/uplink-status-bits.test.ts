@@ -13,8 +13,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Command, FrameSplitter, decodeAppData, decodeFrame, encodeReply, type Frame } from '../../gateway/gb26875/index.js';
-import { RULE_SYSTEM_ADDRESS, componentAddressFor } from '../../gateway/gb26875/uplink-mapping.js';
+import { Command, FrameSplitter, decodeAppData, decodeFrame, encodeReply, type Frame } from '../../services/protocols/gb26875/index.js';
+import { RULE_SYSTEM_ADDRESS, componentAddressFor } from '../../services/uplink/adapters/gb26875-mapping.js';
 import { ManualClock } from '../../services/shared/clock.js';
 import { connectDevice, endClient, provisionDevice, publish, startService, tempDir, waitFor, type Provisioned, type TestService } from '../support/service.js';
 import { UplinkReceiver } from '../support/uplink-receiver.js';

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceKind, Reading, ReadingFields } from '../../services/telemetry/telemetry.js';
-import type { ReadingStore, StoredReading } from '../../services/sinks/sink.js';
+import type { ReadingStore, StoredReading } from '../../services/storage/reading-store.js';
 
 export interface ContractStore {
   store: ReadingStore;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { loadConfig } from '../../services/config/config.js';
-import { startFirewatch, type Firewatch } from '../../services/main.js';
+import { startFirewatch, type Firewatch } from '../../server/main.js';
 import type { Clock } from '../../services/shared/clock.js';
 import { createLogger } from '../../services/shared/logger.js';
 

@@ -3,7 +3,7 @@
  * code's view of a device being commissioned, and rejection details in Chinese for the installer.
  */
 import { describe, expect, it } from 'vitest';
-import { computeSafetyCode, type AlertFact, type DeviceFact, type SafetyFacts } from '../../services/alerts/safety-code.js';
+import { computeSafetyCode, type AlertFact, type DeviceFact, type SafetyFacts } from '../../services/safety-code/safety-code.js';
 import { commissioningState, DEFAULT_COMMISSIONING_MAX_H, isCommissioning } from '../../services/devices/commissioning.js';
 import { rejectionDetailZh } from '../../services/telemetry/rejection-text.js';
 import { validateMessage, type DeviceKind } from '../../services/telemetry/telemetry.js';

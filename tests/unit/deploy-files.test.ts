@@ -20,7 +20,7 @@ import {
   RESIDUAL_CURRENT_MA,
   SPRINKLER_END_MPA,
 } from '../../services/rules/defaults.js';
-import { EVENT_MEASUREMENT, KIND_MEASUREMENTS, readingFields, TAG_KEYS } from '../../services/sinks/influx/influx-mapping.js';
+import { EVENT_MEASUREMENT, KIND_MEASUREMENTS, readingFields, TAG_KEYS } from '../../services/storage/influx/influx-mapping.js';
 import type { Reading } from '../../services/telemetry/telemetry.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

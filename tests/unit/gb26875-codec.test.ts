@@ -40,7 +40,7 @@ import {
   type FrameInput,
   type SplitterOutput,
   type SupportedAppDataType,
-} from '../../gateway/gb26875/index.js';
+} from '../../services/protocols/gb26875/index.js';
 import { Prng } from '../../simulators/prng.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');

@@ -26,7 +26,7 @@ import {
   type FrameInput,
   type SplitterOutput,
   type SupportedAppDataType,
-} from '../../gateway/gb26875/index.js';
+} from '../../services/protocols/gb26875/index.js';
 import { ConfigError, loadConfig } from '../../services/config/config.js';
 import { PeerAllowList, parsePeerPattern, peerListProblem } from '../../services/devices/peer-allow-list.js';
 

@@ -5,7 +5,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Gb26875Listener, type ComponentStates, type GatewayState } from '../../gateway/gb26875/listener.js';
-import { decodeAppData, encodeAppData, encodeComponentStatus, encodeSystemStatus, encodeUitdStatus, type AppData, type AppDataInput } from '../../gateway/gb26875/index.js';
+import { decodeAppData, encodeAppData, encodeComponentStatus, encodeSystemStatus, encodeUitdStatus, type AppData, type AppDataInput } from '../../services/protocols/gb26875/index.js';
 import { parseKey, pointName, pressureMpa, provesTestBit, stateOf, statusObservations } from '../../gateway/gb26875/uitd-state.js';
 import type { Building, Device } from '../../services/devices/model.js';
 import { Metrics } from '../../services/metrics/metrics.js';

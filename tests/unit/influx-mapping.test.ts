@@ -24,7 +24,7 @@ import {
   seriesToRows,
   toCamelCase,
   toSnakeCase,
-} from '../../services/sinks/influx/influx-mapping.js';
+} from '../../services/storage/influx/influx-mapping.js';
 import type { Reading } from '../../services/telemetry/telemetry.js';
 
 const TS = Date.UTC(2025, 5, 1, 8, 0, 0);

@@ -1,12 +1,12 @@
 /**
- * The fire-safety code's decision table (services/alerts/safety-code.ts), one test per row, the
+ * The fire-safety code's decision table (services/safety-code/safety-code.ts), one test per row, the
  * public id, and the public page (colour, reasons, the rules in Chinese first).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { computeSafetyCode, type AlertFact, type DeviceFact, type SafetyFacts } from '../../services/alerts/safety-code.js';
-import { PUBLIC_ID_LENGTH, safetyCodePublicId } from '../../services/alerts/safety-code-service.js';
+import { computeSafetyCode, type AlertFact, type DeviceFact, type SafetyFacts } from '../../services/safety-code/safety-code.js';
+import { PUBLIC_ID_LENGTH, safetyCodePublicId } from '../../services/safety-code/safety-code-service.js';
 import { renderSafetyCodePage, shanghaiTime } from '../../services/api/routes/safety-code-page.js';
 import { requirementOf } from '../../services/coverage/coverage.js';
 import { parseRectification, surveyFoundHazard } from '../../services/import/survey-csv.js';

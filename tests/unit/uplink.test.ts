@@ -5,15 +5,15 @@
  */
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeAppData, encodeAppData } from '../../gateway/gb26875/index.js';
-import { RULE_SYSTEM_ADDRESS, alertState, appDataForItem, componentAddressFor } from '../../gateway/gb26875/uplink-mapping.js';
+import { decodeAppData, encodeAppData } from '../../services/protocols/gb26875/index.js';
+import { RULE_SYSTEM_ADDRESS, alertState, appDataForItem, componentAddressFor } from '../../services/uplink/adapters/gb26875-mapping.js';
 import { parseVendorMapping, vendorAnalog } from '../../gateway/gb26875/vendor-mapping.js';
 import { loadConfig } from '../../services/config/config.js';
 import { backoffDelay, nominalDelay } from '../../services/shared/backoff.js';
 import { buildPayload, getPath, mapItem, parseMapping } from '../../services/uplink/mapping.js';
 import type { UplinkItem } from '../../services/uplink/model.js';
-import { renderTopic } from '../../services/uplink/mqtt-adapter.js';
-import { signBody } from '../../services/uplink/http-adapter.js';
+import { renderTopic } from '../../services/uplink/adapters/mqtt-adapter.js';
+import { signBody } from '../../services/uplink/adapters/http-adapter.js';
 import { itemFromReading } from '../../services/uplink/uplink-service.js';
 import { Prng } from '../../simulators/prng.js';
 

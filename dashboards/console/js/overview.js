@@ -6,7 +6,7 @@ import { getAll } from './api.js';
 import { h, replace } from './dom.js';
 import { name, STREETS, t } from './i18n.js';
 
-/** green / yellow / red at a glance from what the console knows (the safety code itself weighs more: services/alerts/safety-code.ts) */
+/** green / yellow / red at a glance from what the console knows (the safety code itself weighs more: services/safety-code/safety-code.ts) */
 export function buildingState(c) {
   if (c.hazards > 0) return 'red';
   if (c.faults > 0 || c.offline > 0 || c.maintenance > 0) return 'yellow';

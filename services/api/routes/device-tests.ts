@@ -1,5 +1,5 @@
 /**
- * /api/v1/devices/{id}/tests — scheduled tests of fire-water points (services/alerts/test-windows.ts).
+ * /api/v1/devices/{id}/tests — scheduled tests of fire-water points (services/devices/test-windows.ts).
  *
  *   POST   /devices/{id}/tests          start one: { kind, durationS?, note? } (the device must be water_pressure)
  *   POST   /devices/{id}/tests/end      end the running test early
@@ -9,8 +9,8 @@
  * While a test runs the pressure rules use their flowing limits and pressure_drop is quiet.
  */
 import { z } from 'zod';
-import type { TestWindow, TestWindows } from '../../alerts/test-windows.js';
-import { TEST_KINDS, TEST_MAX_S } from '../../alerts/test-windows.js';
+import type { TestWindow, TestWindows } from '../../devices/test-windows.js';
+import { TEST_KINDS, TEST_MAX_S } from '../../devices/test-windows.js';
 import type { Principal } from '../../auth/model.js';
 import { canApproveAlertChanges, canReadBuilding, canWriteRegistry, requireRole } from '../../auth/scope.js';
 import type { DeviceRegistry } from '../../devices/registry.js';

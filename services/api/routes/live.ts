@@ -27,7 +27,7 @@
  */
 import websocket from '@fastify/websocket';
 import { z } from 'zod';
-import type { LiveFeed } from '../../alerts/live-feed.js';
+import type { LiveFeed } from '../../live-feed/live-feed.js';
 import type { FeedEvent } from '../../alerts/model.js';
 import type { BearerGuard } from '../../auth/bearer-guard.js';
 import { TooManyAttemptsError } from '../../auth/auth-service.js';

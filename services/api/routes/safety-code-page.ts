@@ -5,7 +5,7 @@
  * safety-code.ts, with this deployment's bounds). It receives only the public view, so it cannot
  * leak what it is not given.
  */
-import { DEFAULT_SAFETY_BOUNDS, safetyRuleText, STATUS_WORDS, type SafetyBounds, type SafetyReason, type SafetyStatus } from '../../alerts/safety-code.js';
+import { DEFAULT_SAFETY_BOUNDS, safetyRuleText, STATUS_WORDS, type SafetyBounds, type SafetyReason, type SafetyStatus } from '../../safety-code/safety-code.js';
 
 export interface PublicSafetyCode {
   name: string;

@@ -8,8 +8,8 @@
  */
 import QRCode from 'qrcode';
 import type { FastifyRequest } from 'fastify';
-import type { BuildingSafetyCode, SafetyCodeService } from '../../alerts/safety-code-service.js';
-import { publicPagePath } from '../../alerts/safety-code-service.js';
+import type { BuildingSafetyCode, SafetyCodeService } from '../../safety-code/safety-code-service.js';
+import { publicPagePath } from '../../safety-code/safety-code-service.js';
 import { canReadBuilding, requireRole } from '../../auth/scope.js';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import { NotFoundError } from '../../shared/errors.js';

@@ -1,6 +1,6 @@
 /** HTTP schemas for the fire-safety code, the survey import and the coverage report (issue #5). */
 import { z } from 'zod';
-import { REASON_LEVELS, SAFETY_STATUSES } from '../../alerts/safety-code.js';
+import { REASON_LEVELS, SAFETY_STATUSES } from '../../safety-code/safety-code.js';
 import { COVERAGE_REASONS } from '../../coverage/coverage.js';
 
 const Reason = z.object({

@@ -1,5 +1,5 @@
-/** Scheduled tests of fire-water points (services/alerts/test-windows.ts) in `device_tests`. */
-import type { TestKind, TestWindow, TestWindowStore } from '../../alerts/test-windows.js';
+/** Scheduled tests of fire-water points (services/devices/test-windows.ts) in `device_tests`. */
+import type { TestKind, TestWindow, TestWindowStore } from '../../devices/test-windows.js';
 import type { Db } from './database.js';
 
 /** Appended to MIGRATIONS in database.ts (issue #16: standby and flowing, tests recorded as tests). */

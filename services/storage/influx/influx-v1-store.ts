@@ -17,8 +17,8 @@
  * the failure (influx-errors.ts).
  */
 import type { Reading } from '../../telemetry/telemetry.js';
-import type { ReadingQuery, ReadingStore, StoredReading } from '../sink.js';
-import { SinkError } from '../sink.js';
+import type { ReadingQuery, ReadingStore, StoredReading } from '../reading-store.js';
+import { SinkError } from '../reading-store.js';
 import { statusError, transportError } from './influx-errors.js';
 import {
   influxqlIdentifier,

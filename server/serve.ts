@@ -1,7 +1,7 @@
 /** `firewatch serve`: run the broker, pipeline and HTTP API (what `npm start` runs). */
-import { ConfigError, ENV_HELP, loadConfig } from '../config/config.js';
-import { startFirewatch } from '../main.js';
-import { DatabaseCorruptError } from '../stores/sqlite/database.js';
+import { ConfigError, ENV_HELP, loadConfig } from '../services/config/config.js';
+import { startFirewatch } from './main.js';
+import { DatabaseCorruptError } from '../services/storage/sqlite/database.js';
 
 export const summary = 'run the MQTT broker, ingest pipeline, alerts and HTTP API';
 

@@ -4,7 +4,7 @@
  * directly only for the shared contract suite).
  */
 import type { Reading } from '../../telemetry/telemetry.js';
-import { SinkError, type ReadingQuery, type ReadingStore, type StoredReading } from '../../sinks/sink.js';
+import { SinkError, type ReadingQuery, type ReadingStore, type StoredReading } from '../reading-store.js';
 import type { Db } from './database.js';
 import { SqliteReadingsTable } from './sqlite-readings-table.js';
 

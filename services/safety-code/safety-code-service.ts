@@ -13,7 +13,7 @@
  * The public id is HMAC-SHA256(secret, buildingId), base64url, first 16 characters (96 bits):
  * stable for a building (a printed QR code keeps working), unguessable without the secret (a
  * visitor cannot walk the district's building ids), and needs no stored column. The secret is
- * generated once and kept in the settings table (services/main.ts). Resolving a public id scans
+ * generated once and kept in the settings table (server/main.ts). Resolving a public id scans
  * the buildings once and caches the map; a miss rebuilds it at most every REBUILD_MS so probing
  * random ids cannot make every request a full scan.
  */
@@ -23,7 +23,7 @@ import type { Building } from '../devices/model.js';
 import type { DeviceStatusTracker } from '../devices/device-status.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import type { Clock } from '../shared/clock.js';
-import type { AlertService } from './alert-service.js';
+import type { AlertService } from '../alerts/alert-service.js';
 import { surveyFoundHazard } from '../import/survey-csv.js';
 import { computeSafetyCode, DEFAULT_SAFETY_BOUNDS, type SafetyBounds, type SafetyCode } from './safety-code.js';
 

@@ -3,7 +3,7 @@
  * reading log (its `id` is the reading's logId; docs/adr/0006-reading-log.md).
  */
 import type { Reading } from '../../telemetry/telemetry.js';
-import type { ReadingQuery, StoredReading } from '../../sinks/sink.js';
+import type { ReadingQuery, StoredReading } from '../reading-store.js';
 import type { Db } from './database.js';
 import type { LogRow } from './sqlite-log-writer.js';
 

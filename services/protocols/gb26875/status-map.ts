@@ -29,7 +29,7 @@ import {
   lookupSelector,
   type AlertCategory,
   type CategorisedAlert,
-} from '../../services/uplink/alert-category.js';
+} from '../../uplink/alert-category.js';
 import { COMPONENT_STATUS_BITS, encodeComponentStatus, type ComponentStatusFlags } from './tables.js';
 
 /** The bits an alert may set: every component status flag but bit0, which we always set. */

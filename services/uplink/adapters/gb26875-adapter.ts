@@ -13,14 +13,14 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { Clock } from '../../services/shared/clock.js';
-import { UplinkError, type StoredUplinkItem, type UplinkAdapter } from '../../services/uplink/model.js';
-import { encodeAppData, type AppDataInput } from './app-data.js';
-import { FrameSplitter } from './frame-splitter.js';
-import { Command, decodeFrame, encodeFrame, type ProtocolVersion } from './frame.js';
-import { encodeUitdStatus } from './tables.js';
-import type { StatusMap } from './status-map.js';
-import { appDataForItem } from './uplink-mapping.js';
+import type { Clock } from '../../shared/clock.js';
+import { UplinkError, type StoredUplinkItem, type UplinkAdapter } from '../model.js';
+import { encodeAppData, type AppDataInput } from '../../protocols/gb26875/app-data.js';
+import { FrameSplitter } from '../../protocols/gb26875/frame-splitter.js';
+import { Command, decodeFrame, encodeFrame, type ProtocolVersion } from '../../protocols/gb26875/frame.js';
+import { encodeUitdStatus } from '../../protocols/gb26875/tables.js';
+import type { StatusMap } from '../../protocols/gb26875/status-map.js';
+import { appDataForItem } from './gb26875-mapping.js';
 
 export interface Gb26875ClientOptions {
   host: string;

@@ -18,7 +18,7 @@
  */
 import { HttpError, InfluxDB, flux, type QueryApi, type WritePrecisionType } from '@influxdata/influxdb-client';
 import type { Reading } from '../../telemetry/telemetry.js';
-import type { ReadingQuery, ReadingStore, StoredReading } from '../sink.js';
+import type { ReadingQuery, ReadingStore, StoredReading } from '../reading-store.js';
 import { statusError, transportError } from './influx-errors.js';
 import { measurementsFor, readingsToLines, rfc3339ToEpochMs, rowToStoredReading } from './influx-mapping.js';
 

@@ -9,7 +9,7 @@
  *
  * Messages carry the server's own error text (trimmed) and never a URL with credentials.
  */
-import { SinkError } from '../sink.js';
+import { SinkError } from '../reading-store.js';
 import { LineProtocolError } from './influx-mapping.js';
 
 export type InfluxErrorCode =

@@ -46,7 +46,7 @@
  * Numbers are floats except `seq`: a field's type is fixed per shard, and pressure 1 and 1.2 must
  * land in the same float field.
  */
-import type { StoredReading } from '../sink.js';
+import type { StoredReading } from '../reading-store.js';
 import type { Channel, DeviceKind, Reading } from '../../telemetry/telemetry.js';
 
 export const KIND_MEASUREMENTS = {

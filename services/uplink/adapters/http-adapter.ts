@@ -7,9 +7,9 @@
  *   2xx → accepted · 429, 5xx, timeout, connection error → retry · other 4xx → dead letter
  */
 import { createHmac } from 'node:crypto';
-import type { Clock } from '../shared/clock.js';
-import { buildPayload, canonicalItem, mappingSends, type Mapping } from './mapping.js';
-import { UPLINK_FORMAT, UplinkError, type StoredUplinkItem, type UplinkAdapter } from './model.js';
+import type { Clock } from '../../shared/clock.js';
+import { buildPayload, canonicalItem, mappingSends, type Mapping } from '../mapping.js';
+import { UPLINK_FORMAT, UplinkError, type StoredUplinkItem, type UplinkAdapter } from '../model.js';
 
 export interface HttpAdapterOptions {
   url: string;

@@ -9,8 +9,8 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { canonicalItem } from './mapping.js';
-import { UPLINK_FORMAT, UplinkError, type StoredUplinkItem, type UplinkAdapter, type UplinkItem } from './model.js';
+import { canonicalItem } from '../mapping.js';
+import { UPLINK_FORMAT, UplinkError, type StoredUplinkItem, type UplinkAdapter, type UplinkItem } from '../model.js';
 
 export interface MqttAdapterOptions {
   url: string;

@@ -16,13 +16,13 @@ import type { Logger } from 'pino';
 import type { DeviceStatusTracker } from '../devices/device-status.js';
 import type { Device } from '../devices/model.js';
 import type { DeviceRegistry } from '../devices/registry.js';
-import type { Processor } from '../processors/log-processors.js';
+import type { Processor } from './log-processors.js';
 import type { Reading } from '../telemetry/telemetry.js';
 import type { RuleEngine, RuleOutcome } from '../rules/rule-engine.js';
 import type { RuleStateStore } from '../rules/rule-state-store.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
-import type { AlertService } from './alert-service.js';
-import type { TestWindows } from './test-windows.js';
+import type { AlertService } from '../alerts/alert-service.js';
+import type { TestWindows } from '../devices/test-windows.js';
 
 export interface RuleRunnerDeps {
   engine: RuleEngine;

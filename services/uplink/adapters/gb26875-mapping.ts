@@ -10,10 +10,10 @@
  *   reading ─► type 3 analog values (pressure: type 5 kPa, 0.1 kPa steps; level: type 2; …)
  *   anything else (presence, building changes, escalation, acknowledgement) ─► nothing
  */
-import type { UplinkItem } from '../../services/uplink/model.js';
-import type { AppDataInput, AnalogValueInput, ComponentAddress, ComponentStatusInput } from './app-data.js';
-import { statusWordFor, type StatusMap } from './status-map.js';
-import { ANALOG_TYPES } from './tables.js';
+import type { UplinkItem } from '../model.js';
+import type { AppDataInput, AnalogValueInput, ComponentAddress, ComponentStatusInput } from '../../protocols/gb26875/app-data.js';
+import { statusWordFor, type StatusMap } from '../../protocols/gb26875/status-map.js';
+import { ANALOG_TYPES } from '../../protocols/gb26875/tables.js';
 
 /** System types (fact §1.7): 11 hydrant, 12 sprinkler, 1 fire alarm system; ≥128 user-defined. */
 export const SYSTEM = {
