@@ -1,6 +1,25 @@
 /**
- * The HTTP API (Fastify). Plugins in tiers: external (helmet, swagger) → app (auth, errors) → routes.
- * Errors are application/problem+json (RFC 9457) with a stable `code`; 5xx details stay in the log.
+ * The HTTP API (Fastify), built as plugins in tiers (the layout of fastify/demo):
+ *
+ * 1. external plugins, at the root: @fastify/helmet, @fastify/swagger(-ui) (and @fastify/websocket,
+ *    at the root too, just before the live feed); then the error and not-found handlers (application/problem+json, RFC 9457, with a stable
+ *    `code`; 5xx details stay in the log) and the no-store header on /api/ answers;
+ * 2. public route plugins, which take no bearer token: health and metrics (routes/health.ts), the
+ *    duty console (routes/console.ts), the live feed (routes/live.ts, which authenticates from
+ *    `?token=` itself), the public safety-code page and JSON (routes/safety-code.ts) and login
+ *    (routes/auth.ts);
+ * 3. the authenticated /api/v1 scope: the `authenticated` plugin (authenticated.ts) first, then
+ *    one plugin per route file, each registered with `app.register(plugin, options)` and given only
+ *    the dependencies it uses.
+ *
+ * The role rule: every route of the authenticated scope says who may call it in its config,
+ * `{ config: { roles: ['admin', 'duty'] }, schema: {…} }`. The scope's one onRequest hook turns the
+ * bearer token into `req.principal` (401 without one) and refuses a role not in that list (403,
+ * "this needs the role admin or duty"); a route that declares no roles fails at startup. Handlers
+ * take the caller with `principalOf(req)` and check only what depends on the resource (scope:
+ * canReadBuilding, canWriteRegistry, … in auth/scope.ts).
+ *
+ * Route files import their types from types.ts, never from this file: this file imports them.
  *
  * Security headers (issue #12 item 11) come from @fastify/helmet on every response; the CSP
  * default is for JSON (`default-src 'none'`), and the pages that render set their own: the
@@ -10,7 +29,8 @@
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -18,76 +38,27 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
-import type { DeviceStatusTracker } from '../devices/device-status.js';
-import type { DeviceRegistry } from '../devices/registry.js';
-import type { Metrics } from '../metrics/metrics.js';
-import { AppError, UnauthorizedError } from '../shared/errors.js';
-import type { ReadingStore } from '../storage/reading-store.js';
-import { TooManyAttemptsError, type AuthService } from '../auth/auth-service.js';
+import { TooManyAttemptsError } from '../auth/auth-service.js';
 import { BearerGuard } from '../auth/bearer-guard.js';
-import type { Clock } from '../shared/clock.js';
-import { bearerToken, type Principal } from './auth.js';
-import { registerAuthRoutes, registerLoginRoute } from './routes/auth.js';
-import type { AlertService } from '../alerts/alert-service.js';
-import type { LiveFeed } from '../live-feed/live-feed.js';
-import { registerAlertRoutes } from './routes/alerts.js';
-import { registerLiveRoute } from './routes/live.js';
-import { registerDeviceRoutes } from './routes/devices.js';
-import { registerDeviceTestRoutes } from './routes/device-tests.js';
-import type { TestWindows } from '../devices/test-windows.js';
-import { registerGb26875Routes, type Gb26875RouteDeps } from './routes/gb26875.js';
-import { registerBuildingRoutes } from './routes/buildings.js';
-import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
-import { registerUplinkRoutes } from './routes/uplink.js';
-import type { UplinkStatusSource } from '../uplink/model.js';
-import type { SafetyCodeService } from '../safety-code/safety-code-service.js';
-import type { BuildingImporter } from '../import/building-import.js';
-import { registerPublicSafetyCodeRoutes, registerSafetyCodeRoutes } from './routes/safety-code.js';
-import { registerImportRoutes } from './routes/import.js';
-import { registerCoverageRoutes } from './routes/coverage.js';
-import { registerConsoleRoutes } from './routes/console.js';
-import { registerAuditRoutes } from './routes/audit.js';
-import type { ChangeControl } from '../audit/change-control.js';
+import { AppError } from '../shared/errors.js';
+import { authenticated } from './authenticated.js';
+import { alertRoutes } from './routes/alerts.js';
+import { auditRoutes } from './routes/audit.js';
+import { authRoutes, loginRoutes } from './routes/auth.js';
+import { buildingRoutes } from './routes/buildings.js';
+import { consoleRoutes } from './routes/console.js';
+import { coverageRoutes } from './routes/coverage.js';
+import { deviceTestRoutes } from './routes/device-tests.js';
+import { deviceRoutes } from './routes/devices.js';
+import { gb26875Routes } from './routes/gb26875.js';
+import { healthRoutes } from './routes/health.js';
+import { importRoutes } from './routes/import.js';
+import { liveRoutes } from './routes/live.js';
+import { publicSafetyCodeRoutes, safetyCodeRoutes } from './routes/safety-code.js';
+import { uplinkRoutes } from './routes/uplink.js';
+import type { Api, ApiDeps } from './types.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal?: Principal;
-  }
-}
-
-export interface ApiDeps {
-  /** the platform uplink's status (issue #6); absent when no adapter is configured */
-  uplink?: UplinkStatusSource;
-  liveMaxBufferBytes: number;
-  alerts: AlertService;
-  feed: LiveFeed;
-  registry: DeviceRegistry;
-  status: DeviceStatusTracker;
-  readingStore: ReadingStore;
-  /** backlog of the store the readings are forwarded to (InfluxDB), for /metrics; none with SQLite */
-  sinkStatus?: () => { name: string; backlog: number; backlogAgeS: number };
-  metrics: Metrics;
-  auth: AuthService;
-  readiness: ReadinessCheck[];
-  /** issue #16: scheduled tests of fire-water points (absent in tests that do not need them) */
-  tests?: TestWindows;
-  /** issue #16 item 7: the GB/T 26875.3 gateway's view of UITD points; absent when the gateway is off */
-  gb26875?: Omit<Gb26875RouteDeps, 'registry'>;
-  /** issue #12 item 9: approval, reasons and the audit history of changes that weaken alerting */
-  changeControl: ChangeControl;
-  /** the service's clock (session expiry of live-feed sockets); the system clock when absent */
-  clock?: Clock;
-  log: Logger;
-  version: string;
-  /** issue #5: fire-safety codes, the survey import, and PUBLIC_BASE_URL for the QR codes' links */
-  safetyCodes: SafetyCodeService;
-  importer: BuildingImporter;
-  publicBaseUrl?: string | undefined;
-}
-
-export type Api = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+export type { Api, ApiDeps } from './types.js';
 
 /** `?token=…` in a logged URL becomes `?token=[redacted]`. */
 export function redactQueryToken(url: string | undefined): string | undefined {
@@ -102,7 +73,7 @@ function problem(reply: FastifyReply, status: number, code: string, title: strin
 }
 
 export async function buildApi(deps: ApiDeps): Promise<Api> {
-  const app = Fastify({
+  const app: Api = Fastify({
     // per-request lines only when debugging; errors are always logged by the error handler
     loggerInstance: deps.log.child(
       { module: 'http' },
@@ -117,6 +88,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
+  // ── 1. external plugins ─────────────────────────────────────────────────────
   await app.register(helmet, {
     // JSON renders nothing; pages that do render replace this with their own policy
     contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] } },
@@ -177,11 +149,15 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     onFailure: (result) => deps.metrics.authFailures.inc({ method: 'bearer', result }),
   });
 
-  registerHealthRoutes(app, deps);
+  // ── 2. public routes (no bearer token) ──────────────────────────────────────
+  await app.register(healthRoutes, { readiness: deps.readiness, metrics: deps.metrics, sinkStatus: deps.sinkStatus });
   // the duty console: `/` and static assets under /console/ (dashboards/console/)
-  await registerConsoleRoutes(app as Api);
+  await app.register(consoleRoutes, {});
+  // at the root, not in the live feed's plugin (it is fastify-plugin wrapped and hooks into every
+  // route registered after it): an upgrade request to any other route is closed, not left open
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   // the live feed authenticates from ?token= itself (browsers cannot set WebSocket headers)
-  await registerLiveRoute(app as Api, {
+  await app.register(liveRoutes, {
     feed: deps.feed,
     auth: deps.auth,
     guard,
@@ -189,33 +165,30 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     metrics: deps.metrics,
     maxBufferedBytes: deps.liveMaxBufferBytes,
   });
+  // the public fire-safety code page and JSON (nothing private in them)
+  await app.register(publicSafetyCodeRoutes, { safetyCodes: deps.safetyCodes });
+  // login is how a person gets a token
+  await app.register(loginRoutes, { prefix: '/api/v1', auth: deps.auth, metrics: deps.metrics });
 
-  // the public fire-safety code page and JSON (no token; nothing private in them)
-  await app.register(async (pub) => registerPublicSafetyCodeRoutes(pub.withTypeProvider<ZodTypeProvider>(), deps));
-  // login needs no bearer token
-  await app.register(async (pub) => registerLoginRoute(pub.withTypeProvider<ZodTypeProvider>(), { auth: deps.auth, metrics: deps.metrics }), { prefix: '/api/v1' });
+  // ── 3. the authenticated scope: bearer token, and the roles each route declares ──
+  await app.register(
+    async (api: Api) => {
+      await api.register(authenticated, { auth: deps.auth, guard });
+      const { registry, changeControl, auth } = deps;
+      await api.register(buildingRoutes, { registry, changeControl });
+      await api.register(deviceRoutes, { registry, status: deps.status, changeControl, readingStore: deps.readingStore, feed: deps.feed, clock: deps.clock });
+      if (deps.tests) await api.register(deviceTestRoutes, { registry, tests: deps.tests, now: () => deps.clock?.now() ?? Date.now() });
+      if (deps.gb26875) await api.register(gb26875Routes, { registry, gateway: deps.gb26875.gateway });
+      await api.register(alertRoutes, { alerts: deps.alerts, registry, changeControl, auth });
+      await api.register(auditRoutes, { changeControl, auth });
+      await api.register(uplinkRoutes, { uplink: deps.uplink });
+      await api.register(authRoutes, { auth });
+      await api.register(safetyCodeRoutes, { registry, safetyCodes: deps.safetyCodes, publicBaseUrl: deps.publicBaseUrl });
+      await api.register(coverageRoutes, { registry, status: deps.status });
+      await api.register(importRoutes, { importer: deps.importer });
+    },
+    { prefix: '/api/v1' },
+  );
 
-  await app.register(async (api) => {
-    api.addHook('onRequest', async (req) => {
-      const token = bearerToken(req.headers.authorization);
-      // a wrong token counts against the address; a throttled one is a 429 (TooManyAttemptsError)
-      const principal = token ? guard.authenticate(token, req.ip, (t, o) => deps.auth.resolveCredential(t, o)?.principal) : undefined;
-      if (!principal) throw new UnauthorizedError();
-      req.principal = principal;
-    });
-    const typed = api.withTypeProvider<ZodTypeProvider>();
-    registerBuildingRoutes(typed, deps);
-    registerDeviceRoutes(typed, deps);
-    if (deps.tests) registerDeviceTestRoutes(typed, { registry: deps.registry, tests: deps.tests, now: () => deps.clock?.now() ?? Date.now() });
-    if (deps.gb26875) registerGb26875Routes(typed, { registry: deps.registry, ...deps.gb26875 });
-    registerAlertRoutes(typed, deps);
-    registerAuditRoutes(typed, deps);
-    registerUplinkRoutes(typed, deps);
-    registerAuthRoutes(typed, { auth: deps.auth });
-    registerSafetyCodeRoutes(typed, deps);
-    registerCoverageRoutes(typed, deps);
-    await registerImportRoutes(typed, deps);
-  }, { prefix: '/api/v1' });
-
-  return app as Api;
+  return app;
 }

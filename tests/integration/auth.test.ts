@@ -1,6 +1,7 @@
 /**
  * Users, sessions and API tokens against a real SQLite temp file, with a fake clock (the only fake);
- * then the auth routes on a small Fastify app through HTTP (app.inject).
+ * then the auth routes on a small Fastify app through HTTP (app.inject), behind the API's real
+ * authenticated tier (services/api/authenticated.ts: bearer token, then the route's config.roles).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -8,14 +9,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Api } from '../../services/api/app.js';
-import { bearerToken } from '../../services/api/auth.js';
-import { registerAuthRoutes, registerLoginRoute } from '../../services/api/routes/auth.js';
+import { authenticated } from '../../services/api/authenticated.js';
+import { authRoutes, loginRoutes } from '../../services/api/routes/auth.js';
 import { AuthService, DEFAULT_SESSION_TTL_MS, TooManyAttemptsError } from '../../services/auth/auth-service.js';
+import { BearerGuard } from '../../services/auth/bearer-guard.js';
 import { sha256 } from '../../services/devices/credentials.js';
-import { AppError, UnauthorizedError } from '../../services/shared/errors.js';
+import { AppError } from '../../services/shared/errors.js';
 import { openDatabase, type Db } from '../../services/storage/sqlite/database.js';
-import { AUTH_SCHEMA_SQL, SqliteAuthStore } from '../../services/storage/sqlite/sqlite-auth-store.js';
+import { SqliteAuthStore } from '../../services/storage/sqlite/sqlite-auth-store.js';
+import { AUTH_SCHEMA_SQL } from '../../services/storage/sqlite/migrations.js';
 
 const ADMIN = 'auth-test-admin-token-0123456789';
 const PASSWORD = 'correct horse battery';
@@ -281,16 +283,12 @@ describe('routes', () => {
       const e = err as { statusCode?: number };
       return reply.code(e.statusCode ?? 500).send({ code: 'error' });
     });
-    await a.register(async (pub) => registerLoginRoute(pub as unknown as Api, { auth }), { prefix: '/api/v1' });
+    await a.register(loginRoutes, { prefix: '/api/v1', auth });
+    // as services/api/app.ts mounts them: the real authenticated tier first, then the route plugin
     await a.register(
       async (api) => {
-        api.addHook('onRequest', async (req) => {
-          const token = bearerToken(req.headers.authorization);
-          const principal = token ? auth.resolve(token) : undefined;
-          if (!principal) throw new UnauthorizedError();
-          req.principal = principal;
-        });
-        registerAuthRoutes(api as unknown as Api, { auth });
+        await api.register(authenticated, { auth, guard: new BearerGuard({ now: () => t }) });
+        await api.register(authRoutes, { auth });
       },
       { prefix: '/api/v1' },
     );

@@ -4,19 +4,20 @@ import type { AlertService } from '../../alerts/alert-service.js';
 import { decodeRecordCursor, encodeRecordCursor, recordBound, recordCsvRows } from '../../alerts/alert-records.js';
 import type { Alert, AlertRecord, AlertRecordFilter, HistoryEntry, MaintenanceWindow } from '../../alerts/model.js';
 import type { AuthService } from '../../auth/auth-service.js';
-import type { Principal } from '../../auth/model.js';
+import { ROLES, type Principal } from '../../auth/model.js';
 import type { ChangeControl } from '../../audit/change-control.js';
-import { buildingFilterFor, canApproveAlertChanges, canHandleAlerts, canManageMaintenance, canReadAlert, canReadBuilding, requireRole } from '../../auth/scope.js';
+import { buildingFilterFor, canApproveAlertChanges, canHandleAlerts, canManageMaintenance, canReadAlert, canReadBuilding } from '../../auth/scope.js';
 import type { Building } from '../../devices/model.js';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import { normaliseStreet } from '../../import/survey-csv.js';
 import { stringifyCsvForSpreadsheet } from '../../shared/csv.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
-import type { Api } from '../app.js';
+import { principalOf } from '../authenticated.js';
+import type { Api } from '../types.js';
 import { AckBody, AlertListQuery, AlertSchema, CloseBody, MaintenanceBody, MaintenanceSchema, RecordPage, RecordQuery } from '../schemas/alerts.js';
 import { IdParams } from '../schemas/registry.js';
 
-export interface AlertRouteDeps {
+export interface AlertRouteOptions {
   alerts: AlertService;
   registry: DeviceRegistry;
   changeControl: ChangeControl;
@@ -27,8 +28,10 @@ export interface AlertRouteDeps {
 /** the most rows one CSV export carries */
 const RECORDS_CSV_MAX = 100_000;
 
-export function registerAlertRoutes(app: Api, { alerts, registry, changeControl, auth }: AlertRouteDeps): void {
+export async function alertRoutes(app: Api, { alerts, registry, changeControl, auth }: AlertRouteOptions): Promise<void> {
   const tags = ['alerts'];
+  // every role reaches these handlers: what a principal may see or do depends on the alert or building
+  const config = { roles: ROLES };
   // who, as people read it (issue #17 item 5): the names kept with the alert, else the user's name now
   // (alerts stored before names were kept); one lookup per username and request
   const namer = () => {
@@ -46,15 +49,13 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
     });
   };
   const windowNamed = (w: MaintenanceWindow | undefined) => (w ? { ...w, byName: auth.displayNameOf(w.by) } : null);
-  const readable = (req: { principal?: Principal }, a: Alert) => {
-    const p = requireRole(req.principal, 'admin', 'duty', 'operator', 'platform');
+  const readable = (p: Principal, a: Alert) => {
     if (!canReadAlert(p, a)) throw new NotFoundError('alert', a.id);
     return p;
   };
 
-  app.get('/alerts', { schema: { tags, querystring: AlertListQuery, response: { 200: z.object({ items: z.array(AlertSchema) }) } } }, async (req) => {
-    const p = requireRole(req.principal, 'admin', 'duty', 'operator', 'platform');
-    const scope = buildingFilterFor(p);
+  app.get('/alerts', { config, schema: { tags, querystring: AlertListQuery, response: { 200: z.object({ items: z.array(AlertSchema) }) } } }, async (req) => {
+    const scope = buildingFilterFor(principalOf(req));
     const { status, street, buildingId, deviceId, rule, severity, from, to, limit, commissioning } = req.query;
     const items = alerts.list({
       limit,
@@ -74,8 +75,7 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
   });
 
   // ── the incident record (警情记录, issue #17 item 4) ─────────────────────────────────────
-  const recordFilter = (principal: Principal | undefined, q: z.infer<typeof RecordQuery>): Omit<AlertRecordFilter, 'limit'> => {
-    const p = requireRole(principal, 'admin', 'duty', 'operator', 'platform');
+  const recordFilter = (p: Principal, q: z.infer<typeof RecordQuery>): Omit<AlertRecordFilter, 'limit'> => {
     const scope = buildingFilterFor(p);
     const given = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
     let street = given(q.street);
@@ -108,6 +108,7 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
   app.get(
     '/alerts/records',
     {
+      config,
       schema: {
         tags,
         description:
@@ -118,7 +119,7 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
       },
     },
     async (req) => {
-      const f = { ...recordFilter(req.principal, req.query), limit: req.query.limit + 1 };
+      const f = { ...recordFilter(principalOf(req), req.query), limit: req.query.limit + 1 };
       const rows = alerts.records(f);
       const items = rows.slice(0, req.query.limit);
       const last = items[items.length - 1];
@@ -130,6 +131,7 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
   app.get(
     '/alerts/records.csv',
     {
+      config,
       schema: {
         tags,
         description: `The incident record for the same filter as CSV (UTF-8 with BOM, for Excel): Chinese headers first, times in Asia/Shanghai, at most ${RECORDS_CSV_MAX} rows; limit and cursor are ignored.`,
@@ -137,7 +139,7 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
       },
     },
     async (req, reply) => {
-      const base = recordFilter(req.principal, { ...req.query, cursor: undefined });
+      const base = recordFilter(principalOf(req), { ...req.query, cursor: undefined });
       const all: AlertRecord[] = [];
       let after: AlertRecordFilter['after'];
       for (;;) {
@@ -154,22 +156,22 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
     },
   );
 
-  app.get('/alerts/:id', { schema: { tags, params: IdParams, response: { 200: AlertSchema } } }, async (req) => {
+  app.get('/alerts/:id', { config, schema: { tags, params: IdParams, response: { 200: AlertSchema } } }, async (req) => {
     const a = alerts.get(req.params.id);
-    readable(req, a);
+    readable(principalOf(req), a);
     return namer()(a);
   });
 
-  app.post('/alerts/:id/ack', { schema: { tags, params: IdParams, body: AckBody, response: { 200: AlertSchema } } }, async (req) => {
+  app.post('/alerts/:id/ack', { config, schema: { tags, params: IdParams, body: AckBody, response: { 200: AlertSchema } } }, async (req) => {
     const a = alerts.get(req.params.id);
-    const p = readable(req, a);
+    const p = readable(principalOf(req), a);
     if (!canHandleAlerts(p, a)) throw new ForbiddenError('only the duty room covering this street (or an admin) handles its alerts');
     return namer()(alerts.acknowledge(a.id, p.username, req.body.note));
   });
 
-  app.post('/alerts/:id/close', { schema: { tags, params: IdParams, body: CloseBody, response: { 200: AlertSchema } } }, async (req) => {
+  app.post('/alerts/:id/close', { config, schema: { tags, params: IdParams, body: CloseBody, response: { 200: AlertSchema } } }, async (req) => {
     const a = alerts.get(req.params.id);
-    const p = readable(req, a);
+    const p = readable(principalOf(req), a);
     if (!canHandleAlerts(p, a)) throw new ForbiddenError('only the duty room covering this street (or an admin) handles its alerts');
     return namer()(alerts.close(a.id, p.username, req.body.outcome, req.body.note));
   });
@@ -194,6 +196,7 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
     app.put(
       path,
       {
+        config,
         schema: {
           tags: ['maintenance'],
           description: `Start (or replace) maintenance mode. A window longer than MAINTENANCE_MAX_OPERATOR_H (${changeControl.maintenanceMaxOperatorH} h) needs a duty officer or an admin; every window is audited.`,
@@ -203,7 +206,7 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
         },
       },
       async (req) => {
-        const p = requireRole(req.principal, 'admin', 'operator', 'duty', 'platform');
+        const p = principalOf(req);
         const t = target(kind, req.params.id);
         if (!canReadBuilding(p, t.building)) throw new NotFoundError(kind, req.params.id);
         if (!mayManage(p, t)) throw new ForbiddenError(NOT_YOURS);
@@ -215,14 +218,13 @@ export function registerAlertRoutes(app: Api, { alerts, registry, changeControl,
         )!;
       },
     );
-    app.get(path, { schema: { tags: ['maintenance'], params: IdParams, response: { 200: MaintenanceSchema.nullable() } } }, async (req) => {
-      const p = requireRole(req.principal, 'admin', 'operator', 'duty', 'platform');
+    app.get(path, { config, schema: { tags: ['maintenance'], params: IdParams, response: { 200: MaintenanceSchema.nullable() } } }, async (req) => {
       const t = target(kind, req.params.id);
-      if (!canReadBuilding(p, t.building)) throw new NotFoundError(kind, req.params.id);
+      if (!canReadBuilding(principalOf(req), t.building)) throw new NotFoundError(kind, req.params.id);
       return windowNamed(windowOf(kind, req.params.id));
     });
-    app.delete(path, { schema: { tags: ['maintenance'], params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
-      const p = requireRole(req.principal, 'admin', 'operator', 'duty', 'platform');
+    app.delete(path, { config, schema: { tags: ['maintenance'], params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
+      const p = principalOf(req);
       const t = target(kind, req.params.id);
       if (!canReadBuilding(p, t.building)) throw new NotFoundError(kind, req.params.id);
       if (!mayManage(p, t)) throw new ForbiddenError(NOT_YOURS);

@@ -5,14 +5,21 @@
  */
 import type { AuthService } from '../../auth/auth-service.js';
 import type { ChangeControl } from '../../audit/change-control.js';
-import { buildingFilterFor, requireRole } from '../../auth/scope.js';
-import type { Api } from '../app.js';
+import { buildingFilterFor } from '../../auth/scope.js';
+import { principalOf } from '../authenticated.js';
+import type { Api } from '../types.js';
 import { AuditPage, AuditQuery } from '../schemas/audit.js';
 
-export function registerAuditRoutes(app: Api, { changeControl, auth }: { changeControl: ChangeControl; auth: Pick<AuthService, 'displayNameOf'> }): void {
+export interface AuditRouteOptions {
+  changeControl: ChangeControl;
+  auth: Pick<AuthService, 'displayNameOf'>;
+}
+
+export async function auditRoutes(app: Api, { changeControl, auth }: AuditRouteOptions): Promise<void> {
   app.get(
     '/audit',
     {
+      config: { roles: ['admin', 'duty'] },
       schema: {
         tags: ['audit'],
         description: 'Who loosened a rule, changed a building\'s threshold fields or set maintenance, when, what (before → after) and why; newest first.',
@@ -21,8 +28,7 @@ export function registerAuditRoutes(app: Api, { changeControl, auth }: { changeC
       },
     },
     async (req) => {
-      const p = requireRole(req.principal, 'admin', 'duty');
-      const scope = buildingFilterFor(p);
+      const scope = buildingFilterFor(principalOf(req));
       const { buildingId, deviceId, action, limit, cursor } = req.query;
       const rows = changeControl.audit.list({
         limit: limit + 1,

@@ -1,15 +1,15 @@
 /**
  * /api/v1/auth/* (login, logout, me), /api/v1/users and /api/v1/tokens (admin only).
- * `registerLoginRoute` is mounted outside the bearer-token scope: it is how a person gets a token.
+ * `loginRoutes` is mounted outside the bearer-token scope: it is how a person gets a token.
  */
-import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AuthService } from '../../auth/auth-service.js';
 import { InvalidCredentialsError, TooManyAttemptsError } from '../../auth/auth-service.js';
-import { requireRole } from '../../auth/scope.js';
+import { ROLES, type Role } from '../../auth/model.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import type { Api } from '../app.js';
 import { bearerToken } from '../auth.js';
+import { principalOf } from '../authenticated.js';
+import type { Api } from '../types.js';
 import {
   ApiTokenList,
   AuthIdParams,
@@ -24,11 +24,14 @@ import {
   UserPatchBody,
 } from '../schemas/auth.js';
 
-export interface AuthRouteDeps {
-  auth: AuthService;
+export interface LoginRouteOptions {
+  auth: Pick<AuthService, 'login'>;
+  /** counts failed and throttled logins; none in tests that do not look */
+  metrics?: Metrics | undefined;
 }
 
-export function registerLoginRoute(app: Api, { auth, metrics }: AuthRouteDeps & { metrics?: Metrics }): void {
+/** Public (no token). */
+export async function loginRoutes(app: Api, { auth, metrics }: LoginRouteOptions): Promise<void> {
   app.post(
     '/auth/login',
     { schema: { tags: ['auth'], security: [], body: LoginBody, response: { 200: LoginResponse } } },
@@ -47,46 +50,48 @@ export function registerLoginRoute(app: Api, { auth, metrics }: AuthRouteDeps & 
   );
 }
 
-// A route-level onRequest hook runs after the scope's bearer-token hook, and before body
-// validation, so a non-admin gets 403 rather than learning what a valid body looks like.
-const adminOnly = async (req: FastifyRequest) => {
-  requireRole(req.principal, 'admin');
-};
+export interface AuthRouteOptions {
+  auth: AuthService;
+}
 
-export function registerAuthRoutes(app: Api, { auth }: AuthRouteDeps): void {
+// The role is checked in the scope's onRequest hook (authenticated.ts), before the body is
+// validated, so a non-admin gets 403 rather than learning what a valid body looks like.
+const adminOnly: { roles: readonly Role[] } = { roles: ['admin'] };
+
+export async function authRoutes(app: Api, { auth }: AuthRouteOptions): Promise<void> {
   const authTags = ['auth'];
-  app.post('/auth/logout', { schema: { tags: authTags, response: { 204: z.null() } } }, async (req, reply) => {
+  app.post('/auth/logout', { config: { roles: ROLES }, schema: { tags: authTags, response: { 204: z.null() } } }, async (req, reply) => {
     // only sessions end; API tokens and the admin token are revoked elsewhere
     const token = bearerToken(req.headers.authorization);
-    if (token && req.principal?.kind === 'user') auth.logout(token);
+    if (token && principalOf(req).kind === 'user') auth.logout(token);
     return reply.code(204).send(null);
   });
-  app.get('/auth/me', { schema: { tags: authTags, response: { 200: Principal } } }, async (req) => requireRole(req.principal, 'admin', 'duty', 'operator', 'platform'));
+  app.get('/auth/me', { config: { roles: ROLES }, schema: { tags: authTags, response: { 200: Principal } } }, async (req) => principalOf(req));
 
   const userTags = ['users'];
-  app.post('/users', { onRequest: adminOnly, schema: { tags: userTags, body: UserBody, response: { 201: User } } }, async (req, reply) =>
+  app.post('/users', { config: adminOnly, schema: { tags: userTags, body: UserBody, response: { 201: User } } }, async (req, reply) =>
     reply.code(201).send(await auth.createUser(req.body)),
   );
-  app.get('/users', { onRequest: adminOnly, schema: { tags: userTags, response: { 200: UserList } } }, async () => ({ items: auth.listUsers() }));
-  app.get('/users/:id', { onRequest: adminOnly, schema: { tags: userTags, params: AuthIdParams, response: { 200: User } } }, async (req) =>
+  app.get('/users', { config: adminOnly, schema: { tags: userTags, response: { 200: UserList } } }, async () => ({ items: auth.listUsers() }));
+  app.get('/users/:id', { config: adminOnly, schema: { tags: userTags, params: AuthIdParams, response: { 200: User } } }, async (req) =>
     auth.getUser(req.params.id),
   );
   app.patch(
     '/users/:id',
-    { onRequest: adminOnly, schema: { tags: userTags, params: AuthIdParams, body: UserPatchBody, response: { 200: User } } },
+    { config: adminOnly, schema: { tags: userTags, params: AuthIdParams, body: UserPatchBody, response: { 200: User } } },
     async (req) => auth.updateUser(req.params.id, req.body),
   );
-  app.delete('/users/:id', { onRequest: adminOnly, schema: { tags: userTags, params: AuthIdParams, response: { 204: z.null() } } }, async (req, reply) => {
+  app.delete('/users/:id', { config: adminOnly, schema: { tags: userTags, params: AuthIdParams, response: { 204: z.null() } } }, async (req, reply) => {
     auth.deleteUser(req.params.id);
     return reply.code(204).send(null);
   });
 
   const tokenTags = ['tokens'];
-  app.post('/tokens', { onRequest: adminOnly, schema: { tags: tokenTags, body: TokenBody, response: { 201: CreatedApiToken } } }, async (req, reply) =>
+  app.post('/tokens', { config: adminOnly, schema: { tags: tokenTags, body: TokenBody, response: { 201: CreatedApiToken } } }, async (req, reply) =>
     reply.code(201).send(auth.createApiToken(req.body)),
   );
-  app.get('/tokens', { onRequest: adminOnly, schema: { tags: tokenTags, response: { 200: ApiTokenList } } }, async () => ({ items: auth.listApiTokens() }));
-  app.delete('/tokens/:id', { onRequest: adminOnly, schema: { tags: tokenTags, params: AuthIdParams, response: { 204: z.null() } } }, async (req, reply) => {
+  app.get('/tokens', { config: adminOnly, schema: { tags: tokenTags, response: { 200: ApiTokenList } } }, async () => ({ items: auth.listApiTokens() }));
+  app.delete('/tokens/:id', { config: adminOnly, schema: { tags: tokenTags, params: AuthIdParams, response: { 204: z.null() } } }, async (req, reply) => {
     auth.revokeApiToken(req.params.id);
     return reply.code(204).send(null);
   });

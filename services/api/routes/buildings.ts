@@ -1,34 +1,40 @@
 /** /api/v1/buildings — admins register buildings; everyone sees only the buildings of their scope. */
 import { z } from 'zod';
-import { BUILDING_ALERT_FIELDS } from '../../audit/change-control.js';
-import { buildingFilterFor, canApproveAlertChanges, canReadBuilding, canWriteRegistry, requireRole } from '../../auth/scope.js';
+import { BUILDING_ALERT_FIELDS, type ChangeControl } from '../../audit/change-control.js';
+import { ROLES } from '../../auth/model.js';
+import { buildingFilterFor, canApproveAlertChanges, canReadBuilding, canWriteRegistry } from '../../auth/scope.js';
 import type { Building as BuildingModel } from '../../devices/model.js';
+import type { DeviceRegistry } from '../../devices/registry.js';
 import { buildingChecks, heightView } from '../../rules/building-checks.js';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.js';
-import type { Api, ApiDeps } from '../app.js';
+import { principalOf } from '../authenticated.js';
+import type { Api } from '../types.js';
 import { Building, BuildingBody, BuildingListQuery, BuildingPatchBody, IdParams, Page } from '../schemas/registry.js';
 
 /** A building as the API shows it: with how the rules see its height and what to check (issue #16 item 9). */
 const view = (b: BuildingModel) => ({ ...b, height: heightView(b), checks: buildingChecks(b) });
 
-export function registerBuildingRoutes(app: Api, { registry, changeControl }: ApiDeps): void {
+export interface BuildingRouteOptions {
+  registry: DeviceRegistry;
+  changeControl: ChangeControl;
+}
+
+export async function buildingRoutes(app: Api, { registry, changeControl }: BuildingRouteOptions): Promise<void> {
   const tags = ['buildings'];
-  const ALL = ['admin', 'duty', 'operator', 'platform'] as const;
 
-  app.post('/buildings', { schema: { tags, body: BuildingBody, response: { 201: Building } } }, async (req, reply) => {
-    requireRole(req.principal, 'admin');
-    return reply.code(201).send(view(registry.createBuilding(req.body)));
-  });
+  app.post('/buildings', { config: { roles: ['admin'] }, schema: { tags, body: BuildingBody, response: { 201: Building } } }, async (req, reply) =>
+    reply.code(201).send(view(registry.createBuilding(req.body))),
+  );
 
-  app.get('/buildings', { schema: { tags, querystring: BuildingListQuery, response: { 200: Page(Building) } } }, async (req) => {
-    const p = requireRole(req.principal, ...ALL);
+  app.get('/buildings', { config: { roles: ROLES }, schema: { tags, querystring: BuildingListQuery, response: { 200: Page(Building) } } }, async (req) => {
+    const p = principalOf(req);
     const { limit, cursor, ...filter } = req.query;
     const scope = buildingFilterFor(p);
     return registry.listBuildings({ ...filter, ...(scope === 'all' ? {} : { scope }) }, cursor, limit);
   });
 
-  app.get('/buildings/:id', { schema: { tags, params: IdParams, response: { 200: Building } } }, async (req) => {
-    const p = requireRole(req.principal, ...ALL);
+  app.get('/buildings/:id', { config: { roles: ROLES }, schema: { tags, params: IdParams, response: { 200: Building } } }, async (req) => {
+    const p = principalOf(req);
     const b = registry.getBuilding(req.params.id);
     if (!canReadBuilding(p, b)) throw new NotFoundError('building', req.params.id);
     return view(b);
@@ -37,6 +43,8 @@ export function registerBuildingRoutes(app: Api, { registry, changeControl }: Ap
   app.patch(
     '/buildings/:id',
     {
+      // who may change what depends on the building (below): its operator, duty for the alerting fields, admins
+      config: { roles: ROLES },
       schema: {
         tags,
         description:
@@ -47,7 +55,7 @@ export function registerBuildingRoutes(app: Api, { registry, changeControl }: Ap
       },
     },
     async (req) => {
-      const p = requireRole(req.principal, ...ALL);
+      const p = principalOf(req);
       const { reason, ...patch } = req.body;
       const b = registry.getBuilding(req.params.id);
       if (!canReadBuilding(p, b)) throw new NotFoundError('building', req.params.id);
@@ -67,8 +75,7 @@ export function registerBuildingRoutes(app: Api, { registry, changeControl }: Ap
     },
   );
 
-  app.delete('/buildings/:id', { schema: { tags, params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
-    requireRole(req.principal, 'admin');
+  app.delete('/buildings/:id', { config: { roles: ['admin'] }, schema: { tags, params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
     registry.deleteBuilding(req.params.id);
     return reply.code(204).send(null);
   });

@@ -3,13 +3,14 @@
  * `/` answers index.html, assets are under `/console/…`. The console is a plain client of the
  * public API (/api/v1, the live feed); it has no server-side logic and no privileges of its own.
  *
- * Registered in its own encapsulated scope so that @fastify/static's reply decorator cannot
- * collide with the copy that @fastify/swagger-ui registers for /docs.
+ * A plugin registered with `app.register`, so an encapsulated scope of its own: @fastify/static's
+ * reply decorator cannot collide with the copy that @fastify/swagger-ui registers for /docs, and
+ * the console's CSP applies to the console only.
  */
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Api } from '../app.js';
+import type { Api } from '../types.js';
 
 /** The console's folder: found by walking up from this file (runs from source and from dist/). */
 export function findConsoleRoot(from = import.meta.dirname): string {
@@ -34,17 +35,21 @@ const CSP = [
   "form-action 'none'",
 ].join('; ');
 
-export async function registerConsoleRoutes(app: Api, opts: { root?: string } = {}): Promise<void> {
+export interface ConsoleRouteOptions {
+  /** the console's folder; found with findConsoleRoot() when absent */
+  root?: string;
+}
+
+/** Public (no token): the console holds no data; it asks the API for everything with the user's token. */
+export async function consoleRoutes(app: Api, opts: ConsoleRouteOptions): Promise<void> {
   const root = opts.root ?? findConsoleRoot();
-  await app.register(async (scope) => {
-    scope.addHook('onSend', async (_req, reply, payload) => {
-      reply.header('content-security-policy', CSP);
-      reply.header('x-content-type-options', 'nosniff');
-      reply.header('referrer-policy', 'no-referrer');
-      return payload;
-    });
-    // revalidate on every load (ETag): a console left open on a wall screen picks up a new version on reload
-    await scope.register(fastifyStatic, { root, prefix: '/console/', index: false, cacheControl: true, maxAge: 0 });
-    scope.get('/', { schema: { hide: true } }, (_req, reply) => reply.type('text/html; charset=utf-8').sendFile('index.html'));
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('content-security-policy', CSP);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    return payload;
   });
+  // revalidate on every load (ETag): a console left open on a wall screen picks up a new version on reload
+  await app.register(fastifyStatic, { root, prefix: '/console/', index: false, cacheControl: true, maxAge: 0 });
+  app.get('/', { schema: { hide: true } }, (_req, reply) => reply.type('text/html; charset=utf-8').sendFile('index.html'));
 }

@@ -4,29 +4,29 @@
  * online now. Limited to the principal's scope. The CSV is UTF-8 with a BOM so Excel shows the
  * Chinese correctly.
  */
-import { buildingFilterFor, requireRole } from '../../auth/scope.js';
+import { ROLES, type Principal } from '../../auth/model.js';
+import { buildingFilterFor } from '../../auth/scope.js';
 import { coverageCsvRows, coverageOf, summarise, type CoverageItem } from '../../coverage/coverage.js';
 import type { DeviceStatusTracker } from '../../devices/device-status.js';
 import { STREETS, type Building } from '../../devices/model.js';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import type { DeviceKind } from '../../telemetry/telemetry.js';
-import type { Principal } from '../../auth/model.js';
 import { normaliseStreet } from '../../import/survey-csv.js';
 import { BadRequestError } from '../../shared/errors.js';
 import { stringifyCsvForSpreadsheet } from '../../shared/csv.js';
-import type { Api } from '../app.js';
+import { principalOf } from '../authenticated.js';
+import type { Api } from '../types.js';
 import { CoverageQuery, CoverageSchema } from '../schemas/safety-code.js';
 
-export interface CoverageRouteDeps {
+export interface CoverageRouteOptions {
   registry: DeviceRegistry;
   status: DeviceStatusTracker;
 }
 
-export function registerCoverageRoutes(app: Api, deps: CoverageRouteDeps): void {
+export async function coverageRoutes(app: Api, deps: CoverageRouteOptions): Promise<void> {
   const tags = ['coverage'];
 
-  const report = (principal: Principal | undefined, streetParam: string | undefined) => {
-    const p = requireRole(principal, 'admin', 'duty', 'operator', 'platform');
+  const report = (p: Principal, streetParam: string | undefined) => {
     let street: string | undefined;
     if (streetParam !== undefined && streetParam !== '') {
       street = normaliseStreet(streetParam);
@@ -65,6 +65,7 @@ export function registerCoverageRoutes(app: Api, deps: CoverageRouteDeps): void 
   app.get(
     '/coverage',
     {
+      config: { roles: ROLES },
       schema: {
         tags,
         description:
@@ -74,14 +75,14 @@ export function registerCoverageRoutes(app: Api, deps: CoverageRouteDeps): void 
         response: { 200: CoverageSchema },
       },
     },
-    async (req) => report(req.principal, req.query.street),
+    async (req) => report(principalOf(req), req.query.street),
   );
 
   app.get(
     '/coverage.csv',
-    { schema: { tags, description: 'The coverage report as CSV (UTF-8 with BOM, for Excel).', querystring: CoverageQuery } },
+    { config: { roles: ROLES }, schema: { tags, description: 'The coverage report as CSV (UTF-8 with BOM, for Excel).', querystring: CoverageQuery } },
     async (req, reply) => {
-      const { items } = report(req.principal, req.query.street);
+      const { items } = report(principalOf(req), req.query.street);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="coverage.csv"; filename*=UTF-8''${encodeURIComponent('消防监测覆盖.csv')}`)

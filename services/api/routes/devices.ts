@@ -5,12 +5,13 @@ import type { Device as DeviceModel } from '../../devices/model.js';
 import { sourceText } from '../../rules/defaults.js';
 import { ruleLimits } from '../../rules/hydraulic.js';
 import { resolveRules, validateRuleOverrides } from '../../rules/rule-params.js';
-import type { Principal } from '../../auth/model.js';
-import { buildingFilterFor, canApproveAlertChanges, canReadBuilding, canWriteRegistry, requireRole } from '../../auth/scope.js';
+import { ROLES, type Principal } from '../../auth/model.js';
+import { buildingFilterFor, canApproveAlertChanges, canReadBuilding, canWriteRegistry } from '../../auth/scope.js';
 import { DEVICE_ALERT_FIELDS } from '../../audit/change-control.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import { rejectionDetailZh } from '../../telemetry/rejection-text.js';
-import type { Api, ApiDeps } from '../app.js';
+import { principalOf } from '../authenticated.js';
+import type { Api, ApiDeps } from '../types.js';
 import {
   Credentials,
   Device,
@@ -32,21 +33,23 @@ function parseTime(value: string | undefined, name: string): number | undefined 
 /** A one-shot publish (connect, publish, disconnect) is a working sensor for this long: 3 report intervals, at least 5 min. */
 export const reachableWindowMs = (d: Pick<DeviceModel, 'reportIntervalS'>) => Math.max(3 * d.reportIntervalS, 300) * 1000;
 
-export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
+export type DeviceRouteOptions = Pick<ApiDeps, 'registry' | 'status' | 'changeControl' | 'readingStore' | 'feed' | 'clock'>;
+
+export async function deviceRoutes(app: Api, deps: DeviceRouteOptions): Promise<void> {
   const { registry, status, changeControl } = deps;
   const now = () => deps.clock?.now() ?? Date.now();
   const tags = ['devices'];
-  const ALL = ['admin', 'duty', 'operator', 'platform'] as const;
+  // every role reaches these handlers: whether a principal may see or change a device depends on its building
+  const config = { roles: ROLES };
   /** the device, if the principal may see it (404 otherwise: its existence is not disclosed) */
-  const readable = (principal: Principal | undefined, id: string): DeviceModel => {
-    const p = requireRole(principal, ...ALL);
+  const readable = (principal: Principal, id: string): DeviceModel => {
     const d = registry.getDevice(id);
-    if (!canReadBuilding(p, registry.getBuilding(d.buildingId))) throw new NotFoundError('device', id);
+    if (!canReadBuilding(principal, registry.getBuilding(d.buildingId))) throw new NotFoundError('device', id);
     return d;
   };
-  const writable = (principal: Principal | undefined, id: string): DeviceModel => {
+  const writable = (principal: Principal, id: string): DeviceModel => {
     const d = readable(principal, id);
-    if (!canWriteRegistry(principal!, d.buildingId)) throw new ForbiddenError('only an admin or the building\'s operator changes its devices');
+    if (!canWriteRegistry(principal, d.buildingId)) throw new ForbiddenError('only an admin or the building\'s operator changes its devices');
     return d;
   };
   /**
@@ -93,6 +96,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
   app.post(
     '/devices',
     {
+      config,
       schema: {
         tags,
         description: 'Register a device. The answer carries its MQTT credentials; the password is shown this once.',
@@ -101,7 +105,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       },
     },
     async (req, reply) => {
-      const p = requireRole(req.principal, ...ALL);
+      const p = principalOf(req);
       const building = registry.getBuilding(req.body.buildingId);
       if (!canReadBuilding(p, building)) throw new NotFoundError('building', req.body.buildingId);
       if (!canWriteRegistry(p, building.id)) throw new ForbiddenError('only an admin or the building\'s operator registers its devices');
@@ -111,14 +115,14 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
     },
   );
 
-  app.get('/devices', { schema: { tags, querystring: DeviceListQuery, response: { 200: Page(Device) } } }, async (req) => {
-    const p = requireRole(req.principal, ...ALL);
+  app.get('/devices', { config, schema: { tags, querystring: DeviceListQuery, response: { 200: Page(Device) } } }, async (req) => {
+    const principal = principalOf(req);
     const { limit, cursor, online, ...rest } = req.query;
-    const scope = buildingFilterFor(p);
+    const scope = buildingFilterFor(principal);
     const filter = { ...rest, ...(scope === 'all' ? {} : { scope }) };
     if (online === undefined) {
-      const p = registry.listDevices(filter, cursor, limit);
-      return { items: p.items.map((d) => view(d, true)), nextCursor: p.nextCursor };
+      const page = registry.listDevices(filter, cursor, limit);
+      return { items: page.items.map((d) => view(d, true)), nextCursor: page.nextCursor };
     }
     // online lives in memory: scan in id order and filter until the page is full
     const want = online === 'true';
@@ -139,6 +143,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
   app.get(
     '/devices/:id',
     {
+      config,
       schema: {
         tags,
         description: 'A device with its live status: online, last reading, last rejected message and why, counts.',
@@ -147,7 +152,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       },
     },
     async (req) => {
-      const d = readable(req.principal, req.params.id);
+      const d = readable(principalOf(req), req.params.id);
       // the console's way back says the building's name, not its id (issue #17 item 5)
       return { ...view(d, true), buildingName: registry.getBuilding(d.buildingId).name };
     },
@@ -156,6 +161,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
   app.patch(
     '/devices/:id',
     {
+      config,
       schema: {
         tags,
         description: 'Change a device. `rules` overrides rule parameters per device (threshold, forS, clearS, hysteresis, severity, enabled, …); values are checked against their allowed ranges. A change that loosens a rule in force (overrides, point, report interval, a move) needs a duty officer or an admin and a `reason`, and is audited (GET /api/v1/audit).',
@@ -166,8 +172,8 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
     },
     async (req) => {
       const { reason, ...patch } = req.body;
-      const current = readable(req.principal, req.params.id);
-      const p = req.principal!;
+      const p = principalOf(req);
+      const current = readable(p, req.params.id);
       const building = registry.getBuilding(current.buildingId);
       if (!canWriteRegistry(p, current.buildingId)) {
         // the duty room approves loosened rules: it changes a device's alerting fields, nothing else
@@ -200,6 +206,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
   app.get(
     '/devices/:id/rules',
     {
+      config,
       schema: {
         tags,
         description:
@@ -209,7 +216,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       },
     },
     async (req) => {
-      const device = readable(req.principal, req.params.id);
+      const device = readable(principalOf(req), req.params.id);
       const building = registry.getBuilding(device.buildingId);
       const rules = resolveRules(device, building, device.rules);
       // the sources in words too (sourceText, flowingSourceText and each limit's), Chinese and English (issue #17 item 5)
@@ -227,6 +234,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
   app.delete(
     '/devices/:id',
     {
+      config,
       schema: {
         tags,
         description: 'Delete a device: it is no longer monitored. Recorded in the audit history (`?reason=` says why).',
@@ -236,8 +244,9 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       },
     },
     async (req, reply) => {
-      const d = writable(req.principal, req.params.id);
-      changeControl.deviceDeleted(req.principal!, d, registry.getBuilding(d.buildingId), req.query.reason, () => registry.deleteDevice(req.params.id));
+      const p = principalOf(req);
+      const d = writable(p, req.params.id);
+      changeControl.deviceDeleted(p, d, registry.getBuilding(d.buildingId), req.query.reason, () => registry.deleteDevice(req.params.id));
       status.forget(req.params.id);
       return reply.code(204).send(null);
     },
@@ -246,6 +255,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
   app.post(
     '/devices/:id/in-service',
     {
+      config,
       schema: {
         tags,
         description:
@@ -256,10 +266,10 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       },
     },
     async (req) => {
-      const d = writable(req.principal, req.params.id);
+      const p = principalOf(req);
+      const d = writable(p, req.params.id);
       if (!registry.isCommissioning(d)) return view(d, true);
       const building = registry.getBuilding(d.buildingId);
-      const p = req.principal!;
       // the device's commissioning alerts are closed in the same transaction (registry.onInService)
       const updated = deps.feed.holding(() => changeControl.deviceInService(p, d, building, req.body?.note, () => registry.putInService(d.id, p.username).device));
       return view(updated, true);
@@ -269,6 +279,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
   app.post(
     '/devices/:id/credentials',
     {
+      config,
       schema: {
         tags,
         description: 'Rotate the MQTT password. Sessions using the old one are disconnected.',
@@ -277,7 +288,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       },
     },
     async (req, reply) => {
-      writable(req.principal, req.params.id);
+      writable(principalOf(req), req.params.id);
       return reply.code(201).send(await registry.rotateCredentials(req.params.id));
     },
   );
@@ -285,6 +296,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
   app.get(
     '/devices/:id/readings',
     {
+      config,
       schema: {
         tags,
         description: 'Stored readings, newest first, from the active store (SQLite or InfluxDB).',
@@ -294,7 +306,7 @@ export function registerDeviceRoutes(app: Api, deps: ApiDeps): void {
       },
     },
     async (req) => {
-      const device = readable(req.principal, req.params.id);
+      const device = readable(principalOf(req), req.params.id);
       const from = parseTime(req.query.from, 'from');
       const to = parseTime(req.query.to, 'to');
       const rows = await deps.readingStore.query({

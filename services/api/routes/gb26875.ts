@@ -11,16 +11,17 @@
  * Who: anyone who may read the building (admin, duty in its streets, its operator, platforms).
  */
 import { z } from 'zod';
-import type { Principal } from '../../auth/model.js';
-import { canReadBuilding, requireRole } from '../../auth/scope.js';
+import { ROLES, type Principal } from '../../auth/model.js';
+import { canReadBuilding } from '../../auth/scope.js';
 import type { Gb26875Point, Gb26875TestAlarm, Gb26875View } from '../../devices/gb26875-points.js';
 import type { Device } from '../../devices/model.js';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import { BadRequestError, NotFoundError } from '../../shared/errors.js';
-import type { Api } from '../app.js';
+import { principalOf } from '../authenticated.js';
+import type { Api } from '../types.js';
 import { IdParams } from '../schemas/registry.js';
 
-export interface Gb26875RouteDeps {
+export interface Gb26875RouteOptions {
   registry: DeviceRegistry;
   /** the gateway (Gb26875Listener) */
   gateway: Gb26875View;
@@ -75,10 +76,10 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 const pointView = (p: Gb26875Point) => ({ ...p, since: iso(p.since) });
 const testView = (t: Gb26875TestAlarm) => ({ ...t, startedAt: iso(t.startedAt)!, endedAt: iso(t.endedAt), running: t.endedAt === null });
 
-export function registerGb26875Routes(app: Api, deps: Gb26875RouteDeps): void {
+export async function gb26875Routes(app: Api, deps: Gb26875RouteOptions): Promise<void> {
   const tags = ['devices'];
-  const uitd = (principal: Principal | undefined, id: string): Device => {
-    const p = requireRole(principal, 'admin', 'duty', 'operator', 'platform');
+  const config = { roles: ROLES };
+  const uitd = (p: Principal, id: string): Device => {
     const d = deps.registry.getDevice(id);
     if (!canReadBuilding(p, deps.registry.getBuilding(d.buildingId))) throw new NotFoundError('device', id);
     if (d.kind !== 'uitd') throw new BadRequestError('not_a_uitd', `设备 ${id} 不是用户信息传输装置 / device ${id} is a ${d.kind}, not a uitd`);
@@ -103,6 +104,7 @@ export function registerGb26875Routes(app: Api, deps: Gb26875RouteDeps): void {
   app.get(
     '/devices/:id/gb26875',
     {
+      config,
       schema: {
         tags,
         description: 'A UITD\'s points as the GB/T 26875.3 gateway last saw them: every point with a status bit set, the disabled (屏蔽) points counted and listed, test mode, supervisory, started, feedback, delay, manual.',
@@ -110,12 +112,13 @@ export function registerGb26875Routes(app: Api, deps: Gb26875RouteDeps): void {
         response: { 200: StateSchema },
       },
     },
-    async (req) => summary(uitd(req.principal, req.params.id).id),
+    async (req) => summary(uitd(principalOf(req), req.params.id).id),
   );
 
   app.get(
     '/devices/:id/gb26875/tests',
     {
+      config,
       schema: {
         tags,
         description: 'A UITD\'s test-mode alarms (status bit0 = 0 with the fire alarm or supervisory bit), newest first: recorded as tests, not raised as alerts.',
@@ -125,7 +128,7 @@ export function registerGb26875Routes(app: Api, deps: Gb26875RouteDeps): void {
       },
     },
     async (req) => {
-      const d = uitd(req.principal, req.params.id);
+      const d = uitd(principalOf(req), req.params.id);
       return { items: deps.gateway.tests(d.id, req.query.limit).map(testView) };
     },
   );
@@ -133,6 +136,7 @@ export function registerGb26875Routes(app: Api, deps: Gb26875RouteDeps): void {
   app.get(
     '/buildings/:id/gb26875',
     {
+      config,
       schema: {
         tags: ['buildings'],
         description: 'The building\'s UITDs with their disabled (屏蔽) and test-mode point counts: many disabled detectors in one building is a finding for the inspector.',
@@ -147,9 +151,8 @@ export function registerGb26875Routes(app: Api, deps: Gb26875RouteDeps): void {
       },
     },
     async (req) => {
-      const p = requireRole(req.principal, 'admin', 'duty', 'operator', 'platform');
       const b = deps.registry.getBuilding(req.params.id);
-      if (!canReadBuilding(p, b)) throw new NotFoundError('building', req.params.id);
+      if (!canReadBuilding(principalOf(req), b)) throw new NotFoundError('building', req.params.id);
       const uitds = [...deps.registry.devices()]
         .filter((d) => d.kind === 'uitd' && d.buildingId === b.id)
         .sort((x, y) => (x.id < y.id ? -1 : 1))

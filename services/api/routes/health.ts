@@ -1,13 +1,17 @@
 /** /healthz (process up), /readyz (broker, reading log, storage, processors, stores; backlogs), /metrics (Prometheus). */
 import { z } from 'zod';
-import type { Api, ApiDeps } from '../app.js';
+import type { Api, ApiDeps, ReadinessCheck } from '../types.js';
 
-export interface ReadinessCheck {
-  name: string;
-  check(): Promise<{ ready: boolean; detail?: Record<string, unknown> }>;
+export type { ReadinessCheck } from '../types.js';
+
+export interface HealthRouteOptions {
+  readiness: ReadinessCheck[];
+  metrics: ApiDeps['metrics'];
+  sinkStatus?: ApiDeps['sinkStatus'] | undefined;
 }
 
-export function registerHealthRoutes(app: Api, deps: ApiDeps): void {
+/** Public (no token): what liveness and readiness probes and a Prometheus scrape call. */
+export async function healthRoutes(app: Api, deps: HealthRouteOptions): Promise<void> {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get(

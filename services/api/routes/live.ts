@@ -24,8 +24,11 @@
  *
  * Failed tokens count against the address like any bearer token (BearerGuard): where the address
  * is throttled, a token that does not pass is closed with 4029 and `too_many_attempts retry-after=<s>`.
+ *
+ * A public route as far as the HTTP tiers go (it is not in the authenticated /api/v1 scope and
+ * declares no config.roles): every role may open the feed, and what it is sent is the principal's
+ * scope. @fastify/websocket is registered at the root by app.ts, before this plugin.
  */
-import websocket from '@fastify/websocket';
 import { z } from 'zod';
 import type { LiveFeed } from '../../live-feed/live-feed.js';
 import type { FeedEvent } from '../../alerts/model.js';
@@ -35,10 +38,10 @@ import type { LiveAuthenticator, PrincipalChange, ResolvedCredential } from '../
 import { buildingFilterFor, filterAllows, type BuildingFilter } from '../../auth/scope.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { SystemClock, type Clock, type TimerHandle } from '../../shared/clock.js';
-import type { Api } from '../app.js';
 import { bearerToken } from '../auth.js';
+import type { Api } from '../types.js';
 
-export interface LiveRouteDeps {
+export interface LiveRouteOptions {
   feed: LiveFeed;
   metrics: Metrics;
   auth: LiveAuthenticator;
@@ -85,8 +88,8 @@ function concerns(change: PrincipalChange, cred: ResolvedCredential): boolean {
   }
 }
 
-export async function registerLiveRoute(app: Api, deps: LiveRouteDeps): Promise<void> {
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+export async function liveRoutes(app: Api, deps: LiveRouteOptions): Promise<void> {
+  if (!app.hasDecorator('websocketServer')) throw new Error('the live feed needs @fastify/websocket registered before it (services/api/app.ts)');
   const limit = deps.maxBufferedBytes ?? 4 * 1024 * 1024;
   const clock = deps.clock ?? new SystemClock();
 

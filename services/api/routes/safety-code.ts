@@ -10,15 +10,17 @@ import QRCode from 'qrcode';
 import type { FastifyRequest } from 'fastify';
 import type { BuildingSafetyCode, SafetyCodeService } from '../../safety-code/safety-code-service.js';
 import { publicPagePath } from '../../safety-code/safety-code-service.js';
-import { canReadBuilding, requireRole } from '../../auth/scope.js';
+import { ROLES } from '../../auth/model.js';
+import { canReadBuilding } from '../../auth/scope.js';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import { NotFoundError } from '../../shared/errors.js';
-import type { Api } from '../app.js';
+import { principalOf } from '../authenticated.js';
+import type { Api } from '../types.js';
 import { IdParams } from '../schemas/registry.js';
 import { PublicIdParams, PublicSafetyCodeSchema, QrQuery, SafetyCodeSchema } from '../schemas/safety-code.js';
 import { renderNotFoundPage, renderSafetyCodePage } from './safety-code-page.js';
 
-export interface SafetyCodeRouteDeps {
+export interface SafetyCodeRouteOptions {
   registry: DeviceRegistry;
   safetyCodes: SafetyCodeService;
   /** PUBLIC_BASE_URL; when unset, the request's own scheme and host */
@@ -31,13 +33,13 @@ function baseUrl(req: FastifyRequest, configured: string | undefined): string {
 
 const publicView = (c: BuildingSafetyCode) => ({ name: c.name, street: c.street, status: c.status, reasons: c.reasons, counts: c.counts, updatedAt: c.updatedAt });
 
-/** Authenticated routes, registered under /api/v1. */
-export function registerSafetyCodeRoutes(app: Api, deps: SafetyCodeRouteDeps): void {
+/** Authenticated routes, registered under /api/v1: any role that may read the building. */
+export async function safetyCodeRoutes(app: Api, deps: SafetyCodeRouteOptions): Promise<void> {
   const tags = ['safety code'];
+  const config = { roles: ROLES };
   const codeFor = (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const p = requireRole(req.principal, 'admin', 'duty', 'operator', 'platform');
     const b = deps.registry.getBuilding(req.params.id);
-    if (!canReadBuilding(p, b)) throw new NotFoundError('building', req.params.id);
+    if (!canReadBuilding(principalOf(req), b)) throw new NotFoundError('building', req.params.id);
     const code = deps.safetyCodes.forBuilding(b);
     return { ...code, publicUrl: `${baseUrl(req, deps.publicBaseUrl)}${publicPagePath(code.publicId)}` };
   };
@@ -45,6 +47,7 @@ export function registerSafetyCodeRoutes(app: Api, deps: SafetyCodeRouteDeps): v
   app.get(
     '/buildings/:id/safety-code',
     {
+      config,
       schema: {
         tags,
         description:
@@ -60,7 +63,7 @@ export function registerSafetyCodeRoutes(app: Api, deps: SafetyCodeRouteDeps): v
 
   app.get(
     '/buildings/:id/safety-code.svg',
-    { schema: { tags, description: 'QR code (SVG) of the public page\'s URL.', params: IdParams } },
+    { config, schema: { tags, description: 'QR code (SVG) of the public page\'s URL.', params: IdParams } },
     async (req, reply) => {
       const { publicUrl } = codeFor(req);
       const svg = await QRCode.toString(publicUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
@@ -70,7 +73,7 @@ export function registerSafetyCodeRoutes(app: Api, deps: SafetyCodeRouteDeps): v
 
   app.get(
     '/buildings/:id/safety-code.png',
-    { schema: { tags, description: 'QR code (PNG) of the public page\'s URL.', params: IdParams, querystring: QrQuery } },
+    { config, schema: { tags, description: 'QR code (PNG) of the public page\'s URL.', params: IdParams, querystring: QrQuery } },
     async (req, reply) => {
       const { publicUrl } = codeFor(req);
       const png = await QRCode.toBuffer(publicUrl, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: req.query.size });
@@ -79,8 +82,10 @@ export function registerSafetyCodeRoutes(app: Api, deps: SafetyCodeRouteDeps): v
   );
 }
 
+export type PublicSafetyCodeRouteOptions = Pick<SafetyCodeRouteOptions, 'safetyCodes'>;
+
 /** Public routes (no token): registered at the root. */
-export function registerPublicSafetyCodeRoutes(app: Api, deps: SafetyCodeRouteDeps): void {
+export async function publicSafetyCodeRoutes(app: Api, deps: PublicSafetyCodeRouteOptions): Promise<void> {
   const tags = ['public'];
   const noStore = { 'cache-control': 'no-store', 'x-robots-tag': 'noindex', 'referrer-policy': 'no-referrer' };
 

@@ -1,8 +1,8 @@
 /** /api/v1/uplink: the platform uplink's backlog, retries and dead letters (admin, duty, platform). */
 import { z } from 'zod';
-import { requireRole } from '../../auth/scope.js';
+import type { Role } from '../../auth/model.js';
 import type { UplinkStatusSource } from '../../uplink/model.js';
-import type { Api } from '../app.js';
+import type { Api } from '../types.js';
 
 const AdapterStatus = z.object({
   name: z.string().describe('http, mqtt or gb26875'),
@@ -37,26 +37,31 @@ const DeadLetterQuery = z.object({
   cursor: z.string().regex(/^\d+$/).optional(),
 });
 
-export function registerUplinkRoutes(app: Api, deps: { uplink?: UplinkStatusSource }): void {
+export interface UplinkRouteOptions {
+  /** absent when no adapter is configured: the routes answer an empty list */
+  uplink?: UplinkStatusSource | undefined;
+}
+
+export async function uplinkRoutes(app: Api, deps: UplinkRouteOptions): Promise<void> {
   const tags = ['uplink'];
+  const roles: readonly Role[] = ['admin', 'duty', 'platform'];
   app.get(
     '/uplink',
     {
+      config: { roles },
       schema: {
         tags,
         description: 'Per adapter: items not yet accepted by the platform (backlog, age of the oldest), retries, dead letters, last error and success.',
         response: { 200: z.object({ adapters: z.array(AdapterStatus) }) },
       },
     },
-    async (req) => {
-      requireRole(req.principal, 'admin', 'duty', 'platform');
-      return { adapters: deps.uplink?.status() ?? [] };
-    },
+    async () => ({ adapters: deps.uplink?.status() ?? [] }),
   );
 
   app.get(
     '/uplink/dead-letters',
     {
+      config: { roles },
       schema: {
         tags,
         description: 'Items the platform refused (4xx except 429) or that were not accepted within UPLINK_DEAD_LETTER_AFTER_S, oldest first.',
@@ -65,7 +70,6 @@ export function registerUplinkRoutes(app: Api, deps: { uplink?: UplinkStatusSour
       },
     },
     async (req) => {
-      requireRole(req.principal, 'admin', 'duty', 'platform');
       const { adapter, limit, cursor } = req.query;
       const rows = deps.uplink?.deadLetters(adapter, cursor === undefined ? 0 : Number(cursor), limit + 1) ?? [];
       const items = rows.slice(0, limit);
