@@ -14,7 +14,7 @@ Starts the embedded MQTT broker (aedes; MQTT 3.1/3.1.1), the ingest pipeline and
 With no InfluxDB configured, readings are kept in the embedded SQLite store under DATA_DIR.
 Stops cleanly on SIGINT or SIGTERM.
 
-Environment:
+Environment (the same list is docs/configuration.md; every problem is reported together at start):
 ${rows.join('\n')}
 `;
 }

@@ -42,7 +42,8 @@ export type SlowCheckGate = () => ((ok: boolean) => void) | undefined;
 /** What an unknown device id is checked against, so it costs what a known one costs. */
 const UNKNOWN_DEVICE_HASH = hashGeneratedSecret(generateSecret());
 
-export type RegistryListener = (event: { type: 'device_removed' | 'credentials_rotated'; deviceId: string }) => void;
+/** Registry events are named `noun.verb`, as the live feed's and the uplink's are (`building.deleted`, `device.online`). */
+export type RegistryListener = (event: { type: 'device.removed' | 'device.credentials_rotated'; deviceId: string }) => void;
 /** A device went in service after commissioning (issue #17 item 6): by a person, or 'system' when its bound passed. */
 export type InServiceListener = (device: Device, by: string) => void;
 /** Building registry changes (the platform uplink forwards them, issue #6). */
@@ -104,7 +105,7 @@ export class DeviceRegistry {
     for (const l of this.buildingListeners) l({ type, building });
   }
 
-  private emit(type: 'device_removed' | 'credentials_rotated', deviceId: string): void {
+  private emit(type: 'device.removed' | 'device.credentials_rotated', deviceId: string): void {
     for (const l of this.listeners) l({ type, deviceId });
   }
 
@@ -173,7 +174,7 @@ export class DeviceRegistry {
     const hash = hashGeneratedSecret(password);
     this.store.setCredential({ deviceId: id, username: id, hash, rotatedAt: this.now().toISOString() });
     this.verified.forget(id);
-    this.emit('credentials_rotated', id);
+    this.emit('device.credentials_rotated', id);
     return { username: id, password };
   }
 
@@ -316,7 +317,7 @@ export class DeviceRegistry {
     this.devices_.delete(id);
     this.bindings = undefined;
     this.verified.forget(id);
-    this.emit('device_removed', id);
+    this.emit('device.removed', id);
   }
 
   /** every registered device, from memory */

@@ -32,6 +32,29 @@ export class SystemClock implements Clock {
   }
 }
 
+/**
+ * Run `fn` now and then every `periodMs` on `clock` (so a ManualClock drives it in tests), until
+ * the handle is cancelled. `fn` handles its own errors: a throw here is a bug, and it still re-arms.
+ */
+export function repeat(clock: Clock, periodMs: number, fn: () => void): TimerHandle {
+  let timer: TimerHandle | undefined;
+  let cancelled = false;
+  const run = () => {
+    try {
+      fn();
+    } finally {
+      if (!cancelled) timer = clock.at(clock.now() + periodMs, run);
+    }
+  };
+  run();
+  return {
+    cancel: () => {
+      cancelled = true;
+      timer?.cancel();
+    },
+  };
+}
+
 /** A clock that moves only when told to; due callbacks run in time order during advance(). */
 export class ManualClock implements Clock {
   private t: number;

@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS, openDatabase } from '../../services/storage/sqlite/database.js';
+import { openDatabase } from '../../services/storage/sqlite/database.js';
+import { MIGRATIONS } from '../../services/storage/sqlite/migrations.js';
 import { provisionDevice, startService, tempDir, type TestService } from '../support/service.js';
 
 describe('upgrade: legacy readings move into readings.db', () => {

@@ -10,30 +10,9 @@
  */
 import { existsSync } from 'node:fs';
 import { openDatabase, type Db, type OpenOptions } from './database.js';
+import { READINGS_MIGRATIONS } from './migrations.js';
 
 export const READINGS_FILE = 'readings.db';
-
-export const READINGS_MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE readings (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    device_id TEXT NOT NULL,
-    building_id TEXT,
-    street TEXT,
-    point TEXT,
-    kind TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    seq INTEGER,
-    received_at INTEGER NOT NULL,
-    fields TEXT NOT NULL,
-    server_ts INTEGER NOT NULL DEFAULT 0
-  );
-  CREATE INDEX readings_device_ts ON readings(device_id, channel, ts);
-  CREATE UNIQUE INDEX readings_dedupe ON readings(device_id, channel, seq, ts) WHERE seq IS NOT NULL;
-  CREATE TABLE log_probe (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
-  `,
-];
 
 export function openReadingsDatabase(file: string, opts: Omit<OpenOptions, 'migrations'> = {}): Db {
   return openDatabase(file, { ...opts, migrations: READINGS_MIGRATIONS });

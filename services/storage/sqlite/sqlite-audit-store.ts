@@ -3,26 +3,6 @@ import type { Role } from '../../auth/model.js';
 import type { AuditAction, AuditEntry, AuditFilter, AuditStore } from '../../audit/model.js';
 import type { Db } from './database.js';
 
-/** Migration (issue #12 item 9): append-only audit history of changes that weaken alerting. */
-export const AUDIT_SCHEMA_SQL = `
-  CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    by TEXT NOT NULL,
-    role TEXT NOT NULL,
-    action TEXT NOT NULL,
-    building_id TEXT,
-    device_id TEXT,
-    street TEXT,
-    reason TEXT,
-    before TEXT NOT NULL,
-    after TEXT NOT NULL,
-    changes TEXT NOT NULL
-  );
-  CREATE INDEX audit_log_building ON audit_log(building_id, id);
-  CREATE INDEX audit_log_device ON audit_log(device_id, id);
-`;
-
 interface Row {
   id: number;
   at: string;

@@ -6,40 +6,6 @@
 import type { ApiToken, AuthStore, Role, StoredApiToken, StoredSession, StoredUser } from '../../auth/model.js';
 import type { Db } from './database.js';
 
-/** Appended to MIGRATIONS in database.ts. */
-export const AUTH_SCHEMA_SQL = `
-  CREATE TABLE users (
-    id TEXT PRIMARY KEY,
-    username TEXT NOT NULL COLLATE NOCASE UNIQUE,
-    display_name TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('admin', 'duty', 'operator', 'platform')),
-    streets TEXT,
-    building_ids TEXT NOT NULL DEFAULT '[]',
-    disabled INTEGER NOT NULL DEFAULT 0,
-    password_hash TEXT NOT NULL,
-    created_at TEXT NOT NULL
-  );
-  CREATE TABLE sessions (
-    token_digest TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    created_at TEXT NOT NULL,
-    expires_at_ms INTEGER NOT NULL
-  );
-  CREATE INDEX sessions_user ON sessions(user_id);
-  CREATE INDEX sessions_expiry ON sessions(expires_at_ms);
-  CREATE TABLE api_tokens (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('admin', 'duty', 'operator', 'platform')),
-    streets TEXT,
-    building_ids TEXT NOT NULL DEFAULT '[]',
-    token_digest TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    last_used_at TEXT,
-    expires_at TEXT
-  );
-`;
-
 interface UserRow {
   id: string;
   username: string;

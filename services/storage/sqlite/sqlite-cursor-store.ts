@@ -6,13 +6,6 @@
 import type { CursorStore } from '../../log/reading-log.js';
 import type { Db } from './database.js';
 
-/**
- * Migration 7 of firewatch.db (issue #9): where each consumer of the reading log stands. The log
- * itself is readings.db (readings-database.ts); a position here commits with the effects of the
- * batch that reached it.
- */
-export const LOG_CURSORS_SQL = `CREATE TABLE log_cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL);`;
-
 export class SqliteCursorStore implements CursorStore {
   private readonly getStmt;
   private readonly setStmt;

@@ -5,27 +5,6 @@
 import type { Gb26875TestRecord, Gb26875TestStore } from '../../devices/gb26875-points.js';
 import type { Db } from './database.js';
 
-/**
- * Appended to MIGRATIONS in database.ts: a water_pressure device's analog source on a UITD (JSON,
- * nullable), and the test-mode alarms of UITD points (one row per episode, open while ended_at is null).
- */
-export const GB26875_BITS_SQL = `
-  ALTER TABLE devices ADD COLUMN gb26875_source TEXT;
-  CREATE TABLE gb26875_tests (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    device_id TEXT NOT NULL,
-    point TEXT NOT NULL,
-    name TEXT NOT NULL,
-    description TEXT,
-    fire_alarm INTEGER NOT NULL,
-    supervisory INTEGER NOT NULL,
-    started_at INTEGER NOT NULL,
-    ended_at INTEGER
-  );
-  CREATE INDEX gb26875_tests_device ON gb26875_tests(device_id, started_at);
-  CREATE UNIQUE INDEX gb26875_tests_open ON gb26875_tests(device_id, point) WHERE ended_at IS NULL;
-`;
-
 interface Row {
   id: number;
   device_id: string;

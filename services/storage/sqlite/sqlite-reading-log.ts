@@ -314,13 +314,18 @@ export class SqliteReadingLog implements ReadingLog {
     return this.lastIdStmt.get() as number;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    // commit what was accepted into the queue before stopping
-    for (let i = 0; i < 1000 && (this.inFlight.length > 0 || this.pending.some((w) => !w.settled)) && this.worker; i++) {
+  /** Commit what was accepted into the queue (bounded: about 5 s), without closing. */
+  async drain(): Promise<void> {
+    for (let i = 0; i < 1000 && !this.closed && (this.inFlight.length > 0 || this.pending.some((w) => !w.settled)) && this.worker; i++) {
       this.send();
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // commit what was accepted into the queue before stopping
+    await this.drain();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     const worker = this.worker;

@@ -11,16 +11,6 @@ import type {
 } from '../../devices/model.js';
 import type { Db } from './database.js';
 
-/**
- * Migration (issue #17 item 6): when a device was put in service; NULL while it is commissioned.
- * Devices registered before this were monitored already, so they count as in service since their
- * registration.
- */
-export const DEVICE_IN_SERVICE_SQL = `
-  ALTER TABLE devices ADD COLUMN in_service_at TEXT;
-  UPDATE devices SET in_service_at = created_at;
-`;
-
 interface BuildingRow {
   id: string;
   name: string;

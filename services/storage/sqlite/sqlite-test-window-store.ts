@@ -2,26 +2,6 @@
 import type { TestKind, TestWindow, TestWindowStore } from '../../devices/test-windows.js';
 import type { Db } from './database.js';
 
-/** Appended to MIGRATIONS in database.ts (issue #16: standby and flowing, tests recorded as tests). */
-export const DEVICE_TESTS_SQL = `
-  CREATE TABLE device_tests (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    device_id TEXT NOT NULL,
-    building_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    note TEXT,
-    started_by TEXT NOT NULL,
-    started_at INTEGER NOT NULL,
-    ends_at INTEGER NOT NULL,
-    ended_at INTEGER,
-    ended_by TEXT,
-    min_mpa REAL,
-    max_mpa REAL,
-    readings INTEGER NOT NULL DEFAULT 0
-  );
-  CREATE INDEX device_tests_device ON device_tests(device_id, started_at);
-`;
-
 interface Row {
   id: number;
   device_id: string;

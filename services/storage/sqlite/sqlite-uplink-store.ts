@@ -6,40 +6,6 @@
 import type { AdapterCounters, DeadLetter, StoredUplinkItem, UplinkItem, UplinkStore } from '../../uplink/model.js';
 import type { Db } from './database.js';
 
-export const UPLINK_SCHEMA_SQL = `
-  CREATE TABLE uplink_items (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    key TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    device_id TEXT,
-    building_id TEXT,
-    street TEXT,
-    occurred_at TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    data TEXT NOT NULL
-  );
-  CREATE TABLE uplink_lanes (
-    adapter TEXT PRIMARY KEY,
-    cursor INTEGER NOT NULL,
-    retries INTEGER NOT NULL DEFAULT 0,
-    sent INTEGER NOT NULL DEFAULT 0,
-    dead_letters INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    last_success_at INTEGER
-  );
-  CREATE TABLE uplink_dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    adapter TEXT NOT NULL,
-    item_seq INTEGER NOT NULL,
-    key TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    dead_at INTEGER NOT NULL,
-    item TEXT NOT NULL
-  );
-  CREATE INDEX uplink_dead_letters_adapter ON uplink_dead_letters(adapter, id);
-  CREATE TABLE uplink_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-`;
-
 interface ItemRow {
   seq: number;
   key: string;

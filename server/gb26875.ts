@@ -1,0 +1,84 @@
+/**
+ * The GB/T 26875.3 gateway for user information transmission devices (UITDs, issue #6): decoded
+ * frames enter the same pipeline as MQTT messages; presence goes to the same live feed.
+ */
+import type { Logger } from 'pino';
+import { Gb26875Listener, type ComponentStates } from '../gateway/gb26875/listener.js';
+import { loadVendorMapping } from '../gateway/gb26875/vendor-mapping.js';
+import type { Config } from '../services/config/config.js';
+import type { DeviceStatusTracker } from '../services/devices/device-status.js';
+import type { DeviceRegistry } from '../services/devices/registry.js';
+import type { Metrics } from '../services/metrics/metrics.js';
+import type { Pipeline } from '../services/pipeline/pipeline.js';
+import type { Clock } from '../services/shared/clock.js';
+import type { Db } from '../services/storage/sqlite/database.js';
+import { SqliteGb26875TestStore } from '../services/storage/sqlite/sqlite-gb26875-store.js';
+import type { SqliteSettingsStore } from '../services/storage/sqlite/sqlite-settings-store.js';
+import type { Lifecycle } from './lifecycle.js';
+
+const GB26875_COMPONENTS_KEY = 'gb26875_components';
+
+export interface GatewayDeps {
+  config: Config['gb26875'] & { port: number; rejectLogIntervalS: number };
+  life: Lifecycle;
+  registry: DeviceRegistry;
+  status: DeviceStatusTracker;
+  pipeline: Pipeline;
+  settings: SqliteSettingsStore;
+  db: Db;
+  metrics: Metrics;
+  clock: Clock;
+  log: Logger;
+  publishPresence(deviceId: string, connected: boolean): void;
+  onPresence(deviceId: string, online: boolean): void;
+}
+
+export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: Gb26875Listener; port: number }> {
+  const { config, registry, status, settings } = d;
+  const listener = new Gb26875Listener({
+    host: config.host,
+    port: config.port,
+    deviceByAddress: (address) => registry.deviceByAddress(address),
+    ingest: (m) => d.pipeline.ingest(m),
+    onConnection: (deviceId, connected) => {
+      if (connected) status.connected(deviceId);
+      else status.disconnected(deviceId);
+      d.publishPresence(deviceId, connected);
+    },
+    onSeen: (deviceId) => {
+      status.accepted(deviceId, undefined, 0);
+      d.onPresence(deviceId, true);
+    },
+    metrics: d.metrics,
+    log: d.log,
+    clock: d.clock,
+    componentState: {
+      load: () => JSON.parse(settings.get(GB26875_COMPONENTS_KEY) ?? '{}') as ComponentStates,
+      save: (states) => settings.set(GB26875_COMPONENTS_KEY, JSON.stringify(states)),
+    },
+    // issue #16 item 7: test-mode alarms recorded as tests; analog pressure bound to water_pressure devices
+    testAlarms: new SqliteGb26875TestStore(d.db),
+    boundDevice: (uitd, ref) => registry.deviceByGb26875Source(uitd.id, ref),
+    ...(config.vendorMappingFile !== undefined ? { vendorMapping: loadVendorMapping(config.vendorMappingFile) } : {}),
+    // protection (issue #12 item 7): caps, idle timeout, peer allow-lists
+    idleTimeoutMs: config.idleTimeoutS * 1000,
+    maxConnections: config.maxConnections,
+    ...(config.maxConnectionsPerPeer !== undefined ? { maxConnectionsPerPeer: config.maxConnectionsPerPeer } : {}),
+    ...(config.allow !== undefined ? { defaultAllowedPeers: config.allow } : {}),
+    refusalLogIntervalMs: config.rejectLogIntervalS * 1000,
+  });
+  registry.onChange((e) => {
+    if (e.type === 'device.removed') listener.forget(e.deviceId);
+  });
+  const port = await d.life.start('GB/T 26875.3 gateway', () => listener.start(), () => listener.close());
+  if (config.allow === undefined) {
+    const open = [...registry.devices()].filter((dev) => dev.kind === 'uitd' && !dev.allowedPeers?.length).map((dev) => dev.id);
+    if (open.length > 0) {
+      d.log.warn(
+        { devices: open.slice(0, 20), count: open.length },
+        'UITDs without allowedPeers accept frames from any peer (GB/T 26875.3 has no authentication): set allowedPeers or GB26875_ALLOW',
+      );
+    }
+  }
+  return { listener, port };
+}
