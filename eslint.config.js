@@ -1,5 +1,5 @@
 // ESLint flat config. Besides typescript-eslint's recommended rules, it enforces the
-// import boundaries described in README.md ("How it is built") with no-restricted-imports per folder.
+// import boundaries described in docs/architecture.md with no-restricted-imports per folder.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -10,6 +10,8 @@ const TEST_ONLY = ['vitest', 'vitest/*', 'fast-check', 'playwright-core', 'testc
 
 const ADAPTERS = ['**/storage/sqlite/**', '**/storage/influx/**', '**/storage/postgres/**'];
 const GATEWAY = ['**/gateway/**'];
+/** the composition root: it imports everything, nothing imports it */
+const ROOT = ['**/server/**'];
 const CORE = ['services/pipeline/**/*.ts', 'services/processors/**/*.ts', 'services/log/**/*.ts', 'services/devices/**/*.ts', 'services/rules/**/*.ts', 'services/alerts/**/*.ts', 'services/live-feed/**/*.ts', 'services/safety-code/**/*.ts'];
 
 const restrict = (patterns, message) => ({
@@ -36,20 +38,24 @@ export default tseslint.config(
   },
   {
     files: CORE,
-    rules: restrict([...DB_CLIENTS, ...EDGE_LIBS, ...ADAPTERS, ...GATEWAY, ...TEST_ONLY], 'core modules stay free of adapters and test code: no database client, web framework, broker, gateway or test library'),
+    rules: restrict([...DB_CLIENTS, ...EDGE_LIBS, ...ADAPTERS, ...GATEWAY, ...ROOT, ...TEST_ONLY], 'core modules stay free of adapters and test code: no database client, web framework, broker, gateway or test library'),
   },
   {
     files: ['services/api/**/*.ts'],
-    rules: restrict([...DB_CLIENTS, ...ADAPTERS, ...GATEWAY, ...TEST_ONLY], 'the API reaches storage through services interfaces, never imports the gateway or test code'),
+    rules: restrict([...DB_CLIENTS, ...ADAPTERS, ...GATEWAY, ...ROOT, ...TEST_ONLY], 'the API reaches storage through services interfaces, never imports the gateway or test code'),
   },
   {
     files: ['services/**/*.ts'],
-    ignores: ['server/main.ts', 'services/telemetry/**', 'services/api/**', ...CORE],
-    rules: restrict([...GATEWAY, ...TEST_ONLY], 'services never import gateway/ or test code; wire adapters in server/main.ts'),
+    ignores: ['services/telemetry/**', 'services/api/**', ...CORE],
+    rules: restrict([...GATEWAY, ...ROOT, ...TEST_ONLY], 'services never import gateway/, server/ or test code; adapters are wired in server/main.ts'),
+  },
+  {
+    files: ['server/**/*.ts', 'bin/**/*.ts'],
+    rules: restrict(TEST_ONLY, 'the composition root wires every part, but never test code'),
   },
   {
     files: ['gateway/**/*.ts'],
-    rules: restrict([...DB_CLIENTS, ...ADAPTERS, ...TEST_ONLY], 'the gateway reaches storage through services, never a database client; no test code'),
+    rules: restrict([...DB_CLIENTS, ...ADAPTERS, ...ROOT, ...TEST_ONLY], 'the gateway reaches storage through services, never a database client; no test code'),
   },
   {
     files: ['simulators/**/*.ts', 'dashboards/**/*.ts'],

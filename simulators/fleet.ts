@@ -1,6 +1,6 @@
 /**
  * Device factories: a sensor of each kind with believable figures for its building and point.
- * Pressures sit clearly above the rules' minimums (docs/standards.md §3, README rules table):
+ * Pressures sit clearly above the rules' minimums (docs/standards.md §3, the default rules table in docs/duty.md):
  * the top hydrant of a building over 100 m must hold 0.15 MPa, other public high-rises 0.10,
  * residential 0.07; a sprinkler end 0.05; the municipal network 0.14; pump outlets stay under
  * the 1.0 MPa zoning limit.

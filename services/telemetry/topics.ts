@@ -1,4 +1,4 @@
-/** Device topic names (the MQTT contract; see README "MQTT contract"). Shared by the broker, API and simulators. */
+/** Device topic names (the MQTT contract: docs/mqtt-contract.md). Shared by the broker, API and simulators. */
 export const TOPIC_ROOT = 'fire/v1';
 
 export const telemetryTopicFor = (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/telemetry`;

@@ -4,6 +4,8 @@
  * and the device stays connected.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,13 +89,21 @@ describe('good readings of every kind are stored and read back', () => {
     expect(items[1]).toEqual({ ts: new Date(before - 3_600_000).toISOString(), pressureMpa: 0.3 });
   });
 
-  it('mosquitto_pub, as in the README, stores a reading', async () => {
+  it('mosquitto_pub, as in docs/mqtt-contract.md, stores a reading', async () => {
     const p = await provisionDevice(svc.api, { kind: 'water_level' });
-    await run('mosquitto_pub', [
-      '-h', '127.0.0.1', '-p', String(svc.fw.mqttPorts.mqtt), '-V', 'mqttv311', '-q', '1',
-      '-u', p.deviceId, '-P', p.password, '-t', telemetry(p.deviceId), '-m', '{"levelM": 2.5, "seq": 7}',
-    ]);
-    expect((await readings(p.deviceId)).map((r) => r.levelM)).toEqual([2.5]);
+    // the guide's tank-level example, run with this device, its password and this service's port
+    const guide = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'mqtt-contract.md'), 'utf8');
+    const example = guide.replace(/\\\n\s*/g, ' ').split('\n').find((l) => l.startsWith('mosquitto_pub') && l.includes('"levelM"'));
+    expect(example, 'the water-level example of docs/mqtt-contract.md').toBeDefined();
+    const words = [...example!.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!).slice(1);
+    const at = (flag: string) => words[words.indexOf(flag) + 1];
+    expect(at('-t'), 'the example publishes on its own device\'s telemetry topic').toBe(telemetry(at('-u')!));
+    const own: Record<string, string> = { '-h': '127.0.0.1', '-p': String(svc.fw.mqttPorts.mqtt), '-u': p.deviceId, '-P': p.password, '-t': telemetry(p.deviceId) };
+    const args = words.map((w, i) => (i > 0 && own[words[i - 1]!]) || w);
+    expect(args).toEqual(expect.arrayContaining(['-V', 'mqttv311', '-q', '1', '-m']));
+    await run('mosquitto_pub', args);
+    const sent = JSON.parse(at('-m')!) as { levelM: number };
+    expect((await readings(p.deviceId)).map((r) => r.levelM)).toEqual([sent.levelM]);
   });
 });
 

@@ -150,7 +150,7 @@ describe('rules per device kind', () => {
     expect(RULE_IDS.filter((id) => RULE_CLASS[id] === 'fault').sort()).toEqual(['device_offline', 'sensor_fault']);
   });
 
-  it('the README table covers every rule and cites a source on each row', () => {
+  it('the default-rules table (docs/duty.md) covers every rule and cites a source on each row', () => {
     expect(new Set(DEFAULT_RULE_TABLE.map((r) => r.ruleId))).toEqual(new Set(RULE_IDS));
     for (const row of DEFAULT_RULE_TABLE) expect(row.source.length).toBeGreaterThan(3);
   });

@@ -2,7 +2,7 @@
  * The duty console: login, the shell (navigation by role, language, large type, sound, the
  * live-feed banner) and a hash router over the pages. Plain ES modules, no build step.
  *
- * Roles (README "Users and roles"): duty — board and alert handling; operator — its buildings,
+ * Roles (docs/api.md, "Users and roles"): duty — board and alert handling; operator — its buildings,
  * devices, maintenance, registration, no acknowledge/close; platform — everything read-only;
  * admin — everything, including the CSV import. The server enforces all of it; the console only
  * hides what a role may not do.

@@ -11,7 +11,7 @@ import { name, t } from './i18n.js';
 const KINDS = ['water_pressure', 'water_level', 'electrical_fire', 'fire_lane'];
 const POINTS = ['hydrant_top', 'hydrant_outlet', 'sprinkler_end', 'pump_outlet', 'network'];
 
-/** sample payloads per kind, as in README "MQTT contract" */
+/** sample payloads per kind, as in docs/mqtt-contract.md */
 export function examplePayloads(kind) {
   switch (kind) {
     case 'water_pressure':
