@@ -10,7 +10,7 @@ import { HttpUplinkAdapter } from '../services/uplink/adapters/http-adapter.js';
 import { MqttUplinkAdapter } from '../services/uplink/adapters/mqtt-adapter.js';
 import { loadMapping } from '../services/uplink/mapping.js';
 import type { UplinkAdapter } from '../services/uplink/model.js';
-import { loadStatusMap } from '../services/protocols/gb26875/status-map.js';
+import { loadStatusMap } from '../services/uplink/adapters/gb26875-status-map.js';
 
 export function uplinkAdapters(config: Config['uplink'], clock: Clock, log: Logger): UplinkAdapter[] {
   const adapters: UplinkAdapter[] = [];

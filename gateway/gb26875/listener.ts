@@ -42,7 +42,7 @@ import type { Logger } from 'pino';
 import type { Gb26875Point, Gb26875TestAlarm, Gb26875TestStore, Gb26875View } from '../../services/devices/gb26875-points.js';
 import type { Device } from '../../services/devices/model.js';
 import type { Metrics } from '../../services/metrics/metrics.js';
-import type { IngestResult, RawMessage } from '../../services/pipeline/pipeline.js';
+import type { IngestResult, RawMessage } from '../../services/pipeline/types.js';
 import { PeerAllowList } from '../../services/devices/peer-allow-list.js';
 import type { Clock, TimerHandle } from '../../services/shared/clock.js';
 import { decodeAppData, type AppData } from '../../services/protocols/gb26875/app-data.js';

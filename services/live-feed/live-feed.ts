@@ -5,7 +5,7 @@
  * network blip loses nothing.
  */
 import type { Clock } from '../shared/clock.js';
-import type { EventLogStore, FeedEvent, FeedEventType } from '../alerts/model.js';
+import type { EventLogStore, FeedEvent, FeedEventType } from './model.js';
 
 export type FeedListener = (e: FeedEvent) => void;
 

@@ -13,6 +13,13 @@
  * remembered before the commit (docs/adr/0006-reading-log.md). A failed or timed-out append
  * rejects with a LogError; the broker then does not acknowledge and the device re-sends.
  *
+ * De-duplication (ADR 0006): a reading with a device timestamp is unique on (device, channel, seq,
+ * ts); one stamped with our receive time is a duplicate when the same seq and the same fields came
+ * within DEDUPE_WINDOW_MS; a reading without `seq` is never a duplicate. The log keeps copies: a
+ * caller changing a reading after the append changes nothing in the log. After `close()` (which
+ * first commits what was appended before it) appends reject with `log_closed`. The contract suite
+ * that every implementation passes, fakes included, is tests/support/reading-log-contract.ts.
+ *
  * Implementations: SqliteReadingLog (embedded: the `readings` table, written by a worker thread
  * with group commit). A replicated one (NATS JetStream) is meant to fit the same interface.
  */

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { DeviceStatusTracker } from '../devices/device-status.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RejectReason } from '../telemetry/telemetry.js';
-import type { IngestContext } from './pipeline.js';
+import type { IngestContext } from './types.js';
 
 export class Accumulator {
   private readonly lastLogged = new Map<string, number>();

@@ -27,38 +27,10 @@ import type { DeviceStatusTracker } from '../devices/device-status.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ReadingLog } from '../log/reading-log.js';
 import { measuringRange } from '../devices/measuring-range.js';
-import { validateMessage, type Channel, type FieldRejection, type Reading, type RejectReason } from '../telemetry/telemetry.js';
+import { validateMessage, type RejectReason } from '../telemetry/telemetry.js';
 import { Accumulator } from './accumulator.js';
 import { TokenBuckets } from './token-buckets.js';
-
-export interface RawMessage {
-  deviceId: string;
-  channel: Channel;
-  payload: Buffer;
-  receivedAt: number;
-}
-
-export interface Rejection {
-  reason: RejectReason;
-  detail: string;
-}
-
-export interface IngestContext {
-  raw: RawMessage;
-  /** decoded message objects, before validation */
-  messages: unknown[];
-  readings: Reading[];
-  rejections: Rejection[];
-  /** fields of accepted readings rejected on their own (one bad channel, issue #16 item 5) */
-  fieldRejections: FieldRejection[];
-  duplicates: number;
-}
-
-export interface IngestResult {
-  accepted: Reading[];
-  rejections: Rejection[];
-  duplicates: number;
-}
+import type { IngestContext, IngestResult, RawMessage } from './types.js';
 
 export interface Stage {
   readonly name: string;

@@ -93,7 +93,7 @@ export class RuleRunner {
     // a message from a device counted offline brings it back
     if (this.isOffline(deviceId)) {
       const at = readings[to - 1]!.receivedAt ?? this.deps.clock.now();
-      outcomes.push(...this.deps.engine.offlineCheck(c.device, c.building, c.device.rules, at, at, this.deps.states));
+      outcomes.push(...this.deps.engine.offlineCheck({ device: c.device, building: c.building, overrides: c.device.rules, lastSeenAt: at, now: at }, this.deps.states));
     }
     if (outcomes.length > 0) this.deps.alerts.applyOutcomes(outcomes, { device: c.device, building: c.building });
   }
@@ -202,12 +202,12 @@ export class RuleRunner {
         // will is not undone by the silence being short, nor a silence by the service restarting.
         const heard = this.heardFrom(device.id);
         if (heard <= offlineSince) continue;
-        outcomes = engine.offlineCheck(device, c.building, device.rules, heard, now, states);
+        outcomes = engine.offlineCheck({ device, building: c.building, overrides: device.rules, lastSeenAt: heard, now }, states);
       } else {
         const last = this.lastSeen(device);
         const due = engine.offlineDue(device, c.building, device.rules, last);
         if (due === undefined || (due > now && !this.isOffline(device.id))) continue;
-        outcomes = engine.offlineCheck(device, c.building, device.rules, last, now, states);
+        outcomes = engine.offlineCheck({ device, building: c.building, overrides: device.rules, lastSeenAt: last, now }, states);
       }
       if (outcomes.length > 0) alerts.applyOutcomes(outcomes, { device, building: c.building });
     }
@@ -226,7 +226,7 @@ export class RuleRunner {
     const now = this.deps.clock.now();
     const outcomes = online
       ? this.isOffline(deviceId)
-        ? this.deps.engine.offlineCheck(c.device, c.building, c.device.rules, now, now, this.deps.states)
+        ? this.deps.engine.offlineCheck({ device: c.device, building: c.building, overrides: c.device.rules, lastSeenAt: now, now }, this.deps.states)
         : []
       : this.deps.engine.lastWill(c.device, c.building, c.device.rules, now, this.deps.states);
     if (outcomes.length > 0) this.deps.alerts.applyOutcomes(outcomes, { device: c.device, building: c.building });

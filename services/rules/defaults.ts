@@ -368,7 +368,7 @@ export const DEFAULT_RULE_TABLE: readonly DefaultRuleRow[] = [
   { ruleId: 'device_supervisory', appliesTo: 'uitd (severity major)', state: 'any', condition: 'event supervisory = true (bit4 监管, not in test mode)', defaultValue: '—', forClear: '0 s / 0 s', source: 'GB/T 26875.3-2011 status bit4 supervisory (facts 20–21); not a fire alarm' },
 ];
 
-export const DEFAULT_RULE_TABLE_START = '<!-- default-rules:start (generated from services/rules/defaults.ts: npm run docs:rules) -->';
+export const DEFAULT_RULE_TABLE_START = '<!-- default-rules:start (generated from services/rules/defaults.ts: npm run docs) -->';
 export const DEFAULT_RULE_TABLE_END = '<!-- default-rules:end -->';
 
 /** The Markdown table of DEFAULT_RULE_TABLE, as it stands in README.md between the markers. */

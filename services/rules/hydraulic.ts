@@ -19,21 +19,13 @@
  * Pure: state lives in the rule memory the engine persists with the condition states.
  */
 import type { Reading } from '../telemetry/telemetry.js';
-import type { RuleMemory } from './rule-families/rule-family.js';
+import type { FlowMemory, RuleMemory } from './rule-families/rule-family.js';
 import type { RuleParams, RuleSet } from './rule-types.js';
 
 export type HydraulicState = 'standby' | 'flowing' | 'test';
 
 /** Design choice: a flow that no signal or recovery ends is assumed over after 30 min. */
 export const FLOW_LATCH_MAX_S = 30 * 60;
-
-export interface FlowMemory {
-  cause: 'signal' | 'drop';
-  /** epoch ms the flow began */
-  since: number;
-  /** drop: the pressure it fell from (MPa) */
-  from?: number;
-}
 
 /**
  * The state for this reading, and the memory with the reading's flow signal applied. Only

@@ -113,6 +113,12 @@ export interface RuleContext {
   testing?: boolean;
 }
 
+/** offlineCheck's input: the device in its context, when it was last heard from, and now (epoch ms). */
+export interface OfflineCheck extends Omit<RuleContext, 'testing'> {
+  lastSeenAt: number;
+  now: number;
+}
+
 /** What the engine cannot know from readings alone. */
 export interface Conditions {
   /** a scheduled test is running for the device (an end-of-line or pump test): see hydraulic.ts */
@@ -268,8 +274,9 @@ export class RuleEngine {
   }
 
   /** Raise device_offline after `threshold` s of silence; clear it if the device was seen since. */
-  offlineCheck(device: Device, building: Building, overrides: unknown, lastSeenAt: number, now: number, store: RuleStateStore): RuleOutcome[] {
-    const params = this.rulesFor(device, building, overrides).device_offline;
+  offlineCheck(check: OfflineCheck, store: RuleStateStore): RuleOutcome[] {
+    const { device, building, lastSeenAt, now } = check;
+    const params = this.rulesFor(device, building, check.overrides).device_offline;
     const ev = params && offlineCheck(lastSeenAt, now, params);
     if (!params || !ev) return [];
     // Still silent and already offline: nothing new to say (repeated checks must not storm).

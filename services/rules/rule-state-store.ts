@@ -13,13 +13,55 @@ export interface StoredCondition {
   state: ConditionState;
 }
 
+/**
+ * Values in a RuleStateStore are snapshots, never shared with the caller (the contract every
+ * implementation passes: tests/support/rule-state-store-contract.ts):
+ *  - `set` and `setMemory` keep a copy of their own: changing the object passed in afterwards
+ *    changes nothing stored;
+ *  - `get`, `getMemory` and `openConditions` give back read-only values — frozen, nested parts
+ *    included, so a write to one throws a TypeError instead of changing the store behind its back
+ *    (for the SQLite store: unsaved, so lost at the next reload or restart). To change a state,
+ *    build a new one and set it: the engine does (condition.ts step/tick and every rule family
+ *    return new objects; rule-engine.ts writes them back with set/setMemory). Giving back the
+ *    stored value itself, not a copy, keeps the hot path — a get per rule and a getMemory per
+ *    reading — free of allocation; only what is set is copied, and only its parts that are new
+ *    (see `snapshot`);
+ *  - `setMemory` replaces the device's memory whole; a value got back and set again is kept.
+ * A 'normal' state is not kept: after set(…, normal) `get` answers undefined (the engine's path for
+ * a healthy reading allocates nothing) and `openConditions` does not list it.
+ */
 export interface RuleStateStore {
   get(deviceId: string, ruleId: RuleId): ConditionState | undefined;
   set(deviceId: string, ruleId: RuleId, state: ConditionState): void;
   getMemory(deviceId: string): RuleMemory | undefined;
   setMemory(deviceId: string, memory: RuleMemory): void;
-  /** every condition not in phase 'normal' (the only ones with timers), for dueChecks */
+  /**
+   * every condition not in phase 'normal' (the only ones with timers), for dueChecks; states may be
+   * set while it is iterated (dueChecks does): it yields what was open when the iteration began
+   */
   openConditions(): Iterable<StoredCondition>;
+}
+
+/** values `snapshot` made: deeply frozen, so safe to share as they are */
+const snapshots = new WeakSet<object>();
+
+/**
+ * A deeply frozen copy of plain JSON-like data (condition states, rule memory) for a store to keep
+ * and give back. Parts that are snapshots already are shared, not copied: the families build the
+ * next memory from the last one (`{ ...memory, unchanged }`, a window with one point added), so a
+ * reading copies only what it changed, and a value got back and set again costs nothing.
+ */
+export function snapshot<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || snapshots.has(value)) return value;
+  let copy: object;
+  if (Array.isArray(value)) copy = value.map(snapshot);
+  else {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) o[k] = snapshot(v);
+    copy = o;
+  }
+  snapshots.add(Object.freeze(copy));
+  return copy as T;
 }
 
 export class InMemoryRuleStateStore implements RuleStateStore {
@@ -34,19 +76,18 @@ export class InMemoryRuleStateStore implements RuleStateStore {
     const key = `${deviceId}\u0000${ruleId}`;
     // Normal states carry no timer; dropping them keeps the map as small as the open conditions.
     if (state.phase === 'normal') this.states.delete(key);
-    else this.states.set(key, { deviceId, ruleId, state: structuredClone(state) });
+    else this.states.set(key, snapshot({ deviceId, ruleId, state }));
   }
 
   getMemory(deviceId: string): RuleMemory | undefined {
-    const m = this.memory.get(deviceId);
-    return m === undefined ? undefined : structuredClone(m);
+    return this.memory.get(deviceId);
   }
 
   setMemory(deviceId: string, memory: RuleMemory): void {
-    this.memory.set(deviceId, structuredClone(memory));
+    this.memory.set(deviceId, snapshot(memory));
   }
 
   *openConditions(): Iterable<StoredCondition> {
-    for (const c of [...this.states.values()]) yield { ...c, state: structuredClone(c.state) };
+    yield* [...this.states.values()];
   }
 }

@@ -2,7 +2,7 @@
  * What an alert is to a monitoring centre or platform: fire evidence, a supervisory (监管)
  * condition, or a fault. One table for every uplink (issue #16 item 6): the JSON uplink sends the
  * category as `data.category`, the GB/T 26875.3 client turns it into component status bits
- * (services/protocols/gb26875/status-map.ts). docs/uplink-format.md prints this table.
+ * (services/uplink/adapters/gb26875-status-map.ts). docs/uplink-format.md prints this table.
  *
  * Why it matters: a monitoring centre forwards a confirmed fire alarm to the 119 command centre
  * within seconds (GB 50440), so only fire evidence may be labelled a fire. A low pressure, an

@@ -8,7 +8,7 @@
  *                                                                                 dead letters)
  */
 
-import { FEED_EVENT_TYPES } from '../alerts/model.js';
+import { FEED_EVENT_TYPES } from '../live-feed/model.js';
 
 export const UPLINK_FORMAT = 'firewatch.uplink/v1';
 
@@ -68,6 +68,11 @@ export interface UplinkAdapter {
    * has no mapping for count as accepted); rejects with an UplinkError otherwise.
    */
   send(items: readonly StoredUplinkItem[]): Promise<void>;
+  /**
+   * Ends a send in flight at once (it rejects, retryable: the batch stays in the outbox), closes
+   * every connection to the remote, and makes any later send reject (retryable) without reaching
+   * it. The contract all three pass: tests/support/uplink-adapter-contract.ts.
+   */
   close(): Promise<void> | void;
 }
 

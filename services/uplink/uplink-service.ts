@@ -24,7 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { LiveFeed } from '../live-feed/live-feed.js';
-import type { FeedEvent } from '../alerts/model.js';
+import type { FeedEvent } from '../live-feed/model.js';
 import type { Building } from '../devices/model.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Reading } from '../telemetry/telemetry.js';

@@ -1,9 +1,18 @@
 /**
- * A real HTTP platform for uplink tests (node:http): it accepts, fails (503), hangs (timeout) or
- * refuses (400) on demand, and records every item it accepted, duplicates included.
+ * Real platforms for uplink tests, one per adapter, each started on an ephemeral port (or again on
+ * the port it had, after stop()):
+ *   - UplinkReceiver: an HTTP platform (node:http). It accepts, fails (503), hangs (timeout) or
+ *     refuses (400) on demand, and records every item it accepted, duplicates included.
+ *   - MqttUplinkBroker: an MQTT broker (aedes in-process) that PUBACKs, or withholds the PUBACK, on
+ *     demand, and records every item published to it.
+ *   - MonitoringCentreReceiver: a GB/T 26875.3 monitoring centre (TCP, built on the codec) that
+ *     confirms, denies or ignores data frames on demand, and records the app data it confirmed.
+ * Each counts the connections open to it, so a test can see an adapter let go of them.
  */
+import { Aedes, type Client } from 'aedes';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
+import { Command, FrameSplitter, decodeAppData, decodeFrame, encodeReply, isHeartbeat, type Frame } from '../../services/protocols/gb26875/index.js';
 
 export type ReceiverMode = 'ok' | 'fail' | 'hang' | 'reject';
 
@@ -11,6 +20,24 @@ export interface ReceivedBatch {
   headers: IncomingMessage['headers'];
   raw: string;
   body: any;
+}
+
+/** A server's connections: those open now, and how many it ever accepted. */
+class Connections {
+  readonly open = new Set<Socket>();
+  opened = 0;
+
+  watch(server: Server | TcpServer): void {
+    server.on('connection', (s: Socket) => {
+      this.opened++;
+      this.open.add(s);
+      s.on('close', () => this.open.delete(s));
+    });
+  }
+
+  destroyAll(): void {
+    for (const s of this.open) s.destroy();
+  }
 }
 
 export class UplinkReceiver {
@@ -21,9 +48,12 @@ export class UplinkReceiver {
   requests = 0;
   private server: Server | undefined;
   private readonly hanging = new Set<ServerResponse>();
+  private readonly conns = new Connections();
   url = '';
+  port = 0;
 
-  async start(): Promise<string> {
+  /** Listen on `port` (default: an ephemeral one; after stop(), the same one again). */
+  async start(port = this.port): Promise<string> {
     this.server = createServer((req, res) => {
       let raw = '';
       req.setEncoding('utf8');
@@ -48,8 +78,10 @@ export class UplinkReceiver {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/ingest`;
+    this.conns.watch(this.server);
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    this.url = `http://127.0.0.1:${this.port}/ingest`;
     return this.url;
   }
 
@@ -64,9 +96,159 @@ export class UplinkReceiver {
     return this.items().filter((i) => (seen.has(i.id) ? false : (seen.add(i.id), true)));
   }
 
+  /** connections open to it now */
+  connections(): number {
+    return this.conns.open.size;
+  }
+
+  /** connections it ever accepted */
+  opened(): number {
+    return this.conns.opened;
+  }
+
   async close(): Promise<void> {
     for (const r of this.hanging) r.destroy();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+}
+
+/** A remote MQTT broker (aedes, in-process) for the MQTT bridge. */
+export class MqttUplinkBroker {
+  private answer: 'ok' | 'silent' = 'ok';
+  /** PUBACKs withheld while silent (aedes reads nothing more from that client until they are given) */
+  private held: Array<() => void> = [];
+  /** every message PUBACKed, in arrival order, duplicates included */
+  readonly published: Array<{ topic: string; body: any }> = [];
+  /** publishes received, answered or not */
+  publishes = 0;
+  private aedes: Aedes | undefined;
+  private server: TcpServer | undefined;
+  private readonly conns = new Connections();
+  port = 0;
+  url = '';
+
+  async start(port = this.port): Promise<string> {
+    const aedes = await Aedes.createBroker({
+      authorizePublish: (_client: Client | null, packet, callback) => {
+        this.publishes++;
+        const accept = () => {
+          this.published.push({ topic: packet.topic, body: JSON.parse(packet.payload.toString()) });
+          callback(null);
+        };
+        // withheld: aedes sends no PUBACK until the callback
+        if (this.answer === 'silent') this.held.push(accept);
+        else accept();
+      },
+    });
+    this.aedes = aedes;
+    this.server = createTcpServer((s) => aedes.handle(s));
+    this.conns.watch(this.server);
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    this.url = `mqtt://127.0.0.1:${this.port}`;
+    return this.url;
+  }
+
+  /**
+   * 'ok': PUBACK every publish; 'silent': withhold the PUBACKs (a broker that stopped answering).
+   * Back to 'ok', the withheld ones are given late (a slow broker, not a lost message).
+   */
+  get mode(): 'ok' | 'silent' {
+    return this.answer;
+  }
+
+  set mode(m: 'ok' | 'silent') {
+    this.answer = m;
+    if (m === 'ok') for (const accept of this.held.splice(0)) accept();
+  }
+
+  /** connections open to it now */
+  connections(): number {
+    return this.conns.open.size;
+  }
+
+  /** connections it ever accepted */
+  opened(): number {
+    return this.conns.opened;
+  }
+
+  async close(): Promise<void> {
+    this.held = [];
+    this.conns.destroyAll();
+    const aedes = this.aedes;
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.aedes = undefined;
+    this.server = undefined;
+  }
+}
+
+/** A GB/T 26875.3 monitoring centre for the uplink client. Heartbeats are always confirmed. */
+export class MonitoringCentreReceiver {
+  /**
+   * 'confirm' every frame; 'deny' every data frame (the UITD status, type 21, is still confirmed:
+   * the centre refuses the item, not the link); 'silent': answer no frame but heartbeats
+   */
+  mode: 'confirm' | 'deny' | 'silent' = 'confirm';
+  /** every frame received, heartbeats included */
+  readonly frames: Frame[] = [];
+  /** data frames confirmed, in arrival order, duplicates (resends) included */
+  readonly confirmed: Frame[] = [];
+  private server: TcpServer | undefined;
+  private readonly conns = new Connections();
+  port = 0;
+
+  async start(port = this.port): Promise<number> {
+    this.server = createTcpServer((s) => {
+      s.on('error', () => undefined);
+      const splitter = new FrameSplitter();
+      s.on('data', (c: Buffer) => {
+        for (const o of splitter.push(c)) {
+          if (o.kind !== 'frame') continue;
+          const d = decodeFrame(o.frame);
+          if (!d.ok) continue;
+          const f = d.frame;
+          this.frames.push(f);
+          const status = MonitoringCentreReceiver.appDataType(f) === 21;
+          const answer = isHeartbeat(f) ? 'confirm' : this.mode === 'deny' && status ? 'confirm' : this.mode;
+          if (answer === 'silent') continue;
+          if (answer === 'confirm' && !isHeartbeat(f) && !status) this.confirmed.push(f);
+          s.write(encodeReply(f, answer === 'confirm' ? Command.confirm : Command.deny, new Date()));
+        }
+      });
+    });
+    this.conns.watch(this.server);
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this.port;
+  }
+
+  static appDataType(f: Frame): number | undefined {
+    if (f.appData.length === 0) return undefined;
+    const a = decodeAppData(f.appData);
+    return a.ok ? a.appData.type : undefined;
+  }
+
+  /** data frames received (not heartbeats, not our UITD status), answered or not */
+  dataFrames(): Frame[] {
+    return this.frames.filter((f) => !isHeartbeat(f) && MonitoringCentreReceiver.appDataType(f) !== 21);
+  }
+
+  /** connections open to it now */
+  connections(): number {
+    return this.conns.open.size;
+  }
+
+  /** connections it ever accepted */
+  opened(): number {
+    return this.conns.opened;
+  }
+
+  async close(): Promise<void> {
+    this.conns.destroyAll();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
   }
 }

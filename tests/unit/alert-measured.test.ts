@@ -66,7 +66,7 @@ describe('measured, per rule', () => {
     const d = dev('water_level', { reportIntervalS: 10 });
     const engine = new RuleEngine();
     const store = new InMemoryRuleStateStore();
-    const [o] = engine.offlineCheck(d, bld, undefined, at(0), at(45), store);
+    const [o] = engine.offlineCheck({ device: d, building: bld, lastSeenAt: at(0), now: at(45) }, store);
     expect(o!.measured.since).toBe(at(0));
     expect(o!.measured.value).toBeNull();
     const [w] = engine.lastWill(dev('water_level', { id: 'other' }), bld, undefined, at(50), store);

@@ -10,7 +10,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { measuringRange } from '../../services/devices/measuring-range.js';
 import type { DeviceRegistry } from '../../services/devices/registry.js';
-import { buildStages, type IngestContext } from '../../services/pipeline/pipeline.js';
+import { buildStages } from '../../services/pipeline/pipeline.js';
+import type { IngestContext } from '../../services/pipeline/types.js';
 import { DEVICE_KINDS, PHYSICAL_LIMITS, validateMessage, type Channel, type DeviceKind } from '../../services/telemetry/telemetry.js';
 
 const NOW = Date.UTC(2026, 11, 2, 8, 0, 0);

@@ -271,11 +271,11 @@ describe('device_offline (3 × reportIntervalS)', () => {
 
   it('fires at 180 s of silence, not at 179 s, and any reading clears it', () => {
     expect(engine.offlineDue(d, bld, undefined, at(0))).toBe(at(180));
-    expect(engine.offlineCheck(d, bld, undefined, at(0), at(179), store)).toEqual([]);
-    const off = engine.offlineCheck(d, bld, undefined, at(0), at(180), store);
+    expect(engine.offlineCheck({ device: d, building: bld, lastSeenAt: at(0), now: at(179) }, store)).toEqual([]);
+    const off = engine.offlineCheck({ device: d, building: bld, lastSeenAt: at(0), now: at(180) }, store);
     expect(off.map(show)).toEqual(['raise:device_offline@180']);
     expect(off[0]).toMatchObject({ class: 'fault', value: 180 });
-    expect(engine.offlineCheck(d, bld, undefined, at(0), at(240), store)).toEqual([]); // no storm
+    expect(engine.offlineCheck({ device: d, building: bld, lastSeenAt: at(0), now: at(240) }, store)).toEqual([]); // no storm
     expect(feed(d, [[300, { occupied: false }]]).events).toEqual(['clear:device_offline@300']);
   });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeAppData, decodeComponentStatus, encodeAppData } from '../../services/protocols/gb26875/index.js';
-import { alertBits, loadStatusMap, parseStatusMap, statusWordFor } from '../../services/protocols/gb26875/status-map.js';
+import { alertBits, loadStatusMap, parseStatusMap, statusWordFor } from '../../services/uplink/adapters/gb26875-status-map.js';
 import { RULE_SYSTEM_ADDRESS, appDataForItem } from '../../services/uplink/adapters/gb26875-mapping.js';
 import { loadConfig } from '../../services/config/config.js';
 import { RULE_CLASS, RULE_IDS } from '../../services/rules/rule-types.js';

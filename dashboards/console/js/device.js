@@ -7,7 +7,7 @@ import { alertTable, auditPanel, fmtFields } from './building.js';
 import { deviceCharts } from './chart.js';
 import { commissioningPanel, rejectionText } from './commissioning.js';
 import { copyText, h, replace } from './dom.js';
-import { fmtSpan, qty, RULE_UNITS } from './board.js';
+import { fmtSpan, qty, RULE_UNITS } from './alert-text.js';
 import { actor, fmtDateTime, isoToShanghaiLocal, msg, name, shanghaiLocalToIso, t } from './i18n.js';
 
 export function secretBox(label, secret) {

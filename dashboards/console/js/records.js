@@ -8,7 +8,7 @@
  */
 import { api, get } from './api.js';
 import { h, replace } from './dom.js';
-import { historyText, valueLine } from './board.js';
+import { historyText, valueLine } from './alert-text.js';
 import { actor, alertNote, fmtDateTime, msg, name, OUTCOMES, STREETS, t } from './i18n.js';
 
 const PAGE = 50;

@@ -31,7 +31,7 @@
  */
 import { z } from 'zod';
 import type { LiveFeed } from '../../live-feed/live-feed.js';
-import type { FeedEvent } from '../../alerts/model.js';
+import type { FeedEvent } from '../../live-feed/model.js';
 import type { BearerGuard } from '../../auth/bearer-guard.js';
 import { TooManyAttemptsError } from '../../auth/auth-service.js';
 import type { LiveAuthenticator, PrincipalChange, ResolvedCredential } from '../../auth/model.js';

@@ -3,7 +3,6 @@
  * pure evaluate() that turns one reading into per-rule verdicts for the condition state machine.
  */
 import type { DeviceKind, Reading } from '../../telemetry/telemetry.js';
-import type { FlowMemory } from '../hydraulic.js';
 import type { RuleId, RuleSet } from '../rule-types.js';
 
 export interface RuleEvaluation {
@@ -22,6 +21,19 @@ export interface RuleEvaluation {
    * the window it fell from, so a person reads the pressure, not only the drop (issue #17 item 2)
    */
   measured?: number;
+  from?: number;
+}
+
+/**
+ * Water flowing at a pressure point, as remembered between readings: what hydraulic.ts (the only
+ * code that sets or reads it) needs to tell a flowing point from one at rest. Part of the memory
+ * record below, so it is declared with it.
+ */
+export interface FlowMemory {
+  cause: 'signal' | 'drop';
+  /** epoch ms the flow began */
+  since: number;
+  /** drop: the pressure it fell from (MPa) */
   from?: number;
 }
 

@@ -1,5 +1,6 @@
 /** The live feed's durable event log and the maintenance windows, over SQLite. */
-import type { EventLogStore, FeedEvent, MaintenanceStore, MaintenanceWindow } from '../../alerts/model.js';
+import type { MaintenanceStore, MaintenanceWindow } from '../../alerts/model.js';
+import type { EventLogStore, FeedEvent } from '../../live-feed/model.js';
 import type { Db } from './database.js';
 
 export class SqliteEventLogStore implements EventLogStore {

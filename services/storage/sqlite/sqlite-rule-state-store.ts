@@ -5,12 +5,14 @@
  * wills). `reload()` drops unsaved changes after a rolled-back batch.
  *
  * Kept per device (device → rule → state): the hot path does a handful of lookups per reading and
- * builds no composite key strings.
+ * builds no composite key strings. What it keeps are snapshots (rule-state-store.ts): frozen copies
+ * of what was set, given back as they are; a value set again unchanged (the same snapshot) is not
+ * saved again.
  */
 import type { Statement } from 'better-sqlite3';
 import type { ConditionState } from '../../rules/condition.js';
 import type { RuleMemory } from '../../rules/rule-families/rule-family.js';
-import type { RuleStateStore, StoredCondition } from '../../rules/rule-state-store.js';
+import { snapshot, type RuleStateStore, type StoredCondition } from '../../rules/rule-state-store.js';
 import type { RuleId } from '../../rules/rule-types.js';
 import type { Db } from './database.js';
 import { every } from '../../shared/every.js';
@@ -47,10 +49,10 @@ export class SqliteRuleStateStore implements RuleStateStore {
 
   private load(): void {
     for (const r of this.db.prepare('SELECT device_id, rule_id, state FROM rule_state').all() as Array<{ device_id: string; rule_id: RuleId; state: string }>) {
-      this.byDevice(r.device_id).set(r.rule_id, { deviceId: r.device_id, ruleId: r.rule_id, state: JSON.parse(r.state) as ConditionState });
+      this.byDevice(r.device_id).set(r.rule_id, snapshot({ deviceId: r.device_id, ruleId: r.rule_id, state: JSON.parse(r.state) as ConditionState }));
     }
     for (const r of this.db.prepare('SELECT device_id, memory FROM rule_memory').all() as Array<{ device_id: string; memory: string }>) {
-      this.memory.set(r.device_id, JSON.parse(r.memory) as RuleMemory);
+      this.memory.set(r.device_id, snapshot(JSON.parse(r.memory) as RuleMemory));
     }
   }
 
@@ -85,7 +87,10 @@ export class SqliteRuleStateStore implements RuleStateStore {
       }
       return;
     }
-    this.byDevice(deviceId).set(ruleId, { deviceId, ruleId, state: { ...state } });
+    const m = this.byDevice(deviceId);
+    // the very state it holds, set again (a tick with nothing due): nothing changed, nothing to save
+    if (m.get(ruleId)?.state === state) return;
+    m.set(ruleId, snapshot({ deviceId, ruleId, state }));
     this.markDirty(deviceId, ruleId);
   }
 
@@ -94,7 +99,8 @@ export class SqliteRuleStateStore implements RuleStateStore {
   }
 
   setMemory(deviceId: string, memory: RuleMemory): void {
-    this.memory.set(deviceId, memory);
+    if (this.memory.get(deviceId) === memory) return; // given back unchanged (a reading no family kept anything of)
+    this.memory.set(deviceId, snapshot(memory));
     this.dirtyMemory.add(deviceId);
   }
 

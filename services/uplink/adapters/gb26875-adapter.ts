@@ -4,7 +4,7 @@
  *
  *   connect ─► serial := 0 ─► UITD status (type 21, "normal monitoring")
  *   every heartbeatMs: command 2 with empty app data (fact 8)
- *   each item ─► app data (uplink-mapping.ts, status bits: status-map.ts) ─► command 2 frame ─► wait for command 3 with the same serial
+ *   each item ─► app data (gb26875-mapping.ts, status bits: gb26875-status-map.ts) ─► command 2 frame ─► wait for command 3 with the same serial
  *                 deny (6) or no answer within timeoutMs ─► resend, at most `retries` times (fact 4: 10 s, 3)
  *
  * Outcome per exchange: confirmed → next; every attempt timed out → retryable failure (the link is
@@ -19,7 +19,7 @@ import { encodeAppData, type AppDataInput } from '../../protocols/gb26875/app-da
 import { FrameSplitter } from '../../protocols/gb26875/frame-splitter.js';
 import { Command, decodeFrame, encodeFrame, type ProtocolVersion } from '../../protocols/gb26875/frame.js';
 import { encodeUitdStatus } from '../../protocols/gb26875/tables.js';
-import type { StatusMap } from '../../protocols/gb26875/status-map.js';
+import type { StatusMap } from './gb26875-status-map.js';
 import { appDataForItem } from './gb26875-mapping.js';
 
 export interface Gb26875ClientOptions {
@@ -73,6 +73,7 @@ export class Gb26875UplinkClient implements UplinkAdapter {
   }
 
   private link(): Promise<Socket> {
+    if (this.closed) return Promise.reject(new UplinkError('the GB/T 26875.3 uplink is closed', true));
     if (this.socket) return Promise.resolve(this.socket);
     this.connecting ??= new Promise<Socket>((resolve, reject) => {
       const s = connect({ host: this.opts.host, port: this.opts.port });
@@ -87,6 +88,7 @@ export class Gb26875UplinkClient implements UplinkAdapter {
       s.once('connect', () => {
         s.setTimeout(0);
         s.off('error', fail);
+        if (this.closed) return fail(new Error('the uplink closed while connecting')); // no link left behind
         s.on('error', () => {
           /* followed by 'close' */
         });

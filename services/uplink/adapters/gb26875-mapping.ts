@@ -4,7 +4,7 @@
  * monitoring (docs/standards.md §1.7, §1.8), so those use the user-defined codes vendors use (G6).
  *
  *   alert raised / recurred ─► type 2 component status: bit0 normal + the alert's bits from the
- *                              status map (status-map.ts): bit1 fire alarm for fire evidence only,
+ *                              status map (gb26875-status-map.ts): bit1 fire alarm for fire evidence only,
  *                              bit4 supervisory for water, lane and electrical-fire hazards, bit2 fault
  *   alert cleared (hazard), closed after clearing (fault) ─► type 2 with bit0 only (recovery)
  *   reading ─► type 3 analog values (pressure: type 5 kPa, 0.1 kPa steps; level: type 2; …)
@@ -12,7 +12,7 @@
  */
 import type { UplinkItem } from '../model.js';
 import type { AppDataInput, AnalogValueInput, ComponentAddress, ComponentStatusInput } from '../../protocols/gb26875/app-data.js';
-import { statusWordFor, type StatusMap } from '../../protocols/gb26875/status-map.js';
+import { statusWordFor, type StatusMap } from './gb26875-status-map.js';
 import { ANALOG_TYPES } from '../../protocols/gb26875/tables.js';
 
 /** System types (fact §1.7): 11 hydrant, 12 sprinkler, 1 fire alarm system; ≥128 user-defined. */

@@ -36,6 +36,9 @@ export class MqttUplinkAdapter implements UplinkAdapter {
   readonly maxBatch = 50;
   private client: MqttClient | undefined;
   private wasConnected = false;
+  private closed = false;
+  /** publishes waiting for their PUBACK: close() ends them (the uplink's shutdown waits for the send) */
+  private readonly waiting = new Set<(err?: UplinkError) => void>();
 
   constructor(private readonly opts: MqttAdapterOptions) {}
 
@@ -63,22 +66,28 @@ export class MqttUplinkAdapter implements UplinkAdapter {
 
   async send(items: readonly StoredUplinkItem[]): Promise<void> {
     const client = this.client;
+    if (this.closed) throw new UplinkError('the MQTT uplink is closed', true);
     if (!client?.connected) throw new UplinkError(`MQTT broker ${this.opts.url} not connected`, true);
     // in order: one PUBACK before the next publish keeps the remote order per device
     for (const item of items) {
       const body = JSON.stringify({ version: UPLINK_FORMAT, ...canonicalItem(item) });
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new UplinkError(`no PUBACK within ${this.opts.timeoutMs} ms`, true)), this.opts.timeoutMs);
-        client.publish(renderTopic(this.opts.topic, item), body, { qos: 1 }, (err) => {
+        const done = (err?: UplinkError) => {
           clearTimeout(timer);
-          if (err) reject(new UplinkError(`publish failed: ${err.message}`, true, { cause: err }));
+          this.waiting.delete(done);
+          if (err) reject(err);
           else resolve();
-        });
+        };
+        const timer = setTimeout(() => done(new UplinkError(`no PUBACK within ${this.opts.timeoutMs} ms`, true)), this.opts.timeoutMs);
+        this.waiting.add(done);
+        client.publish(renderTopic(this.opts.topic, item), body, { qos: 1 }, (err) => done(err ? new UplinkError(`publish failed: ${err.message}`, true, { cause: err }) : undefined));
       });
     }
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const done of [...this.waiting]) done(new UplinkError('the MQTT uplink closed while waiting for a PUBACK', true));
     const c = this.client;
     if (!c) return;
     await new Promise<void>((resolve) => c.end(true, {}, () => resolve()));

@@ -29,8 +29,8 @@ import {
   lookupSelector,
   type AlertCategory,
   type CategorisedAlert,
-} from '../../uplink/alert-category.js';
-import { COMPONENT_STATUS_BITS, encodeComponentStatus, type ComponentStatusFlags } from './tables.js';
+} from '../alert-category.js';
+import { COMPONENT_STATUS_BITS, encodeComponentStatus, type ComponentStatusFlags } from '../../protocols/gb26875/tables.js';
 
 /** The bits an alert may set: every component status flag but bit0, which we always set. */
 export const ALERT_STATUS_BITS = COMPONENT_STATUS_BITS.map(([name]) => name).filter((n) => n !== 'normal') as Exclude<keyof ComponentStatusFlags, 'normal'>[];

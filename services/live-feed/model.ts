@@ -1,0 +1,30 @@
+/** The live feed's events (what duty consoles and the uplink read) and the store that keeps them for replay. */
+export const FEED_EVENT_TYPES = [
+  'alert.raised',
+  'alert.updated',
+  'alert.cleared',
+  'alert.escalated',
+  'alert.closed',
+  'device.online',
+  'device.offline',
+] as const;
+export type FeedEventType = (typeof FEED_EVENT_TYPES)[number];
+
+export interface FeedEvent {
+  seq: number;
+  type: FeedEventType;
+  at: string;
+  street: string | null;
+  buildingId: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface EventLogStore {
+  /** append and return the assigned sequence number (monotonically increasing, durable) */
+  append(e: Omit<FeedEvent, 'seq'>): FeedEvent;
+  /** events with seq > afterSeq, oldest first */
+  since(afterSeq: number, limit: number): FeedEvent[];
+  lastSeq(): number;
+  /** drop events older than `before` (epoch ms); returns how many */
+  prune(before: number): number;
+}
