@@ -5,70 +5,13 @@
  * readings as analog values (type 3, pressure in kPa), after de-duplication each exactly once and
  * in order per component; a frame the centre always denies is dead-lettered.
  */
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Command, FrameSplitter, decodeAppData, decodeFrame, encodeReply, isHeartbeat, type Frame } from '../../services/protocols/gb26875/index.js';
+import { decodeAppData, isHeartbeat } from '../../services/protocols/gb26875/index.js';
 import { appDataForItem, componentAddressFor } from '../../services/uplink/adapters/gb26875-mapping.js';
 import { ManualClock } from '../../services/shared/clock.js';
 import { itemFromFeedEvent } from '../../services/uplink/uplink-service.js';
+import { MonitoringCentreReceiver } from '../support/uplink-receiver.js';
 import { connectDevice, endClient, provisionDevice, publish, startService, tempDir, waitFor, type TestService } from '../support/service.js';
-
-type Behaviour = 'confirm' | 'deny' | 'drop';
-
-class MonitoringCentre {
-  readonly frames: Frame[] = [];
-  readonly confirmed: Frame[] = [];
-  readonly denied: Frame[] = [];
-  readonly dropped: Frame[] = [];
-  policy: (f: Frame, firstAttempt: boolean) => Behaviour = () => 'confirm';
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  async start(port = 0): Promise<number> {
-    this.server = createServer((s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.on('error', () => undefined);
-      const splitter = new FrameSplitter();
-      const seen = new Set<number>();
-      s.on('data', (c: Buffer) => {
-        for (const o of splitter.push(c)) {
-          if (o.kind !== 'frame') continue;
-          const d = decodeFrame(o.frame);
-          if (!d.ok) continue;
-          const f = d.frame;
-          this.frames.push(f);
-          const first = !seen.has(f.serial);
-          seen.add(f.serial);
-          const b = isHeartbeat(f) ? 'confirm' : this.policy(f, first);
-          if (b === 'drop') this.dropped.push(f);
-          else {
-            (b === 'confirm' ? this.confirmed : this.denied).push(f);
-            s.write(encodeReply(f, b === 'confirm' ? Command.confirm : Command.deny, new Date()));
-          }
-        }
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this.port;
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-
-  /** confirmed app-data objects of a type, with their frame */
-  objects(type: number): any[] {
-    return this.confirmed.flatMap((f) => {
-      const a = decodeAppData(f.appData);
-      return a.ok && a.appData.type === type ? (a.appData.objects as any[]) : [];
-    });
-  }
-}
 
 const keyOf = (o: any) => `${o.systemAddress}/${o.address.zone}-${o.address.position}:${o.status ?? o.value}:${o.time?.getTime()}`;
 
@@ -79,9 +22,9 @@ afterAll(async () => {
 
 describe('GB/T 26875.3 uplink client', () => {
   it('forwards alert state changes and readings through confirm, deny, drop, a centre outage and a restart', async () => {
-    const centre = new MonitoringCentre();
+    const centre = new MonitoringCentreReceiver();
     const port = await centre.start();
-    cleanup.push(() => centre.stop());
+    cleanup.push(() => centre.close());
     let n = 0;
     // every data frame: first attempt denied (1 in 3) or dropped (1 in 3); a resend is confirmed
     centre.policy = (f, first) => {
@@ -128,7 +71,7 @@ describe('GB/T 26875.3 uplink client', () => {
     await waitFor(() => centre.frames.some((f) => isHeartbeat(f)), 'a heartbeat', 5_000);
 
     // centre outage: items wait; the service restarts in the middle; the centre comes back
-    await centre.stop();
+    await centre.close();
     await send(0.05);
     await waitFor(async () => (await backlog()).retries >= 1, 'a failed attempt');
     await endClient(client);

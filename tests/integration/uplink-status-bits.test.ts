@@ -9,62 +9,18 @@
  * broken one stops the start.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Command, FrameSplitter, decodeAppData, decodeFrame, encodeReply, type Frame } from '../../services/protocols/gb26875/index.js';
 import { RULE_SYSTEM_ADDRESS, componentAddressFor } from '../../services/uplink/adapters/gb26875-mapping.js';
 import { ManualClock } from '../../services/shared/clock.js';
 import { connectDevice, endClient, provisionDevice, publish, startService, tempDir, waitFor, type Provisioned, type TestService } from '../support/service.js';
-import { UplinkReceiver } from '../support/uplink-receiver.js';
+import { MonitoringCentreReceiver, UplinkReceiver } from '../support/uplink-receiver.js';
 
-/** A monitoring centre that confirms every frame and keeps the decoded component status objects. */
-class Centre {
-  readonly frames: Frame[] = [];
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  async start(): Promise<number> {
-    this.server = createServer((s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.on('error', () => undefined);
-      const splitter = new FrameSplitter();
-      s.on('data', (c: Buffer) => {
-        for (const o of splitter.push(c)) {
-          if (o.kind !== 'frame') continue;
-          const d = decodeFrame(o.frame);
-          if (!d.ok) continue;
-          this.frames.push(d.frame);
-          s.write(encodeReply(d.frame, Command.confirm, new Date()));
-        }
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this.port;
-  }
-
-  /** type 2 objects (component status), in arrival order */
-  components(): any[] {
-    return this.frames.flatMap((f) => {
-      const a = decodeAppData(f.appData);
-      return a.ok && a.appData.type === 2 ? (a.appData.objects as any[]) : [];
-    });
-  }
-
-  /** the component status objects of one device's alert (its component address, the rule's system address) */
-  of(deviceId: string, rule: string): any[] {
-    const addr = componentAddressFor(deviceId);
-    return this.components().filter((o) => o.address.zone === addr.zone && o.address.position === addr.position && o.systemAddress === RULE_SYSTEM_ADDRESS[rule]);
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
+/** the component status objects of one device's alert at the centre (its component address, the rule's system address) */
+function statusOf(centre: MonitoringCentreReceiver, deviceId: string, rule: string): any[] {
+  const addr = componentAddressFor(deviceId);
+  return centre.components().filter((o) => o.address.zone === addr.zone && o.address.position === addr.position && o.systemAddress === RULE_SYSTEM_ADDRESS[rule]);
 }
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -108,9 +64,9 @@ function sender(clock: ManualClock) {
 
 describe('GB/T 26875.3 status bits per alert class, through the wire', () => {
   it('only fire evidence sets bit1; water, lane and electrical-fire hazards set bit4; a fault bit2; bit0 always; JSON says the same', async () => {
-    const centre = new Centre();
+    const centre = new MonitoringCentreReceiver();
     const port = await centre.start();
-    cleanup.push(() => centre.stop());
+    cleanup.push(() => centre.close());
     const platform = new UplinkReceiver();
     await platform.start();
     cleanup.push(() => platform.close());
@@ -142,7 +98,7 @@ describe('GB/T 26875.3 status bits per alert class, through the wire', () => {
     clock.advance(61_000); // the level sensor silent for over 3 × 10 s: device_offline (fault)
     await send(lane, d.lane, 'telemetry', { occupied: true }); // blocked for 60 s: lane_blocked (hazard)
 
-    const first = async (deviceId: string, rule: string) => (await waitFor(() => centre.of(deviceId, rule)[0], `${rule} at the centre`, 15_000)) as any;
+    const first = async (deviceId: string, rule: string) => (await waitFor(() => statusOf(centre, deviceId, rule)[0], `${rule} at the centre`, 15_000)) as any;
     const low = await first(d.pressure.deviceId, 'pressure_low');
     const blocked = await first(d.lane.deviceId, 'lane_blocked');
     const residual = await first(d.electrical.deviceId, 'residual_current_high');
@@ -167,7 +123,7 @@ describe('GB/T 26875.3 status bits per alert class, through the wire', () => {
 
     // recovery: bit0 only
     await send(pressure, d.pressure, 'telemetry', { pressureMpa: 0.3 });
-    await waitFor(() => centre.of(d.pressure.deviceId, 'pressure_low').some((o) => o.status === 0x0001), 'pressure_low recovery', 15_000);
+    await waitFor(() => statusOf(centre, d.pressure.deviceId, 'pressure_low').some((o) => o.status === 0x0001), 'pressure_low recovery', 15_000);
 
     // nothing but the detector's alarm ever reached the centre with bit1; every status has bit0
     const all = centre.components();
@@ -189,9 +145,9 @@ describe('GB/T 26875.3 status bits per alert class, through the wire', () => {
   });
 
   it('a centre\'s status map overrides the bits (file), an HTTP mapping the categories; a broken map stops the start', async () => {
-    const centre = new Centre();
+    const centre = new MonitoringCentreReceiver();
     const port = await centre.start();
-    cleanup.push(() => centre.stop());
+    cleanup.push(() => centre.close());
     const platform = new UplinkReceiver();
     await platform.start();
     cleanup.push(() => platform.close());
@@ -234,7 +190,7 @@ describe('GB/T 26875.3 status bits per alert class, through the wire', () => {
     await send(electrical, d.electrical, 'telemetry', { residualCurrentMa: 520 });
     await send(detector, d.detector, 'event', { alarm: true });
 
-    const first = async (deviceId: string, rule: string) => (await waitFor(() => centre.of(deviceId, rule)[0], `${rule} at the centre`, 15_000)) as any;
+    const first = async (deviceId: string, rule: string) => (await waitFor(() => statusOf(centre, deviceId, rule)[0], `${rule} at the centre`, 15_000)) as any;
     expect((await first(d.pressure.deviceId, 'pressure_low')).status).toBe(0x0005); // supervisory → fault here
     expect((await first(d.lane.deviceId, 'lane_blocked')).status).toBe(0x0005);
     expect((await first(d.electrical.deviceId, 'residual_current_high')).status).toBe(0x0003); // listed as a fire

@@ -192,10 +192,18 @@ export class MonitoringCentreReceiver {
    * the centre refuses the item, not the link); 'silent': answer no frame but heartbeats
    */
   mode: 'confirm' | 'deny' | 'silent' = 'confirm';
+  /**
+   * Per frame instead of `mode` (heartbeats are still confirmed): `firstAttempt` is false for a
+   * resend of a serial number this connection has seen; 'drop' answers nothing.
+   */
+  policy: ((f: Frame, firstAttempt: boolean) => 'confirm' | 'deny' | 'drop') | undefined;
   /** every frame received, heartbeats included */
   readonly frames: Frame[] = [];
   /** data frames confirmed, in arrival order, duplicates (resends) included */
   readonly confirmed: Frame[] = [];
+  /** data frames denied, and left unanswered, by `policy` */
+  readonly denied: Frame[] = [];
+  readonly dropped: Frame[] = [];
   private server: TcpServer | undefined;
   private readonly conns = new Connections();
   port = 0;
@@ -204,6 +212,7 @@ export class MonitoringCentreReceiver {
     this.server = createTcpServer((s) => {
       s.on('error', () => undefined);
       const splitter = new FrameSplitter();
+      const seen = new Set<number>();
       s.on('data', (c: Buffer) => {
         for (const o of splitter.push(c)) {
           if (o.kind !== 'frame') continue;
@@ -211,9 +220,22 @@ export class MonitoringCentreReceiver {
           if (!d.ok) continue;
           const f = d.frame;
           this.frames.push(f);
+          const first = !seen.has(f.serial);
+          seen.add(f.serial);
           const status = MonitoringCentreReceiver.appDataType(f) === 21;
-          const answer = isHeartbeat(f) ? 'confirm' : this.mode === 'deny' && status ? 'confirm' : this.mode;
+          const answer = isHeartbeat(f)
+            ? 'confirm'
+            : this.policy
+              ? this.policy(f, first)
+              : this.mode === 'deny' && status
+                ? 'confirm'
+                : this.mode;
           if (answer === 'silent') continue;
+          if (answer === 'drop') {
+            this.dropped.push(f);
+            continue;
+          }
+          if (answer === 'deny') this.denied.push(f);
           if (answer === 'confirm' && !isHeartbeat(f) && !status) this.confirmed.push(f);
           s.write(encodeReply(f, answer === 'confirm' ? Command.confirm : Command.deny, new Date()));
         }
@@ -229,6 +251,22 @@ export class MonitoringCentreReceiver {
     if (f.appData.length === 0) return undefined;
     const a = decodeAppData(f.appData);
     return a.ok ? a.appData.type : undefined;
+  }
+
+  /** the app-data objects of a type in the confirmed data frames, in arrival order */
+  objects(type: number): any[] {
+    return this.confirmed.flatMap((f) => {
+      const a = decodeAppData(f.appData);
+      return a.ok && a.appData.type === type ? (a.appData.objects as any[]) : [];
+    });
+  }
+
+  /** component status objects (type 2) of every frame received, answered or not, in arrival order */
+  components(): any[] {
+    return this.frames.flatMap((f) => {
+      const a = decodeAppData(f.appData);
+      return a.ok && a.appData.type === 2 ? (a.appData.objects as any[]) : [];
+    });
   }
 
   /** data frames received (not heartbeats, not our UITD status), answered or not */
