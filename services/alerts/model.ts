@@ -180,6 +180,7 @@ export interface AlertRecordFilter {
   limit: number;
 }
 
+/** The contract suite that every implementation passes, fakes included, is tests/support/alert-store-contract.ts (alertStoreContract). */
 export interface AlertStore {
   /** the alert for (device, rule) that is not closed, if any */
   findActive(deviceId: string | null, rule: AlertRule): Alert | undefined;
@@ -203,6 +204,7 @@ export interface MaintenanceWindow {
   createdAt: string;
 }
 
+/** The contract suite that every implementation passes, fakes included, is tests/support/alert-store-contract.ts (maintenanceStoreContract). */
 export interface MaintenanceStore {
   set(w: MaintenanceWindow): void;
   remove(target: 'device' | 'building', targetId: string): boolean;

@@ -59,6 +59,7 @@ export interface AuditFilter {
   limit: number;
 }
 
+/** The contract suite that every implementation passes, fakes included, is tests/support/audit-store-contract.ts. */
 export interface AuditStore {
   insert(entry: Omit<AuditEntry, 'id'>): AuditEntry;
   /** newest first */

@@ -156,6 +156,7 @@ export interface StoredApiToken extends ApiToken {
  * Storage for users, sessions and API tokens. Synchronous on purpose: `resolve()` runs in the
  * request's onRequest hook for every call and better-sqlite3 answers in microseconds; an async
  * store would also open a window between "username free?" and "insert".
+ * The contract suite that every implementation passes, fakes included, is tests/support/auth-store-contract.ts.
  */
 export interface AuthStore {
   insertUser(user: StoredUser): void;

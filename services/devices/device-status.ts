@@ -30,6 +30,7 @@ export interface DeviceStatus {
   rejectedFields?: number;
 }
 
+/** The contract suite that every implementation passes, fakes included, is tests/support/device-status-store-contract.ts. */
 export interface DeviceStatusStore {
   loadAll(): Map<string, DeviceStatus>;
   saveMany(entries: Array<[string, DeviceStatus]>): void;

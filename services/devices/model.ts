@@ -182,7 +182,10 @@ export interface DeviceFilter {
   scope?: ScopeFilter;
 }
 
-/** What the registry needs from storage. Implemented by SqliteRegistryStore; an in-memory fake is trivial. */
+/**
+ * What the registry needs from storage. Implemented by SqliteRegistryStore; an in-memory fake is trivial.
+ * The contract suite that every implementation passes, fakes included, is tests/support/registry-store-contract.ts.
+ */
 export interface RegistryStore {
   insertBuilding(b: Building): void;
   updateBuilding(id: string, b: Building): void;

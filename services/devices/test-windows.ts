@@ -38,6 +38,7 @@ export interface TestWindow {
   readings: number;
 }
 
+/** The contract suite that every implementation passes, fakes included, is tests/support/test-window-store-contract.ts. */
 export interface TestWindowStore {
   insert(t: Omit<TestWindow, 'id'>): TestWindow;
   update(t: TestWindow): void;

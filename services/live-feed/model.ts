@@ -19,6 +19,7 @@ export interface FeedEvent {
   data: Record<string, unknown>;
 }
 
+/** The contract suite that every implementation passes, fakes included, is tests/support/event-log-store-contract.ts. */
 export interface EventLogStore {
   /** append and return the assigned sequence number (monotonically increasing, durable) */
   append(e: Omit<FeedEvent, 'seq'>): FeedEvent;

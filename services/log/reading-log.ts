@@ -72,7 +72,10 @@ export class LogError extends Error {
   }
 }
 
-/** Where each consumer keeps its position in the log. */
+/**
+ * Where each consumer keeps its position in the log.
+ * The contract suite that every implementation passes, fakes included, is tests/support/cursor-store-contract.ts.
+ */
 export interface CursorStore {
   get(name: string): number | undefined;
   /** Runs inside the consumer's own transaction where the store supports one. */

@@ -95,7 +95,10 @@ export interface DeadLetter {
   item: UplinkItem;
 }
 
-/** What the uplink needs from storage (SqliteUplinkStore; every method is one transaction). */
+/**
+ * What the uplink needs from storage (SqliteUplinkStore; every method is one transaction).
+ * The contract suite that every implementation passes, fakes included, is tests/support/uplink-store-contract.ts.
+ */
 export interface UplinkStore {
   /** insert unless an item with this id (key) exists; returns whether it was new */
   enqueue(item: UplinkItem, createdAt: number, feedSeq?: number): boolean;

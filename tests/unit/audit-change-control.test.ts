@@ -1,37 +1,17 @@
 /**
- * ChangeControl (issue #12 item 9) against an in-memory audit store: who may weaken alerting,
- * the reason, and that the record and the change happen together or not at all.
+ * ChangeControl (issue #12 item 9) against the in-memory audit store (tests/support/memory-audit-store.ts,
+ * held to the AuditStore contract): who may weaken alerting, the reason, and that the record and the
+ * change happen together or not at all.
  */
 import { describe, expect, it } from 'vitest';
 import { AuditLog } from '../../services/audit/audit-log.js';
 import { ChangeControl, requireReason, windowHours } from '../../services/audit/change-control.js';
-import type { AuditEntry, AuditFilter, AuditStore } from '../../services/audit/model.js';
 import type { Principal } from '../../services/auth/model.js';
 import { canApproveAlertChanges } from '../../services/auth/scope.js';
 import type { Building, Device } from '../../services/devices/model.js';
 import { AppError } from '../../services/shared/errors.js';
 import { ManualClock } from '../../services/shared/clock.js';
-
-class MemoryAuditStore implements AuditStore {
-  rows: AuditEntry[] = [];
-  insert(e: Omit<AuditEntry, 'id'>): AuditEntry {
-    const row = { id: this.rows.length + 1, ...e };
-    this.rows.push(row);
-    return row;
-  }
-  list(f: AuditFilter): AuditEntry[] {
-    return [...this.rows].reverse().slice(0, f.limit);
-  }
-  atomically<T>(fn: () => T): T {
-    const n = this.rows.length;
-    try {
-      return fn();
-    } catch (err) {
-      this.rows.length = n;
-      throw err;
-    }
-  }
-}
+import { MemoryAuditStore } from '../support/memory-audit-store.js';
 
 const principal = (role: Principal['role'], p: Partial<Principal> = {}): Principal => ({
   id: role, kind: 'user', username: `${role}.user`, displayName: role, role, streets: null, buildingIds: role === 'operator' ? ['b-1'] : null, ...p,

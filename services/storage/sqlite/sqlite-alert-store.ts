@@ -89,8 +89,10 @@ export class SqliteAlertStore implements AlertStore {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `UPDATE alerts SET status = @status, severity = @severity, street = @street, class = @class, building_name = @building_name,
-             acknowledged_by = @acknowledged_by, closed_at = @closed_at, closed_by = @closed_by, outcome = @outcome, doc = @doc WHERE id = @id`,
+          // every column copied from the document: a replaced alert is found and filtered as it is now
+          `UPDATE alerts SET rule = @rule, device_id = @device_id, building_id = @building_id, street = @street, status = @status,
+             severity = @severity, opened_at = @opened_at, class = @class, building_name = @building_name, acknowledged_by = @acknowledged_by,
+             closed_at = @closed_at, closed_by = @closed_by, outcome = @outcome, doc = @doc WHERE id = @id`,
         )
         .run(this.params(alert));
       for (const h of added) this.insertEntry(alert.id, h);

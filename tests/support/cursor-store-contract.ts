@@ -1,0 +1,85 @@
+/**
+ * The one contract every CursorStore passes (services/log/reading-log.ts): where each consumer of
+ * the reading log stands (the processors, each store forwarder), read at start and set after each
+ * batch. SQLite (firewatch.db's log_cursors) and the in-memory fake (InMemoryCursorStore) today;
+ * written against the interface only, for a PostgreSQL store later. Each case gets a fresh store.
+ *
+ * What it pins down:
+ *   - an unknown name has no position (undefined, not 0: "never ran" and "at 0" differ)
+ *   - a position set is the one got, per name; the last set wins; 0 and positions past 2^32 are kept
+ *   - a durable store gives back after a reopen the last position set for each name
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CursorStore } from '../../services/log/reading-log.js';
+
+export interface ContractCursorStore {
+  store: CursorStore;
+  /** Durable stores: close and open the same data again (a restart); returns the new store, which cleanup closes. */
+  reopen?: () => Promise<CursorStore> | CursorStore;
+  cleanup: () => Promise<void> | void;
+}
+
+export function cursorStoreContract(name: string, make: () => Promise<ContractCursorStore> | ContractCursorStore): void {
+  describe(`CursorStore contract: ${name}`, () => {
+    let handle: ContractCursorStore | undefined;
+    const store = (): CursorStore => {
+      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
+      return handle.store;
+    };
+
+    beforeEach(async () => {
+      handle = await make();
+    });
+
+    afterEach(async () => {
+      await handle?.cleanup();
+      handle = undefined;
+    });
+
+    it('has no position for a name never set', () => {
+      expect(store().get('processors')).toBeUndefined();
+      store().set('processors', 5);
+      expect(store().get('forwarder:influxdb-v1')).toBeUndefined();
+    });
+
+    it('gives back the position set, per name', () => {
+      const s = store();
+      s.set('processors', 120);
+      s.set('forwarder:influxdb-v1', 95);
+      s.set('forwarder:influxdb-v2', 0);
+      expect(s.get('processors')).toBe(120);
+      expect(s.get('forwarder:influxdb-v1')).toBe(95);
+      expect(s.get('forwarder:influxdb-v2')).toBe(0);
+    });
+
+    it('keeps the last position set, whichever way it moved', () => {
+      const s = store();
+      s.set('processors', 10);
+      s.set('processors', 11);
+      expect(s.get('processors')).toBe(11);
+      s.set('processors', 3); // a consumer reset to replay
+      expect(s.get('processors')).toBe(3);
+    });
+
+    it('keeps a position past 2^32 exactly', () => {
+      const big = 2 ** 40 + 7;
+      store().set('processors', big);
+      expect(store().get('processors')).toBe(big);
+      store().set('processors', Number.MAX_SAFE_INTEGER);
+      expect(store().get('processors')).toBe(Number.MAX_SAFE_INTEGER);
+    });
+
+    it('when durable, gives back after a reopen the last position set for each name', async (ctx) => {
+      if (!handle?.reopen) return ctx.skip();
+      store().set('processors', 41);
+      store().set('processors', 42);
+      store().set('forwarder:influxdb-v1', 0);
+      const again = await handle.reopen();
+      expect(again.get('processors')).toBe(42);
+      expect(again.get('forwarder:influxdb-v1')).toBe(0);
+      expect(again.get('forwarder:influxdb-v2')).toBeUndefined();
+      again.set('processors', 43);
+      expect(again.get('processors')).toBe(43);
+    });
+  });
+}
