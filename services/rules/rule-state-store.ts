@@ -14,18 +14,19 @@ export interface StoredCondition {
 }
 
 /**
- * Values in a RuleStateStore are snapshots, never shared with the caller (the contract every
- * implementation passes: tests/support/rule-state-store-contract.ts):
- *  - `set` and `setMemory` keep a copy of their own: changing the object passed in afterwards
+ * Who may change a value (the contract every implementation passes:
+ * tests/support/rule-state-store-contract.ts):
+ *  - `set` keeps a copy of the state (states are flat): changing the object passed in afterwards
  *    changes nothing stored;
- *  - `get`, `getMemory` and `openConditions` give back read-only values — frozen, nested parts
- *    included, so a write to one throws a TypeError instead of changing the store behind its back
- *    (for the SQLite store: unsaved, so lost at the next reload or restart). To change a state,
- *    build a new one and set it: the engine does (condition.ts step/tick and every rule family
- *    return new objects; rule-engine.ts writes them back with set/setMemory). Giving back the
- *    stored value itself, not a copy, keeps the hot path — a get per rule and a getMemory per
- *    reading — free of allocation; only what is set is copied, and only its parts that are new
- *    (see `snapshot`);
+ *  - `setMemory` takes the memory over as it is: the caller does not change it afterwards, nor any
+ *    value got back from `get`, `getMemory` or `openConditions`. To change one, build a new one and
+ *    set it — the engine does (condition.ts step/tick and every rule family return new objects;
+ *    rule-engine.ts writes them back). Giving back and keeping values as they are keeps the hot path
+ *    (a get per rule, a getMemory and a setMemory per reading) free of copies;
+ *  - InMemoryRuleStateStore, the store the rule tests run on, enforces this: it keeps deeply frozen
+ *    copies (`snapshot`), so a family that changes a value in place fails its tests with a
+ *    TypeError. The SQLite store does not freeze: measured with `firewatch bench`, freezing every
+ *    reading's memory cost about 15 % of the QoS 1 rate (bench/REPORT.md, run 5);
  *  - `setMemory` replaces the device's memory whole; a value got back and set again is kept.
  * A 'normal' state is not kept: after set(…, normal) `get` answers undefined (the engine's path for
  * a healthy reading allocates nothing) and `openConditions` does not list it.
@@ -46,8 +47,8 @@ export interface RuleStateStore {
 const snapshots = new WeakSet<object>();
 
 /**
- * A deeply frozen copy of plain JSON-like data (condition states, rule memory) for a store to keep
- * and give back. Parts that are snapshots already are shared, not copied: the families build the
+ * A deeply frozen copy of plain JSON-like data (condition states, rule memory), for the in-memory
+ * store: a write to what it keeps throws. Parts that are snapshots already are shared, not copied: the families build the
  * next memory from the last one (`{ ...memory, unchanged }`, a window with one point added), so a
  * reading copies only what it changed, and a value got back and set again costs nothing.
  */

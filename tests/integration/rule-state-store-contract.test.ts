@@ -11,7 +11,7 @@ import { openDatabase, type Db } from '../../services/storage/sqlite/database.js
 import { SqliteRuleStateStore } from '../../services/storage/sqlite/sqlite-rule-state-store.js';
 import { ruleStateStoreContract } from '../support/rule-state-store-contract.js';
 
-ruleStateStoreContract('in-memory', () => ({ store: new InMemoryRuleStateStore(), cleanup: () => undefined }));
+ruleStateStoreContract('in-memory', () => ({ store: new InMemoryRuleStateStore(), cleanup: () => undefined, guardsValues: true }));
 
 ruleStateStoreContract('sqlite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'firewatch-rule-states-'));

@@ -5,14 +5,14 @@
  * wills). `reload()` drops unsaved changes after a rolled-back batch.
  *
  * Kept per device (device → rule → state): the hot path does a handful of lookups per reading and
- * builds no composite key strings. What it keeps are snapshots (rule-state-store.ts): frozen copies
- * of what was set, given back as they are; a value set again unchanged (the same snapshot) is not
- * saved again.
+ * builds no composite key strings. It keeps a copy of each state and the memory as it is given
+ * (rule-state-store.ts says who may change what), and gives both back as they are; a value set
+ * again unchanged (the very object it gave back) is not saved again.
  */
 import type { Statement } from 'better-sqlite3';
 import type { ConditionState } from '../../rules/condition.js';
 import type { RuleMemory } from '../../rules/rule-families/rule-family.js';
-import { snapshot, type RuleStateStore, type StoredCondition } from '../../rules/rule-state-store.js';
+import type { RuleStateStore, StoredCondition } from '../../rules/rule-state-store.js';
 import type { RuleId } from '../../rules/rule-types.js';
 import type { Db } from './database.js';
 import { every } from '../../shared/every.js';
@@ -49,10 +49,10 @@ export class SqliteRuleStateStore implements RuleStateStore {
 
   private load(): void {
     for (const r of this.db.prepare('SELECT device_id, rule_id, state FROM rule_state').all() as Array<{ device_id: string; rule_id: RuleId; state: string }>) {
-      this.byDevice(r.device_id).set(r.rule_id, snapshot({ deviceId: r.device_id, ruleId: r.rule_id, state: JSON.parse(r.state) as ConditionState }));
+      this.byDevice(r.device_id).set(r.rule_id, { deviceId: r.device_id, ruleId: r.rule_id, state: JSON.parse(r.state) as ConditionState });
     }
     for (const r of this.db.prepare('SELECT device_id, memory FROM rule_memory').all() as Array<{ device_id: string; memory: string }>) {
-      this.memory.set(r.device_id, snapshot(JSON.parse(r.memory) as RuleMemory));
+      this.memory.set(r.device_id, JSON.parse(r.memory) as RuleMemory);
     }
   }
 
@@ -90,7 +90,7 @@ export class SqliteRuleStateStore implements RuleStateStore {
     const m = this.byDevice(deviceId);
     // the very state it holds, set again (a tick with nothing due): nothing changed, nothing to save
     if (m.get(ruleId)?.state === state) return;
-    m.set(ruleId, snapshot({ deviceId, ruleId, state }));
+    m.set(ruleId, { deviceId, ruleId, state: { ...state } });
     this.markDirty(deviceId, ruleId);
   }
 
@@ -100,7 +100,7 @@ export class SqliteRuleStateStore implements RuleStateStore {
 
   setMemory(deviceId: string, memory: RuleMemory): void {
     if (this.memory.get(deviceId) === memory) return; // given back unchanged (a reading no family kept anything of)
-    this.memory.set(deviceId, snapshot(memory));
+    this.memory.set(deviceId, memory);
     this.dirtyMemory.add(deviceId);
   }
 
