@@ -26,7 +26,7 @@ export interface StoredCondition {
  *  - InMemoryRuleStateStore, the store the rule tests run on, enforces this: it keeps deeply frozen
  *    copies (`snapshot`), so a family that changes a value in place fails its tests with a
  *    TypeError. The SQLite store does not freeze: measured with `firewatch bench`, freezing every
- *    reading's memory cost about 15 % of the QoS 1 rate (bench/REPORT.md, run 5);
+ *    reading's memory cost about 10 % of the QoS 1 rate (bench/REPORT.md, run 5);
  *  - `setMemory` replaces the device's memory whole; a value got back and set again is kept.
  * A 'normal' state is not kept: after set(…, normal) `get` answers undefined (the engine's path for
  * a healthy reading allocates nothing) and `openConditions` does not list it.
