@@ -355,4 +355,16 @@ export const READINGS_MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX readings_dedupe ON readings(device_id, channel, seq, ts) WHERE seq IS NOT NULL;
   CREATE TABLE log_probe (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
   `,
+  // 2 (issue #9, bench/REPORT.md run 6): one index where there were two. The unique key holds the
+  // same columns as the dedupe index did, in the order the history query reads them (device,
+  // channel, time), so it serves both; a row without a seq never conflicts (NULLs are distinct),
+  // as before. The lookup for readings without a device time keeps its own index, partial to the
+  // rows it is for. Every appended row updated two B-trees and now updates one: measured at
+  // 1 million rows, 25 µs a row became 13.5 µs.
+  `
+  CREATE UNIQUE INDEX readings_key ON readings(device_id, channel, ts, seq);
+  CREATE INDEX readings_untimed ON readings(device_id, channel, seq) WHERE server_ts = 1;
+  DROP INDEX readings_dedupe;
+  DROP INDEX readings_device_ts;
+  `,
 ];

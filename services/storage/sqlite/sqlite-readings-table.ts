@@ -72,7 +72,7 @@ export class SqliteReadingsTable {
     this.queryStmt = db.prepare(
       `SELECT ts, seq, fields FROM ${table}
        WHERE device_id = ? AND channel = ? AND ts >= ? AND ts <= ?
-       ORDER BY ts DESC, id DESC LIMIT ?`,
+       ORDER BY ts DESC, seq DESC, id DESC LIMIT ?`,
     );
     this.pingStmt = db.prepare(`SELECT id FROM ${table} ORDER BY id DESC LIMIT 1`);
     this.insertMany = db.transaction((readings: readonly Reading[]) => {
