@@ -51,8 +51,29 @@ const empty = (): DeviceStatus => ({
   rejectedSince: null,
 });
 
+/**
+ * One ISO string per millisecond: a burst of messages shares its `now()`, and formatting a date
+ * per message was a measurable share of the accept path (bench/REPORT.md run 6).
+ */
+let isoMs = Number.NaN;
+let isoText = '';
+function iso(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
 export class DeviceStatusTracker {
   private readonly byId: Map<string, DeviceStatus>;
+  /**
+   * The newest reading per device as given (epoch ms): the hot path keeps the number, and
+   * `lastReading` is written from it when the status is read or saved.
+   */
+  private readonly latest = new Map<string, { ts: number; fields: Record<string, unknown> }>();
+  /** `lastReading.ts` of each device, as epoch ms (no date parsing per message) */
+  private readonly latestMs = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private readonly rejecting = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -74,7 +95,27 @@ export class DeviceStatusTracker {
   }
 
   get(deviceId: string): DeviceStatus {
-    return this.byId.get(deviceId) ?? empty();
+    const s = this.byId.get(deviceId);
+    if (!s) return empty();
+    this.settle(deviceId, s);
+    return s;
+  }
+
+  /** Write the newest reading kept as a number into `lastReading`. */
+  private settle(deviceId: string, s: DeviceStatus): void {
+    const l = this.latest.get(deviceId);
+    if (!l) return;
+    this.latest.delete(deviceId);
+    s.lastReading = { ts: new Date(l.ts).toISOString(), fields: l.fields };
+  }
+
+  private lastReadingMs(deviceId: string, s: DeviceStatus): number | undefined {
+    let ms = this.latestMs.get(deviceId);
+    if (ms === undefined && s.lastReading) {
+      ms = Date.parse(s.lastReading.ts);
+      this.latestMs.set(deviceId, ms);
+    }
+    return ms;
   }
 
   private entry(deviceId: string): DeviceStatus {
@@ -101,7 +142,7 @@ export class DeviceStatusTracker {
 
   accepted(deviceId: string, latest: { ts: number; fields: Record<string, unknown> } | undefined, count: number): void {
     const s = this.entry(deviceId);
-    const at = new Date(this.now()).toISOString();
+    const at = iso(this.now());
     s.accepted += count;
     s.lastSeenAt = at;
     // the first message, for the installer: kept, never moved by later ones (a record from before
@@ -113,8 +154,12 @@ export class DeviceStatusTracker {
       s.rejectedSince = null;
       this.rejecting.delete(deviceId);
     }
-    if (latest && (!s.lastReading || Date.parse(s.lastReading.ts) <= latest.ts)) {
-      s.lastReading = { ts: new Date(latest.ts).toISOString(), fields: latest.fields };
+    if (latest) {
+      const before = this.lastReadingMs(deviceId, s);
+      if (before === undefined || before <= latest.ts) {
+        this.latest.set(deviceId, latest);
+        this.latestMs.set(deviceId, latest.ts);
+      }
     }
   }
 
@@ -148,6 +193,8 @@ export class DeviceStatusTracker {
 
   forget(deviceId: string): void {
     this.byId.delete(deviceId);
+    this.latest.delete(deviceId);
+    this.latestMs.delete(deviceId);
     this.rejecting.delete(deviceId);
     this.dirty.delete(deviceId);
   }
@@ -161,7 +208,10 @@ export class DeviceStatusTracker {
     const entries: Array<[string, DeviceStatus]> = [];
     for (const id of this.dirty) {
       const s = this.byId.get(id);
-      if (s) entries.push([id, s]);
+      if (s) {
+        this.settle(id, s);
+        entries.push([id, s]);
+      }
     }
     this.store.saveMany(entries);
     this.dirty.clear();

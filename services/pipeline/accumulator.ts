@@ -35,7 +35,7 @@ export class Accumulator {
       }
       this.status.accepted(
         deviceId,
-        latest.channel === 'telemetry' ? { ts: latest.ts, fields: latest.fields } : undefined,
+        latest.channel === 'telemetry' ? latest : undefined,
         ctx.readings.length,
       );
     } else if (ctx.duplicates > 0) {

@@ -29,8 +29,15 @@ export function pressureDrop(
   windowS: number,
 ): { drop: number; window: Array<[number, number]> } {
   const from = ts - windowS * 1000;
-  const recent = window.filter(([at]) => at >= from && at <= ts);
-  const max = recent.reduce((m, [, v]) => Math.max(m, v), value);
+  // one pass, no closures: this runs for every pressure reading
+  const recent: Array<[number, number]> = [];
+  let max = value;
+  for (let i = 0; i < window.length; i++) {
+    const p = window[i]!;
+    if (p[0] < from || p[0] > ts) continue;
+    recent.push(p);
+    if (p[1] > max) max = p[1];
+  }
   const last = window[window.length - 1];
   const inOrder = last === undefined || ts >= last[0];
   if (!inOrder) return { drop: Math.max(0, tidy(max - value)), window: [...window] };
