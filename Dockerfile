@@ -26,4 +26,4 @@ VOLUME ["/var/lib/firewatch"]
 EXPOSE 1883 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/bin/firewatch.js", "serve"]
+CMD ["node", "--max-semi-space-size=64", "dist/bin/firewatch.js", "serve"]

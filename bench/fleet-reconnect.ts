@@ -34,6 +34,7 @@ import { connectPacket } from './load.js';
 import { freePort } from './ports.js';
 import { sampleProc, waitReady } from './proc.js';
 import { metricValue } from './targets.js';
+import { SERVICE_NODE_FLAGS } from '../server/node-flags.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const TOKEN = 'fleet-admin-token-0123456789abcdef0123';
@@ -99,7 +100,7 @@ interface Service {
 
 async function startService(dataDir: string): Promise<Service> {
   const [mqttPort, httpPort] = [await freePort(), await freePort()];
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'firewatch.ts'), 'serve'], {
+  const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'bin', 'firewatch.ts'), 'serve'], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -14,6 +14,7 @@ import { openDatabase } from '../services/storage/sqlite/database.js';
 import { SqliteRegistryStore } from '../services/storage/sqlite/sqlite-registry-store.js';
 import { freePort } from './ports.js';
 import { waitReady } from './proc.js';
+import { SERVICE_NODE_FLAGS } from '../server/node-flags.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -148,7 +149,7 @@ export interface FirewatchOptions {
 export async function startFirewatch(o: FirewatchOptions): Promise<FirewatchTarget> {
   const [mqttPort, httpPort] = [await freePort(), await freePort()];
   const bin = FROM_SOURCE ? join(HERE, '..', 'bin', 'firewatch.ts') : join(HERE, '..', 'bin', 'firewatch.js');
-  const child = spawn(process.execPath, [...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []), ...LOADER, bin, 'serve'], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []), ...LOADER, bin, 'serve'], {
     env: {
       ...process.env,
       MQTT_HOST: '127.0.0.1',
