@@ -102,7 +102,7 @@ describe('docker-compose.yml', () => {
     expect(df).toMatch(/^FROM node:22-bookworm-slim/m);
     expect(df).toMatch(/npm ci/);
     expect(df).toMatch(/npm run build/);
-    expect(df).toContain('CMD ["node", "dist/bin/firewatch.js", "serve"]');
+    expect(df).toMatch(/^CMD \["node", (?:"--[a-z-]+=[^"]+", )*"dist\/bin\/firewatch.js", "serve"\]$/m);
     expect((JSON.parse(read('package.json')) as any).bin.firewatch).toBe('dist/bin/firewatch.js');
   });
 
