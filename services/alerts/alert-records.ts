@@ -5,7 +5,7 @@
  * came back is maintenance, not an incident.
  *
  * Pure helpers for the route: the filter's times, the keyset cursor, and the CSV rows (Chinese
- * first, times in Asia/Shanghai). The query itself is the store's (AlertStore.records).
+ * first, times in Asia/Shanghai). The query itself is the store's (SyncAlertStore.records).
  */
 import { BadRequestError } from '../shared/errors.js';
 import type { AlertRecord } from './model.js';

@@ -20,7 +20,7 @@ import type { Message } from '../rules/messages.js';
 import type { Clock } from '../shared/clock.js';
 import { BadRequestError, ConflictError, NotFoundError, isStorageFailure } from '../shared/errors.js';
 import type { LiveFeed } from '../live-feed/live-feed.js';
-import type { Alert, AlertFilter, AlertMeasured, AlertRecord, AlertRecordFilter, AlertStore, HistoryEntry, HistoryInfo, MaintenanceStore, MaintenanceWindow, Outcome, SystemRuleId } from './model.js';
+import type { Alert, AlertFilter, AlertMeasured, AlertRecord, AlertRecordFilter, SyncAlertStore, HistoryEntry, HistoryInfo, SyncMaintenanceStore, MaintenanceWindow, Outcome, SystemRuleId } from './model.js';
 
 /** '2026-11-29 10:00' in Asia/Shanghai (UTC+8, no daylight saving): a time in a sentence people read */
 function shanghaiTime(iso: string): string {
@@ -46,8 +46,8 @@ export class DeadlinePolicy {
 }
 
 export interface AlertServiceDeps {
-  store: AlertStore;
-  maintenance: MaintenanceStore;
+  store: SyncAlertStore;
+  maintenance: SyncMaintenanceStore;
   feed: LiveFeed;
   clock: Clock;
   deadlines: DeadlinePolicy;

@@ -5,6 +5,7 @@
  */
 import type { Message } from '../rules/messages.js';
 import type { AlertClass, RuleId, Severity } from '../rules/rule-types.js';
+import type { Awaitable, Settled } from '../shared/awaitable.js';
 
 /** Rules raised by the system itself rather than by a device's readings. */
 export type SystemRuleId = 'service_outage';
@@ -183,17 +184,20 @@ export interface AlertRecordFilter {
 /** The contract suite that every implementation passes, fakes included, is tests/support/alert-store-contract.ts (alertStoreContract). */
 export interface AlertStore {
   /** the alert for (device, rule) that is not closed, if any */
-  findActive(deviceId: string | null, rule: AlertRule): Alert | undefined;
-  insert(alert: Alert): void;
+  findActive(deviceId: string | null, rule: AlertRule): Awaitable<Alert | undefined>;
+  insert(alert: Alert): Awaitable<void>;
   /** replace the alert and append `added` history entries */
-  update(alert: Alert, added: HistoryEntry[]): void;
-  get(id: string): Alert | undefined;
-  list(filter: AlertFilter): Alert[];
+  update(alert: Alert, added: HistoryEntry[]): Awaitable<void>;
+  get(id: string): Awaitable<Alert | undefined>;
+  list(filter: AlertFilter): Awaitable<Alert[]>;
   /** alerts not closed, oldest first (escalation scheduling, restart) */
-  unclosed(): Alert[];
+  unclosed(): Awaitable<Alert[]>;
   /** the incident record: newest first by `dateField`, without history */
-  records(filter: AlertRecordFilter): AlertRecord[];
+  records(filter: AlertRecordFilter): Awaitable<AlertRecord[]>;
 }
+
+/** AlertStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
+export type SyncAlertStore = Settled<AlertStore>;
 
 export interface MaintenanceWindow {
   target: 'device' | 'building';
@@ -206,7 +210,10 @@ export interface MaintenanceWindow {
 
 /** The contract suite that every implementation passes, fakes included, is tests/support/alert-store-contract.ts (maintenanceStoreContract). */
 export interface MaintenanceStore {
-  set(w: MaintenanceWindow): void;
-  remove(target: 'device' | 'building', targetId: string): boolean;
-  get(target: 'device' | 'building', targetId: string): MaintenanceWindow | undefined;
+  set(w: MaintenanceWindow): Awaitable<void>;
+  remove(target: 'device' | 'building', targetId: string): Awaitable<boolean>;
+  get(target: 'device' | 'building', targetId: string): Awaitable<MaintenanceWindow | undefined>;
 }
+
+/** MaintenanceStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
+export type SyncMaintenanceStore = Settled<MaintenanceStore>;

@@ -1,7 +1,7 @@
 /**
  * Users, sessions and API tokens (issue #3). Controller → service → store: routes validate the
  * shape of a request, this service owns the rules (scope per role, hashing, throttling, expiry),
- * and an `AuthStore` keeps digests and hashes only.
+ * and an `SyncAuthStore` keeps digests and hashes only.
  *
  * Secrets: passwords are scrypt hashes (slow, memory-hard); session and API tokens are 256 random
  * bits stored as SHA-256 digests, which is enough for values nobody can guess (credentials.ts).
@@ -23,7 +23,7 @@ import {
   PASSWORD_MIN_LENGTH,
   USERNAME_PATTERN,
   type ApiToken,
-  type AuthStore,
+  type SyncAuthStore,
   type CreatedApiToken,
   type LoginResult,
   type NewApiToken,
@@ -74,7 +74,7 @@ export class InvalidCredentialsError extends AppError {
 }
 
 export interface AuthServiceOptions {
-  store: AuthStore;
+  store: SyncAuthStore;
   /** SHA-256 hex of ADMIN_TOKEN, as main.ts keeps it in settings. */
   adminTokenSha256: string;
   /** epoch ms; tests inject a fake clock. */
@@ -85,7 +85,7 @@ export interface AuthServiceOptions {
 }
 
 export class AuthService implements LiveAuthenticator {
-  private readonly store: AuthStore;
+  private readonly store: SyncAuthStore;
   private readonly adminTokenSha256: string;
   private readonly now: () => number;
   private readonly sessionTtlMs: number;

@@ -9,6 +9,7 @@
  * - operator — manages devices and maintenance of its own `buildingIds` only.
  * - platform — read-only integration (the city platform), not limited by scope.
  */
+import type { Awaitable, Settled } from '../shared/awaitable.js';
 export const ROLES = ['admin', 'duty', 'operator', 'platform'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -159,24 +160,27 @@ export interface StoredApiToken extends ApiToken {
  * The contract suite that every implementation passes, fakes included, is tests/support/auth-store-contract.ts.
  */
 export interface AuthStore {
-  insertUser(user: StoredUser): void;
-  getUser(id: string): StoredUser | undefined;
+  insertUser(user: StoredUser): Awaitable<void>;
+  getUser(id: string): Awaitable<StoredUser | undefined>;
   /** Case-insensitive. */
-  findUserByUsername(username: string): StoredUser | undefined;
-  listUsers(): StoredUser[];
-  updateUser(user: StoredUser): void;
+  findUserByUsername(username: string): Awaitable<StoredUser | undefined>;
+  listUsers(): Awaitable<StoredUser[]>;
+  updateUser(user: StoredUser): Awaitable<void>;
   /** Also removes the user's sessions. false when there was no such user. */
-  deleteUser(id: string): boolean;
+  deleteUser(id: string): Awaitable<boolean>;
 
-  insertSession(session: StoredSession): void;
-  getSession(tokenDigest: string): StoredSession | undefined;
-  deleteSession(tokenDigest: string): void;
-  deleteSessionsOfUser(userId: string): void;
-  deleteExpiredSessions(nowMs: number): void;
+  insertSession(session: StoredSession): Awaitable<void>;
+  getSession(tokenDigest: string): Awaitable<StoredSession | undefined>;
+  deleteSession(tokenDigest: string): Awaitable<void>;
+  deleteSessionsOfUser(userId: string): Awaitable<void>;
+  deleteExpiredSessions(nowMs: number): Awaitable<void>;
 
-  insertApiToken(token: StoredApiToken): void;
-  getApiTokenByDigest(tokenDigest: string): StoredApiToken | undefined;
-  listApiTokens(): ApiToken[];
-  deleteApiToken(id: string): boolean;
-  touchApiToken(id: string, lastUsedAt: string): void;
+  insertApiToken(token: StoredApiToken): Awaitable<void>;
+  getApiTokenByDigest(tokenDigest: string): Awaitable<StoredApiToken | undefined>;
+  listApiTokens(): Awaitable<ApiToken[]>;
+  deleteApiToken(id: string): Awaitable<boolean>;
+  touchApiToken(id: string, lastUsedAt: string): Awaitable<void>;
 }
+
+/** AuthStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
+export type SyncAuthStore = Settled<AuthStore>;

@@ -6,6 +6,7 @@
  */
 import type { RejectReason } from '../telemetry/telemetry.js';
 import { every } from '../shared/every.js';
+import type { Awaitable, Settled } from '../shared/awaitable.js';
 
 export interface DeviceStatus {
   online: boolean;
@@ -32,9 +33,12 @@ export interface DeviceStatus {
 
 /** The contract suite that every implementation passes, fakes included, is tests/support/device-status-store-contract.ts. */
 export interface DeviceStatusStore {
-  loadAll(): Map<string, DeviceStatus>;
-  saveMany(entries: Array<[string, DeviceStatus]>): void;
+  loadAll(): Awaitable<Map<string, DeviceStatus>>;
+  saveMany(entries: Array<[string, DeviceStatus]>): Awaitable<void>;
 }
+
+/** DeviceStatusStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
+export type SyncDeviceStatusStore = Settled<DeviceStatusStore>;
 
 const empty = (): DeviceStatus => ({
   online: false,
@@ -79,7 +83,7 @@ export class DeviceStatusTracker {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly store: DeviceStatusStore,
+    private readonly store: SyncDeviceStatusStore,
     private readonly now: () => number = Date.now,
   ) {
     this.byId = store.loadAll();

@@ -2,6 +2,7 @@
  * The registry's domain: buildings and the devices installed in them.
  * Street names are the 11 sub-districts of Yuzhong (docs/district-plan.md, "Named places").
  */
+import type { Awaitable, Settled } from '../shared/awaitable.js';
 import type { DeviceKind } from '../telemetry/telemetry.js';
 
 export const STREETS = [
@@ -187,20 +188,26 @@ export interface DeviceFilter {
  * The contract suite that every implementation passes, fakes included, is tests/support/registry-store-contract.ts.
  */
 export interface RegistryStore {
-  insertBuilding(b: Building): void;
-  updateBuilding(id: string, b: Building): void;
-  deleteBuilding(id: string): boolean;
-  getBuilding(id: string): Building | undefined;
-  listBuildings(filter: BuildingFilter, afterId: string | undefined, limit: number): Building[];
-  countDevicesInBuilding(id: string): number;
+  insertBuilding(b: Building): Awaitable<void>;
+  updateBuilding(id: string, b: Building): Awaitable<void>;
+  deleteBuilding(id: string): Awaitable<boolean>;
+  getBuilding(id: string): Awaitable<Building | undefined>;
+  listBuildings(filter: BuildingFilter, afterId: string | undefined, limit: number): Awaitable<Building[]>;
+  countDevicesInBuilding(id: string): Awaitable<number>;
 
-  insertDevice(d: Device, cred: StoredCredential): void;
-  updateDevice(id: string, d: Device): void;
-  deleteDevice(id: string): boolean;
-  getDevice(id: string): Device | undefined;
-  listDevices(filter: DeviceFilter, afterId: string | undefined, limit: number): Device[];
-  allDevices(): Device[];
+  insertDevice(d: Device, cred: StoredCredential): Awaitable<void>;
+  updateDevice(id: string, d: Device): Awaitable<void>;
+  deleteDevice(id: string): Awaitable<boolean>;
+  getDevice(id: string): Awaitable<Device | undefined>;
+  listDevices(filter: DeviceFilter, afterId: string | undefined, limit: number): Awaitable<Device[]>;
+  allDevices(): Awaitable<Device[]>;
 
-  getCredential(deviceId: string): StoredCredential | undefined;
-  setCredential(cred: StoredCredential): void;
+  getCredential(deviceId: string): Awaitable<StoredCredential | undefined>;
+  setCredential(cred: StoredCredential): Awaitable<void>;
 }
+
+/**
+ * The registry store answering at once (SQLite): what DeviceRegistry takes until its writes and the
+ * audit entry written with them share one transaction on an asynchronous store (ADR 0008).
+ */
+export type SyncRegistryStore = Settled<RegistryStore>;

@@ -17,7 +17,7 @@ import type {
   DevicePatch,
   Gb26875Source,
   Page,
-  RegistryStore,
+  SyncRegistryStore,
 } from './model.js';
 
 export interface DeviceContext {
@@ -80,7 +80,7 @@ export class DeviceRegistry {
   readonly commissioningMaxH: number;
 
   constructor(
-    private readonly store: RegistryStore,
+    private readonly store: SyncRegistryStore,
     private readonly now: () => Date = () => new Date(),
     opts: { commissioningMaxH?: number } = {},
   ) {

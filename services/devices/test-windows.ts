@@ -10,6 +10,7 @@
  * store has them all.
  */
 import { BadRequestError, ConflictError } from '../shared/errors.js';
+import type { Awaitable, Settled } from '../shared/awaitable.js';
 
 export const TEST_KINDS = ['end_of_line', 'pump', 'hydrant', 'other'] as const;
 export type TestKind = (typeof TEST_KINDS)[number];
@@ -40,17 +41,20 @@ export interface TestWindow {
 
 /** The contract suite that every implementation passes, fakes included, is tests/support/test-window-store-contract.ts. */
 export interface TestWindowStore {
-  insert(t: Omit<TestWindow, 'id'>): TestWindow;
-  update(t: TestWindow): void;
+  insert(t: Omit<TestWindow, 'id'>): Awaitable<TestWindow>;
+  update(t: TestWindow): Awaitable<void>;
   /** tests whose end is after `at` and not ended early */
-  active(at: number): TestWindow[];
-  list(deviceId: string, limit: number): TestWindow[];
+  active(at: number): Awaitable<TestWindow[]>;
+  list(deviceId: string, limit: number): Awaitable<TestWindow[]>;
 }
+
+/** TestWindowStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
+export type SyncTestWindowStore = Settled<TestWindowStore>;
 
 export class TestWindows {
   private readonly running = new Map<string, TestWindow>();
 
-  constructor(private readonly store: TestWindowStore, private readonly now: () => number) {
+  constructor(private readonly store: SyncTestWindowStore, private readonly now: () => number) {
     for (const t of store.active(now())) this.running.set(t.deviceId, t);
   }
 

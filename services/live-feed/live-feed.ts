@@ -5,7 +5,7 @@
  * network blip loses nothing.
  */
 import type { Clock } from '../shared/clock.js';
-import type { EventLogStore, FeedEvent, FeedEventType } from './model.js';
+import type { SyncEventLogStore, FeedEvent, FeedEventType } from './model.js';
 
 export type FeedListener = (e: FeedEvent) => void;
 
@@ -14,7 +14,7 @@ export class LiveFeed {
   private held: FeedEvent[] | undefined;
 
   constructor(
-    private readonly log: EventLogStore,
+    private readonly log: SyncEventLogStore,
     private readonly clock: Clock,
   ) {}
 

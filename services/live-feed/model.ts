@@ -1,4 +1,5 @@
 /** The live feed's events (what duty consoles and the uplink read) and the store that keeps them for replay. */
+import type { Awaitable, Settled } from '../shared/awaitable.js';
 export const FEED_EVENT_TYPES = [
   'alert.raised',
   'alert.updated',
@@ -22,10 +23,13 @@ export interface FeedEvent {
 /** The contract suite that every implementation passes, fakes included, is tests/support/event-log-store-contract.ts. */
 export interface EventLogStore {
   /** append and return the assigned sequence number (monotonically increasing, durable) */
-  append(e: Omit<FeedEvent, 'seq'>): FeedEvent;
+  append(e: Omit<FeedEvent, 'seq'>): Awaitable<FeedEvent>;
   /** events with seq > afterSeq, oldest first */
-  since(afterSeq: number, limit: number): FeedEvent[];
-  lastSeq(): number;
+  since(afterSeq: number, limit: number): Awaitable<FeedEvent[]>;
+  lastSeq(): Awaitable<number>;
   /** drop events older than `before` (epoch ms); returns how many */
-  prune(before: number): number;
+  prune(before: number): Awaitable<number>;
 }
+
+/** EventLogStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
+export type SyncEventLogStore = Settled<EventLogStore>;

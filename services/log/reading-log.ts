@@ -24,6 +24,7 @@
  * with group commit). A replicated one (NATS JetStream) is meant to fit the same interface.
  */
 import type { Reading } from '../telemetry/telemetry.js';
+import type { Awaitable, Settled } from '../shared/awaitable.js';
 
 export interface AppendResult {
   /** the readings now durable, in log order, each with its `logId` */
@@ -77,10 +78,13 @@ export class LogError extends Error {
  * The contract suite that every implementation passes, fakes included, is tests/support/cursor-store-contract.ts.
  */
 export interface CursorStore {
-  get(name: string): number | undefined;
+  get(name: string): Awaitable<number | undefined>;
   /** Runs inside the consumer's own transaction where the store supports one. */
-  set(name: string, position: number): void;
+  set(name: string, position: number): Awaitable<void>;
 }
+
+/** CursorStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
+export type SyncCursorStore = Settled<CursorStore>;
 
 /** The real in-memory fake (tests). */
 export class InMemoryCursorStore implements CursorStore {

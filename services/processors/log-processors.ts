@@ -15,7 +15,7 @@
  * from the log until they are caught up. A failing batch (the database is locked or full) is
  * rolled back, in-memory state is reloaded from disk, and the batch is retried with backoff.
  */
-import type { CursorStore, ReadingLog } from '../log/reading-log.js';
+import type { SyncCursorStore, ReadingLog } from '../log/reading-log.js';
 import { nominalDelay } from '../shared/backoff.js';
 import type { OutageReporter } from '../shared/outage.js';
 import type { Reading } from '../telemetry/telemetry.js';
@@ -28,7 +28,7 @@ export interface Processor {
 
 export interface LogProcessorsDeps {
   log: ReadingLog;
-  cursors: CursorStore;
+  cursors: SyncCursorStore;
   processors: readonly Processor[];
   /** Run `fn` as one transaction (and hold back side effects such as live-feed pushes until it commits). */
   transaction: <T>(fn: () => T) => T;

@@ -11,7 +11,7 @@
  * not saved: the points carry the same times (from the logId), so InfluxDB overwrites, never adds.
  */
 import type { Logger } from 'pino';
-import type { CursorStore, ReadingLog } from '../log/reading-log.js';
+import type { SyncCursorStore, ReadingLog } from '../log/reading-log.js';
 import { backoffDelay } from '../shared/backoff.js';
 import { SinkError, type ReadingStore } from '../storage/reading-store.js';
 
@@ -56,7 +56,7 @@ export class StoreForwarder {
 
   constructor(
     private readonly log: ReadingLog,
-    private readonly cursors: CursorStore,
+    private readonly cursors: SyncCursorStore,
     private readonly store: ReadingStore,
     private readonly opts: ForwarderOptions,
     private readonly logger: Logger,

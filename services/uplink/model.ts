@@ -9,6 +9,7 @@
  */
 
 import { FEED_EVENT_TYPES } from '../live-feed/model.js';
+import type { Awaitable, Settled } from '../shared/awaitable.js';
 
 export const UPLINK_FORMAT = 'firewatch.uplink/v1';
 
@@ -101,25 +102,28 @@ export interface DeadLetter {
  */
 export interface UplinkStore {
   /** insert unless an item with this id (key) exists; returns whether it was new */
-  enqueue(item: UplinkItem, createdAt: number, feedSeq?: number): boolean;
+  enqueue(item: UplinkItem, createdAt: number, feedSeq?: number): Awaitable<boolean>;
   /** the last live-feed sequence number turned into items, or undefined before the first run */
-  feedSeq(): number | undefined;
-  setFeedSeq(seq: number): void;
+  feedSeq(): Awaitable<number | undefined>;
+  setFeedSeq(seq: number): Awaitable<void>;
   /** counters for the adapter, created at the newest item when it is new (it does not replay history) */
-  lane(adapter: string): AdapterCounters;
-  next(adapter: string, limit: number): StoredUplinkItem[];
+  lane(adapter: string): Awaitable<AdapterCounters>;
+  next(adapter: string, limit: number): Awaitable<StoredUplinkItem[]>;
   /** items after the cursor and the entry time of the oldest */
   backlog(adapter: string): { count: number; oldestCreatedAt: number | null };
-  delivered(adapter: string, lastSeq: number, count: number, at: number): void;
-  failed(adapter: string, error: string): void;
+  delivered(adapter: string, lastSeq: number, count: number, at: number): Awaitable<void>;
+  failed(adapter: string, error: string): Awaitable<void>;
   /** dead-letter these items (the head of the lane) and move the cursor past them */
-  deadLetter(adapter: string, items: readonly StoredUplinkItem[], reason: string, at: number): void;
+  deadLetter(adapter: string, items: readonly StoredUplinkItem[], reason: string, at: number): Awaitable<void>;
   /** the prefix of the lane that entered before `cutoff` (epoch ms), oldest first, at most `limit` */
-  expired(adapter: string, cutoff: number, limit: number): StoredUplinkItem[];
-  deadLetters(adapter: string | undefined, afterId: number, limit: number): DeadLetter[];
+  expired(adapter: string, cutoff: number, limit: number): Awaitable<StoredUplinkItem[]>;
+  deadLetters(adapter: string | undefined, afterId: number, limit: number): Awaitable<DeadLetter[]>;
   /** drop items every listed adapter is past */
-  prune(adapters: readonly string[]): number;
+  prune(adapters: readonly string[]): Awaitable<number>;
 }
+
+/** UplinkStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
+export type SyncUplinkStore = Settled<UplinkStore>;
 
 export interface UplinkAdapterStatus {
   name: string;

@@ -38,7 +38,7 @@ import {
   type UplinkAdapterStatus,
   type UplinkItem,
   type UplinkStatusSource,
-  type UplinkStore,
+  type SyncUplinkStore,
 } from './model.js';
 
 export type { ReadingsPolicies, ReadingsPolicy } from '../config/config.js';
@@ -50,7 +50,7 @@ export interface UplinkEvents {
 }
 
 export interface UplinkServiceDeps {
-  store: UplinkStore;
+  store: SyncUplinkStore;
   adapters: readonly UplinkAdapter[];
   feed: LiveFeed;
   clock: Clock;
