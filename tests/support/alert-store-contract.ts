@@ -31,6 +31,7 @@
  * was one; a durable store keeps them over a reopen.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { attempt } from './contract-harness.js';
 import type { Alert, AlertFilter, AlertRecordFilter, AlertStore, HistoryEntry, MaintenanceStore, MaintenanceWindow } from '../../services/alerts/model.js';
 
 export interface ContractAlertStore {
@@ -143,17 +144,17 @@ export function alertStoreContract(name: string, make: () => Promise<ContractAle
       handle = undefined;
     });
 
-    it('knows no alert to begin with', () => {
+    it('knows no alert to begin with', async () => {
       const s = store();
-      expect(s.get('al-none')).toBeUndefined();
-      expect(s.findActive('d-1', 'pressure_low')).toBeUndefined();
-      expect(s.findActive(null, 'service_outage')).toBeUndefined();
-      expect(s.list({ limit: 100, commissioning: 'include' })).toEqual([]);
-      expect(s.unclosed()).toEqual([]);
-      expect(s.records({ class: 'hazard', dateField: 'opened', limit: 100 })).toEqual([]);
+      expect(await s.get('al-none')).toBeUndefined();
+      expect(await s.findActive('d-1', 'pressure_low')).toBeUndefined();
+      expect(await s.findActive(null, 'service_outage')).toBeUndefined();
+      expect(await s.list({ limit: 100, commissioning: 'include' })).toEqual([]);
+      expect(await s.unclosed()).toEqual([]);
+      expect(await s.records({ class: 'hazard', dateField: 'opened', limit: 100 })).toEqual([]);
     });
 
-    it('gives an alert back as inserted: every field, its history in order', () => {
+    it('gives an alert back as inserted: every field, its history in order', async () => {
       const full = alert('al-full', {
         maintenance: true,
         history: [
@@ -172,124 +173,124 @@ export function alertStoreContract(name: string, make: () => Promise<ContractAle
       // as stored before issue #17 items 2 and 5: none of the optional fields, entries without byName/info
       const old = alert('al-old', { deviceId: 'd-2', history: [{ at: iso(0), action: 'raised', by: 'system', detail: null }] });
       for (const key of ['acknowledgedByName', 'closedByName', 'noteText', 'location', 'contactName', 'contactPhone', 'measured'] as const) delete old[key];
-      store().insert(full);
-      store().insert(old);
-      expect(same(store().get('al-full'))).toEqual(same(full));
-      expect(store().get('al-old')).toEqual(old);
-      expect(store().get('al-none')).toBeUndefined();
+      await store().insert(full);
+      await store().insert(old);
+      expect(same(await store().get('al-full'))).toEqual(same(full));
+      expect(await store().get('al-old')).toEqual(old);
+      expect(await store().get('al-none')).toBeUndefined();
     });
 
-    it('finds the alert of (device, rule) that is not closed; a system alert only for no device', () => {
+    it('finds the alert of (device, rule) that is not closed; a system alert only for no device', async () => {
       const s = store();
-      s.insert(alert('al-open', { deviceId: 'd-1', rule: 'pressure_low' }));
-      s.insert(alert('al-ack', { deviceId: 'd-1', rule: 'lane_blocked', status: 'acknowledged', acknowledgedAt: iso(1), acknowledgedBy: 'li.duty' }));
-      s.insert(closed(alert('al-closed', { deviceId: 'd-1', rule: 'pressure_high' }), 'li.duty', 5));
-      s.insert(alert('al-sys', { deviceId: null, buildingId: null, buildingName: null, street: null, rule: 'service_outage', class: 'fault' }));
-      expect(s.findActive('d-1', 'pressure_low')?.id).toBe('al-open');
-      expect(s.findActive('d-1', 'lane_blocked')?.id).toBe('al-ack');
-      expect(s.findActive('d-1', 'pressure_high')).toBeUndefined();
-      expect(s.findActive('d-2', 'pressure_low')).toBeUndefined();
-      expect(s.findActive(null, 'service_outage')?.id).toBe('al-sys');
-      expect(s.findActive(null, 'pressure_low')).toBeUndefined();
-      expect(s.findActive('d-1', 'service_outage')).toBeUndefined();
+      await s.insert(alert('al-open', { deviceId: 'd-1', rule: 'pressure_low' }));
+      await s.insert(alert('al-ack', { deviceId: 'd-1', rule: 'lane_blocked', status: 'acknowledged', acknowledgedAt: iso(1), acknowledgedBy: 'li.duty' }));
+      await s.insert(closed(alert('al-closed', { deviceId: 'd-1', rule: 'pressure_high' }), 'li.duty', 5));
+      await s.insert(alert('al-sys', { deviceId: null, buildingId: null, buildingName: null, street: null, rule: 'service_outage', class: 'fault' }));
+      expect((await s.findActive('d-1', 'pressure_low'))?.id).toBe('al-open');
+      expect((await s.findActive('d-1', 'lane_blocked'))?.id).toBe('al-ack');
+      expect(await s.findActive('d-1', 'pressure_high')).toBeUndefined();
+      expect(await s.findActive('d-2', 'pressure_low')).toBeUndefined();
+      expect((await s.findActive(null, 'service_outage'))?.id).toBe('al-sys');
+      expect(await s.findActive(null, 'pressure_low')).toBeUndefined();
+      expect(await s.findActive('d-1', 'service_outage')).toBeUndefined();
       // what it finds is the whole alert, history included
-      expect(same(s.findActive('d-1', 'pressure_low'))).toEqual(same(alert('al-open')));
+      expect(same(await s.findActive('d-1', 'pressure_low'))).toEqual(same(alert('al-open')));
     });
 
-    it('holds at most one unclosed alert per (device, rule): a second is refused and leaves nothing', () => {
+    it('holds at most one unclosed alert per (device, rule): a second is refused and leaves nothing', async () => {
       const s = store();
-      s.insert(alert('al-1', { deviceId: 'd-1', rule: 'pressure_low' }));
-      expect(() => s.insert(alert('al-2', { deviceId: 'd-1', rule: 'pressure_low', openedAt: iso(1) }))).toThrow();
-      const ack = { ...s.get('al-1')!, status: 'acknowledged' as const, acknowledgedAt: iso(1), acknowledgedBy: 'li.duty' };
-      s.update(ack, []);
-      expect(() => s.insert(alert('al-3', { deviceId: 'd-1', rule: 'pressure_low', openedAt: iso(2) }))).toThrow();
-      s.insert(alert('al-sys-1', { deviceId: null, rule: 'service_outage', class: 'fault', openedAt: iso(3) }));
-      expect(() => s.insert(alert('al-sys-2', { deviceId: null, rule: 'service_outage', class: 'fault', openedAt: iso(4) }))).toThrow();
-      expect(s.get('al-2')).toBeUndefined();
-      expect(s.get('al-3')).toBeUndefined();
-      expect(s.get('al-sys-2')).toBeUndefined();
-      expect(ids(s.list({ limit: 10 }))).toEqual(['al-sys-1', 'al-1']);
+      await s.insert(alert('al-1', { deviceId: 'd-1', rule: 'pressure_low' }));
+      await expect(attempt(() => s.insert(alert('al-2', { deviceId: 'd-1', rule: 'pressure_low', openedAt: iso(1) })))).rejects.toThrow();
+      const ack = { ...(await s.get('al-1'))!, status: 'acknowledged' as const, acknowledgedAt: iso(1), acknowledgedBy: 'li.duty' };
+      await s.update(ack, []);
+      await expect(attempt(() => s.insert(alert('al-3', { deviceId: 'd-1', rule: 'pressure_low', openedAt: iso(2) })))).rejects.toThrow();
+      await s.insert(alert('al-sys-1', { deviceId: null, rule: 'service_outage', class: 'fault', openedAt: iso(3) }));
+      await expect(attempt(() => s.insert(alert('al-sys-2', { deviceId: null, rule: 'service_outage', class: 'fault', openedAt: iso(4) })))).rejects.toThrow();
+      expect(await s.get('al-2')).toBeUndefined();
+      expect(await s.get('al-3')).toBeUndefined();
+      expect(await s.get('al-sys-2')).toBeUndefined();
+      expect(ids(await s.list({ limit: 10 }))).toEqual(['al-sys-1', 'al-1']);
       // other devices, other rules and the same rule without a device are not the same key
-      s.insert(alert('al-d2', { deviceId: 'd-2', rule: 'pressure_low' }));
-      s.insert(alert('al-d1-high', { deviceId: 'd-1', rule: 'pressure_high' }));
-      s.insert(alert('al-none-low', { deviceId: null, rule: 'pressure_low' }));
+      await s.insert(alert('al-d2', { deviceId: 'd-2', rule: 'pressure_low' }));
+      await s.insert(alert('al-d1-high', { deviceId: 'd-1', rule: 'pressure_high' }));
+      await s.insert(alert('al-none-low', { deviceId: null, rule: 'pressure_low' }));
       // closed: a new episode may open, and is the one found
-      const c = closed(s.get('al-1')!, 'li.duty', 4);
+      const c = closed((await s.get('al-1'))!, 'li.duty', 4);
       c.history.push({ at: iso(4), action: 'closed', by: 'li.duty', detail: 'false_alarm: ok', byName: '李值班', info: { code: 'closed', outcome: 'false_alarm', note: 'ok' } });
-      s.update(c, c.history.slice(-1));
-      s.insert(alert('al-4', { deviceId: 'd-1', rule: 'pressure_low', openedAt: iso(5) }));
-      expect(s.findActive('d-1', 'pressure_low')?.id).toBe('al-4');
-      expect(s.get('al-1')?.status).toBe('closed');
-      expect(s.get('al-1')?.history.map((h) => h.action)).toEqual(['raised', 'closed']);
+      await s.update(c, c.history.slice(-1));
+      await s.insert(alert('al-4', { deviceId: 'd-1', rule: 'pressure_low', openedAt: iso(5) }));
+      expect((await s.findActive('d-1', 'pressure_low'))?.id).toBe('al-4');
+      expect((await s.get('al-1'))?.status).toBe('closed');
+      expect((await s.get('al-1'))?.history.map((h) => h.action)).toEqual(['raised', 'closed']);
     });
 
-    it('update replaces the alert and appends the added entries, in order, as the service calls it', () => {
+    it('update replaces the alert and appends the added entries, in order, as the service calls it', async () => {
       const s = store();
-      s.insert(alert('al-1'));
+      await s.insert(alert('al-1'));
       // acknowledge
-      const a = s.get('al-1')!;
+      const a = (await s.get('al-1'))!;
       const ackEntry: HistoryEntry = { at: iso(1), action: 'acknowledged', by: 'li.duty', detail: '收到', byName: '李值班', info: { code: 'note', note: '收到' } };
       Object.assign(a, { status: 'acknowledged', acknowledgedAt: iso(1), acknowledgedBy: 'li.duty', acknowledgedByName: '李值班' });
       a.history.push(ackEntry);
-      s.update(a, [ackEntry]);
+      await s.update(a, [ackEntry]);
       // a reading: fields change, no entry
-      const b = s.get('al-1')!;
+      const b = (await s.get('al-1'))!;
       Object.assign(b, { value: 0.06, peak: 0.04, count: 5, lastAt: iso(2), severity: 'critical' });
-      s.update(b, []);
+      await s.update(b, []);
       // clear and recur in one go: two entries
-      const c = s.get('al-1')!;
+      const c = (await s.get('al-1'))!;
       const cleared: HistoryEntry = { at: iso(3), action: 'cleared', by: 'system', detail: '水压恢复', byName: null, info: { code: 'message', message: { zh: '水压恢复', en: 'Pressure back' } } };
       const recurred: HistoryEntry = { at: iso(4), action: 'recurred', by: 'system', detail: MSG.zh, byName: null, info: { code: 'message', message: MSG } };
       Object.assign(c, { cleared: false, clearedAt: null, lastAt: iso(4), count: 6 });
       c.history.push(cleared, recurred);
-      s.update(c, [cleared, recurred]);
+      await s.update(c, [cleared, recurred]);
 
-      const got = s.get('al-1')!;
+      const got = (await s.get('al-1'))!;
       expect(same(got)).toEqual(same(c));
       expect(got.history.map((h) => h.action)).toEqual(['raised', 'acknowledged', 'cleared', 'recurred']);
       expect(got).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'li.duty', severity: 'critical', value: 0.06, count: 6, lastAt: iso(4) });
       // the filters see what the update changed
-      expect(ids(s.list({ limit: 10, status: 'acknowledged' }))).toEqual(['al-1']);
-      expect(ids(s.list({ limit: 10, status: 'open' }))).toEqual([]);
-      expect(ids(s.list({ limit: 10, severity: 'critical' }))).toEqual(['al-1']);
-      expect(ids(s.list({ limit: 10, severity: 'major' }))).toEqual([]);
-      expect(ids(s.records({ class: 'hazard', dateField: 'opened', person: 'li.duty', limit: 10 }))).toEqual(['al-1']);
+      expect(ids(await s.list({ limit: 10, status: 'acknowledged' }))).toEqual(['al-1']);
+      expect(ids(await s.list({ limit: 10, status: 'open' }))).toEqual([]);
+      expect(ids(await s.list({ limit: 10, severity: 'critical' }))).toEqual(['al-1']);
+      expect(ids(await s.list({ limit: 10, severity: 'major' }))).toEqual([]);
+      expect(ids(await s.records({ class: 'hazard', dateField: 'opened', person: 'li.duty', limit: 10 }))).toEqual(['al-1']);
       // closed: out of findActive, unclosed and the active list; in the closed record
-      const d = closed(s.get('al-1')!, 'wang.duty', 6, 'real_fire');
+      const d = closed((await s.get('al-1'))!, 'wang.duty', 6, 'real_fire');
       const closing: HistoryEntry = { at: iso(6), action: 'closed', by: 'wang.duty', detail: 'real_fire: 已扑灭', byName: '王值班', info: { code: 'closed', outcome: 'real_fire', note: '已扑灭' } };
       d.history.push(closing);
-      s.update(d, [closing]);
-      expect(s.findActive('d-1', 'pressure_low')).toBeUndefined();
-      expect(s.unclosed()).toEqual([]);
-      expect(ids(s.list({ limit: 10, status: 'active' }))).toEqual([]);
-      expect(ids(s.list({ limit: 10, status: 'closed' }))).toEqual(['al-1']);
-      expect(ids(s.records({ class: 'hazard', dateField: 'closed', outcome: 'real_fire', person: 'wang.duty', limit: 10 }))).toEqual(['al-1']);
-      expect(s.get('al-1')!.history.map((h) => h.action)).toEqual(['raised', 'acknowledged', 'cleared', 'recurred', 'closed']);
+      await s.update(d, [closing]);
+      expect(await s.findActive('d-1', 'pressure_low')).toBeUndefined();
+      expect(await s.unclosed()).toEqual([]);
+      expect(ids(await s.list({ limit: 10, status: 'active' }))).toEqual([]);
+      expect(ids(await s.list({ limit: 10, status: 'closed' }))).toEqual(['al-1']);
+      expect(ids(await s.records({ class: 'hazard', dateField: 'closed', outcome: 'real_fire', person: 'wang.duty', limit: 10 }))).toEqual(['al-1']);
+      expect((await s.get('al-1'))!.history.map((h) => h.action)).toEqual(['raised', 'acknowledged', 'cleared', 'recurred', 'closed']);
     });
 
-    it('update replaces the whole alert: lookups and filters see every field as it is now', () => {
+    it('update replaces the whole alert: lookups and filters see every field as it is now', async () => {
       const s = store();
-      s.insert(alert('al-1', { deviceId: 'd-1', buildingId: 'b-1', buildingName: '解放碑大厦', street: '解放碑', rule: 'pressure_low', class: 'hazard', openedAt: iso(0) }));
-      s.insert(alert('al-2', { deviceId: 'd-2', openedAt: iso(10) }));
-      const next = alert('al-1', { deviceId: 'd-9', buildingId: 'b-9', buildingName: '朝天门广场', street: '朝天门', rule: 'device_offline', class: 'fault', severity: 'minor', openedAt: iso(20), history: s.get('al-1')!.history });
-      s.update(next, []);
-      expect(same(s.get('al-1'))).toEqual(same(next));
-      expect(s.findActive('d-1', 'pressure_low')).toBeUndefined();
-      expect(s.findActive('d-9', 'device_offline')?.id).toBe('al-1');
-      expect(ids(s.list({ limit: 10 }))).toEqual(['al-1', 'al-2']);
-      expect(ids(s.list({ limit: 10, deviceId: 'd-9' }))).toEqual(['al-1']);
-      expect(ids(s.list({ limit: 10, deviceId: 'd-1' }))).toEqual([]);
-      expect(ids(s.list({ limit: 10, buildingId: 'b-9' }))).toEqual(['al-1']);
-      expect(ids(s.list({ limit: 10, buildingIds: ['b-1'] }))).toEqual(['al-2']);
-      expect(ids(s.list({ limit: 10, street: '朝天门' }))).toEqual(['al-1']);
-      expect(ids(s.list({ limit: 10, rule: 'pressure_low' }))).toEqual(['al-2']);
-      expect(ids(s.list({ limit: 10, from: iso(15) }))).toEqual(['al-1']);
-      expect(ids(s.unclosed())).toEqual(['al-2', 'al-1']);
-      expect(ids(s.records({ class: 'fault', dateField: 'opened', q: '朝天门', limit: 10 }))).toEqual(['al-1']);
-      expect(ids(s.records({ class: 'hazard', dateField: 'opened', limit: 10 }))).toEqual(['al-2']);
+      await s.insert(alert('al-1', { deviceId: 'd-1', buildingId: 'b-1', buildingName: '解放碑大厦', street: '解放碑', rule: 'pressure_low', class: 'hazard', openedAt: iso(0) }));
+      await s.insert(alert('al-2', { deviceId: 'd-2', openedAt: iso(10) }));
+      const next = alert('al-1', { deviceId: 'd-9', buildingId: 'b-9', buildingName: '朝天门广场', street: '朝天门', rule: 'device_offline', class: 'fault', severity: 'minor', openedAt: iso(20), history: (await s.get('al-1'))!.history });
+      await s.update(next, []);
+      expect(same(await s.get('al-1'))).toEqual(same(next));
+      expect(await s.findActive('d-1', 'pressure_low')).toBeUndefined();
+      expect((await s.findActive('d-9', 'device_offline'))?.id).toBe('al-1');
+      expect(ids(await s.list({ limit: 10 }))).toEqual(['al-1', 'al-2']);
+      expect(ids(await s.list({ limit: 10, deviceId: 'd-9' }))).toEqual(['al-1']);
+      expect(ids(await s.list({ limit: 10, deviceId: 'd-1' }))).toEqual([]);
+      expect(ids(await s.list({ limit: 10, buildingId: 'b-9' }))).toEqual(['al-1']);
+      expect(ids(await s.list({ limit: 10, buildingIds: ['b-1'] }))).toEqual(['al-2']);
+      expect(ids(await s.list({ limit: 10, street: '朝天门' }))).toEqual(['al-1']);
+      expect(ids(await s.list({ limit: 10, rule: 'pressure_low' }))).toEqual(['al-2']);
+      expect(ids(await s.list({ limit: 10, from: iso(15) }))).toEqual(['al-1']);
+      expect(ids(await s.unclosed())).toEqual(['al-2', 'al-1']);
+      expect(ids(await s.records({ class: 'fault', dateField: 'opened', q: '朝天门', limit: 10 }))).toEqual(['al-1']);
+      expect(ids(await s.records({ class: 'hazard', dateField: 'opened', limit: 10 }))).toEqual(['al-2']);
       // and the old key is free for a new episode
-      s.insert(alert('al-3', { deviceId: 'd-1', rule: 'pressure_low', openedAt: iso(30) }));
-      expect(s.findActive('d-1', 'pressure_low')?.id).toBe('al-3');
+      await s.insert(alert('al-3', { deviceId: 'd-1', rule: 'pressure_low', openedAt: iso(30) }));
+      expect((await s.findActive('d-1', 'pressure_low'))?.id).toBe('al-3');
     });
 
     describe('list and unclosed', () => {
@@ -303,71 +304,71 @@ export function alertStoreContract(name: string, make: () => Promise<ContractAle
         alert('al-06', { deviceId: 'd-4', buildingId: 'b-3', buildingName: '七星岗小区', street: '七星岗', rule: 'pressure_low', commissioning: true, ackDeadline: null, closeDeadline: null, openedAt: iso(60) }),
         closed(alert('al-07', { deviceId: 'd-2', buildingId: 'b-1', street: '解放碑', rule: 'pressure_low', severity: 'critical', openedAt: iso(70) }), 'li.duty', 80, 'real_fire'),
       ];
-      const q = (f: Omit<AlertFilter, 'limit'> & { limit?: number }) => ids(store().list({ limit: 100, ...f }));
+      const q = async (f: Omit<AlertFilter, 'limit'> & { limit?: number }) => ids(await store().list({ limit: 100, ...f }));
 
-      beforeEach(() => {
+      beforeEach(async () => {
         // inserted out of order: the order is the store's
         const all = fleet();
-        for (const i of [3, 0, 6, 2, 5, 1, 4]) store().insert(all[i]!);
+        for (const i of [3, 0, 6, 2, 5, 1, 4]) await store().insert(all[i]!);
       });
 
-      it('lists newest opened first, leaves commissioning alerts out, and applies the limit to the newest', () => {
-        expect(q({})).toEqual(['al-07', 'al-05', 'al-04', 'al-03', 'al-02', 'al-01']);
-        expect(q({ limit: 2 })).toEqual(['al-07', 'al-05']);
-        expect(q({ limit: 1, status: 'active' })).toEqual(['al-05']);
+      it('lists newest opened first, leaves commissioning alerts out, and applies the limit to the newest', async () => {
+        expect(await q({})).toEqual(['al-07', 'al-05', 'al-04', 'al-03', 'al-02', 'al-01']);
+        expect(await q({ limit: 2 })).toEqual(['al-07', 'al-05']);
+        expect(await q({ limit: 1, status: 'active' })).toEqual(['al-05']);
         // what list gives back is the whole alert
-        const [first] = store().list({ limit: 1 });
+        const [first] = (await store().list({ limit: 1 }));
         expect(same(first)).toEqual(same(fleet()[6]));
       });
 
-      it('filters by status; active is every status but closed', () => {
-        expect(q({ status: 'open' })).toEqual(['al-05', 'al-01']);
-        expect(q({ status: 'acknowledged' })).toEqual(['al-02']);
-        expect(q({ status: 'closed' })).toEqual(['al-07', 'al-04', 'al-03']);
-        expect(q({ status: 'active' })).toEqual(['al-05', 'al-02', 'al-01']);
+      it('filters by status; active is every status but closed', async () => {
+        expect(await q({ status: 'open' })).toEqual(['al-05', 'al-01']);
+        expect(await q({ status: 'acknowledged' })).toEqual(['al-02']);
+        expect(await q({ status: 'closed' })).toEqual(['al-07', 'al-04', 'al-03']);
+        expect(await q({ status: 'active' })).toEqual(['al-05', 'al-02', 'al-01']);
       });
 
-      it('filters by street, streets, building, buildingIds, device, rule and severity', () => {
-        expect(q({ street: '解放碑' })).toEqual(['al-07', 'al-04', 'al-02', 'al-01']);
-        expect(q({ street: '大坪' })).toEqual([]);
-        expect(q({ streets: ['朝天门', '七星岗'] })).toEqual(['al-03']);
-        expect(q({ streets: ['朝天门', '七星岗'], commissioning: 'include' })).toEqual(['al-06', 'al-03']);
-        expect(q({ streets: [] })).toEqual([]);
-        expect(q({ buildingId: 'b-1' })).toEqual(['al-07', 'al-04', 'al-02', 'al-01']);
-        expect(q({ buildingIds: ['b-2', 'b-9'] })).toEqual(['al-03']);
-        expect(q({ buildingIds: [] })).toEqual([]);
-        expect(q({ deviceId: 'd-1' })).toEqual(['al-04', 'al-01']);
-        expect(q({ rule: 'pressure_low' })).toEqual(['al-07', 'al-01']);
-        expect(q({ rule: 'service_outage' })).toEqual(['al-05']);
-        expect(q({ severity: 'critical' })).toEqual(['al-07', 'al-02']);
+      it('filters by street, streets, building, buildingIds, device, rule and severity', async () => {
+        expect(await q({ street: '解放碑' })).toEqual(['al-07', 'al-04', 'al-02', 'al-01']);
+        expect(await q({ street: '大坪' })).toEqual([]);
+        expect(await q({ streets: ['朝天门', '七星岗'] })).toEqual(['al-03']);
+        expect(await q({ streets: ['朝天门', '七星岗'], commissioning: 'include' })).toEqual(['al-06', 'al-03']);
+        expect(await q({ streets: [] })).toEqual([]);
+        expect(await q({ buildingId: 'b-1' })).toEqual(['al-07', 'al-04', 'al-02', 'al-01']);
+        expect(await q({ buildingIds: ['b-2', 'b-9'] })).toEqual(['al-03']);
+        expect(await q({ buildingIds: [] })).toEqual([]);
+        expect(await q({ deviceId: 'd-1' })).toEqual(['al-04', 'al-01']);
+        expect(await q({ rule: 'pressure_low' })).toEqual(['al-07', 'al-01']);
+        expect(await q({ rule: 'service_outage' })).toEqual(['al-05']);
+        expect(await q({ severity: 'critical' })).toEqual(['al-07', 'al-02']);
       });
 
-      it('filters by opened time, from and to inclusive', () => {
-        expect(q({ from: iso(30), to: iso(50) })).toEqual(['al-05', 'al-04', 'al-03']);
-        expect(q({ from: iso(70) })).toEqual(['al-07']);
-        expect(q({ to: iso(10) })).toEqual(['al-01']);
-        expect(q({ from: iso(11), to: iso(19) })).toEqual([]);
+      it('filters by opened time, from and to inclusive', async () => {
+        expect(await q({ from: iso(30), to: iso(50) })).toEqual(['al-05', 'al-04', 'al-03']);
+        expect(await q({ from: iso(70) })).toEqual(['al-07']);
+        expect(await q({ to: iso(10) })).toEqual(['al-01']);
+        expect(await q({ from: iso(11), to: iso(19) })).toEqual([]);
       });
 
-      it('commissioning alerts: left out by default and with exclude, with the rest on include, alone on only', () => {
-        expect(q({ commissioning: 'exclude' })).toEqual(['al-07', 'al-05', 'al-04', 'al-03', 'al-02', 'al-01']);
-        expect(q({ commissioning: 'include' })).toEqual(['al-07', 'al-06', 'al-05', 'al-04', 'al-03', 'al-02', 'al-01']);
-        expect(q({ commissioning: 'only' })).toEqual(['al-06']);
-        expect(q({ commissioning: 'only', status: 'active', deviceId: 'd-4' })).toEqual(['al-06']);
-        expect(q({ commissioning: 'only', deviceId: 'd-1' })).toEqual([]);
+      it('commissioning alerts: left out by default and with exclude, with the rest on include, alone on only', async () => {
+        expect(await q({ commissioning: 'exclude' })).toEqual(['al-07', 'al-05', 'al-04', 'al-03', 'al-02', 'al-01']);
+        expect(await q({ commissioning: 'include' })).toEqual(['al-07', 'al-06', 'al-05', 'al-04', 'al-03', 'al-02', 'al-01']);
+        expect(await q({ commissioning: 'only' })).toEqual(['al-06']);
+        expect(await q({ commissioning: 'only', status: 'active', deviceId: 'd-4' })).toEqual(['al-06']);
+        expect(await q({ commissioning: 'only', deviceId: 'd-1' })).toEqual([]);
       });
 
-      it('applies every filter given, together', () => {
-        expect(q({ street: '解放碑', status: 'active' })).toEqual(['al-02', 'al-01']);
-        expect(q({ rule: 'pressure_low', commissioning: 'include' })).toEqual(['al-07', 'al-06', 'al-01']);
-        expect(q({ buildingId: 'b-1', deviceId: 'd-2', severity: 'critical', from: iso(15), to: iso(65) })).toEqual(['al-02']);
-        expect(q({ streets: ['解放碑'], buildingIds: ['b-1'], status: 'closed' })).toEqual(['al-07', 'al-04']);
-        expect(q({ street: '朝天门', deviceId: 'd-1' })).toEqual([]);
+      it('applies every filter given, together', async () => {
+        expect(await q({ street: '解放碑', status: 'active' })).toEqual(['al-02', 'al-01']);
+        expect(await q({ rule: 'pressure_low', commissioning: 'include' })).toEqual(['al-07', 'al-06', 'al-01']);
+        expect(await q({ buildingId: 'b-1', deviceId: 'd-2', severity: 'critical', from: iso(15), to: iso(65) })).toEqual(['al-02']);
+        expect(await q({ streets: ['解放碑'], buildingIds: ['b-1'], status: 'closed' })).toEqual(['al-07', 'al-04']);
+        expect(await q({ street: '朝天门', deviceId: 'd-1' })).toEqual([]);
       });
 
-      it('unclosed: every alert not closed, commissioning and system ones too, oldest first', () => {
-        expect(ids(store().unclosed())).toEqual(['al-01', 'al-02', 'al-05', 'al-06']);
-        expect(store().unclosed().map(same)).toEqual([fleet()[0], fleet()[1], fleet()[4], fleet()[5]].map(same));
+      it('unclosed: every alert not closed, commissioning and system ones too, oldest first', async () => {
+        expect(ids(await store().unclosed())).toEqual(['al-01', 'al-02', 'al-05', 'al-06']);
+        expect((await store().unclosed()).map(same)).toEqual([fleet()[0], fleet()[1], fleet()[4], fleet()[5]].map(same));
       });
     });
 
@@ -386,128 +387,128 @@ export function alertStoreContract(name: string, make: () => Promise<ContractAle
         closed(alert('al-06b', { deviceId: 'd-4', buildingId: 'b-3', buildingName: '七星岗小区', street: '七星岗', rule: 'lane_blocked', commissioning: true, openedAt: iso(61) }), 'system', 62, 'test'),
         closed(alert('al-07', { deviceId: 'd-2', buildingId: 'b-1', street: '解放碑', rule: 'pressure_low', openedAt: iso(70) }), 'li.duty', 80, 'real_fire'),
       ];
-      const r = (f: Partial<AlertRecordFilter>) => ids(store().records({ class: 'hazard', dateField: 'opened', limit: 100, ...f }));
+      const r = async (f: Partial<AlertRecordFilter>) => ids(await store().records({ class: 'hazard', dateField: 'opened', limit: 100, ...f }));
 
-      beforeEach(() => {
-        for (const a of fleet().reverse()) store().insert(a);
+      beforeEach(async () => {
+        for (const a of fleet().reverse()) await store().insert(a);
       });
 
-      it('one class, never commissioning alerts, newest opened first, limit the newest', () => {
-        expect(r({})).toEqual(['al-07', 'al-04', 'al-02', 'al-01']);
-        expect(r({ class: 'fault' })).toEqual(['al-05', 'al-03']);
-        expect(r({ limit: 3 })).toEqual(['al-07', 'al-04', 'al-02']);
+      it('one class, never commissioning alerts, newest opened first, limit the newest', async () => {
+        expect(await r({})).toEqual(['al-07', 'al-04', 'al-02', 'al-01']);
+        expect(await r({ class: 'fault' })).toEqual(['al-05', 'al-03']);
+        expect(await r({ limit: 3 })).toEqual(['al-07', 'al-04', 'al-02']);
       });
 
-      it('a record is the alert without its history', () => {
-        const [rec] = store().records({ class: 'hazard', dateField: 'opened', limit: 1 });
+      it('a record is the alert without its history', async () => {
+        const [rec] = (await store().records({ class: 'hazard', dateField: 'opened', limit: 1 }));
         expect(rec).toEqual(withoutHistory(fleet()[7]!));
         expect(rec).not.toHaveProperty('history');
       });
 
-      it('by closed time: closed alerts only, newest closed first, from/to on the closed time', () => {
-        expect(r({ dateField: 'closed' })).toEqual(['al-04', 'al-07']);
-        expect(r({ dateField: 'closed', class: 'fault' })).toEqual(['al-03']);
-        expect(r({ dateField: 'closed', from: iso(80), to: iso(80) })).toEqual(['al-07']);
-        expect(r({ dateField: 'closed', from: iso(81) })).toEqual(['al-04']);
-        expect(r({ dateField: 'closed', to: iso(79) })).toEqual([]);
+      it('by closed time: closed alerts only, newest closed first, from/to on the closed time', async () => {
+        expect(await r({ dateField: 'closed' })).toEqual(['al-04', 'al-07']);
+        expect(await r({ dateField: 'closed', class: 'fault' })).toEqual(['al-03']);
+        expect(await r({ dateField: 'closed', from: iso(80), to: iso(80) })).toEqual(['al-07']);
+        expect(await r({ dateField: 'closed', from: iso(81) })).toEqual(['al-04']);
+        expect(await r({ dateField: 'closed', to: iso(79) })).toEqual([]);
       });
 
-      it('from/to inclusive on the opened time', () => {
-        expect(r({ from: iso(20), to: iso(40) })).toEqual(['al-04', 'al-02']);
-        expect(r({ from: iso(21), to: iso(39) })).toEqual([]);
-        expect(r({ class: 'fault', to: iso(30) })).toEqual(['al-03']);
+      it('from/to inclusive on the opened time', async () => {
+        expect(await r({ from: iso(20), to: iso(40) })).toEqual(['al-04', 'al-02']);
+        expect(await r({ from: iso(21), to: iso(39) })).toEqual([]);
+        expect(await r({ class: 'fault', to: iso(30) })).toEqual(['al-03']);
       });
 
-      it('filters by status, street, building, rule, outcome and person (who acknowledged or closed)', () => {
-        expect(r({ status: 'active' })).toEqual(['al-02', 'al-01']);
-        expect(r({ status: 'closed' })).toEqual(['al-07', 'al-04']);
-        expect(r({ status: 'open' })).toEqual(['al-01']);
-        expect(r({ street: '解放碑' })).toEqual(['al-07', 'al-04', 'al-02', 'al-01']);
-        expect(r({ street: '朝天门' })).toEqual([]);
-        expect(r({ street: '朝天门', class: 'fault' })).toEqual(['al-03']);
-        expect(r({ buildingId: 'b-2', class: 'fault' })).toEqual(['al-03']);
-        expect(r({ rule: 'pressure_low' })).toEqual(['al-07', 'al-01']);
-        expect(r({ outcome: 'false_alarm' })).toEqual(['al-04']);
-        expect(r({ outcome: 'real_fire' })).toEqual(['al-07']);
-        expect(r({ outcome: 'fault', class: 'fault' })).toEqual(['al-03']);
-        expect(r({ person: 'li.duty' })).toEqual(['al-07', 'al-04', 'al-02']);
-        expect(r({ person: 'zhang.duty' })).toEqual(['al-04']);
-        expect(r({ person: 'nobody' })).toEqual([]);
-        expect(r({ person: 'li.duty', status: 'closed', rule: 'pressure_high' })).toEqual(['al-04']);
+      it('filters by status, street, building, rule, outcome and person (who acknowledged or closed)', async () => {
+        expect(await r({ status: 'active' })).toEqual(['al-02', 'al-01']);
+        expect(await r({ status: 'closed' })).toEqual(['al-07', 'al-04']);
+        expect(await r({ status: 'open' })).toEqual(['al-01']);
+        expect(await r({ street: '解放碑' })).toEqual(['al-07', 'al-04', 'al-02', 'al-01']);
+        expect(await r({ street: '朝天门' })).toEqual([]);
+        expect(await r({ street: '朝天门', class: 'fault' })).toEqual(['al-03']);
+        expect(await r({ buildingId: 'b-2', class: 'fault' })).toEqual(['al-03']);
+        expect(await r({ rule: 'pressure_low' })).toEqual(['al-07', 'al-01']);
+        expect(await r({ outcome: 'false_alarm' })).toEqual(['al-04']);
+        expect(await r({ outcome: 'real_fire' })).toEqual(['al-07']);
+        expect(await r({ outcome: 'fault', class: 'fault' })).toEqual(['al-03']);
+        expect(await r({ person: 'li.duty' })).toEqual(['al-07', 'al-04', 'al-02']);
+        expect(await r({ person: 'zhang.duty' })).toEqual(['al-04']);
+        expect(await r({ person: 'nobody' })).toEqual([]);
+        expect(await r({ person: 'li.duty', status: 'closed', rule: 'pressure_high' })).toEqual(['al-04']);
       });
 
-      it("limits to the principal's streets or buildings", () => {
-        expect(r({ streets: ['解放碑'] })).toEqual(['al-07', 'al-04', 'al-02', 'al-01']);
-        expect(r({ streets: ['朝天门', '七星岗'] })).toEqual([]);
-        expect(r({ streets: ['朝天门', '七星岗'], class: 'fault' })).toEqual(['al-03']);
-        expect(r({ streets: [] })).toEqual([]);
-        expect(r({ buildingIds: ['b-1'], outcome: 'real_fire' })).toEqual(['al-07']);
-        expect(r({ buildingIds: [], class: 'fault' })).toEqual([]);
+      it("limits to the principal's streets or buildings", async () => {
+        expect(await r({ streets: ['解放碑'] })).toEqual(['al-07', 'al-04', 'al-02', 'al-01']);
+        expect(await r({ streets: ['朝天门', '七星岗'] })).toEqual([]);
+        expect(await r({ streets: ['朝天门', '七星岗'], class: 'fault' })).toEqual(['al-03']);
+        expect(await r({ streets: [] })).toEqual([]);
+        expect(await r({ buildingIds: ['b-1'], outcome: 'real_fire' })).toEqual(['al-07']);
+        expect(await r({ buildingIds: [], class: 'fault' })).toEqual([]);
       });
     });
 
-    it("records: free text in the building's name or id, matched literally", () => {
+    it("records: free text in the building's name or id, matched literally", async () => {
       const s = store();
       const named = (id: string, buildingId: string, buildingName: string | null, minutes: number) =>
         alert(id, { deviceId: `d-${id}`, buildingId, buildingName, openedAt: iso(minutes) });
-      s.insert(named('al-q1', 'b-q1', 'A_B 大厦', 1));
-      s.insert(named('al-q2', 'b-q2', 'AxB 大厦', 2));
-      s.insert(named('al-q3', 'b-q3', '百分之50% 商场', 3));
-      s.insert(named('al-q4', 'b-q4', '50 号楼', 4));
-      s.insert(named('al-q5', 'b-q5-xyz', null, 5));
-      s.insert(named('al-q6', 'b-q6', 'C\\D 楼', 6));
-      const q = (text: string) => ids(s.records({ class: 'hazard', dateField: 'opened', q: text, limit: 100 }));
-      expect(q('大厦')).toEqual(['al-q2', 'al-q1']);
-      expect(q('_')).toEqual(['al-q1']);
-      expect(q('A_B')).toEqual(['al-q1']);
-      expect(q('50%')).toEqual(['al-q3']);
-      expect(q('%')).toEqual(['al-q3']);
-      expect(q('\\')).toEqual(['al-q6']);
-      expect(q('q5-xy')).toEqual(['al-q5']);
-      expect(q('商场')).toEqual(['al-q3']);
-      expect(q('不存在')).toEqual([]);
+      await s.insert(named('al-q1', 'b-q1', 'A_B 大厦', 1));
+      await s.insert(named('al-q2', 'b-q2', 'AxB 大厦', 2));
+      await s.insert(named('al-q3', 'b-q3', '百分之50% 商场', 3));
+      await s.insert(named('al-q4', 'b-q4', '50 号楼', 4));
+      await s.insert(named('al-q5', 'b-q5-xyz', null, 5));
+      await s.insert(named('al-q6', 'b-q6', 'C\\D 楼', 6));
+      const q = async (text: string) => ids(await s.records({ class: 'hazard', dateField: 'opened', q: text, limit: 100 }));
+      expect(await q('大厦')).toEqual(['al-q2', 'al-q1']);
+      expect(await q('_')).toEqual(['al-q1']);
+      expect(await q('A_B')).toEqual(['al-q1']);
+      expect(await q('50%')).toEqual(['al-q3']);
+      expect(await q('%')).toEqual(['al-q3']);
+      expect(await q('\\')).toEqual(['al-q6']);
+      expect(await q('q5-xy')).toEqual(['al-q5']);
+      expect(await q('商场')).toEqual(['al-q3']);
+      expect(await q('不存在')).toEqual([]);
     });
 
-    it('records: pages with the keyset cursor, strictly after (time, id), ties by id, every record once', () => {
+    it('records: pages with the keyset cursor, strictly after (time, id), ties by id, every record once', async () => {
       const s = store();
       const at = { 'al-a': 1, 'al-b': 2, 'al-c': 2, 'al-d': 2, 'al-e': 3, 'al-f': 4 } as const;
-      for (const [id, m] of Object.entries(at)) s.insert(alert(id, { deviceId: `d-${id}`, openedAt: iso(m) }));
+      for (const [id, m] of Object.entries(at)) (await s.insert(alert(id, { deviceId: `d-${id}`, openedAt: iso(m) })));
       const order = ['al-f', 'al-e', 'al-d', 'al-c', 'al-b', 'al-a'];
-      expect(ids(s.records({ class: 'hazard', dateField: 'opened', limit: 100 }))).toEqual(order);
+      expect(ids(await s.records({ class: 'hazard', dateField: 'opened', limit: 100 }))).toEqual(order);
       const seen: string[] = [];
       let after: AlertRecordFilter['after'];
       for (let pages = 0; pages < 10; pages++) {
-        const page = s.records({ class: 'hazard', dateField: 'opened', limit: 2, ...(after ? { after } : {}) });
+        const page = (await s.records({ class: 'hazard', dateField: 'opened', limit: 2, ...(after ? { after } : {}) }));
         if (page.length === 0) break;
         seen.push(...ids(page));
         const last = page[page.length - 1]!;
         after = { at: last.openedAt, id: last.id };
       }
       expect(seen).toEqual(order);
-      expect(ids(s.records({ class: 'hazard', dateField: 'opened', limit: 100, after: { at: iso(2), id: 'al-c' } }))).toEqual(['al-b', 'al-a']);
-      expect(ids(s.records({ class: 'hazard', dateField: 'opened', limit: 100, after: { at: iso(2), id: 'al-z' } }))).toEqual(['al-d', 'al-c', 'al-b', 'al-a']);
+      expect(ids(await s.records({ class: 'hazard', dateField: 'opened', limit: 100, after: { at: iso(2), id: 'al-c' } }))).toEqual(['al-b', 'al-a']);
+      expect(ids(await s.records({ class: 'hazard', dateField: 'opened', limit: 100, after: { at: iso(2), id: 'al-z' } }))).toEqual(['al-d', 'al-c', 'al-b', 'al-a']);
     });
 
     it('when durable, gives back after a reopen what it held', async (ctx) => {
       if (!handle?.reopen) return ctx.skip();
       const s = store();
-      s.insert(alert('al-1'));
-      const a = s.get('al-1')!;
+      await s.insert(alert('al-1'));
+      const a = (await s.get('al-1'))!;
       const ack: HistoryEntry = { at: iso(1), action: 'acknowledged', by: 'li.duty', detail: null, byName: '李值班', info: null };
       Object.assign(a, { status: 'acknowledged', acknowledgedAt: iso(1), acknowledgedBy: 'li.duty' });
       a.history.push(ack);
-      s.update(a, [ack]);
+      await s.update(a, [ack]);
       const c = closed(alert('al-2', { deviceId: 'd-2', openedAt: iso(2) }), 'wang.duty', 3, 'test');
-      s.insert(c);
+      await s.insert(c);
       const again = await handle.reopen();
-      expect(same(again.get('al-1'))).toEqual(same(a));
-      expect(same(again.get('al-2'))).toEqual(same(c));
-      expect(again.findActive('d-1', 'pressure_low')?.id).toBe('al-1');
-      expect(ids(again.unclosed())).toEqual(['al-1']);
-      expect(ids(again.list({ limit: 10 }))).toEqual(['al-2', 'al-1']);
-      expect(ids(again.records({ class: 'hazard', dateField: 'closed', outcome: 'test', limit: 10 }))).toEqual(['al-2']);
+      expect(same(await again.get('al-1'))).toEqual(same(a));
+      expect(same(await again.get('al-2'))).toEqual(same(c));
+      expect((await again.findActive('d-1', 'pressure_low'))?.id).toBe('al-1');
+      expect(ids(await again.unclosed())).toEqual(['al-1']);
+      expect(ids(await again.list({ limit: 10 }))).toEqual(['al-2', 'al-1']);
+      expect(ids(await again.records({ class: 'hazard', dateField: 'closed', outcome: 'test', limit: 10 }))).toEqual(['al-2']);
       // still one unclosed alert per (device, rule)
-      expect(() => again.insert(alert('al-3', { openedAt: iso(4) }))).toThrow();
+      await expect(attempt(() => again.insert(alert('al-3', { openedAt: iso(4) })))).rejects.toThrow();
     });
   });
 }
@@ -539,66 +540,66 @@ export function maintenanceStoreContract(name: string, make: () => Promise<Contr
       ...over,
     });
 
-    it('knows no window to begin with', () => {
-      expect(store().get('device', 'd-1')).toBeUndefined();
-      expect(store().get('building', 'b-1')).toBeUndefined();
-      expect(store().remove('device', 'd-1')).toBe(false);
+    it('knows no window to begin with', async () => {
+      expect(await store().get('device', 'd-1')).toBeUndefined();
+      expect(await store().get('building', 'b-1')).toBeUndefined();
+      expect(await store().remove('device', 'd-1')).toBe(false);
     });
 
-    it('keeps a window per target, as set', () => {
+    it('keeps a window per target, as set', async () => {
       const s = store();
-      s.set(window('device', 'd-1'));
-      s.set(window('building', 'b-1', { until: iso(120), reason: '管网改造', by: 'li.duty', createdAt: iso(5) }));
-      expect(s.get('device', 'd-1')).toEqual(window('device', 'd-1'));
-      expect(s.get('building', 'b-1')).toEqual(window('building', 'b-1', { until: iso(120), reason: '管网改造', by: 'li.duty', createdAt: iso(5) }));
-      expect(s.get('device', 'd-2')).toBeUndefined();
-      expect(s.get('building', 'd-1')).toBeUndefined();
+      await s.set(window('device', 'd-1'));
+      await s.set(window('building', 'b-1', { until: iso(120), reason: '管网改造', by: 'li.duty', createdAt: iso(5) }));
+      expect(await s.get('device', 'd-1')).toEqual(window('device', 'd-1'));
+      expect(await s.get('building', 'b-1')).toEqual(window('building', 'b-1', { until: iso(120), reason: '管网改造', by: 'li.duty', createdAt: iso(5) }));
+      expect(await s.get('device', 'd-2')).toBeUndefined();
+      expect(await s.get('building', 'd-1')).toBeUndefined();
     });
 
-    it('replaces the window of a target with the next one set', () => {
+    it('replaces the window of a target with the next one set', async () => {
       const s = store();
-      s.set(window('device', 'd-1'));
-      s.set(window('device', 'd-1', { until: iso(60), reason: '延长 / renewed', by: 'li.duty', createdAt: iso(30) }));
-      expect(s.get('device', 'd-1')).toEqual(window('device', 'd-1', { until: iso(60), reason: '延长 / renewed', by: 'li.duty', createdAt: iso(30) }));
-      expect(s.remove('device', 'd-1')).toBe(true);
-      expect(s.get('device', 'd-1')).toBeUndefined();
+      await s.set(window('device', 'd-1'));
+      await s.set(window('device', 'd-1', { until: iso(60), reason: '延长 / renewed', by: 'li.duty', createdAt: iso(30) }));
+      expect(await s.get('device', 'd-1')).toEqual(window('device', 'd-1', { until: iso(60), reason: '延长 / renewed', by: 'li.duty', createdAt: iso(30) }));
+      expect(await s.remove('device', 'd-1')).toBe(true);
+      expect(await s.get('device', 'd-1')).toBeUndefined();
     });
 
-    it('keeps device and building targets apart, even with the same id', () => {
+    it('keeps device and building targets apart, even with the same id', async () => {
       const s = store();
-      s.set(window('device', 'x-1', { reason: 'device' }));
-      s.set(window('building', 'x-1', { reason: 'building' }));
-      expect(s.get('device', 'x-1')?.reason).toBe('device');
-      expect(s.get('building', 'x-1')?.reason).toBe('building');
-      expect(s.remove('building', 'x-1')).toBe(true);
-      expect(s.get('building', 'x-1')).toBeUndefined();
-      expect(s.get('device', 'x-1')?.reason).toBe('device');
+      await s.set(window('device', 'x-1', { reason: 'device' }));
+      await s.set(window('building', 'x-1', { reason: 'building' }));
+      expect((await s.get('device', 'x-1'))?.reason).toBe('device');
+      expect((await s.get('building', 'x-1'))?.reason).toBe('building');
+      expect(await s.remove('building', 'x-1')).toBe(true);
+      expect(await s.get('building', 'x-1')).toBeUndefined();
+      expect((await s.get('device', 'x-1'))?.reason).toBe('device');
     });
 
-    it('remove says whether there was a window, and removes only that one', () => {
+    it('remove says whether there was a window, and removes only that one', async () => {
       const s = store();
-      s.set(window('device', 'd-1'));
-      s.set(window('device', 'd-2'));
-      expect(s.remove('device', 'd-1')).toBe(true);
-      expect(s.remove('device', 'd-1')).toBe(false);
-      expect(s.remove('building', 'd-2')).toBe(false);
-      expect(s.get('device', 'd-1')).toBeUndefined();
-      expect(s.get('device', 'd-2')).toEqual(window('device', 'd-2'));
+      await s.set(window('device', 'd-1'));
+      await s.set(window('device', 'd-2'));
+      expect(await s.remove('device', 'd-1')).toBe(true);
+      expect(await s.remove('device', 'd-1')).toBe(false);
+      expect(await s.remove('building', 'd-2')).toBe(false);
+      expect(await s.get('device', 'd-1')).toBeUndefined();
+      expect(await s.get('device', 'd-2')).toEqual(window('device', 'd-2'));
       // set again after a remove
-      s.set(window('device', 'd-1', { reason: 'again' }));
-      expect(s.get('device', 'd-1')?.reason).toBe('again');
+      await s.set(window('device', 'd-1', { reason: 'again' }));
+      expect((await s.get('device', 'd-1'))?.reason).toBe('again');
     });
 
     it('when durable, gives back after a reopen what it held', async (ctx) => {
       if (!handle?.reopen) return ctx.skip();
-      store().set(window('device', 'd-1'));
-      store().set(window('building', 'b-1', { reason: '改造' }));
-      store().set(window('device', 'd-2'));
-      store().remove('device', 'd-2');
+      await store().set(window('device', 'd-1'));
+      await store().set(window('building', 'b-1', { reason: '改造' }));
+      await store().set(window('device', 'd-2'));
+      await store().remove('device', 'd-2');
       const again = await handle.reopen();
-      expect(again.get('device', 'd-1')).toEqual(window('device', 'd-1'));
-      expect(again.get('building', 'b-1')).toEqual(window('building', 'b-1', { reason: '改造' }));
-      expect(again.get('device', 'd-2')).toBeUndefined();
+      expect(await again.get('device', 'd-1')).toEqual(window('device', 'd-1'));
+      expect(await again.get('building', 'b-1')).toEqual(window('building', 'b-1', { reason: '改造' }));
+      expect(await again.get('device', 'd-2')).toBeUndefined();
     });
   });
 }

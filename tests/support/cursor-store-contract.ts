@@ -36,50 +36,50 @@ export function cursorStoreContract(name: string, make: () => Promise<ContractCu
       handle = undefined;
     });
 
-    it('has no position for a name never set', () => {
-      expect(store().get('processors')).toBeUndefined();
-      store().set('processors', 5);
-      expect(store().get('forwarder:influxdb-v1')).toBeUndefined();
+    it('has no position for a name never set', async () => {
+      expect(await store().get('processors')).toBeUndefined();
+      await store().set('processors', 5);
+      expect(await store().get('forwarder:influxdb-v1')).toBeUndefined();
     });
 
-    it('gives back the position set, per name', () => {
+    it('gives back the position set, per name', async () => {
       const s = store();
-      s.set('processors', 120);
-      s.set('forwarder:influxdb-v1', 95);
-      s.set('forwarder:influxdb-v2', 0);
-      expect(s.get('processors')).toBe(120);
-      expect(s.get('forwarder:influxdb-v1')).toBe(95);
-      expect(s.get('forwarder:influxdb-v2')).toBe(0);
+      await s.set('processors', 120);
+      await s.set('forwarder:influxdb-v1', 95);
+      await s.set('forwarder:influxdb-v2', 0);
+      expect(await s.get('processors')).toBe(120);
+      expect(await s.get('forwarder:influxdb-v1')).toBe(95);
+      expect(await s.get('forwarder:influxdb-v2')).toBe(0);
     });
 
-    it('keeps the last position set, whichever way it moved', () => {
+    it('keeps the last position set, whichever way it moved', async () => {
       const s = store();
-      s.set('processors', 10);
-      s.set('processors', 11);
-      expect(s.get('processors')).toBe(11);
-      s.set('processors', 3); // a consumer reset to replay
-      expect(s.get('processors')).toBe(3);
+      await s.set('processors', 10);
+      await s.set('processors', 11);
+      expect(await s.get('processors')).toBe(11);
+      (await s.set('processors', 3)); // a consumer reset to replay
+      expect(await s.get('processors')).toBe(3);
     });
 
-    it('keeps a position past 2^32 exactly', () => {
+    it('keeps a position past 2^32 exactly', async () => {
       const big = 2 ** 40 + 7;
-      store().set('processors', big);
-      expect(store().get('processors')).toBe(big);
-      store().set('processors', Number.MAX_SAFE_INTEGER);
-      expect(store().get('processors')).toBe(Number.MAX_SAFE_INTEGER);
+      await store().set('processors', big);
+      expect(await store().get('processors')).toBe(big);
+      await store().set('processors', Number.MAX_SAFE_INTEGER);
+      expect(await store().get('processors')).toBe(Number.MAX_SAFE_INTEGER);
     });
 
     it('when durable, gives back after a reopen the last position set for each name', async (ctx) => {
       if (!handle?.reopen) return ctx.skip();
-      store().set('processors', 41);
-      store().set('processors', 42);
-      store().set('forwarder:influxdb-v1', 0);
+      await store().set('processors', 41);
+      await store().set('processors', 42);
+      await store().set('forwarder:influxdb-v1', 0);
       const again = await handle.reopen();
-      expect(again.get('processors')).toBe(42);
-      expect(again.get('forwarder:influxdb-v1')).toBe(0);
-      expect(again.get('forwarder:influxdb-v2')).toBeUndefined();
-      again.set('processors', 43);
-      expect(again.get('processors')).toBe(43);
+      expect(await again.get('processors')).toBe(42);
+      expect(await again.get('forwarder:influxdb-v1')).toBe(0);
+      expect(await again.get('forwarder:influxdb-v2')).toBeUndefined();
+      await again.set('processors', 43);
+      expect(await again.get('processors')).toBe(43);
     });
   });
 }

@@ -86,80 +86,80 @@ export function deviceStatusStoreContract(name: string, make: () => Promise<Cont
       handle = undefined;
     });
 
-    it('loads an empty map when nothing was saved', () => {
-      const all = store().loadAll();
+    it('loads an empty map when nothing was saved', async () => {
+      const all = (await store().loadAll());
       expect(all).toBeInstanceOf(Map);
       expect(all.size).toBe(0);
     });
 
-    it("gives back every device's status as saved, every field", () => {
-      store().saveMany([
+    it("gives back every device's status as saved, every field", async () => {
+      (await store().saveMany([
         ['d-busy', busy()],
         ['d-rejecting', rejecting()],
-      ]);
-      store().saveMany([['d-legacy', legacy()]]);
-      expect(sorted(store().loadAll())).toEqual([
+      ]));
+      await store().saveMany([['d-legacy', legacy()]]);
+      expect(sorted(await store().loadAll())).toEqual([
         ['d-busy', busy()],
         ['d-legacy', legacy()],
         ['d-rejecting', rejecting()],
       ]);
     });
 
-    it("replaces a device's status whole, and leaves the others", () => {
-      store().saveMany([
+    it("replaces a device's status whole, and leaves the others", async () => {
+      (await store().saveMany([
         ['d-1', busy()],
         ['d-2', rejecting()],
-      ]);
+      ]));
       const next = legacy();
-      store().saveMany([['d-1', next]]);
-      store().saveMany([]);
-      const all = store().loadAll();
+      await store().saveMany([['d-1', next]]);
+      await store().saveMany([]);
+      const all = (await store().loadAll());
       expect(all.get('d-1')).toEqual(legacy()); // nothing left of busy(): no rejectedFields, no firstAcceptedAt
       expect(all.get('d-2')).toEqual(rejecting());
       expect(all.size).toBe(2);
     });
 
-    it('saves many devices in one batch', () => {
+    it('saves many devices in one batch', async () => {
       const entries: Array<[string, DeviceStatus]> = Array.from({ length: 300 }, (_, i) => [`d-${String(i).padStart(3, '0')}`, { ...busy(), accepted: i }]);
-      store().saveMany(entries);
-      const all = store().loadAll();
+      await store().saveMany(entries);
+      const all = (await store().loadAll());
       expect(all.size).toBe(300);
       expect(all.get('d-000')?.accepted).toBe(0);
       expect(all.get('d-299')?.accepted).toBe(299);
       expect(sorted(all)).toEqual(entries);
     });
 
-    it('keeps a snapshot: changing a saved object, or a loaded one, changes nothing stored', () => {
+    it('keeps a snapshot: changing a saved object, or a loaded one, changes nothing stored', async () => {
       const live = busy();
-      store().saveMany([['d-1', live]]);
+      await store().saveMany([['d-1', live]]);
       // the tracker goes on counting in the object it saved
       live.accepted += 10;
       live.online = false;
       live.lastReading!.fields.residualCurrentMa = 999;
       live.rejectedByReason.out_of_range = 50;
-      const loaded = store().loadAll();
+      const loaded = (await store().loadAll());
       expect(loaded.get('d-1')).toEqual(busy());
       // and changes the objects it loaded (online = false at start)
       loaded.get('d-1')!.online = false;
       loaded.get('d-1')!.lastRejected!.detail = 'changed';
       loaded.delete('d-1');
-      expect(store().loadAll().get('d-1')).toEqual(busy());
+      expect((await store().loadAll()).get('d-1')).toEqual(busy());
     });
 
     it('when durable, gives back after a reopen what was saved before it', async (ctx) => {
       if (!handle?.reopen) return ctx.skip();
-      store().saveMany([
+      (await store().saveMany([
         ['d-1', rejecting()],
         ['d-2', busy()],
-      ]);
-      store().saveMany([['d-1', busy()]]);
+      ]));
+      await store().saveMany([['d-1', busy()]]);
       const again = await handle.reopen();
-      expect(sorted(again.loadAll())).toEqual([
+      expect(sorted(await again.loadAll())).toEqual([
         ['d-1', busy()],
         ['d-2', busy()],
       ]);
-      again.saveMany([['d-3', legacy()]]);
-      expect(again.loadAll().size).toBe(3);
+      await again.saveMany([['d-3', legacy()]]);
+      expect((await again.loadAll()).size).toBe(3);
     });
   });
 }

@@ -23,6 +23,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Building, Device, RegistryStore, StoredCredential } from '../../services/devices/model.js';
+import { attempt } from './contract-harness.js';
 
 export interface ContractRegistryStore {
   store: RegistryStore;
@@ -93,21 +94,21 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
       handle = undefined;
     });
 
-    it('knows nothing to begin with', () => {
+    it('knows nothing to begin with', async () => {
       const s = store();
-      expect(s.getBuilding('b-1')).toBeUndefined();
-      expect(s.getDevice('d-1')).toBeUndefined();
-      expect(s.getCredential('d-1')).toBeUndefined();
-      expect(s.listBuildings({}, undefined, 100)).toEqual([]);
-      expect(s.listDevices({}, undefined, 100)).toEqual([]);
-      expect(s.allDevices()).toEqual([]);
-      expect(s.countDevicesInBuilding('b-1')).toBe(0);
-      expect(s.deleteBuilding('b-1')).toBe(false);
-      expect(s.deleteDevice('d-1')).toBe(false);
+      expect(await s.getBuilding('b-1')).toBeUndefined();
+      expect(await s.getDevice('d-1')).toBeUndefined();
+      expect(await s.getCredential('d-1')).toBeUndefined();
+      expect(await s.listBuildings({}, undefined, 100)).toEqual([]);
+      expect(await s.listDevices({}, undefined, 100)).toEqual([]);
+      expect(await s.allDevices()).toEqual([]);
+      expect(await s.countDevicesInBuilding('b-1')).toBe(0);
+      expect(await s.deleteBuilding('b-1')).toBe(false);
+      expect(await s.deleteDevice('d-1')).toBe(false);
     });
 
     describe('buildings', () => {
-      it('gives a building back as stored, every field; optional fields never set stay absent', () => {
+      it('gives a building back as stored, every field; optional fields never set stay absent', async () => {
         const full = building('b-full', {
           accessLevelM: 0,
           heightM: 250.25,
@@ -127,54 +128,54 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
           },
         });
         const bare = building('b-bare', { heightM: null, floors: null, areaM2: null, category: null, contactName: null, contactPhone: null, type: 'residential', use: 'old_compound' });
-        store().insertBuilding(full);
-        store().insertBuilding(bare);
-        expect(store().getBuilding('b-full')).toEqual(full);
-        expect(store().getBuilding('b-bare')).toEqual(bare);
-        expect(store().getBuilding('b-none')).toBeUndefined();
+        await store().insertBuilding(full);
+        await store().insertBuilding(bare);
+        expect(await store().getBuilding('b-full')).toEqual(full);
+        expect(await store().getBuilding('b-bare')).toEqual(bare);
+        expect(await store().getBuilding('b-none')).toBeUndefined();
       });
 
-      it('refuses a second building with an id, and keeps the first', () => {
-        store().insertBuilding(building('b-1', { name: 'first' }));
-        expect(() => store().insertBuilding(building('b-1', { name: 'second' }))).toThrow();
-        expect(store().getBuilding('b-1')?.name).toBe('first');
-        expect(ids(store().listBuildings({}, undefined, 10))).toEqual(['b-1']);
+      it('refuses a second building with an id, and keeps the first', async () => {
+        await store().insertBuilding(building('b-1', { name: 'first' }));
+        await expect(attempt(() => store().insertBuilding(building('b-1', { name: 'second' })))).rejects.toThrow();
+        expect((await store().getBuilding('b-1'))?.name).toBe('first');
+        expect(ids(await store().listBuildings({}, undefined, 10))).toEqual(['b-1']);
       });
 
-      it('update replaces the building; the others stay', () => {
-        store().insertBuilding(building('b-1', { survey: { no: '1', marketName: null, buildingName: null, fireAlarm: null, sprinklers: null, hydrants: null, smokeControl: null, hazards: '无', remarks: null } }));
-        store().insertBuilding(building('b-2'));
+      it('update replaces the building; the others stay', async () => {
+        await store().insertBuilding(building('b-1', { survey: { no: '1', marketName: null, buildingName: null, fireAlarm: null, sprinklers: null, hydrants: null, smokeControl: null, hazards: '无', remarks: null } }));
+        await store().insertBuilding(building('b-2'));
         const next = building('b-1', { name: '新名字', street: '朝天门', use: 'hotel', heightM: 120, accessLevelM: 243.5, contactPhone: null, updatedAt: iso(60) });
-        store().updateBuilding('b-1', next);
-        expect(store().getBuilding('b-1')).toEqual(next);
-        expect(store().getBuilding('b-2')).toEqual(building('b-2'));
-        expect(ids(store().listBuildings({ street: '朝天门' }, undefined, 10))).toEqual(['b-1']);
+        await store().updateBuilding('b-1', next);
+        expect(await store().getBuilding('b-1')).toEqual(next);
+        expect(await store().getBuilding('b-2')).toEqual(building('b-2'));
+        expect(ids(await store().listBuildings({ street: '朝天门' }, undefined, 10))).toEqual(['b-1']);
         // a survey taken off (null) reads as none
-        store().updateBuilding('b-1', { ...next, survey: null });
-        expect(store().getBuilding('b-1')?.survey ?? null).toBeNull();
+        await store().updateBuilding('b-1', { ...next, survey: null });
+        expect((await store().getBuilding('b-1'))?.survey ?? null).toBeNull();
       });
 
-      it('delete says whether there was one', () => {
-        store().insertBuilding(building('b-1'));
-        store().insertBuilding(building('b-2'));
-        expect(store().deleteBuilding('b-1')).toBe(true);
-        expect(store().deleteBuilding('b-1')).toBe(false);
-        expect(store().getBuilding('b-1')).toBeUndefined();
-        expect(ids(store().listBuildings({}, undefined, 10))).toEqual(['b-2']);
+      it('delete says whether there was one', async () => {
+        await store().insertBuilding(building('b-1'));
+        await store().insertBuilding(building('b-2'));
+        expect(await store().deleteBuilding('b-1')).toBe(true);
+        expect(await store().deleteBuilding('b-1')).toBe(false);
+        expect(await store().getBuilding('b-1')).toBeUndefined();
+        expect(ids(await store().listBuildings({}, undefined, 10))).toEqual(['b-2']);
       });
 
-      it('lists in id order after afterId, at most limit; paging visits every building once', () => {
+      it('lists in id order after afterId, at most limit; paging visits every building once', async () => {
         const order = ['b-01', 'b-02', 'b-10', 'b-11', 'b-20', 'b-21', 'b-30'];
-        for (const id of ['b-20', 'b-01', 'b-30', 'b-11', 'b-02', 'b-21', 'b-10']) store().insertBuilding(building(id));
-        expect(ids(store().listBuildings({}, undefined, 100))).toEqual(order);
-        expect(ids(store().listBuildings({}, undefined, 2))).toEqual(['b-01', 'b-02']);
-        expect(ids(store().listBuildings({}, 'b-10', 3))).toEqual(['b-11', 'b-20', 'b-21']);
-        expect(ids(store().listBuildings({}, 'b-15', 100))).toEqual(['b-20', 'b-21', 'b-30']);
-        expect(store().listBuildings({}, 'b-30', 100)).toEqual([]);
+        for (const id of ['b-20', 'b-01', 'b-30', 'b-11', 'b-02', 'b-21', 'b-10']) (await store().insertBuilding(building(id)));
+        expect(ids(await store().listBuildings({}, undefined, 100))).toEqual(order);
+        expect(ids(await store().listBuildings({}, undefined, 2))).toEqual(['b-01', 'b-02']);
+        expect(ids(await store().listBuildings({}, 'b-10', 3))).toEqual(['b-11', 'b-20', 'b-21']);
+        expect(ids(await store().listBuildings({}, 'b-15', 100))).toEqual(['b-20', 'b-21', 'b-30']);
+        expect(await store().listBuildings({}, 'b-30', 100)).toEqual([]);
         const seen: string[] = [];
         let after: string | undefined;
         for (let pages = 0; pages < 10; pages++) {
-          const page = store().listBuildings({}, after, 3);
+          const page = (await store().listBuildings({}, after, 3));
           if (page.length === 0) break;
           seen.push(...ids(page));
           after = page[page.length - 1]!.id;
@@ -182,35 +183,35 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
         expect(seen).toEqual(order);
       });
 
-      it('filters by street and use, and limits to a scope: any of its streets or its buildings', () => {
-        store().insertBuilding(building('b-1', { street: '解放碑', use: 'complex' }));
-        store().insertBuilding(building('b-2', { street: '解放碑', use: 'hotel' }));
-        store().insertBuilding(building('b-3', { street: '朝天门', use: 'hotel' }));
-        store().insertBuilding(building('b-4', { street: '七星岗', use: 'market' }));
-        const q = (f: Parameters<RegistryStore['listBuildings']>[0]) => ids(store().listBuildings(f, undefined, 100));
-        expect(q({ street: '解放碑' })).toEqual(['b-1', 'b-2']);
-        expect(q({ use: 'hotel' })).toEqual(['b-2', 'b-3']);
-        expect(q({ street: '解放碑', use: 'hotel' })).toEqual(['b-2']);
-        expect(q({ street: '大坪' })).toEqual([]);
-        expect(q({ scope: { streets: ['朝天门', '七星岗'] } })).toEqual(['b-3', 'b-4']);
-        expect(q({ scope: { buildingIds: ['b-1', 'b-9'] } })).toEqual(['b-1']);
-        expect(q({ scope: { streets: ['七星岗'], buildingIds: ['b-1'] } })).toEqual(['b-1', 'b-4']);
-        expect(q({ scope: { streets: ['七星岗'], buildingIds: ['b-1'] }, use: 'market' })).toEqual(['b-4']);
-        expect(q({ scope: { streets: [] } })).toEqual([]);
-        expect(q({ scope: { buildingIds: [] } })).toEqual([]);
-        expect(q({ scope: {} })).toEqual([]);
-        expect(ids(store().listBuildings({ scope: { streets: ['解放碑', '朝天门'] } }, 'b-1', 1))).toEqual(['b-2']);
+      it('filters by street and use, and limits to a scope: any of its streets or its buildings', async () => {
+        await store().insertBuilding(building('b-1', { street: '解放碑', use: 'complex' }));
+        await store().insertBuilding(building('b-2', { street: '解放碑', use: 'hotel' }));
+        await store().insertBuilding(building('b-3', { street: '朝天门', use: 'hotel' }));
+        await store().insertBuilding(building('b-4', { street: '七星岗', use: 'market' }));
+        const q = async (f: Parameters<RegistryStore['listBuildings']>[0]) => ids(await store().listBuildings(f, undefined, 100));
+        expect(await q({ street: '解放碑' })).toEqual(['b-1', 'b-2']);
+        expect(await q({ use: 'hotel' })).toEqual(['b-2', 'b-3']);
+        expect(await q({ street: '解放碑', use: 'hotel' })).toEqual(['b-2']);
+        expect(await q({ street: '大坪' })).toEqual([]);
+        expect(await q({ scope: { streets: ['朝天门', '七星岗'] } })).toEqual(['b-3', 'b-4']);
+        expect(await q({ scope: { buildingIds: ['b-1', 'b-9'] } })).toEqual(['b-1']);
+        expect(await q({ scope: { streets: ['七星岗'], buildingIds: ['b-1'] } })).toEqual(['b-1', 'b-4']);
+        expect(await q({ scope: { streets: ['七星岗'], buildingIds: ['b-1'] }, use: 'market' })).toEqual(['b-4']);
+        expect(await q({ scope: { streets: [] } })).toEqual([]);
+        expect(await q({ scope: { buildingIds: [] } })).toEqual([]);
+        expect(await q({ scope: {} })).toEqual([]);
+        expect(ids(await store().listBuildings({ scope: { streets: ['解放碑', '朝天门'] } }, 'b-1', 1))).toEqual(['b-2']);
       });
     });
 
     describe('devices', () => {
-      beforeEach(() => {
-        store().insertBuilding(building('b-1'));
-        store().insertBuilding(building('b-2', { street: '朝天门' }));
-        store().insertBuilding(building('b-3', { street: '七星岗' }));
+      beforeEach(async () => {
+        await store().insertBuilding(building('b-1'));
+        await store().insertBuilding(building('b-2', { street: '朝天门' }));
+        await store().insertBuilding(building('b-3', { street: '七星岗' }));
       });
 
-      it('gives a device back as stored, every field; optional fields never set stay absent', () => {
+      it('gives a device back as stored, every field; optional fields never set stay absent', async () => {
         const uitd = device('d-uitd', 'b-1', { kind: 'uitd', point: null, address: 0x0000_1234_5678, allowedPeers: ['10.0.0.7', '192.168.1.0/24'], reportIntervalS: 300 });
         const bound = device('d-bound', 'b-1', {
           rules: { pressure_low: { threshold: 0.12, forS: 30 }, device_alarm: { enabled: false } },
@@ -218,144 +219,144 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
         });
         const bare = device('d-bare', 'b-2', { kind: 'fire_lane', point: null, location: null, vendor: null, model: null });
         const peerless = device('d-peers0', 'b-1', { kind: 'uitd', point: null, address: 0, allowedPeers: [] });
-        for (const d of [uitd, bound, bare, peerless]) store().insertDevice(d, cred(d.id));
-        expect(store().getDevice('d-uitd')).toEqual(uitd);
-        expect(store().getDevice('d-bound')).toEqual(bound);
-        expect(store().getDevice('d-bare')).toEqual(bare);
-        expect(store().getDevice('d-peers0')).toEqual(peerless);
-        expect(store().getDevice('d-none')).toBeUndefined();
-        expect(byId(store().allDevices())).toEqual(byId([uitd, bound, bare, peerless]));
+        for (const d of [uitd, bound, bare, peerless]) (await store().insertDevice(d, cred(d.id)));
+        expect(await store().getDevice('d-uitd')).toEqual(uitd);
+        expect(await store().getDevice('d-bound')).toEqual(bound);
+        expect(await store().getDevice('d-bare')).toEqual(bare);
+        expect(await store().getDevice('d-peers0')).toEqual(peerless);
+        expect(await store().getDevice('d-none')).toBeUndefined();
+        expect(byId(await store().allDevices())).toEqual(byId([uitd, bound, bare, peerless]));
       });
 
-      it('a device in commissioning stays so; one stored without the field reads as in service', () => {
-        store().insertDevice(device('d-new', 'b-1', { inServiceAt: null }), cred('d-new'));
+      it('a device in commissioning stays so; one stored without the field reads as in service', async () => {
+        await store().insertDevice(device('d-new', 'b-1', { inServiceAt: null }), cred('d-new'));
         const legacy = device('d-legacy', 'b-1');
         delete legacy.inServiceAt;
-        store().insertDevice(legacy, cred('d-legacy'));
-        expect(store().getDevice('d-new')?.inServiceAt).toBeNull();
-        expect(store().getDevice('d-legacy')?.inServiceAt).not.toBeNull();
+        await store().insertDevice(legacy, cred('d-legacy'));
+        expect((await store().getDevice('d-new'))?.inServiceAt).toBeNull();
+        expect((await store().getDevice('d-legacy'))?.inServiceAt).not.toBeNull();
         // put in service, later
-        store().updateDevice('d-new', device('d-new', 'b-1', { inServiceAt: iso(90), updatedAt: iso(90) }));
-        expect(store().getDevice('d-new')?.inServiceAt).toBe(iso(90));
+        await store().updateDevice('d-new', device('d-new', 'b-1', { inServiceAt: iso(90), updatedAt: iso(90) }));
+        expect((await store().getDevice('d-new'))?.inServiceAt).toBe(iso(90));
       });
 
-      it('stores the credential with the device; setCredential replaces it', () => {
-        store().insertDevice(device('d-1', 'b-1'), cred('d-1'));
-        store().insertDevice(device('d-2', 'b-1'), cred('d-2'));
-        expect(store().getCredential('d-1')).toEqual(cred('d-1'));
-        store().setCredential(cred('d-1', 'sha256$d-1$rotated', iso(30)));
-        expect(store().getCredential('d-1')).toEqual(cred('d-1', 'sha256$d-1$rotated', iso(30)));
-        expect(store().getCredential('d-2')).toEqual(cred('d-2'));
-        expect(store().getCredential('d-3')).toBeUndefined();
+      it('stores the credential with the device; setCredential replaces it', async () => {
+        await store().insertDevice(device('d-1', 'b-1'), cred('d-1'));
+        await store().insertDevice(device('d-2', 'b-1'), cred('d-2'));
+        expect(await store().getCredential('d-1')).toEqual(cred('d-1'));
+        await store().setCredential(cred('d-1', 'sha256$d-1$rotated', iso(30)));
+        expect(await store().getCredential('d-1')).toEqual(cred('d-1', 'sha256$d-1$rotated', iso(30)));
+        expect(await store().getCredential('d-2')).toEqual(cred('d-2'));
+        expect(await store().getCredential('d-3')).toBeUndefined();
       });
 
-      it('refuses a second device with an id, keeping the first and its credential', () => {
-        store().insertDevice(device('d-1', 'b-1', { vendor: 'first' }), cred('d-1'));
-        expect(() => store().insertDevice(device('d-1', 'b-2', { vendor: 'second' }), cred('d-1', 'sha256$d-1$second'))).toThrow();
-        expect(store().getDevice('d-1')).toEqual(device('d-1', 'b-1', { vendor: 'first' }));
-        expect(store().getCredential('d-1')).toEqual(cred('d-1'));
-        expect(store().countDevicesInBuilding('b-2')).toBe(0);
+      it('refuses a second device with an id, keeping the first and its credential', async () => {
+        await store().insertDevice(device('d-1', 'b-1', { vendor: 'first' }), cred('d-1'));
+        await expect(attempt(() => store().insertDevice(device('d-1', 'b-2', { vendor: 'second' }), cred('d-1', 'sha256$d-1$second')))).rejects.toThrow();
+        expect(await store().getDevice('d-1')).toEqual(device('d-1', 'b-1', { vendor: 'first' }));
+        expect(await store().getCredential('d-1')).toEqual(cred('d-1'));
+        expect(await store().countDevicesInBuilding('b-2')).toBe(0);
       });
 
-      it('refuses a taken GB/T 26875.3 address (0 included), on insert and on update, changing nothing', () => {
+      it('refuses a taken GB/T 26875.3 address (0 included), on insert and on update, changing nothing', async () => {
         const s = store();
-        s.insertDevice(device('d-a', 'b-1', { kind: 'uitd', point: null, address: 4242 }), cred('d-a'));
-        s.insertDevice(device('d-zero', 'b-1', { kind: 'uitd', point: null, address: 0 }), cred('d-zero'));
+        await s.insertDevice(device('d-a', 'b-1', { kind: 'uitd', point: null, address: 4242 }), cred('d-a'));
+        await s.insertDevice(device('d-zero', 'b-1', { kind: 'uitd', point: null, address: 0 }), cred('d-zero'));
         // devices without an address are not in each other's way
-        s.insertDevice(device('d-x', 'b-1'), cred('d-x'));
-        s.insertDevice(device('d-y', 'b-1', { address: null }), cred('d-y'));
-        expect(() => s.insertDevice(device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4242 }), cred('d-b'))).toThrow();
-        expect(() => s.insertDevice(device('d-c', 'b-2', { kind: 'uitd', point: null, address: 0 }), cred('d-c'))).toThrow();
-        expect(s.getDevice('d-b')).toBeUndefined();
-        expect(s.getCredential('d-b')).toBeUndefined();
-        expect(s.getDevice('d-c')).toBeUndefined();
-        expect(s.getCredential('d-c')).toBeUndefined();
-        expect(s.countDevicesInBuilding('b-2')).toBe(0);
+        await s.insertDevice(device('d-x', 'b-1'), cred('d-x'));
+        await s.insertDevice(device('d-y', 'b-1', { address: null }), cred('d-y'));
+        await expect(attempt(() => s.insertDevice(device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4242 }), cred('d-b')))).rejects.toThrow();
+        await expect(attempt(() => s.insertDevice(device('d-c', 'b-2', { kind: 'uitd', point: null, address: 0 }), cred('d-c')))).rejects.toThrow();
+        expect(await s.getDevice('d-b')).toBeUndefined();
+        expect(await s.getCredential('d-b')).toBeUndefined();
+        expect(await s.getDevice('d-c')).toBeUndefined();
+        expect(await s.getCredential('d-c')).toBeUndefined();
+        expect(await s.countDevicesInBuilding('b-2')).toBe(0);
         // an update to a taken address
-        s.insertDevice(device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4343 }), cred('d-b'));
-        expect(() => s.updateDevice('d-b', device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4242, vendor: 'changed' }))).toThrow();
-        expect(s.getDevice('d-b')).toEqual(device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4343 }));
+        await s.insertDevice(device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4343 }), cred('d-b'));
+        await expect(attempt(() => s.updateDevice('d-b', device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4242, vendor: 'changed' })))).rejects.toThrow();
+        expect(await s.getDevice('d-b')).toEqual(device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4343 }));
         // keeping one's own address is fine; a freed address may be taken
-        s.updateDevice('d-a', device('d-a', 'b-1', { kind: 'uitd', point: null, address: 4242, vendor: 'same address' }));
-        s.updateDevice('d-a', device('d-a', 'b-1', { kind: 'uitd', point: null }));
-        expect(s.getDevice('d-a')?.address ?? null).toBeNull();
-        s.updateDevice('d-b', device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4242 }));
-        expect(s.getDevice('d-b')?.address).toBe(4242);
+        await s.updateDevice('d-a', device('d-a', 'b-1', { kind: 'uitd', point: null, address: 4242, vendor: 'same address' }));
+        await s.updateDevice('d-a', device('d-a', 'b-1', { kind: 'uitd', point: null }));
+        expect((await s.getDevice('d-a'))?.address ?? null).toBeNull();
+        await s.updateDevice('d-b', device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4242 }));
+        expect((await s.getDevice('d-b'))?.address).toBe(4242);
       });
 
-      it('update replaces the device: a move shows in the counts and the building filter', () => {
+      it('update replaces the device: a move shows in the counts and the building filter', async () => {
         const s = store();
-        s.insertDevice(device('d-1', 'b-1', { kind: 'uitd', point: null, allowedPeers: ['10.0.0.1'] }), cred('d-1'));
-        s.insertDevice(device('d-2', 'b-1'), cred('d-2'));
+        await s.insertDevice(device('d-1', 'b-1', { kind: 'uitd', point: null, allowedPeers: ['10.0.0.1'] }), cred('d-1'));
+        await s.insertDevice(device('d-2', 'b-1'), cred('d-2'));
         const moved = device('d-1', 'b-2', { kind: 'uitd', point: null, location: '一楼消控室', reportIntervalS: 120, rules: { device_offline: { forS: 900 } }, updatedAt: iso(60) });
-        s.updateDevice('d-1', moved); // allowedPeers reset: absent from the record
-        expect(s.getDevice('d-1')).toEqual(moved);
-        expect(s.getDevice('d-2')).toEqual(device('d-2', 'b-1'));
-        expect(s.countDevicesInBuilding('b-1')).toBe(1);
-        expect(s.countDevicesInBuilding('b-2')).toBe(1);
-        expect(ids(s.listDevices({ buildingId: 'b-2' }, undefined, 10))).toEqual(['d-1']);
-        expect(s.getCredential('d-1')).toEqual(cred('d-1'));
+        (await s.updateDevice('d-1', moved)); // allowedPeers reset: absent from the record
+        expect(await s.getDevice('d-1')).toEqual(moved);
+        expect(await s.getDevice('d-2')).toEqual(device('d-2', 'b-1'));
+        expect(await s.countDevicesInBuilding('b-1')).toBe(1);
+        expect(await s.countDevicesInBuilding('b-2')).toBe(1);
+        expect(ids(await s.listDevices({ buildingId: 'b-2' }, undefined, 10))).toEqual(['d-1']);
+        expect(await s.getCredential('d-1')).toEqual(cred('d-1'));
       });
 
-      it('delete removes the device and its credential, and only those', () => {
+      it('delete removes the device and its credential, and only those', async () => {
         const s = store();
-        s.insertDevice(device('d-1', 'b-1'), cred('d-1'));
-        s.insertDevice(device('d-2', 'b-1'), cred('d-2'));
-        expect(s.deleteDevice('d-1')).toBe(true);
-        expect(s.deleteDevice('d-1')).toBe(false);
-        expect(s.getDevice('d-1')).toBeUndefined();
-        expect(s.getCredential('d-1')).toBeUndefined();
-        expect(s.getCredential('d-2')).toEqual(cred('d-2'));
-        expect(ids(s.allDevices())).toEqual(['d-2']);
-        expect(s.countDevicesInBuilding('b-1')).toBe(1);
+        await s.insertDevice(device('d-1', 'b-1'), cred('d-1'));
+        await s.insertDevice(device('d-2', 'b-1'), cred('d-2'));
+        expect(await s.deleteDevice('d-1')).toBe(true);
+        expect(await s.deleteDevice('d-1')).toBe(false);
+        expect(await s.getDevice('d-1')).toBeUndefined();
+        expect(await s.getCredential('d-1')).toBeUndefined();
+        expect(await s.getCredential('d-2')).toEqual(cred('d-2'));
+        expect(ids(await s.allDevices())).toEqual(['d-2']);
+        expect(await s.countDevicesInBuilding('b-1')).toBe(1);
         // the id is free again, with a new credential
-        s.insertDevice(device('d-1', 'b-2'), cred('d-1', 'sha256$d-1$new'));
-        expect(s.getDevice('d-1')?.buildingId).toBe('b-2');
-        expect(s.getCredential('d-1')).toEqual(cred('d-1', 'sha256$d-1$new'));
+        await s.insertDevice(device('d-1', 'b-2'), cred('d-1', 'sha256$d-1$new'));
+        expect((await s.getDevice('d-1'))?.buildingId).toBe('b-2');
+        expect(await s.getCredential('d-1')).toEqual(cred('d-1', 'sha256$d-1$new'));
         // a building whose devices are gone can go
-        s.deleteDevice('d-2');
-        expect(s.countDevicesInBuilding('b-1')).toBe(0);
-        expect(s.deleteBuilding('b-1')).toBe(true);
+        await s.deleteDevice('d-2');
+        expect(await s.countDevicesInBuilding('b-1')).toBe(0);
+        expect(await s.deleteBuilding('b-1')).toBe(true);
       });
 
-      it('lists in id order after afterId, at most limit; paging visits every device once', () => {
+      it('lists in id order after afterId, at most limit; paging visits every device once', async () => {
         const order = ['d-01', 'd-02', 'd-10', 'd-11', 'd-20', 'd-21', 'd-30'];
-        for (const id of ['d-21', 'd-10', 'd-01', 'd-30', 'd-02', 'd-20', 'd-11']) store().insertDevice(device(id, 'b-1'), cred(id));
-        expect(ids(store().listDevices({}, undefined, 100))).toEqual(order);
-        expect(ids(store().listDevices({}, 'd-02', 2))).toEqual(['d-10', 'd-11']);
-        expect(ids(store().listDevices({}, 'd-15', 100))).toEqual(['d-20', 'd-21', 'd-30']);
+        for (const id of ['d-21', 'd-10', 'd-01', 'd-30', 'd-02', 'd-20', 'd-11']) (await store().insertDevice(device(id, 'b-1'), cred(id)));
+        expect(ids(await store().listDevices({}, undefined, 100))).toEqual(order);
+        expect(ids(await store().listDevices({}, 'd-02', 2))).toEqual(['d-10', 'd-11']);
+        expect(ids(await store().listDevices({}, 'd-15', 100))).toEqual(['d-20', 'd-21', 'd-30']);
         const seen: string[] = [];
         let after: string | undefined;
         for (let pages = 0; pages < 10; pages++) {
-          const page = store().listDevices({}, after, 2);
+          const page = (await store().listDevices({}, after, 2));
           if (page.length === 0) break;
           seen.push(...ids(page));
           after = page[page.length - 1]!.id;
         }
         expect(seen).toEqual(order);
-        expect(byId(store().allDevices()).map((d) => d.id)).toEqual(order);
+        expect(byId(await store().allDevices()).map((d) => d.id)).toEqual(order);
       });
 
-      it("filters by building and kind, and limits to a scope: devices of buildings in its streets or with its ids", () => {
+      it("filters by building and kind, and limits to a scope: devices of buildings in its streets or with its ids", async () => {
         const s = store();
-        s.insertDevice(device('d-1', 'b-1', { kind: 'water_pressure' }), cred('d-1'));
-        s.insertDevice(device('d-2', 'b-1', { kind: 'fire_lane', point: null }), cred('d-2'));
-        s.insertDevice(device('d-3', 'b-2', { kind: 'water_pressure' }), cred('d-3'));
-        s.insertDevice(device('d-4', 'b-3', { kind: 'electrical_fire', point: null }), cred('d-4'));
-        const q = (f: Parameters<RegistryStore['listDevices']>[0]) => ids(s.listDevices(f, undefined, 100));
-        expect(q({ buildingId: 'b-1' })).toEqual(['d-1', 'd-2']);
-        expect(q({ kind: 'water_pressure' })).toEqual(['d-1', 'd-3']);
-        expect(q({ buildingId: 'b-1', kind: 'water_pressure' })).toEqual(['d-1']);
-        expect(q({ buildingId: 'b-9' })).toEqual([]);
-        expect(q({ scope: { streets: ['朝天门'] } })).toEqual(['d-3']);
-        expect(q({ scope: { buildingIds: ['b-3'] } })).toEqual(['d-4']);
-        expect(q({ scope: { streets: ['解放碑'], buildingIds: ['b-3'] } })).toEqual(['d-1', 'd-2', 'd-4']);
-        expect(q({ scope: { streets: ['解放碑'], buildingIds: ['b-3'] }, kind: 'water_pressure' })).toEqual(['d-1']);
-        expect(q({ scope: { streets: [] } })).toEqual([]);
-        expect(q({ scope: {} })).toEqual([]);
+        await s.insertDevice(device('d-1', 'b-1', { kind: 'water_pressure' }), cred('d-1'));
+        await s.insertDevice(device('d-2', 'b-1', { kind: 'fire_lane', point: null }), cred('d-2'));
+        await s.insertDevice(device('d-3', 'b-2', { kind: 'water_pressure' }), cred('d-3'));
+        await s.insertDevice(device('d-4', 'b-3', { kind: 'electrical_fire', point: null }), cred('d-4'));
+        const q = async (f: Parameters<RegistryStore['listDevices']>[0]) => ids(await s.listDevices(f, undefined, 100));
+        expect(await q({ buildingId: 'b-1' })).toEqual(['d-1', 'd-2']);
+        expect(await q({ kind: 'water_pressure' })).toEqual(['d-1', 'd-3']);
+        expect(await q({ buildingId: 'b-1', kind: 'water_pressure' })).toEqual(['d-1']);
+        expect(await q({ buildingId: 'b-9' })).toEqual([]);
+        expect(await q({ scope: { streets: ['朝天门'] } })).toEqual(['d-3']);
+        expect(await q({ scope: { buildingIds: ['b-3'] } })).toEqual(['d-4']);
+        expect(await q({ scope: { streets: ['解放碑'], buildingIds: ['b-3'] } })).toEqual(['d-1', 'd-2', 'd-4']);
+        expect(await q({ scope: { streets: ['解放碑'], buildingIds: ['b-3'] }, kind: 'water_pressure' })).toEqual(['d-1']);
+        expect(await q({ scope: { streets: [] } })).toEqual([]);
+        expect(await q({ scope: {} })).toEqual([]);
         // the scope follows the building's street as it is now
-        s.updateBuilding('b-2', building('b-2', { street: '七星岗' }));
-        expect(q({ scope: { streets: ['七星岗'] } })).toEqual(['d-3', 'd-4']);
+        await s.updateBuilding('b-2', building('b-2', { street: '七星岗' }));
+        expect(await q({ scope: { streets: ['七星岗'] } })).toEqual(['d-3', 'd-4']);
       });
     });
 
@@ -363,19 +364,19 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
       if (!handle?.reopen) return ctx.skip();
       const b = building('b-1', { accessLevelM: 180 });
       const d = device('d-1', 'b-1', { kind: 'uitd', point: null, address: 99, allowedPeers: ['10.1.1.1'] });
-      store().insertBuilding(b);
-      store().insertBuilding(building('b-2'));
-      store().insertDevice(d, cred('d-1'));
-      store().insertDevice(device('d-2', 'b-2', { inServiceAt: null }), cred('d-2'));
-      store().setCredential(cred('d-2', 'sha256$d-2$rotated', iso(5)));
+      await store().insertBuilding(b);
+      await store().insertBuilding(building('b-2'));
+      await store().insertDevice(d, cred('d-1'));
+      await store().insertDevice(device('d-2', 'b-2', { inServiceAt: null }), cred('d-2'));
+      await store().setCredential(cred('d-2', 'sha256$d-2$rotated', iso(5)));
       const again = await handle.reopen();
-      expect(again.getBuilding('b-1')).toEqual(b);
-      expect(again.getDevice('d-1')).toEqual(d);
-      expect(again.getDevice('d-2')?.inServiceAt).toBeNull();
-      expect(again.getCredential('d-2')).toEqual(cred('d-2', 'sha256$d-2$rotated', iso(5)));
-      expect(ids(again.listDevices({}, undefined, 10))).toEqual(['d-1', 'd-2']);
-      expect(again.countDevicesInBuilding('b-1')).toBe(1);
-      expect(() => again.insertDevice(device('d-3', 'b-1', { kind: 'uitd', point: null, address: 99 }), cred('d-3'))).toThrow();
+      expect(await again.getBuilding('b-1')).toEqual(b);
+      expect(await again.getDevice('d-1')).toEqual(d);
+      expect((await again.getDevice('d-2'))?.inServiceAt).toBeNull();
+      expect(await again.getCredential('d-2')).toEqual(cred('d-2', 'sha256$d-2$rotated', iso(5)));
+      expect(ids(await again.listDevices({}, undefined, 10))).toEqual(['d-1', 'd-2']);
+      expect(await again.countDevicesInBuilding('b-1')).toBe(1);
+      await expect(attempt(() => again.insertDevice(device('d-3', 'b-1', { kind: 'uitd', point: null, address: 99 }), cred('d-3')))).rejects.toThrow();
     });
   });
 }

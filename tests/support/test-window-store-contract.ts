@@ -68,73 +68,75 @@ export function testWindowStoreContract(name: string, make: () => Promise<Contra
       handle = undefined;
     });
 
-    it('knows no test to begin with', () => {
-      expect(store().active(T0)).toEqual([]);
-      expect(store().list('d-1', 10)).toEqual([]);
+    it('knows no test to begin with', async () => {
+      expect(await store().active(T0)).toEqual([]);
+      expect(await store().list('d-1', 10)).toEqual([]);
     });
 
-    it('insert gives a new id and keeps every field as given', () => {
+    it('insert gives a new id and keeps every field as given', async () => {
       const a = test('d-1', 0);
       const b = test('d-2', 5, { kind: 'pump', note: null, buildingId: 'b-2', startedBy: 'li.duty', endsAt: T0 + 4 * 60 * MIN });
       const c = test('d-1', 60, { kind: 'hydrant', endedAt: T0 + 70 * MIN, endedBy: 'zhang.op', minMpa: 0.12, maxMpa: 0.35, readings: 11 });
-      const got = [a, b, c].map((t) => store().insert(t));
+      const got: TestWindow[] = [];
+      for (const t of [a, b, c]) got.push(await store().insert(t));
       expect(got).toEqual([a, b, c].map((t, i) => ({ ...t, id: got[i]!.id })));
       expect(new Set(ids(got)).size).toBe(3);
-      expect(store().list('d-1', 10)).toEqual([got[2], got[0]]);
-      expect(store().list('d-2', 10)).toEqual([got[1]]);
+      expect(await store().list('d-1', 10)).toEqual([got[2], got[0]]);
+      expect(await store().list('d-2', 10)).toEqual([got[1]]);
     });
 
-    it('active: not ended early, ending after `at`, every device', () => {
+    it('active: not ended early, ending after `at`, every device', async () => {
       const s = store();
-      const running = s.insert(test('d-1', 0)); // ends at 30
-      const other = s.insert(test('d-2', 10)); // ends at 40
-      const ended = s.insert(test('d-3', 0, { endedAt: T0 + 5 * MIN, endedBy: 'li.duty' }));
-      const later = s.insert(test('d-4', 100)); // starts at 100, ends at 130
-      s.insert(test('d-5', -60)); // ended by itself at -30
-      expect(sortedIds(s.active(T0 + 20 * MIN))).toEqual(sortedIds([running, other, later]));
-      expect(sortedIds(s.active(T0 + 30 * MIN - 1))).toEqual(sortedIds([running, other, later]));
-      expect(sortedIds(s.active(T0 + 30 * MIN))).toEqual(sortedIds([other, later]));
-      expect(sortedIds(s.active(T0 + 129 * MIN))).toEqual(sortedIds([later]));
-      expect(s.active(T0 + 130 * MIN)).toEqual([]);
-      expect(s.active(T0 + 20 * MIN).find((t) => t.id === running.id)).toEqual(running);
-      expect(s.active(T0).map((t) => t.id)).not.toContain(ended.id);
+      const running = (await s.insert(test('d-1', 0))); // ends at 30
+      const other = (await s.insert(test('d-2', 10))); // ends at 40
+      const ended = (await s.insert(test('d-3', 0, { endedAt: T0 + 5 * MIN, endedBy: 'li.duty' })));
+      const later = (await s.insert(test('d-4', 100))); // starts at 100, ends at 130
+      (await s.insert(test('d-5', -60))); // ended by itself at -30
+      expect(sortedIds(await s.active(T0 + 20 * MIN))).toEqual(sortedIds([running, other, later]));
+      expect(sortedIds(await s.active(T0 + 30 * MIN - 1))).toEqual(sortedIds([running, other, later]));
+      expect(sortedIds(await s.active(T0 + 30 * MIN))).toEqual(sortedIds([other, later]));
+      expect(sortedIds(await s.active(T0 + 129 * MIN))).toEqual(sortedIds([later]));
+      expect(await s.active(T0 + 130 * MIN)).toEqual([]);
+      expect((await s.active(T0 + 20 * MIN)).find((t) => t.id === running.id)).toEqual(running);
+      expect((await s.active(T0)).map((t) => t.id)).not.toContain(ended.id);
     });
 
-    it('update keeps the pressures seen and the early end; then the test is no longer active', () => {
+    it('update keeps the pressures seen and the early end; then the test is no longer active', async () => {
       const s = store();
-      const t = s.insert(test('d-1', 0));
-      const other = s.insert(test('d-2', 0));
-      s.update({ ...t, minMpa: 0.18, maxMpa: 0.31, readings: 2 });
-      s.update({ ...t, minMpa: 0.09, maxMpa: 0.31, readings: 3 });
-      expect(s.active(T0 + MIN).find((x) => x.id === t.id)).toEqual({ ...t, minMpa: 0.09, maxMpa: 0.31, readings: 3 });
+      const t = (await s.insert(test('d-1', 0)));
+      const other = (await s.insert(test('d-2', 0)));
+      await s.update({ ...t, minMpa: 0.18, maxMpa: 0.31, readings: 2 });
+      await s.update({ ...t, minMpa: 0.09, maxMpa: 0.31, readings: 3 });
+      expect((await s.active(T0 + MIN)).find((x) => x.id === t.id)).toEqual({ ...t, minMpa: 0.09, maxMpa: 0.31, readings: 3 });
       const endedEarly = { ...t, minMpa: 0.09, maxMpa: 0.31, readings: 3, endedAt: T0 + 10 * MIN, endedBy: 'li.duty' };
-      s.update(endedEarly);
-      expect(ids(s.active(T0 + 11 * MIN))).toEqual([other.id]);
-      expect(ids(s.active(T0 + 5 * MIN))).toEqual([other.id]);
-      expect(s.list('d-1', 10)).toEqual([endedEarly]);
-      expect(s.list('d-2', 10)).toEqual([other]);
+      await s.update(endedEarly);
+      expect(ids(await s.active(T0 + 11 * MIN))).toEqual([other.id]);
+      expect(ids(await s.active(T0 + 5 * MIN))).toEqual([other.id]);
+      expect(await s.list('d-1', 10)).toEqual([endedEarly]);
+      expect(await s.list('d-2', 10)).toEqual([other]);
     });
 
-    it("list: one device's tests, newest started first, at most limit", () => {
+    it("list: one device's tests, newest started first, at most limit", async () => {
       const s = store();
-      const made = [30, 0, 90, 60].map((m) => s.insert(test('d-1', m, { endedAt: T0 + (m + 5) * MIN, endedBy: 'x' })));
-      s.insert(test('d-2', 120));
-      expect(s.list('d-1', 10).map((t) => (t.startedAt - T0) / MIN)).toEqual([90, 60, 30, 0]);
-      expect(s.list('d-1', 2).map((t) => (t.startedAt - T0) / MIN)).toEqual([90, 60]);
-      expect(s.list('d-1', 1)).toEqual([made[2]]);
-      expect(s.list('d-2', 10).map((t) => t.deviceId)).toEqual(['d-2']);
-      expect(s.list('d-9', 10)).toEqual([]);
+      const made: TestWindow[] = [];
+      for (const m of [30, 0, 90, 60]) made.push(await s.insert(test('d-1', m, { endedAt: T0 + (m + 5) * MIN, endedBy: 'x' })));
+      await s.insert(test('d-2', 120));
+      expect((await s.list('d-1', 10)).map((t) => (t.startedAt - T0) / MIN)).toEqual([90, 60, 30, 0]);
+      expect((await s.list('d-1', 2)).map((t) => (t.startedAt - T0) / MIN)).toEqual([90, 60]);
+      expect(await s.list('d-1', 1)).toEqual([made[2]]);
+      expect((await s.list('d-2', 10)).map((t) => t.deviceId)).toEqual(['d-2']);
+      expect(await s.list('d-9', 10)).toEqual([]);
     });
 
     it('when durable, gives back after a reopen its tests, the running ones as active', async (ctx) => {
       if (!handle?.reopen) return ctx.skip();
-      const running = store().insert(test('d-1', 0));
-      const done = store().insert(test('d-2', 0));
-      store().update({ ...done, endedAt: T0 + 3 * MIN, endedBy: 'li.duty', readings: 4, minMpa: 0.1, maxMpa: 0.2 });
+      const running = (await store().insert(test('d-1', 0)));
+      const done = (await store().insert(test('d-2', 0)));
+      await store().update({ ...done, endedAt: T0 + 3 * MIN, endedBy: 'li.duty', readings: 4, minMpa: 0.1, maxMpa: 0.2 });
       const again = await handle.reopen();
-      expect(again.active(T0 + MIN)).toEqual([running]);
-      expect(again.list('d-2', 10)).toEqual([{ ...done, endedAt: T0 + 3 * MIN, endedBy: 'li.duty', readings: 4, minMpa: 0.1, maxMpa: 0.2 }]);
-      const next = again.insert(test('d-3', 10));
+      expect(await again.active(T0 + MIN)).toEqual([running]);
+      expect(await again.list('d-2', 10)).toEqual([{ ...done, endedAt: T0 + 3 * MIN, endedBy: 'li.duty', readings: 4, minMpa: 0.1, maxMpa: 0.2 }]);
+      const next = (await again.insert(test('d-3', 10)));
       expect([running.id, done.id]).not.toContain(next.id);
     });
   });

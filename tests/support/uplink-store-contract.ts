@@ -72,172 +72,172 @@ export function uplinkStoreContract(name: string, make: () => Promise<ContractUp
     });
 
     /** enqueue ids at createdAt T0 + i s; returns the ids */
-    const enqueue = (...ids: string[]) => {
-      ids.forEach((id, i) => store().enqueue(item(id), T0 + i * 1000));
+    const enqueue = async (...ids: string[]) => {
+      for (const [i, id] of ids.entries()) await store().enqueue(item(id), T0 + i * 1000);
       return ids;
     };
 
-    it('is empty to begin with: no feedSeq, a new lane with zero counters and nothing waiting', () => {
+    it('is empty to begin with: no feedSeq, a new lane with zero counters and nothing waiting', async () => {
       const s = store();
-      expect(s.feedSeq()).toBeUndefined();
-      expect(s.lane('http')).toEqual({ adapter: 'http', cursor: expect.any(Number), retries: 0, sent: 0, deadLetters: 0, lastError: null, lastSuccessAt: null });
-      expect(s.next('http', 100)).toEqual([]);
-      expect(s.backlog('http')).toEqual({ count: 0, oldestCreatedAt: null });
-      expect(s.expired('http', T0 + 1e9, 100)).toEqual([]);
-      expect(s.deadLetters(undefined, 0, 100)).toEqual([]);
-      expect(s.prune(['http'])).toBe(0);
+      expect(await s.feedSeq()).toBeUndefined();
+      expect(await s.lane('http')).toEqual({ adapter: 'http', cursor: expect.any(Number), retries: 0, sent: 0, deadLetters: 0, lastError: null, lastSuccessAt: null });
+      expect(await s.next('http', 100)).toEqual([]);
+      expect(await s.backlog('http')).toEqual({ count: 0, oldestCreatedAt: null });
+      expect(await s.expired('http', T0 + 1e9, 100)).toEqual([]);
+      expect(await s.deadLetters(undefined, 0, 100)).toEqual([]);
+      expect(await s.prune(['http'])).toBe(0);
     });
 
-    it('keeps an item once per id: true when new, false after, the first copy stays', () => {
+    it('keeps an item once per id: true when new, false after, the first copy stays', async () => {
       const s = store();
-      s.lane('http');
+      await s.lane('http');
       const first = item('reading:d-1:7', { data: { v: 1 } });
-      expect(s.enqueue(first, T0)).toBe(true);
-      expect(s.enqueue(item('reading:d-1:7', { data: { v: 2 }, type: 'alert.raised' }), T0 + 5000)).toBe(false);
-      expect(s.enqueue(item('reading:d-1:8'), T0 + 6000)).toBe(true);
-      const waiting = s.next('http', 100);
+      expect(await s.enqueue(first, T0)).toBe(true);
+      expect(await s.enqueue(item('reading:d-1:7', { data: { v: 2 }, type: 'alert.raised' }), T0 + 5000)).toBe(false);
+      expect(await s.enqueue(item('reading:d-1:8'), T0 + 6000)).toBe(true);
+      const waiting = (await s.next('http', 100));
       expect(itemIds(waiting)).toEqual(['reading:d-1:7', 'reading:d-1:8']);
       expect(plain(waiting[0]!)).toEqual(first);
       expect(waiting[0]!.createdAt).toBe(T0);
     });
 
-    it('gives items back in enqueue order, as enqueued, with increasing seqs and their createdAt', () => {
+    it('gives items back in enqueue order, as enqueued, with increasing seqs and their createdAt', async () => {
       const s = store();
-      s.lane('http');
+      await s.lane('http');
       const items = [
         item('alert.raised:al-1', { type: 'alert.raised', occurredAt: iso(1), data: { alert: { id: 'al-1', message: { zh: '水压过低 "低"', en: 'low \\ pressure' } } } }),
         item('building.updated:b-1:x', { type: 'building.updated', deviceId: null, occurredAt: iso(2), data: { building: { id: 'b-1', heightM: null, tags: [1, 'a'] } } }),
         item('device.offline:d-2', { type: 'device.offline', deviceId: 'd-2', buildingId: null, street: null, occurredAt: iso(3), data: {} }),
       ];
-      items.forEach((it, i) => expect(s.enqueue(it, T0 + 1000 * (10 - i))).toBe(true));
-      const got = s.next('http', 100);
+      for (const [i, it] of items.entries()) expect(await s.enqueue(it, T0 + 1000 * (10 - i))).toBe(true);
+      const got = (await s.next('http', 100));
       expect(got.map(plain)).toEqual(items);
       expect(got.map((g) => g.createdAt)).toEqual([T0 + 10_000, T0 + 9000, T0 + 8000]);
       expect(got[1]!.seq).toBeGreaterThan(got[0]!.seq);
       expect(got[2]!.seq).toBeGreaterThan(got[1]!.seq);
-      expect(itemIds(s.next('http', 2))).toEqual(itemIds(got).slice(0, 2));
+      expect(itemIds(await s.next('http', 2))).toEqual(itemIds(got).slice(0, 2));
     });
 
-    it('feedSeq: set by setFeedSeq and by an enqueue that carries one, a duplicate included', () => {
+    it('feedSeq: set by setFeedSeq and by an enqueue that carries one, a duplicate included', async () => {
       const s = store();
-      s.setFeedSeq(10);
-      expect(s.feedSeq()).toBe(10);
-      s.enqueue(item('alert.raised:al-1'), T0, 11);
-      expect(s.feedSeq()).toBe(11);
-      s.enqueue(item('reading:x'), T0); // no feedSeq: left as it was
-      expect(s.feedSeq()).toBe(11);
-      expect(s.enqueue(item('alert.raised:al-1'), T0, 12)).toBe(false);
-      expect(s.feedSeq()).toBe(12);
-      s.setFeedSeq(0);
-      expect(s.feedSeq()).toBe(0);
+      await s.setFeedSeq(10);
+      expect(await s.feedSeq()).toBe(10);
+      await s.enqueue(item('alert.raised:al-1'), T0, 11);
+      expect(await s.feedSeq()).toBe(11);
+      (await s.enqueue(item('reading:x'), T0)); // no feedSeq: left as it was
+      expect(await s.feedSeq()).toBe(11);
+      expect(await s.enqueue(item('alert.raised:al-1'), T0, 12)).toBe(false);
+      expect(await s.feedSeq()).toBe(12);
+      await s.setFeedSeq(0);
+      expect(await s.feedSeq()).toBe(0);
     });
 
-    it('a lane created when items wait starts at the newest, and asking again does not move it', () => {
+    it('a lane created when items wait starts at the newest, and asking again does not move it', async () => {
       const s = store();
-      s.lane('http');
-      enqueue('i-1', 'i-2', 'i-3');
-      const newest = s.next('http', 100)[2]!.seq;
-      const late = s.lane('mqtt');
+      await s.lane('http');
+      await enqueue('i-1', 'i-2', 'i-3');
+      const newest = (await s.next('http', 100))[2]!.seq;
+      const late = (await s.lane('mqtt'));
       expect(late.cursor).toBe(newest);
-      expect(s.next('mqtt', 100)).toEqual([]);
-      expect(s.backlog('mqtt')).toEqual({ count: 0, oldestCreatedAt: null });
-      s.enqueue(item('i-4'), T0 + 9000);
-      expect(s.lane('mqtt').cursor).toBe(newest);
-      expect(itemIds(s.next('mqtt', 100))).toEqual(['i-4']);
+      expect(await s.next('mqtt', 100)).toEqual([]);
+      expect(await s.backlog('mqtt')).toEqual({ count: 0, oldestCreatedAt: null });
+      await s.enqueue(item('i-4'), T0 + 9000);
+      expect((await s.lane('mqtt')).cursor).toBe(newest);
+      expect(itemIds(await s.next('mqtt', 100))).toEqual(['i-4']);
       // the first lane still has everything
-      expect(itemIds(s.next('http', 100))).toEqual(['i-1', 'i-2', 'i-3', 'i-4']);
+      expect(itemIds(await s.next('http', 100))).toEqual(['i-1', 'i-2', 'i-3', 'i-4']);
     });
 
-    it('delivered moves the cursor (never back), counts sent, stamps lastSuccessAt and clears lastError', () => {
+    it('delivered moves the cursor (never back), counts sent, stamps lastSuccessAt and clears lastError', async () => {
       const s = store();
-      s.lane('http');
-      enqueue('i-1', 'i-2', 'i-3', 'i-4', 'i-5');
-      s.failed('http', 'ECONNREFUSED 10.0.0.1:443');
-      const batch = s.next('http', 2);
+      await s.lane('http');
+      await enqueue('i-1', 'i-2', 'i-3', 'i-4', 'i-5');
+      await s.failed('http', 'ECONNREFUSED 10.0.0.1:443');
+      const batch = (await s.next('http', 2));
       expect(itemIds(batch)).toEqual(['i-1', 'i-2']);
-      s.delivered('http', batch[1]!.seq, batch.length, T0 + 60_000);
-      expect(s.lane('http')).toEqual({ adapter: 'http', cursor: batch[1]!.seq, retries: 1, sent: 2, deadLetters: 0, lastError: null, lastSuccessAt: T0 + 60_000 });
-      expect(itemIds(s.next('http', 100))).toEqual(['i-3', 'i-4', 'i-5']);
-      const rest = s.next('http', 100);
-      s.delivered('http', rest[2]!.seq, 3, T0 + 61_000);
-      expect(s.next('http', 100)).toEqual([]);
+      await s.delivered('http', batch[1]!.seq, batch.length, T0 + 60_000);
+      expect(await s.lane('http')).toEqual({ adapter: 'http', cursor: batch[1]!.seq, retries: 1, sent: 2, deadLetters: 0, lastError: null, lastSuccessAt: T0 + 60_000 });
+      expect(itemIds(await s.next('http', 100))).toEqual(['i-3', 'i-4', 'i-5']);
+      const rest = (await s.next('http', 100));
+      await s.delivered('http', rest[2]!.seq, 3, T0 + 61_000);
+      expect(await s.next('http', 100)).toEqual([]);
       // a late answer for an older batch does not move it back (sent still counts it)
-      s.delivered('http', batch[0]!.seq, 1, T0 + 62_000);
-      expect(s.lane('http')).toMatchObject({ cursor: rest[2]!.seq, sent: 6, lastSuccessAt: T0 + 62_000 });
-      expect(s.next('http', 100)).toEqual([]);
+      await s.delivered('http', batch[0]!.seq, 1, T0 + 62_000);
+      expect(await s.lane('http')).toMatchObject({ cursor: rest[2]!.seq, sent: 6, lastSuccessAt: T0 + 62_000 });
+      expect(await s.next('http', 100)).toEqual([]);
     });
 
-    it('failed counts a retry and keeps the error; the batch stays', () => {
+    it('failed counts a retry and keeps the error; the batch stays', async () => {
       const s = store();
-      s.lane('http');
-      enqueue('i-1', 'i-2');
-      s.failed('http', 'HTTP 503 Service Unavailable');
-      s.failed('http', 'timeout after 10000 ms');
-      expect(s.lane('http')).toMatchObject({ retries: 2, sent: 0, lastError: 'timeout after 10000 ms', lastSuccessAt: null });
-      expect(itemIds(s.next('http', 100))).toEqual(['i-1', 'i-2']);
+      await s.lane('http');
+      await enqueue('i-1', 'i-2');
+      await s.failed('http', 'HTTP 503 Service Unavailable');
+      await s.failed('http', 'timeout after 10000 ms');
+      expect(await s.lane('http')).toMatchObject({ retries: 2, sent: 0, lastError: 'timeout after 10000 ms', lastSuccessAt: null });
+      expect(itemIds(await s.next('http', 100))).toEqual(['i-1', 'i-2']);
     });
 
-    it("each adapter's cursor and counters are its own", () => {
+    it("each adapter's cursor and counters are its own", async () => {
       const s = store();
-      s.lane('http');
-      s.lane('mqtt');
-      enqueue('i-1', 'i-2', 'i-3');
-      const all = s.next('http', 100);
-      s.delivered('http', all[2]!.seq, 3, T0 + 1000);
-      s.failed('mqtt', 'broker down');
-      expect(s.next('http', 100)).toEqual([]);
-      expect(itemIds(s.next('mqtt', 100))).toEqual(['i-1', 'i-2', 'i-3']);
-      expect(s.lane('http')).toMatchObject({ sent: 3, retries: 0, lastError: null });
-      expect(s.lane('mqtt')).toMatchObject({ sent: 0, retries: 1, lastError: 'broker down', lastSuccessAt: null });
-      expect(s.backlog('http')).toEqual({ count: 0, oldestCreatedAt: null });
-      expect(s.backlog('mqtt')).toEqual({ count: 3, oldestCreatedAt: T0 });
+      await s.lane('http');
+      await s.lane('mqtt');
+      await enqueue('i-1', 'i-2', 'i-3');
+      const all = (await s.next('http', 100));
+      await s.delivered('http', all[2]!.seq, 3, T0 + 1000);
+      await s.failed('mqtt', 'broker down');
+      expect(await s.next('http', 100)).toEqual([]);
+      expect(itemIds(await s.next('mqtt', 100))).toEqual(['i-1', 'i-2', 'i-3']);
+      expect(await s.lane('http')).toMatchObject({ sent: 3, retries: 0, lastError: null });
+      expect(await s.lane('mqtt')).toMatchObject({ sent: 0, retries: 1, lastError: 'broker down', lastSuccessAt: null });
+      expect(await s.backlog('http')).toEqual({ count: 0, oldestCreatedAt: null });
+      expect(await s.backlog('mqtt')).toEqual({ count: 3, oldestCreatedAt: T0 });
     });
 
-    it('backlog: how many wait after the cursor, and when the oldest of them entered', () => {
+    it('backlog: how many wait after the cursor, and when the oldest of them entered', async () => {
       const s = store();
-      s.lane('http');
-      enqueue('i-1', 'i-2', 'i-3');
-      expect(s.backlog('http')).toEqual({ count: 3, oldestCreatedAt: T0 });
-      const [first] = s.next('http', 1);
-      s.delivered('http', first!.seq, 1, T0 + 5000);
-      expect(s.backlog('http')).toEqual({ count: 2, oldestCreatedAt: T0 + 1000 });
+      await s.lane('http');
+      await enqueue('i-1', 'i-2', 'i-3');
+      expect(await s.backlog('http')).toEqual({ count: 3, oldestCreatedAt: T0 });
+      const [first] = (await s.next('http', 1));
+      await s.delivered('http', first!.seq, 1, T0 + 5000);
+      expect(await s.backlog('http')).toEqual({ count: 2, oldestCreatedAt: T0 + 1000 });
     });
 
-    it('deadLetter moves the cursor past the items, counts them, and lists each with its reason', () => {
+    it('deadLetter moves the cursor past the items, counts them, and lists each with its reason', async () => {
       const s = store();
-      s.lane('http');
-      s.lane('gb26875');
-      enqueue('i-1', 'i-2', 'i-3');
-      const head = s.next('http', 2);
-      s.deadLetter('http', head, 'HTTP 422: unknown building b-1', T0 + 90_000);
-      expect(s.lane('http')).toMatchObject({ cursor: head[1]!.seq, deadLetters: 2, sent: 0, lastError: 'HTTP 422: unknown building b-1' });
-      expect(itemIds(s.next('http', 100))).toEqual(['i-3']);
-      expect(s.backlog('http')).toEqual({ count: 1, oldestCreatedAt: T0 + 2000 });
-      const dead = s.deadLetters('http', 0, 100);
+      await s.lane('http');
+      await s.lane('gb26875');
+      await enqueue('i-1', 'i-2', 'i-3');
+      const head = (await s.next('http', 2));
+      await s.deadLetter('http', head, 'HTTP 422: unknown building b-1', T0 + 90_000);
+      expect(await s.lane('http')).toMatchObject({ cursor: head[1]!.seq, deadLetters: 2, sent: 0, lastError: 'HTTP 422: unknown building b-1' });
+      expect(itemIds(await s.next('http', 100))).toEqual(['i-3']);
+      expect(await s.backlog('http')).toEqual({ count: 1, oldestCreatedAt: T0 + 2000 });
+      const dead = (await s.deadLetters('http', 0, 100));
       expect(dead).toEqual([
         { id: expect.any(Number), adapter: 'http', reason: 'HTTP 422: unknown building b-1', deadAt: iso(90_000), item: plain(head[0]!) },
         { id: expect.any(Number), adapter: 'http', reason: 'HTTP 422: unknown building b-1', deadAt: iso(90_000), item: plain(head[1]!) },
       ]);
       expect(dead[1]!.id).toBeGreaterThan(dead[0]!.id);
       // the other lane is untouched
-      expect(itemIds(s.next('gb26875', 100))).toEqual(['i-1', 'i-2', 'i-3']);
-      expect(s.deadLetters('gb26875', 0, 100)).toEqual([]);
+      expect(itemIds(await s.next('gb26875', 100))).toEqual(['i-1', 'i-2', 'i-3']);
+      expect(await s.deadLetters('gb26875', 0, 100)).toEqual([]);
       // no items: nothing happens
-      s.deadLetter('gb26875', [], 'nothing', T0);
-      expect(s.lane('gb26875')).toMatchObject({ deadLetters: 0, lastError: null });
-      expect(s.deadLetters(undefined, 0, 100)).toHaveLength(2);
+      await s.deadLetter('gb26875', [], 'nothing', T0);
+      expect(await s.lane('gb26875')).toMatchObject({ deadLetters: 0, lastError: null });
+      expect(await s.deadLetters(undefined, 0, 100)).toHaveLength(2);
     });
 
-    it('deadLetters: per adapter or all, oldest first, after an id, at most limit', () => {
+    it('deadLetters: per adapter or all, oldest first, after an id, at most limit', async () => {
       const s = store();
-      s.lane('a');
-      s.lane('b');
-      enqueue('i-1', 'i-2', 'i-3');
-      const items = s.next('a', 100);
-      s.deadLetter('a', items.slice(0, 1), 'r1', T0 + 1);
-      s.deadLetter('b', items.slice(0, 2), 'r2', T0 + 2);
-      s.deadLetter('a', items.slice(1, 3), 'r3', T0 + 3);
-      const all = s.deadLetters(undefined, 0, 100);
+      await s.lane('a');
+      await s.lane('b');
+      await enqueue('i-1', 'i-2', 'i-3');
+      const items = (await s.next('a', 100));
+      await s.deadLetter('a', items.slice(0, 1), 'r1', T0 + 1);
+      await s.deadLetter('b', items.slice(0, 2), 'r2', T0 + 2);
+      await s.deadLetter('a', items.slice(1, 3), 'r3', T0 + 3);
+      const all = (await s.deadLetters(undefined, 0, 100));
       expect(all.map((d) => [d.adapter, d.reason, d.item.id])).toEqual([
         ['a', 'r1', 'i-1'],
         ['b', 'r2', 'i-1'],
@@ -246,81 +246,81 @@ export function uplinkStoreContract(name: string, make: () => Promise<ContractUp
         ['a', 'r3', 'i-3'],
       ]);
       expect(all.map((d) => d.id)).toEqual([...all.map((d) => d.id)].sort((x, y) => x - y));
-      expect(s.deadLetters('a', 0, 100).map((d) => d.item.id)).toEqual(['i-1', 'i-2', 'i-3']);
-      expect(s.deadLetters('b', 0, 1).map((d) => d.item.id)).toEqual(['i-1']);
-      expect(s.deadLetters(undefined, all[2]!.id, 100)).toEqual(all.slice(3));
-      expect(s.deadLetters('a', all[1]!.id, 1)).toEqual([all[3]]);
-      expect(s.deadLetters('c', 0, 100)).toEqual([]);
+      expect((await s.deadLetters('a', 0, 100)).map((d) => d.item.id)).toEqual(['i-1', 'i-2', 'i-3']);
+      expect((await s.deadLetters('b', 0, 1)).map((d) => d.item.id)).toEqual(['i-1']);
+      expect(await s.deadLetters(undefined, all[2]!.id, 100)).toEqual(all.slice(3));
+      expect(await s.deadLetters('a', all[1]!.id, 1)).toEqual([all[3]]);
+      expect(await s.deadLetters('c', 0, 100)).toEqual([]);
     });
 
-    it('expired: the head of the lane older than the cutoff, stopping at the first younger item, at most limit', () => {
+    it('expired: the head of the lane older than the cutoff, stopping at the first younger item, at most limit', async () => {
       const s = store();
-      s.lane('http');
+      await s.lane('http');
       // createdAt: 0 s, 1 s, 5 s, then a clock jump back: 2 s
-      s.enqueue(item('i-1'), T0);
-      s.enqueue(item('i-2'), T0 + 1000);
-      s.enqueue(item('i-3'), T0 + 5000);
-      s.enqueue(item('i-4'), T0 + 2000);
-      expect(itemIds(s.expired('http', T0 + 3000, 100))).toEqual(['i-1', 'i-2']);
-      expect(itemIds(s.expired('http', T0 + 1000, 100))).toEqual(['i-1']);
-      expect(s.expired('http', T0, 100)).toEqual([]);
-      expect(itemIds(s.expired('http', T0 + 10_000, 100))).toEqual(['i-1', 'i-2', 'i-3', 'i-4']);
-      expect(itemIds(s.expired('http', T0 + 10_000, 3))).toEqual(['i-1', 'i-2', 'i-3']);
-      expect(s.expired('http', T0 + 3000, 100).map(plain)).toEqual([item('i-1'), item('i-2')]);
+      await s.enqueue(item('i-1'), T0);
+      await s.enqueue(item('i-2'), T0 + 1000);
+      await s.enqueue(item('i-3'), T0 + 5000);
+      await s.enqueue(item('i-4'), T0 + 2000);
+      expect(itemIds(await s.expired('http', T0 + 3000, 100))).toEqual(['i-1', 'i-2']);
+      expect(itemIds(await s.expired('http', T0 + 1000, 100))).toEqual(['i-1']);
+      expect(await s.expired('http', T0, 100)).toEqual([]);
+      expect(itemIds(await s.expired('http', T0 + 10_000, 100))).toEqual(['i-1', 'i-2', 'i-3', 'i-4']);
+      expect(itemIds(await s.expired('http', T0 + 10_000, 3))).toEqual(['i-1', 'i-2', 'i-3']);
+      expect((await s.expired('http', T0 + 3000, 100)).map(plain)).toEqual([item('i-1'), item('i-2')]);
       // after the cursor only
-      const [first] = s.next('http', 1);
-      s.delivered('http', first!.seq, 1, T0 + 3000);
-      expect(itemIds(s.expired('http', T0 + 3000, 100))).toEqual(['i-2']);
+      const [first] = (await s.next('http', 1));
+      await s.delivered('http', first!.seq, 1, T0 + 3000);
+      expect(itemIds(await s.expired('http', T0 + 3000, 100))).toEqual(['i-2']);
     });
 
-    it('prune drops what every listed adapter is past, keeps what one still needs, and never reuses a seq', () => {
+    it('prune drops what every listed adapter is past, keeps what one still needs, and never reuses a seq', async () => {
       const s = store();
-      s.lane('fast');
-      s.lane('slow');
-      enqueue('i-1', 'i-2', 'i-3', 'i-4');
-      const all = s.next('fast', 100);
+      await s.lane('fast');
+      await s.lane('slow');
+      await enqueue('i-1', 'i-2', 'i-3', 'i-4');
+      const all = (await s.next('fast', 100));
       const maxSeq = all[3]!.seq;
-      s.delivered('fast', maxSeq, 4, T0 + 1000);
-      s.delivered('slow', all[1]!.seq, 2, T0 + 1000);
-      expect(s.prune([])).toBe(0);
-      expect(s.prune(['fast', 'slow'])).toBe(2);
-      expect(itemIds(s.next('slow', 100))).toEqual(['i-3', 'i-4']);
-      expect(s.prune(['fast', 'slow'])).toBe(0);
+      await s.delivered('fast', maxSeq, 4, T0 + 1000);
+      await s.delivered('slow', all[1]!.seq, 2, T0 + 1000);
+      expect(await s.prune([])).toBe(0);
+      expect(await s.prune(['fast', 'slow'])).toBe(2);
+      expect(itemIds(await s.next('slow', 100))).toEqual(['i-3', 'i-4']);
+      expect(await s.prune(['fast', 'slow'])).toBe(0);
       // an adapter left out of the list does not hold items back
-      expect(s.prune(['fast'])).toBe(2);
-      expect(s.next('slow', 100)).toEqual([]);
-      expect(s.next('fast', 100)).toEqual([]);
+      expect(await s.prune(['fast'])).toBe(2);
+      expect(await s.next('slow', 100)).toEqual([]);
+      expect(await s.next('fast', 100)).toEqual([]);
       // a seq is never handed out twice, even once the items that had it are gone
-      s.enqueue(item('i-5'), T0 + 2000);
-      const [five] = s.next('fast', 100);
+      await s.enqueue(item('i-5'), T0 + 2000);
+      const [five] = (await s.next('fast', 100));
       expect(five?.id).toBe('i-5');
       expect(five!.seq).toBeGreaterThan(maxSeq);
-      expect(itemIds(s.next('slow', 100))).toEqual(['i-5']);
+      expect(itemIds(await s.next('slow', 100))).toEqual(['i-5']);
     });
 
     it('when durable, gives back after a reopen its items, lanes, counters, feedSeq and dead letters', async (ctx) => {
       if (!handle?.reopen) return ctx.skip();
       const s = store();
-      s.lane('http');
-      s.lane('mqtt');
-      enqueue('i-1', 'i-2', 'i-3');
-      s.enqueue(item('i-4'), T0 + 4000, 42);
-      const all = s.next('http', 100);
-      s.delivered('http', all[1]!.seq, 2, T0 + 10_000);
-      s.failed('http', 'HTTP 502');
-      s.deadLetter('mqtt', all.slice(0, 1), 'refused', T0 + 20_000);
-      const dead = s.deadLetters(undefined, 0, 100);
-      const lanes = { http: s.lane('http'), mqtt: s.lane('mqtt') };
+      await s.lane('http');
+      await s.lane('mqtt');
+      await enqueue('i-1', 'i-2', 'i-3');
+      await s.enqueue(item('i-4'), T0 + 4000, 42);
+      const all = (await s.next('http', 100));
+      await s.delivered('http', all[1]!.seq, 2, T0 + 10_000);
+      await s.failed('http', 'HTTP 502');
+      await s.deadLetter('mqtt', all.slice(0, 1), 'refused', T0 + 20_000);
+      const dead = (await s.deadLetters(undefined, 0, 100));
+      const lanes = { http: (await s.lane('http')), mqtt: (await s.lane('mqtt')) };
       const again = await handle.reopen();
-      expect(again.feedSeq()).toBe(42);
-      expect(again.lane('http')).toEqual(lanes.http);
-      expect(again.lane('mqtt')).toEqual(lanes.mqtt);
-      expect(again.next('http', 100)).toEqual(all.slice(2));
-      expect(again.next('mqtt', 100)).toEqual(all.slice(1));
-      expect(again.deadLetters(undefined, 0, 100)).toEqual(dead);
-      expect(again.enqueue(item('i-3'), T0 + 30_000)).toBe(false);
-      expect(again.enqueue(item('i-5'), T0 + 30_000)).toBe(true);
-      const five = again.next('http', 100).at(-1)!;
+      expect(await again.feedSeq()).toBe(42);
+      expect(await again.lane('http')).toEqual(lanes.http);
+      expect(await again.lane('mqtt')).toEqual(lanes.mqtt);
+      expect(await again.next('http', 100)).toEqual(all.slice(2));
+      expect(await again.next('mqtt', 100)).toEqual(all.slice(1));
+      expect(await again.deadLetters(undefined, 0, 100)).toEqual(dead);
+      expect(await again.enqueue(item('i-3'), T0 + 30_000)).toBe(false);
+      expect(await again.enqueue(item('i-5'), T0 + 30_000)).toBe(true);
+      const five = (await again.next('http', 100)).at(-1)!;
       expect(five.id).toBe('i-5');
       expect(five.seq).toBeGreaterThan(all[3]!.seq);
     });
