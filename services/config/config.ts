@@ -40,6 +40,7 @@ const EnvSchema = z
     }),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 
+    DATABASE_URL: optionalString,
     INFLUX_URL: optionalString,
     INFLUX_API: z.enum(['v2', 'v1']).default('v2'),
     INFLUX_TOKEN: optionalString,
@@ -178,6 +179,13 @@ function crossFieldIssues(raw: Record<string, string | undefined>): string[] {
   const issues: string[] = [];
   if (has('MQTTS_PORT') !== (has('TLS_CERT') && has('TLS_KEY'))) issues.push('MQTTS_PORT: MQTTS_PORT, TLS_CERT and TLS_KEY must be set together');
   if (has('UPLINK_HTTP_TOKEN') && has('UPLINK_HTTP_HMAC_SECRET')) issues.push('UPLINK_HTTP_TOKEN: choose one of UPLINK_HTTP_TOKEN and UPLINK_HTTP_HMAC_SECRET');
+  // ADR 0008: the PostgreSQL stores exist, the services do not use them yet. Refuse rather than
+  // run on SQLite while the operator believes the state is in their database.
+  if (has('DATABASE_URL')) {
+    issues.push(
+      'DATABASE_URL: keeping the state in PostgreSQL is not finished in this version (docs/known-gaps.md); unset DATABASE_URL to keep it in the SQLite files of DATA_DIR',
+    );
+  }
   if (has('INFLUX_URL')) {
     if ((raw.INFLUX_API || 'v2') === 'v2') {
       for (const key of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) if (!has(key)) issues.push(`${key}: ${key} is required when INFLUX_API=v2`);
@@ -435,6 +443,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['LOG_APPEND_TIMEOUT_MS', '5000', 'an append not committed by then is not acknowledged (the device re-sends it)'],
   ['ADMIN_TOKEN', '(generated)', 'admin API token, at least 32 characters; when unset, one is generated on first start, printed once, and only its SHA-256 is stored'],
   ['LOG_LEVEL', 'info', 'fatal | error | warn | info | debug | trace | silent'],
+  ['DATABASE_URL', '(unset)', 'PostgreSQL URL for the shared state; not supported yet: when set, the service refuses to start (docs/known-gaps.md)'],
   ['INFLUX_URL', '(unset)', 'InfluxDB URL; when unset, readings go to the embedded SQLite store'],
   ['INFLUX_API', 'v2', 'v2 (token/org/bucket) or v1 (/write and InfluxQL /query: InfluxDB 1.x, and 2.x/3.x in compatibility mode)'],
   ['INFLUX_TOKEN', '', 'InfluxDB v2 API token; required with INFLUX_URL when INFLUX_API=v2'],

@@ -49,6 +49,19 @@ describe('config', () => {
     expect(() => loadConfig({ INFLUX_URL: 'http://x', INFLUX_API: 'v1' })).toThrow(/INFLUX_DB/);
     expect(loadConfig({ INFLUX_URL: 'http://x', INFLUX_API: 'v1', INFLUX_DB: 'fire' }).influx).toEqual({ api: 'v1', url: 'http://x', db: 'fire' });
   });
+  it('refuses DATABASE_URL, naming it, while the PostgreSQL mode is not finished (ADR 0008)', () => {
+    let err: unknown;
+    try {
+      loadConfig({ DATABASE_URL: 'postgres://fire:secret@db.example:5432/firewatch' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const issues = (err as ConfigError).issues.join('\n');
+    expect(issues).toMatch(/^DATABASE_URL: .*not finished.*unset DATABASE_URL/m);
+    expect(issues).not.toContain('secret');
+    expect(loadConfig({ DATABASE_URL: '' }).dataDir).toBeDefined();
+  });
 });
 
 describe('token buckets', () => {
