@@ -30,8 +30,8 @@
  * target, replaced by the next `set`; device and building targets apart; remove says whether there
  * was one; a durable store keeps them over a reopen.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { attempt } from './contract-harness.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { attempt, contractHarness } from './contract-harness.js';
 import type { Alert, AlertFilter, AlertRecordFilter, AlertStore, HistoryEntry, MaintenanceStore, MaintenanceWindow } from '../../services/alerts/model.js';
 
 export interface ContractAlertStore {
@@ -129,20 +129,7 @@ const withoutHistory = ({ history: _h, ...rest }: Alert) => rest;
 
 export function alertStoreContract(name: string, make: () => Promise<ContractAlertStore> | ContractAlertStore): void {
   describe(`AlertStore contract: ${name}`, () => {
-    let handle: ContractAlertStore | undefined;
-    const store = (): AlertStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<AlertStore, ContractAlertStore>(name, make);
 
     it('knows no alert to begin with', async () => {
       const s = store();
@@ -490,7 +477,7 @@ export function alertStoreContract(name: string, make: () => Promise<ContractAle
     });
 
     it('when durable, gives back after a reopen what it held', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       const s = store();
       await s.insert(alert('al-1'));
       const a = (await s.get('al-1'))!;
@@ -500,7 +487,7 @@ export function alertStoreContract(name: string, make: () => Promise<ContractAle
       await s.update(a, [ack]);
       const c = closed(alert('al-2', { deviceId: 'd-2', openedAt: iso(2) }), 'wang.duty', 3, 'test');
       await s.insert(c);
-      const again = await handle.reopen();
+      const again = await handle().reopen!();
       expect(same(await again.get('al-1'))).toEqual(same(a));
       expect(same(await again.get('al-2'))).toEqual(same(c));
       expect((await again.findActive('d-1', 'pressure_low'))?.id).toBe('al-1');
@@ -515,20 +502,7 @@ export function alertStoreContract(name: string, make: () => Promise<ContractAle
 
 export function maintenanceStoreContract(name: string, make: () => Promise<ContractMaintenanceStore> | ContractMaintenanceStore): void {
   describe(`MaintenanceStore contract: ${name}`, () => {
-    let handle: ContractMaintenanceStore | undefined;
-    const store = (): MaintenanceStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<MaintenanceStore, ContractMaintenanceStore>(name, make);
 
     const window = (target: MaintenanceWindow['target'], targetId: string, over: Partial<MaintenanceWindow> = {}): MaintenanceWindow => ({
       target,
@@ -591,12 +565,12 @@ export function maintenanceStoreContract(name: string, make: () => Promise<Contr
     });
 
     it('when durable, gives back after a reopen what it held', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       await store().set(window('device', 'd-1'));
       await store().set(window('building', 'b-1', { reason: '改造' }));
       await store().set(window('device', 'd-2'));
       await store().remove('device', 'd-2');
-      const again = await handle.reopen();
+      const again = await handle().reopen!();
       expect(await again.get('device', 'd-1')).toEqual(window('device', 'd-1'));
       expect(await again.get('building', 'b-1')).toEqual(window('building', 'b-1', { reason: '改造' }));
       expect(await again.get('device', 'd-2')).toBeUndefined();

@@ -17,7 +17,8 @@
  *     nothing stored
  *   - a durable store gives back after a reopen what it held, and numbers on after its last id
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { contractHarness } from './contract-harness.js';
 import type { AuditEntry, AuditStore } from '../../services/audit/model.js';
 
 export interface ContractAuditStore {
@@ -59,20 +60,7 @@ const reasons = (rows: AuditEntry[]) => rows.map((r) => r.reason);
 
 export function auditStoreContract(name: string, make: () => Promise<ContractAuditStore> | ContractAuditStore): void {
   describe(`AuditStore contract: ${name}`, () => {
-    let handle: ContractAuditStore | undefined;
-    const store = (): AuditStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<AuditStore, ContractAuditStore>(name, make);
 
     it('is empty to begin with', () => {
       expect(store().list({ limit: 100 })).toEqual([]);
@@ -215,9 +203,9 @@ export function auditStoreContract(name: string, make: () => Promise<ContractAud
     });
 
     it('when durable, gives back after a reopen what it held, and numbers on after it', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       const got = insertAll(store(), [entry({ reason: 'one' }), entry({ reason: 'two', street: '朝天门', action: 'device.in_service', after: { inServiceAt: at(3) } })]);
-      const again = await handle.reopen();
+      const again = await handle().reopen!();
       expect(again.list({ limit: 10 })).toEqual([...got].reverse());
       expect(reasons(again.list({ limit: 10, streets: ['朝天门'] }))).toEqual(['two']);
       const three = again.insert(entry({ reason: 'three' }));

@@ -15,8 +15,8 @@
  *     second token with a digest is refused; touch sets lastUsedAt; delete says whether there was one
  *   - a durable store gives back after a reopen what it held
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { attempt } from './contract-harness.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { attempt, contractHarness } from './contract-harness.js';
 import type { ApiToken, AuthStore, StoredApiToken, StoredSession, StoredUser } from '../../services/auth/model.js';
 
 export interface ContractAuthStore {
@@ -57,20 +57,7 @@ const byId = <T extends { id: string }>(rows: T[]) => [...rows].sort((a, b) => (
 
 export function authStoreContract(name: string, make: () => Promise<ContractAuthStore> | ContractAuthStore): void {
   describe(`AuthStore contract: ${name}`, () => {
-    let handle: ContractAuthStore | undefined;
-    const store = (): AuthStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<AuthStore, ContractAuthStore>(name, make);
 
     it('knows no one to begin with', async () => {
       const s = store();
@@ -247,7 +234,7 @@ export function authStoreContract(name: string, make: () => Promise<ContractAuth
     });
 
     it('when durable, gives back after a reopen what it held', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       const u = user('u-1', 'Li.Duty', { streets: null, role: 'admin' });
       await store().insertUser(u);
       await store().insertSession(session(digest(1), 'u-1', T0 + HOUR));
@@ -256,7 +243,7 @@ export function authStoreContract(name: string, make: () => Promise<ContractAuth
       const t = token('t-1', digest(11), { streets: ['解放碑'], role: 'duty' });
       await store().insertApiToken(t);
       await store().touchApiToken('t-1', iso(9));
-      const again = await handle.reopen();
+      const again = await handle().reopen!();
       expect(await again.getUser('u-1')).toEqual(u);
       expect(await again.findUserByUsername('li.duty')).toEqual(u);
       expect(await again.getSession(digest(1))).toEqual(session(digest(1), 'u-1', T0 + HOUR));

@@ -9,7 +9,8 @@
  *   - a position set is the one got, per name; the last set wins; 0 and positions past 2^32 are kept
  *   - a durable store gives back after a reopen the last position set for each name
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { contractHarness } from './contract-harness.js';
 import type { CursorStore } from '../../services/log/reading-log.js';
 
 export interface ContractCursorStore {
@@ -21,20 +22,7 @@ export interface ContractCursorStore {
 
 export function cursorStoreContract(name: string, make: () => Promise<ContractCursorStore> | ContractCursorStore): void {
   describe(`CursorStore contract: ${name}`, () => {
-    let handle: ContractCursorStore | undefined;
-    const store = (): CursorStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<CursorStore, ContractCursorStore>(name, make);
 
     it('has no position for a name never set', async () => {
       expect(await store().get('processors')).toBeUndefined();
@@ -70,11 +58,11 @@ export function cursorStoreContract(name: string, make: () => Promise<ContractCu
     });
 
     it('when durable, gives back after a reopen the last position set for each name', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       await store().set('processors', 41);
       await store().set('processors', 42);
       await store().set('forwarder:influxdb-v1', 0);
-      const again = await handle.reopen();
+      const again = await handle().reopen!();
       expect(await again.get('processors')).toBe(42);
       expect(await again.get('forwarder:influxdb-v1')).toBe(0);
       expect(await again.get('forwarder:influxdb-v2')).toBeUndefined();

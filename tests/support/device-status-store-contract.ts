@@ -14,7 +14,8 @@
  *   - a durable store gives back after a reopen what was saved before it (online state included:
  *     it is the tracker that does not trust it)
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { contractHarness } from './contract-harness.js';
 import type { DeviceStatus, DeviceStatusStore } from '../../services/devices/device-status.js';
 
 export interface ContractDeviceStatusStore {
@@ -71,20 +72,7 @@ const sorted = (m: Map<string, DeviceStatus>) => [...m.entries()].sort(([a], [b]
 
 export function deviceStatusStoreContract(name: string, make: () => Promise<ContractDeviceStatusStore> | ContractDeviceStatusStore): void {
   describe(`DeviceStatusStore contract: ${name}`, () => {
-    let handle: ContractDeviceStatusStore | undefined;
-    const store = (): DeviceStatusStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<DeviceStatusStore, ContractDeviceStatusStore>(name, make);
 
     it('loads an empty map when nothing was saved', async () => {
       const all = (await store().loadAll());
@@ -147,13 +135,13 @@ export function deviceStatusStoreContract(name: string, make: () => Promise<Cont
     });
 
     it('when durable, gives back after a reopen what was saved before it', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       (await store().saveMany([
         ['d-1', rejecting()],
         ['d-2', busy()],
       ]));
       await store().saveMany([['d-1', busy()]]);
-      const again = await handle.reopen();
+      const again = await handle().reopen!();
       expect(sorted(await again.loadAll())).toEqual([
         ['d-1', busy()],
         ['d-2', busy()],

@@ -15,7 +15,8 @@
  *   - a durable log gives back after a reopen what it held, and numbers on after it, even when
  *     everything was pruned before the restart
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { contractHarness } from './contract-harness.js';
 import type { EventLogStore, FeedEvent } from '../../services/live-feed/model.js';
 
 export interface ContractEventLogStore {
@@ -45,20 +46,7 @@ const seqs = (events: FeedEvent[]) => events.map((e) => e.seq);
 
 export function eventLogStoreContract(name: string, make: () => Promise<ContractEventLogStore> | ContractEventLogStore): void {
   describe(`EventLogStore contract: ${name}`, () => {
-    let handle: ContractEventLogStore | undefined;
-    const store = (): EventLogStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<EventLogStore, ContractEventLogStore>(name, make);
 
     it('is empty to begin with: lastSeq 0, nothing since 0', async () => {
       expect(await store().lastSeq()).toBe(0);
@@ -126,17 +114,17 @@ export function eventLogStoreContract(name: string, make: () => Promise<Contract
     });
 
     it('when durable, gives back after a reopen what it held, and numbers on after it', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       const appended: FeedEvent[] = [];
       for (const m of [0, 1, 2]) appended.push(await store().append(event(m)));
-      let again = await handle.reopen();
+      let again = await handle().reopen!();
       expect(await again.since(0, 100)).toEqual(appended);
       expect(await again.lastSeq()).toBe(appended[2]!.seq);
       const fourth = (await again.append(event(3)));
       expect(fourth.seq).toBeGreaterThan(appended[2]!.seq);
       // everything pruned before a restart: the numbers still go on
       expect(await again.prune(T0 + 60 * 60_000)).toBe(4);
-      again = await handle.reopen();
+      again = await handle().reopen!();
       expect(await again.lastSeq()).toBe(fourth.seq);
       expect((await again.append(event(80))).seq).toBeGreaterThan(fourth.seq);
     });

@@ -21,9 +21,9 @@
  *     its streets or with its ids; an empty scope matches nothing) apply together
  *   - delete says whether there was one; a durable store gives back after a reopen what it held
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Building, Device, RegistryStore, StoredCredential } from '../../services/devices/model.js';
-import { attempt } from './contract-harness.js';
+import { attempt, contractHarness } from './contract-harness.js';
 
 export interface ContractRegistryStore {
   store: RegistryStore;
@@ -79,20 +79,7 @@ const byId = <T extends { id: string }>(rows: T[]) => [...rows].sort((a, b) => (
 
 export function registryStoreContract(name: string, make: () => Promise<ContractRegistryStore> | ContractRegistryStore): void {
   describe(`RegistryStore contract: ${name}`, () => {
-    let handle: ContractRegistryStore | undefined;
-    const store = (): RegistryStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<RegistryStore, ContractRegistryStore>(name, make);
 
     it('knows nothing to begin with', async () => {
       const s = store();
@@ -361,7 +348,7 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
     });
 
     it('when durable, gives back after a reopen what it held', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       const b = building('b-1', { accessLevelM: 180 });
       const d = device('d-1', 'b-1', { kind: 'uitd', point: null, address: 99, allowedPeers: ['10.1.1.1'] });
       await store().insertBuilding(b);
@@ -369,7 +356,7 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
       await store().insertDevice(d, cred('d-1'));
       await store().insertDevice(device('d-2', 'b-2', { inServiceAt: null }), cred('d-2'));
       await store().setCredential(cred('d-2', 'sha256$d-2$rotated', iso(5)));
-      const again = await handle.reopen();
+      const again = await handle().reopen!();
       expect(await again.getBuilding('b-1')).toEqual(b);
       expect(await again.getDevice('d-1')).toEqual(d);
       expect((await again.getDevice('d-2'))?.inServiceAt).toBeNull();

@@ -16,7 +16,8 @@
  *   - a value got back and set again is kept
  *   - a durable store (one that can be reopened) gives back after a reopen what was set before it
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { contractHarness } from './contract-harness.js';
 import type { ConditionState } from '../../services/rules/condition.js';
 import type { RuleMemory } from '../../services/rules/rule-families/rule-family.js';
 import type { RuleStateStore, StoredCondition } from '../../services/rules/rule-state-store.js';
@@ -78,20 +79,7 @@ function refused(change: () => void): void {
 
 export function ruleStateStoreContract(name: string, make: () => Promise<ContractRuleStates> | ContractRuleStates): void {
   describe(`RuleStateStore contract: ${name}`, () => {
-    let handle: ContractRuleStates | undefined;
-    const store = (): RuleStateStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<RuleStateStore, ContractRuleStates>(name, make);
 
     it('knows nothing of a device it was not told about', () => {
       expect(store().get('d-none', 'pressure_low')).toBeUndefined();
@@ -199,7 +187,7 @@ export function ruleStateStoreContract(name: string, make: () => Promise<Contrac
     });
 
     it('when it guards its values, refuses a write to memory handed over, nested parts included', (ctx) => {
-      if (!handle?.guardsValues) return ctx.skip();
+      if (!handle().guardsValues) return ctx.skip();
       const s = store();
       const mine = memory();
       s.setMemory('d-1', mine);
@@ -226,7 +214,7 @@ export function ruleStateStoreContract(name: string, make: () => Promise<Contrac
     });
 
     it('when it guards its values, refuses a write to what it gives back', (ctx) => {
-      if (!handle?.guardsValues) return ctx.skip();
+      if (!handle().guardsValues) return ctx.skip();
       const s = store();
       s.set('d-1', 'pressure_low', active());
       s.setMemory('d-1', memory());
@@ -284,7 +272,7 @@ export function ruleStateStoreContract(name: string, make: () => Promise<Contrac
     });
 
     it('when durable, gives back after a reopen what was set before it', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       const s = store();
       s.set('d-1', 'pressure_low', active());
       s.set('d-1', 'device_offline', active());
@@ -294,7 +282,7 @@ export function ruleStateStoreContract(name: string, make: () => Promise<Contrac
       s.setMemory('d-1', memory());
       s.setMemory('d-2', { faultFlag: true });
       s.setMemory('d-2', s.getMemory('d-2')!);
-      const again = await handle.reopen();
+      const again = await handle().reopen!();
       expect(open(again)).toEqual([
         { deviceId: 'd-1', ruleId: 'pressure_low', state: active() },
         { deviceId: 'd-2', ruleId: 'lane_blocked', state: pending() },

@@ -15,7 +15,8 @@
  *   - a durable store gives back after a reopen its tests, the running ones as active, and gives
  *     new ids that are not the old ones
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { contractHarness } from './contract-harness.js';
 import type { TestWindow, TestWindowStore } from '../../services/devices/test-windows.js';
 
 export interface ContractTestWindowStore {
@@ -53,20 +54,7 @@ const sortedIds = (rows: TestWindow[]) => ids(rows).sort((a, b) => a - b);
 
 export function testWindowStoreContract(name: string, make: () => Promise<ContractTestWindowStore> | ContractTestWindowStore): void {
   describe(`TestWindowStore contract: ${name}`, () => {
-    let handle: ContractTestWindowStore | undefined;
-    const store = (): TestWindowStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<TestWindowStore, ContractTestWindowStore>(name, make);
 
     it('knows no test to begin with', async () => {
       expect(await store().active(T0)).toEqual([]);
@@ -129,11 +117,11 @@ export function testWindowStoreContract(name: string, make: () => Promise<Contra
     });
 
     it('when durable, gives back after a reopen its tests, the running ones as active', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       const running = (await store().insert(test('d-1', 0)));
       const done = (await store().insert(test('d-2', 0)));
       await store().update({ ...done, endedAt: T0 + 3 * MIN, endedBy: 'li.duty', readings: 4, minMpa: 0.1, maxMpa: 0.2 });
-      const again = await handle.reopen();
+      const again = await handle().reopen!();
       expect(await again.active(T0 + MIN)).toEqual([running]);
       expect(await again.list('d-2', 10)).toEqual([{ ...done, endedAt: T0 + 3 * MIN, endedBy: 'li.duty', readings: 4, minMpa: 0.1, maxMpa: 0.2 }]);
       const next = (await again.insert(test('d-3', 10)));

@@ -25,7 +25,8 @@
  *     seqs are never handed out twice, pruned or not
  *   - a durable store gives back after a reopen its items, lanes, counters, feedSeq and dead letters
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { contractHarness } from './contract-harness.js';
 import type { StoredUplinkItem, UplinkItem, UplinkStore } from '../../services/uplink/model.js';
 
 export interface ContractUplinkStore {
@@ -56,20 +57,7 @@ const plain = ({ seq: _s, createdAt: _c, ...rest }: StoredUplinkItem): UplinkIte
 
 export function uplinkStoreContract(name: string, make: () => Promise<ContractUplinkStore> | ContractUplinkStore): void {
   describe(`UplinkStore contract: ${name}`, () => {
-    let handle: ContractUplinkStore | undefined;
-    const store = (): UplinkStore => {
-      if (!handle) throw new Error(`${name}: make() did not finish; see the beforeEach error`);
-      return handle.store;
-    };
-
-    beforeEach(async () => {
-      handle = await make();
-    });
-
-    afterEach(async () => {
-      await handle?.cleanup();
-      handle = undefined;
-    });
+    const { store, handle } = contractHarness<UplinkStore, ContractUplinkStore>(name, make);
 
     /** enqueue ids at createdAt T0 + i s; returns the ids */
     const enqueue = async (...ids: string[]) => {
@@ -299,7 +287,7 @@ export function uplinkStoreContract(name: string, make: () => Promise<ContractUp
     });
 
     it('when durable, gives back after a reopen its items, lanes, counters, feedSeq and dead letters', async (ctx) => {
-      if (!handle?.reopen) return ctx.skip();
+      if (!handle().reopen) return ctx.skip();
       const s = store();
       await s.lane('http');
       await s.lane('mqtt');
@@ -311,7 +299,7 @@ export function uplinkStoreContract(name: string, make: () => Promise<ContractUp
       await s.deadLetter('mqtt', all.slice(0, 1), 'refused', T0 + 20_000);
       const dead = (await s.deadLetters(undefined, 0, 100));
       const lanes = { http: (await s.lane('http')), mqtt: (await s.lane('mqtt')) };
-      const again = await handle.reopen();
+      const again = await handle().reopen!();
       expect(await again.feedSeq()).toBe(42);
       expect(await again.lane('http')).toEqual(lanes.http);
       expect(await again.lane('mqtt')).toEqual(lanes.mqtt);
