@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const DB_CLIENTS = ['better-sqlite3', '@influxdata/influxdb-client'];
+const DB_CLIENTS = ['better-sqlite3', '@influxdata/influxdb-client', 'pg'];
 const EDGE_LIBS = ['fastify', 'fastify-*', '@fastify/*', 'aedes', 'ws', 'mqtt'];
 /** test code never ships in dist/: shipped folders may not import test libraries or tests/ */
 const TEST_ONLY = ['vitest', 'vitest/*', 'fast-check', 'playwright-core', 'testcontainers', '**/tests/**'];

@@ -1,0 +1,354 @@
+/**
+ * RegistryStore over PostgreSQL: buildings, devices and device credentials (hashes only), the twin
+ * of ../sqlite/sqlite-registry-store.ts (tables: migrations.ts, version 1). Both pass
+ * tests/support/registry-store-contract.ts.
+ *
+ * Uniqueness is the database's (docs/adr/0008): a second id or a taken GB/T 26875.3 address is
+ * refused by a constraint, and the violation becomes the ConflictError DeviceRegistry raises for
+ * the same case (`building_exists`, `device_exists`, `device_address_exists`); nothing is checked
+ * before a write. A foreign-key violation becomes the registry's error too: a building that still
+ * has devices (`building_has_devices`), a device in a building or a credential for a device that
+ * does not exist (NotFoundError).
+ *
+ * There is no device_status table on PostgreSQL yet: deleteDevice deletes the device and, by the
+ * cascade, its credential (the SQLite store also deletes the device's status row).
+ */
+import type {
+  Building,
+  BuildingFilter,
+  BuildingSurvey,
+  Device,
+  DeviceFilter,
+  Gb26875Source,
+  RegistryStore,
+  ScopeFilter,
+  StoredCredential,
+} from '../../devices/model.js';
+import { ConflictError, NotFoundError } from '../../shared/errors.js';
+import { foreignKeyViolation, uniqueViolation, type PgDatabase } from './database.js';
+
+/** A row as node-postgres gives it: json columns parsed, bigint as a string. */
+interface BuildingRow {
+  id: string;
+  name: string;
+  street: string;
+  address: string;
+  type: string;
+  height_m: number | null;
+  access_level_m: number | null;
+  floors: number | null;
+  area_m2: number | null;
+  category: number | null;
+  use: string;
+  contact_name: string | null;
+  contact_phone: string | null;
+  survey: BuildingSurvey | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface DeviceRow {
+  id: string;
+  building_id: string;
+  kind: string;
+  point: string | null;
+  location: string | null;
+  report_interval_s: number;
+  vendor: string | null;
+  model: string | null;
+  rules: Record<string, unknown> | null;
+  address: string | null;
+  allowed_peers: string[] | null;
+  gb26875_source: Gb26875Source | null;
+  in_service_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface CredentialRow {
+  device_id: string;
+  username: string;
+  hash: string;
+  rotated_at: string;
+}
+
+const BUILDING_COLS = [
+  'id', 'name', 'street', 'address', 'type', 'height_m', 'access_level_m', 'floors', 'area_m2', 'category', 'use',
+  'contact_name', 'contact_phone', 'survey', 'created_at', 'updated_at',
+] as const;
+const DEVICE_COLS = [
+  'id', 'building_id', 'kind', 'point', 'location', 'report_interval_s', 'vendor', 'model', 'rules', 'address',
+  'allowed_peers', 'gb26875_source', 'in_service_at', 'created_at', 'updated_at',
+] as const;
+
+/** The constraints (migrations.ts) whose violations become domain errors. */
+const BUILDINGS_PKEY = 'buildings_pkey';
+const DEVICES_PKEY = 'devices_pkey';
+const DEVICES_ADDRESS = 'devices_address';
+const DEVICES_BUILDING_FKEY = 'devices_building_fkey';
+const CREDENTIALS_DEVICE_FKEY = 'device_credentials_device_fkey';
+
+const toBuilding = (r: BuildingRow): Building => ({
+  id: r.id,
+  name: r.name,
+  street: r.street as Building['street'],
+  address: r.address,
+  type: r.type as Building['type'],
+  heightM: r.height_m,
+  ...(r.access_level_m !== null ? { accessLevelM: r.access_level_m } : {}),
+  floors: r.floors,
+  areaM2: r.area_m2,
+  category: r.category as Building['category'],
+  use: r.use as Building['use'],
+  contactName: r.contact_name,
+  contactPhone: r.contact_phone,
+  ...(r.survey !== null ? { survey: r.survey } : {}),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const buildingParams = (b: Building): Record<(typeof BUILDING_COLS)[number], unknown> => ({
+  id: b.id,
+  name: b.name,
+  street: b.street,
+  address: b.address,
+  type: b.type,
+  height_m: b.heightM,
+  access_level_m: b.accessLevelM ?? null,
+  floors: b.floors,
+  area_m2: b.areaM2,
+  category: b.category,
+  use: b.use,
+  contact_name: b.contactName,
+  contact_phone: b.contactPhone,
+  survey: b.survey ? JSON.stringify(b.survey) : null,
+  created_at: b.createdAt,
+  updated_at: b.updatedAt,
+});
+
+const toDevice = (r: DeviceRow): Device => ({
+  id: r.id,
+  buildingId: r.building_id,
+  kind: r.kind as Device['kind'],
+  point: r.point,
+  location: r.location,
+  reportIntervalS: r.report_interval_s,
+  vendor: r.vendor,
+  model: r.model,
+  rules: r.rules,
+  ...(r.address !== null ? { address: Number(r.address) } : {}),
+  ...(r.allowed_peers !== null ? { allowedPeers: r.allowed_peers } : {}),
+  ...(r.gb26875_source !== null ? { gb26875Source: r.gb26875_source } : {}),
+  inServiceAt: r.in_service_at,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const deviceParams = (d: Device): Record<(typeof DEVICE_COLS)[number], unknown> => ({
+  id: d.id,
+  building_id: d.buildingId,
+  kind: d.kind,
+  point: d.point,
+  location: d.location,
+  report_interval_s: d.reportIntervalS,
+  vendor: d.vendor,
+  model: d.model,
+  rules: d.rules === null ? null : JSON.stringify(d.rules),
+  address: d.address ?? null,
+  allowed_peers: d.allowedPeers ? JSON.stringify(d.allowedPeers) : null,
+  gb26875_source: d.gb26875Source ? JSON.stringify(d.gb26875Source) : null,
+  // a record made without the field (e.g. seeded by the benchmark) counts as in service since registration
+  in_service_at: d.inServiceAt === undefined ? d.createdAt : d.inServiceAt,
+  created_at: d.createdAt,
+  updated_at: d.updatedAt,
+});
+
+const toCredential = (r: CredentialRow): StoredCredential => ({ deviceId: r.device_id, username: r.username, hash: r.hash, rotatedAt: r.rotated_at });
+
+/** `INSERT INTO table (cols) VALUES ($1, …)`; the values are `insertValues(cols, params)`. */
+function insertSql(table: string, cols: readonly string[]): string {
+  return `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`;
+}
+
+/** Every column but id and created_at: what an update replaces. */
+const updatedCols = (cols: readonly string[]) => cols.filter((c) => c !== 'id' && c !== 'created_at');
+
+/** `UPDATE table SET col = $2, … WHERE id = $1`; the values are `updateValues(id, cols, params)`. */
+function updateSql(table: string, cols: readonly string[]): string {
+  const set = updatedCols(cols).map((c, i) => `${c} = $${i + 2}`);
+  return `UPDATE ${table} SET ${set.join(', ')} WHERE id = $1`;
+}
+
+const insertValues = <C extends string>(cols: readonly C[], params: Record<C, unknown>) => cols.map((c) => params[c]);
+const updateValues = <C extends string>(id: string, cols: readonly C[], params: Record<C, unknown>) => [
+  id,
+  ...(updatedCols(cols) as C[]).map((c) => params[c]),
+];
+
+const INSERT_BUILDING = insertSql('buildings', BUILDING_COLS);
+const UPDATE_BUILDING = updateSql('buildings', BUILDING_COLS);
+const INSERT_DEVICE = insertSql('devices', DEVICE_COLS);
+const UPDATE_DEVICE = updateSql('devices', DEVICE_COLS);
+const UPSERT_CREDENTIAL = `
+  INSERT INTO device_credentials (device_id, username, hash, rotated_at) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (device_id) DO UPDATE SET username = excluded.username, hash = excluded.hash, rotated_at = excluded.rotated_at`;
+
+/** A list query's WHERE clause and its parameters, numbered as they are added. */
+class Where {
+  readonly conditions: string[] = [];
+  readonly params: unknown[] = [];
+
+  /** Adds a parameter; its placeholder. */
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  add(condition: string): void {
+    this.conditions.push(condition);
+  }
+
+  toString(): string {
+    return this.conditions.join(' AND ');
+  }
+}
+
+/** `buildingColumn` in the principal's scope: a building in one of its streets or one of its buildings. */
+function addScope(where: Where, scope: ScopeFilter | undefined, buildingColumn: string): void {
+  if (!scope) return;
+  const streets = where.param([...(scope.streets ?? [])]);
+  const buildingIds = where.param([...(scope.buildingIds ?? [])]);
+  where.add(`(${buildingColumn} IN (SELECT id FROM buildings WHERE street = ANY(${streets}::text[]))
+          OR ${buildingColumn} = ANY(${buildingIds}::text[]))`);
+}
+
+/** The registry's error for a violated constraint of buildings; any other error as it is. */
+function buildingError(err: unknown, id: string): unknown {
+  if (uniqueViolation(err) === BUILDINGS_PKEY) return new ConflictError('building_exists', `building ${id} already exists`);
+  if (foreignKeyViolation(err) === DEVICES_BUILDING_FKEY) {
+    return new ConflictError('building_has_devices', `building ${id} still has device(s); delete them first`);
+  }
+  return err;
+}
+
+/** The registry's error for a violated constraint of devices; any other error as it is. */
+function deviceError(err: unknown, d: Device): unknown {
+  const unique = uniqueViolation(err);
+  if (unique === DEVICES_PKEY) return new ConflictError('device_exists', `device ${d.id} already exists`);
+  if (unique === DEVICES_ADDRESS) return new ConflictError('device_address_exists', `address ${d.address} belongs to another device`);
+  if (foreignKeyViolation(err) === DEVICES_BUILDING_FKEY) return new NotFoundError('building', d.buildingId);
+  return credentialError(err, d.id);
+}
+
+function credentialError(err: unknown, deviceId: string): unknown {
+  if (foreignKeyViolation(err) === CREDENTIALS_DEVICE_FKEY) return new NotFoundError('device', deviceId);
+  return err;
+}
+
+const credentialValues = (cred: StoredCredential) => [cred.deviceId, cred.username, cred.hash, cred.rotatedAt];
+
+export class PgRegistryStore implements RegistryStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async insertBuilding(b: Building): Promise<void> {
+    try {
+      await this.db.query(INSERT_BUILDING, insertValues(BUILDING_COLS, buildingParams(b)));
+    } catch (err) {
+      throw buildingError(err, b.id);
+    }
+  }
+
+  async updateBuilding(id: string, b: Building): Promise<void> {
+    await this.db.query(UPDATE_BUILDING, updateValues(id, BUILDING_COLS, buildingParams(b)));
+  }
+
+  async deleteBuilding(id: string): Promise<boolean> {
+    try {
+      const rows = await this.db.query('DELETE FROM buildings WHERE id = $1 RETURNING id', [id]);
+      return rows.length > 0;
+    } catch (err) {
+      throw buildingError(err, id);
+    }
+  }
+
+  async getBuilding(id: string): Promise<Building | undefined> {
+    const rows = await this.db.query<BuildingRow>(`SELECT ${BUILDING_COLS.join(', ')} FROM buildings WHERE id = $1`, [id]);
+    return rows[0] && toBuilding(rows[0]);
+  }
+
+  async listBuildings(filter: BuildingFilter, afterId: string | undefined, limit: number): Promise<Building[]> {
+    const where = new Where();
+    where.add(`id > ${where.param(afterId ?? '')}`);
+    if (filter.street !== undefined) where.add(`street = ${where.param(filter.street)}`);
+    if (filter.use !== undefined) where.add(`use = ${where.param(filter.use)}`);
+    addScope(where, filter.scope, 'id');
+    const sql = `SELECT ${BUILDING_COLS.join(', ')} FROM buildings WHERE ${where} ORDER BY id LIMIT ${where.param(limit)}`;
+    const rows = await this.db.query<BuildingRow>(sql, where.params);
+    return rows.map(toBuilding);
+  }
+
+  async countDevicesInBuilding(id: string): Promise<number> {
+    const rows = await this.db.query<{ n: number }>('SELECT count(*)::integer AS n FROM devices WHERE building_id = $1', [id]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async insertDevice(d: Device, cred: StoredCredential): Promise<void> {
+    try {
+      await this.db.transaction(async (client) => {
+        await client.query(INSERT_DEVICE, insertValues(DEVICE_COLS, deviceParams(d)));
+        await client.query(UPSERT_CREDENTIAL, credentialValues(cred));
+      });
+    } catch (err) {
+      throw deviceError(err, d);
+    }
+  }
+
+  async updateDevice(id: string, d: Device): Promise<void> {
+    try {
+      await this.db.query(UPDATE_DEVICE, updateValues(id, DEVICE_COLS, deviceParams(d)));
+    } catch (err) {
+      throw deviceError(err, { ...d, id });
+    }
+  }
+
+  /** The device and, by the cascade, its credential. */
+  async deleteDevice(id: string): Promise<boolean> {
+    const rows = await this.db.query('DELETE FROM devices WHERE id = $1 RETURNING id', [id]);
+    return rows.length > 0;
+  }
+
+  async getDevice(id: string): Promise<Device | undefined> {
+    const rows = await this.db.query<DeviceRow>(`SELECT ${DEVICE_COLS.join(', ')} FROM devices WHERE id = $1`, [id]);
+    return rows[0] && toDevice(rows[0]);
+  }
+
+  async listDevices(filter: DeviceFilter, afterId: string | undefined, limit: number): Promise<Device[]> {
+    const where = new Where();
+    where.add(`id > ${where.param(afterId ?? '')}`);
+    if (filter.buildingId !== undefined) where.add(`building_id = ${where.param(filter.buildingId)}`);
+    if (filter.kind !== undefined) where.add(`kind = ${where.param(filter.kind)}`);
+    addScope(where, filter.scope, 'building_id');
+    const sql = `SELECT ${DEVICE_COLS.join(', ')} FROM devices WHERE ${where} ORDER BY id LIMIT ${where.param(limit)}`;
+    const rows = await this.db.query<DeviceRow>(sql, where.params);
+    return rows.map(toDevice);
+  }
+
+  /** Every device, in id order (the interface promises no order; SQLite's comes out in insertion order). */
+  async allDevices(): Promise<Device[]> {
+    const rows = await this.db.query<DeviceRow>(`SELECT ${DEVICE_COLS.join(', ')} FROM devices ORDER BY id`);
+    return rows.map(toDevice);
+  }
+
+  async getCredential(deviceId: string): Promise<StoredCredential | undefined> {
+    const rows = await this.db.query<CredentialRow>('SELECT device_id, username, hash, rotated_at FROM device_credentials WHERE device_id = $1', [deviceId]);
+    return rows[0] && toCredential(rows[0]);
+  }
+
+  async setCredential(cred: StoredCredential): Promise<void> {
+    try {
+      await this.db.query(UPSERT_CREDENTIAL, credentialValues(cred));
+    } catch (err) {
+      throw credentialError(err, cred.deviceId);
+    }
+  }
+}

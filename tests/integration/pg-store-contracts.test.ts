@@ -1,0 +1,126 @@
+/**
+ * The PostgreSQL stores against their contracts (tests/support/<name>-contract.ts), the same
+ * suites store-contracts.test.ts runs on SQLite. Each case gets a fresh database on the local
+ * server (tests/support/postgres.ts) opened as the service opens it (openPostgres: every
+ * migration), and `reopen` closes it and opens the same database again, as after a restart.
+ * Below the contracts, what only PostgreSQL can show: the domain errors its constraints become,
+ * also between two nodes.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Building, Device, StoredCredential } from '../../services/devices/model.js';
+import { ConflictError, NotFoundError, type AppError } from '../../services/shared/errors.js';
+import { openPostgres, type PgDatabase } from '../../services/storage/postgres/database.js';
+import { PgRegistryStore } from '../../services/storage/postgres/pg-registry-store.js';
+import { onPostgres } from '../support/pg-harness.js';
+import { freshDatabase, type FreshDatabase } from '../support/postgres.js';
+import { registryStoreContract } from '../support/registry-store-contract.js';
+
+registryStoreContract('postgres', () => onPostgres((db) => new PgRegistryStore(db)));
+
+/**
+ * PostgreSQL only: what the contract leaves open (it asks only that a write is refused). A violated
+ * constraint becomes the error DeviceRegistry raises for the same case, also when two nodes race
+ * past the registry's checks.
+ */
+describe('PgRegistryStore: constraint violations are the registry errors', () => {
+  let fresh: FreshDatabase;
+  let nodes: PgDatabase[] = [];
+  let store: PgRegistryStore;
+
+  const building = (id: string): Building => ({
+    id,
+    name: id,
+    street: '解放碑',
+    address: '',
+    type: 'public',
+    heightM: null,
+    floors: null,
+    areaM2: null,
+    category: null,
+    use: 'complex',
+    contactName: null,
+    contactPhone: null,
+    createdAt: '2026-11-01T08:00:00.000Z',
+    updatedAt: '2026-11-01T08:00:00.000Z',
+  });
+  const device = (id: string, buildingId: string, address?: number): Device => ({
+    id,
+    buildingId,
+    kind: 'uitd',
+    point: null,
+    location: null,
+    reportIntervalS: 60,
+    vendor: null,
+    model: null,
+    rules: null,
+    ...(address !== undefined ? { address } : {}),
+    inServiceAt: null,
+    createdAt: '2026-11-01T08:00:00.000Z',
+    updatedAt: '2026-11-01T08:00:00.000Z',
+  });
+  const cred = (deviceId: string): StoredCredential => ({ deviceId, username: deviceId, hash: `h-${deviceId}`, rotatedAt: '2026-11-01T08:00:00.000Z' });
+  /** The write must fail with this AppError class and code. */
+  async function refused(write: Promise<unknown>, type: typeof ConflictError | typeof NotFoundError, code: string): Promise<void> {
+    const err = await write.then(
+      () => new Error('the write was not refused'),
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(type);
+    expect((err as AppError).code).toBe(code);
+  }
+
+  beforeEach(async () => {
+    fresh = await freshDatabase();
+    nodes = [await openPostgres(fresh.url, { max: 2 })];
+    store = new PgRegistryStore(nodes[0]!);
+    await store.insertBuilding(building('b-1'));
+  });
+
+  afterEach(async () => {
+    await Promise.all(nodes.map((db) => db.close()));
+    await fresh.drop();
+  });
+
+  it('a second id: building_exists, device_exists', async () => {
+    await refused(store.insertBuilding(building('b-1')), ConflictError, 'building_exists');
+    await store.insertDevice(device('d-1', 'b-1'), cred('d-1'));
+    await refused(store.insertDevice(device('d-1', 'b-1'), cred('d-1')), ConflictError, 'device_exists');
+  });
+
+  it('a taken address, on insert and on update: device_address_exists', async () => {
+    await store.insertDevice(device('d-1', 'b-1', 4242), cred('d-1'));
+    await store.insertDevice(device('d-2', 'b-1', 4343), cred('d-2'));
+    await refused(store.insertDevice(device('d-3', 'b-1', 4242), cred('d-3')), ConflictError, 'device_address_exists');
+    await refused(store.updateDevice('d-2', device('d-2', 'b-1', 4242)), ConflictError, 'device_address_exists');
+    // a 48-bit address comes back as the number it was
+    await store.updateDevice('d-2', device('d-2', 'b-1', 0xffff_ffff_ffff));
+    expect((await store.getDevice('d-2'))?.address).toBe(0xffff_ffff_ffff);
+  });
+
+  it('two nodes registering one address at once: one gets it, the other device_address_exists', async () => {
+    nodes.push(await openPostgres(fresh.url, { max: 2 }));
+    const other = new PgRegistryStore(nodes[1]!);
+    const outcomes = await Promise.allSettled([
+      store.insertDevice(device('d-a', 'b-1', 77), cred('d-a')),
+      other.insertDevice(device('d-b', 'b-1', 77), cred('d-b')),
+    ]);
+    const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.reason).toBeInstanceOf(ConflictError);
+    expect((lost[0]!.reason as ConflictError).code).toBe('device_address_exists');
+    const holders = (await store.allDevices()).filter((d) => d.address === 77);
+    expect(holders).toHaveLength(1);
+    // the loser's credential went with its device
+    const loser = holders[0]!.id === 'd-a' ? 'd-b' : 'd-a';
+    expect(await store.getCredential(loser)).toBeUndefined();
+  });
+
+  it('a building that still has devices: building_has_devices; a missing building or device: not_found', async () => {
+    await store.insertDevice(device('d-1', 'b-1'), cred('d-1'));
+    await refused(store.deleteBuilding('b-1'), ConflictError, 'building_has_devices');
+    expect(await store.getBuilding('b-1')).toBeDefined();
+    await refused(store.insertDevice(device('d-2', 'b-none'), cred('d-2')), NotFoundError, 'not_found');
+    await refused(store.updateDevice('d-1', device('d-1', 'b-none')), NotFoundError, 'not_found');
+    await refused(store.setCredential(cred('d-none')), NotFoundError, 'not_found');
+  });
+});
