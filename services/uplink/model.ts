@@ -110,7 +110,7 @@ export interface UplinkStore {
   lane(adapter: string): Awaitable<AdapterCounters>;
   next(adapter: string, limit: number): Awaitable<StoredUplinkItem[]>;
   /** items after the cursor and the entry time of the oldest */
-  backlog(adapter: string): { count: number; oldestCreatedAt: number | null };
+  backlog(adapter: string): Awaitable<{ count: number; oldestCreatedAt: number | null }>;
   delivered(adapter: string, lastSeq: number, count: number, at: number): Awaitable<void>;
   failed(adapter: string, error: string): Awaitable<void>;
   /** dead-letter these items (the head of the lane) and move the cursor past them */

@@ -14,6 +14,7 @@
  *     so a record reads back as SQLite gives it back; nothing queries inside them yet
  *   - constraints the stores turn into domain errors are named here, and the stores name them too
  */
+import { PG_UPLINK_SQL } from './schema-uplink.js';
 
 /**
  * 1: the registry (SQLite migrations 1, 2, 4, 6, the allowed-peers, access-level, GB/T 26875.3
@@ -82,4 +83,6 @@ export const PG_REGISTRY_SQL = `
 export const PG_MIGRATIONS: readonly string[] = [
   // 1: buildings, devices, device credentials
   PG_REGISTRY_SQL,
+  // 2: the platform uplink's outbox (schema-uplink.ts)
+  PG_UPLINK_SQL,
 ];
