@@ -154,9 +154,10 @@ export interface StoredApiToken extends ApiToken {
 }
 
 /**
- * Storage for users, sessions and API tokens. Synchronous on purpose: `resolve()` runs in the
- * request's onRequest hook for every call and better-sqlite3 answers in microseconds; an async
- * store would also open a window between "username free?" and "insert".
+ * Storage for users, sessions and API tokens. Awaitable (ADR 0008): SQLite answers at once, and
+ * AuthService still takes it so (SyncAuthStore; `resolve()` runs in every request's onRequest
+ * hook); PostgreSQL answers with a promise. A taken username is refused by the store's unique
+ * index on either engine, so the window between "username free?" and "insert" decides nothing.
  * The contract suite that every implementation passes, fakes included, is tests/support/auth-store-contract.ts.
  */
 export interface AuthStore {

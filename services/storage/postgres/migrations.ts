@@ -14,6 +14,7 @@
  *     so a record reads back as SQLite gives it back; nothing queries inside them yet
  *   - constraints the stores turn into domain errors are named here, and the stores name them too
  */
+import { PG_AUTH_SQL } from './schema-auth.js';
 import { PG_UPLINK_SQL } from './schema-uplink.js';
 
 /**
@@ -85,4 +86,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   PG_REGISTRY_SQL,
   // 2: the platform uplink's outbox (schema-uplink.ts)
   PG_UPLINK_SQL,
+  // 3: users, sessions, API tokens (schema-auth.ts)
+  PG_AUTH_SQL,
 ];
