@@ -7,10 +7,12 @@
  * also between two nodes.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeviceStatus } from '../../services/devices/device-status.js';
 import type { Building, Device, StoredCredential } from '../../services/devices/model.js';
 import { ConflictError, NotFoundError, type AppError } from '../../services/shared/errors.js';
 import { openPostgres, type PgDatabase } from '../../services/storage/postgres/database.js';
 import { PgRegistryStore } from '../../services/storage/postgres/pg-registry-store.js';
+import { PgDeviceStatusStore } from '../../services/storage/postgres/pg-state-stores.js';
 import { onPostgres } from '../support/pg-harness.js';
 import { freshDatabase, type FreshDatabase } from '../support/postgres.js';
 import { registryStoreContract } from '../support/registry-store-contract.js';
@@ -122,5 +124,18 @@ describe('PgRegistryStore: constraint violations are the registry errors', () =>
     await refused(store.insertDevice(device('d-2', 'b-none'), cred('d-2')), NotFoundError, 'not_found');
     await refused(store.updateDevice('d-1', device('d-1', 'b-none')), NotFoundError, 'not_found');
     await refused(store.setCredential(cred('d-none')), NotFoundError, 'not_found');
+  });
+
+  it('deleting a device deletes its live status too, as on SQLite; another device keeps its own', async () => {
+    const status = new PgDeviceStatusStore(nodes[0]!);
+    await store.insertDevice(device('d-1', 'b-1'), cred('d-1'));
+    await store.insertDevice(device('d-2', 'b-1'), cred('d-2'));
+    const s: DeviceStatus = {
+      online: false, lastSeenAt: '2026-11-01T08:00:00.000Z', connectedAt: null, disconnectedAt: null,
+      lastReading: null, lastRejected: null, accepted: 3, rejected: 0, rejectedByReason: {},
+    };
+    await status.saveMany([['d-1', s], ['d-2', s]]);
+    expect(await store.deleteDevice('d-1')).toBe(true);
+    expect([...(await status.loadAll()).keys()]).toEqual(['d-2']);
   });
 });

@@ -10,8 +10,8 @@
  * has devices (`building_has_devices`), a device in a building or a credential for a device that
  * does not exist (NotFoundError).
  *
- * There is no device_status table on PostgreSQL yet: deleteDevice deletes the device and, by the
- * cascade, its credential (the SQLite store also deletes the device's status row).
+ * deleteDevice deletes the device, by the cascade its credential, and its live status row
+ * (schema-state.ts), in one statement, as the SQLite store does in one transaction.
  */
 import type {
   Building,
@@ -313,7 +313,11 @@ export class PgRegistryStore implements RegistryStore {
 
   /** The device and, by the cascade, its credential. */
   async deleteDevice(id: string): Promise<boolean> {
-    const rows = await this.db.query('DELETE FROM devices WHERE id = $1 RETURNING id', [id]);
+    const rows = await this.db.query(
+      `WITH status AS (DELETE FROM device_status WHERE device_id = $1)
+       DELETE FROM devices WHERE id = $1 RETURNING id`,
+      [id],
+    );
     return rows.length > 0;
   }
 
