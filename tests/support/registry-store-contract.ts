@@ -9,9 +9,11 @@
  *     address, allowed peers, GB/T 26875 source, in-service time); optional fields never set stay
  *     absent; a device in commissioning (inServiceAt null) stays so, one stored without the field
  *     reads as in service
- *   - ids are unique: a second building or device with an id is refused and changes nothing
+ *   - ids are unique: a second building or device with an id is refused (ConflictError
+ *     building_exists / device_exists, from the store's constraint) and changes nothing
  *   - GB/T 26875.3 addresses are unique among devices that have one (0 included): an insert or an
- *     update to a taken address is refused and changes nothing, neither device nor credential;
+ *     update to a taken address is refused (device_address_exists) and changes nothing, neither
+ *     device nor credential;
  *     a freed address may be taken
  *   - a device and its credential are stored together; setCredential replaces it (rotation);
  *     deleting a device deletes its credential, and only its
@@ -124,7 +126,7 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
 
       it('refuses a second building with an id, and keeps the first', async () => {
         await store().insertBuilding(building('b-1', { name: 'first' }));
-        await expect(attempt(() => store().insertBuilding(building('b-1', { name: 'second' })))).rejects.toThrow();
+        await expect(attempt(() => store().insertBuilding(building('b-1', { name: 'second' })))).rejects.toMatchObject({ code: 'building_exists' });
         expect((await store().getBuilding('b-1'))?.name).toBe('first');
         expect(ids(await store().listBuildings({}, undefined, 10))).toEqual(['b-1']);
       });
@@ -239,7 +241,7 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
 
       it('refuses a second device with an id, keeping the first and its credential', async () => {
         await store().insertDevice(device('d-1', 'b-1', { vendor: 'first' }), cred('d-1'));
-        await expect(attempt(() => store().insertDevice(device('d-1', 'b-2', { vendor: 'second' }), cred('d-1', 'sha256$d-1$second')))).rejects.toThrow();
+        await expect(attempt(() => store().insertDevice(device('d-1', 'b-2', { vendor: 'second' }), cred('d-1', 'sha256$d-1$second')))).rejects.toMatchObject({ code: 'device_exists' });
         expect(await store().getDevice('d-1')).toEqual(device('d-1', 'b-1', { vendor: 'first' }));
         expect(await store().getCredential('d-1')).toEqual(cred('d-1'));
         expect(await store().countDevicesInBuilding('b-2')).toBe(0);
@@ -252,8 +254,8 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
         // devices without an address are not in each other's way
         await s.insertDevice(device('d-x', 'b-1'), cred('d-x'));
         await s.insertDevice(device('d-y', 'b-1', { address: null }), cred('d-y'));
-        await expect(attempt(() => s.insertDevice(device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4242 }), cred('d-b')))).rejects.toThrow();
-        await expect(attempt(() => s.insertDevice(device('d-c', 'b-2', { kind: 'uitd', point: null, address: 0 }), cred('d-c')))).rejects.toThrow();
+        await expect(attempt(() => s.insertDevice(device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4242 }), cred('d-b')))).rejects.toMatchObject({ code: 'device_address_exists' });
+        await expect(attempt(() => s.insertDevice(device('d-c', 'b-2', { kind: 'uitd', point: null, address: 0 }), cred('d-c')))).rejects.toMatchObject({ code: 'device_address_exists' });
         expect(await s.getDevice('d-b')).toBeUndefined();
         expect(await s.getCredential('d-b')).toBeUndefined();
         expect(await s.getDevice('d-c')).toBeUndefined();
@@ -261,7 +263,7 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
         expect(await s.countDevicesInBuilding('b-2')).toBe(0);
         // an update to a taken address
         await s.insertDevice(device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4343 }), cred('d-b'));
-        await expect(attempt(() => s.updateDevice('d-b', device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4242, vendor: 'changed' })))).rejects.toThrow();
+        await expect(attempt(() => s.updateDevice('d-b', device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4242, vendor: 'changed' })))).rejects.toMatchObject({ code: 'device_address_exists' });
         expect(await s.getDevice('d-b')).toEqual(device('d-b', 'b-2', { kind: 'uitd', point: null, address: 4343 }));
         // keeping one's own address is fine; a freed address may be taken
         await s.updateDevice('d-a', device('d-a', 'b-1', { kind: 'uitd', point: null, address: 4242, vendor: 'same address' }));

@@ -9,7 +9,35 @@ import type {
   ScopeFilter,
   StoredCredential,
 } from '../../devices/model.js';
+import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { Db } from './database.js';
+
+/**
+ * A violated constraint as the registry's own error, as the PostgreSQL store raises it (the
+ * registry's checks before a write only choose the message; a race past them ends here, not in a
+ * 500). SQLite names unique constraints by their columns and foreign keys not at all, so the write
+ * that failed says which one it was.
+ */
+function constraint(err: unknown): 'primary' | 'address' | 'foreign' | undefined {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'primary';
+  if (e?.code === 'SQLITE_CONSTRAINT_UNIQUE' && typeof e.message === 'string' && e.message.endsWith('devices.address')) return 'address';
+  if (e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign';
+  return undefined;
+}
+
+function deviceError(err: unknown, d: Device): unknown {
+  switch (constraint(err)) {
+    case 'primary':
+      return new ConflictError('device_exists', `device ${d.id} already exists`);
+    case 'address':
+      return new ConflictError('device_address_exists', `address ${d.address} belongs to another device`);
+    case 'foreign':
+      return new NotFoundError('building', d.buildingId);
+    default:
+      return err;
+  }
+}
 
 interface BuildingRow {
   id: string;
@@ -154,7 +182,11 @@ export class SqliteRegistryStore implements RegistryStore {
   constructor(private readonly db: Db) {}
 
   insertBuilding(b: Building): void {
-    this.db.prepare(`INSERT INTO buildings (${BUILDING_COLS}) VALUES (${placeholders(BUILDING_COLS)})`).run(buildingParams(b));
+    try {
+      this.db.prepare(`INSERT INTO buildings (${BUILDING_COLS}) VALUES (${placeholders(BUILDING_COLS)})`).run(buildingParams(b));
+    } catch (err) {
+      throw constraint(err) === 'primary' ? new ConflictError('building_exists', `building ${b.id} already exists`) : err;
+    }
   }
 
   updateBuilding(id: string, b: Building): void {
@@ -162,7 +194,12 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   deleteBuilding(id: string): boolean {
-    return this.db.prepare('DELETE FROM buildings WHERE id = ?').run(id).changes > 0;
+    try {
+      return this.db.prepare('DELETE FROM buildings WHERE id = ?').run(id).changes > 0;
+    } catch (err) {
+      if (constraint(err) === 'foreign') throw new ConflictError('building_has_devices', `building ${id} still has device(s); delete them first`);
+      throw err;
+    }
   }
 
   getBuilding(id: string): Building | undefined {
@@ -187,14 +224,22 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   insertDevice(d: Device, cred: StoredCredential): void {
-    this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO devices (${DEVICE_COLS}) VALUES (${placeholders(DEVICE_COLS)})`).run(deviceParams(d));
-      this.setCredential(cred);
-    })();
+    try {
+      this.db.transaction(() => {
+        this.db.prepare(`INSERT INTO devices (${DEVICE_COLS}) VALUES (${placeholders(DEVICE_COLS)})`).run(deviceParams(d));
+        this.setCredential(cred);
+      })();
+    } catch (err) {
+      throw deviceError(err, d);
+    }
   }
 
   updateDevice(id: string, d: Device): void {
-    this.db.prepare(`UPDATE devices SET ${assignments(DEVICE_COLS)} WHERE id = @id`).run({ ...deviceParams(d), id });
+    try {
+      this.db.prepare(`UPDATE devices SET ${assignments(DEVICE_COLS)} WHERE id = @id`).run({ ...deviceParams(d), id });
+    } catch (err) {
+      throw deviceError(err, d);
+    }
   }
 
   deleteDevice(id: string): boolean {
@@ -233,11 +278,15 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   setCredential(cred: StoredCredential): void {
-    this.db
-      .prepare(
-        `INSERT INTO device_credentials (device_id, username, hash, rotated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(device_id) DO UPDATE SET username = excluded.username, hash = excluded.hash, rotated_at = excluded.rotated_at`,
-      )
-      .run(cred.deviceId, cred.username, cred.hash, cred.rotatedAt);
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO device_credentials (device_id, username, hash, rotated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT(device_id) DO UPDATE SET username = excluded.username, hash = excluded.hash, rotated_at = excluded.rotated_at`,
+        )
+        .run(cred.deviceId, cred.username, cred.hash, cred.rotatedAt);
+    } catch (err) {
+      throw constraint(err) === 'foreign' ? new NotFoundError('device', cred.deviceId) : err;
+    }
   }
 }
