@@ -15,6 +15,7 @@
  *   - constraints the stores turn into domain errors are named here, and the stores name them too
  */
 import { PG_AUTH_SQL } from './schema-auth.js';
+import { PG_ALERTS_SQL } from './schema-alerts.js';
 import { PG_STATE_SQL } from './schema-state.js';
 import { PG_UPLINK_SQL } from './schema-uplink.js';
 
@@ -91,4 +92,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   PG_AUTH_SQL,
   // 4: the live feed's event log, the log consumers' cursors, device status, fire-water test windows (schema-state.ts)
   PG_STATE_SQL,
+  // 5: alerts with their history, maintenance windows (schema-alerts.ts)
+  PG_ALERTS_SQL,
 ];

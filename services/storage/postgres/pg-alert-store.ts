@@ -1,0 +1,312 @@
+/**
+ * AlertStore and MaintenanceStore over PostgreSQL (tables: schema-alerts.ts), the twins of
+ * ../sqlite/sqlite-alert-store.ts and ../sqlite/sqlite-feed-stores.ts (SqliteMaintenanceStore).
+ * Both pairs pass tests/support/alert-store-contract.ts.
+ *
+ * An alert is stored as SQLite stores it: the document without its history (json) plus copies of
+ * the fields the queries filter, order and page on, and its history entries as rows of their own.
+ * A read takes the alert and its history in one statement, so it sees both as one commit left them
+ * (two statements could see an update's history without its document, or the reverse). insert and
+ * update write the row and the added entries in one transaction.
+ *
+ * One unclosed alert per device and rule is the database's (ADR 0004, 0008): the partial unique
+ * index alerts_one_active refuses a second one, also when two nodes insert at once, and nothing is
+ * checked before the write. The refusal keeps node-postgres' DatabaseError (SQLSTATE 23505,
+ * `uniqueViolation(err) === ALERTS_ONE_ACTIVE`), as SQLite's store keeps its SqliteError
+ * (SQLITE_CONSTRAINT_UNIQUE): both are a storage failure (services/shared/errors.ts
+ * isStorageFailure), so AlertService.applyOutcomes rethrows it and the processors' batch is rolled
+ * back and retried, and the retry finds the winner's alert and updates it. A second alert with a
+ * taken id (a random UUID) and an update of an alert that does not exist with entries to add (the
+ * history's foreign key) keep their DatabaseError likewise, as on SQLite.
+ *
+ * Matching as SQLite matches:
+ *   - the incident record's free text `q` is SQLite's `LIKE … ESCAPE '\'` on the building's name or
+ *     id, with `%`, `_` and `\` of the text escaped: literal characters. SQLite's LIKE folds A–Z
+ *     and nothing else, which ILIKE does under the "C" collation only (the database's own locale
+ *     would also fold É to é), so both sides are given that collation
+ *   - a commissioning alert is one whose document says `"commissioning": true` (SQLite:
+ *     json_extract(…) IS 1); an alert stored before the field existed is not one
+ *   - the system alerts (no device) are found by coalesce(device_id, '') = '', the key of the
+ *     unique index, as SQLite's IFNULL(device_id, '')
+ * Orders have a tie-break by id where SQLite's is left to the plan (unclosed: oldest opened first,
+ * then id).
+ */
+import type {
+  Alert,
+  AlertFilter,
+  AlertRecord,
+  AlertRecordFilter,
+  AlertRule,
+  AlertStore,
+  HistoryEntry,
+  HistoryInfo,
+  MaintenanceStore,
+  MaintenanceWindow,
+} from '../../alerts/model.js';
+import type { PgDatabase } from './database.js';
+
+/** The partial unique index (schema-alerts.ts) that holds one unclosed alert per device and rule. */
+export const ALERTS_ONE_ACTIVE = 'alerts_one_active';
+
+/** A history entry as the read's json_agg gives it (json columns parsed). */
+interface HistoryRow {
+  at: string;
+  action: HistoryEntry['action'];
+  by: string;
+  detail: string | null;
+  by_name: string | null;
+  info: HistoryInfo | null;
+}
+
+/** An alert's row as node-postgres gives it: the document parsed, its history in order. */
+interface AlertRow {
+  doc: Omit<Alert, 'history'>;
+  history: HistoryRow[];
+}
+
+interface MaintenanceRow {
+  target: MaintenanceWindow['target'];
+  target_id: string;
+  until: string;
+  reason: string;
+  by: string;
+  created_at: string;
+}
+
+/** an entry as stored; the fields of issue #17 item 5 only when the entry has them */
+function entryOf(r: HistoryRow): HistoryEntry {
+  const e: HistoryEntry = { at: r.at, action: r.action, by: r.by, detail: r.detail };
+  if (r.by_name !== null) e.byName = r.by_name;
+  if (r.info !== null) e.info = r.info;
+  return e;
+}
+
+function toAlert(r: AlertRow): Alert {
+  const alert = r.doc as Alert;
+  alert.history = r.history.map(entryOf);
+  alert.commissioning ??= false; // stored before issue #17 item 6
+  return alert;
+}
+
+const ALERT_COLS = [
+  'id', 'rule', 'device_id', 'building_id', 'street', 'status', 'severity', 'opened_at', 'class', 'building_name',
+  'acknowledged_by', 'closed_at', 'closed_by', 'outcome', 'doc',
+] as const;
+
+/** The row of an alert: the document without its history, and the columns copied from it. */
+function alertValues(a: Alert): unknown[] {
+  const { history: _h, ...doc } = a;
+  const params: Record<(typeof ALERT_COLS)[number], unknown> = {
+    id: a.id,
+    rule: a.rule,
+    device_id: a.deviceId,
+    building_id: a.buildingId,
+    street: a.street,
+    status: a.status,
+    severity: a.severity,
+    opened_at: a.openedAt,
+    // the incident record's filter columns (issue #17 item 4), copies of the document's fields
+    class: a.class,
+    building_name: a.buildingName,
+    acknowledged_by: a.acknowledgedBy,
+    closed_at: a.closedAt,
+    closed_by: a.closedBy,
+    outcome: a.outcome,
+    doc: JSON.stringify(doc),
+  };
+  return ALERT_COLS.map((c) => params[c]);
+}
+
+const INSERT_ALERT = `INSERT INTO alerts (${ALERT_COLS.join(', ')}) VALUES (${ALERT_COLS.map((_, i) => `$${i + 1}`).join(', ')})`;
+/** every column copied from the document: a replaced alert is found and filtered as it is now */
+const UPDATE_ALERT = `UPDATE alerts SET ${ALERT_COLS.slice(1)
+  .map((c, i) => `${c} = $${i + 2}`)
+  .join(', ')} WHERE id = $1`;
+
+/** the added entries in one statement, in the order given (the identity follows the rows' order) */
+const INSERT_HISTORY = `
+  INSERT INTO alert_history (alert_id, at, action, by, detail, by_name, info)
+  SELECT $1, e.at, e.action, e.by, e.detail, e.by_name, e.info
+  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::json[]) WITH ORDINALITY AS e (at, action, by, detail, by_name, info, n)
+  ORDER BY e.n`;
+
+/** An alert with its history, in one statement (one snapshot). */
+const SELECT_ALERT = `
+  SELECT alerts.doc, coalesce((
+    SELECT json_agg(json_build_object('at', h.at, 'action', h.action, 'by', h.by, 'detail', h.detail, 'by_name', h.by_name, 'info', h.info) ORDER BY h.id)
+    FROM alert_history h WHERE h.alert_id = alerts.id
+  ), '[]') AS history
+  FROM alerts`;
+
+/** a commissioning alert (issue #17 item 6): its document says so; one stored before the field is not */
+const IS_COMMISSIONING = "coalesce(doc->>'commissioning' = 'true', false)";
+
+/** A query's WHERE clause and its parameters, numbered as they are added. */
+class Where {
+  readonly conditions: string[] = [];
+  readonly params: unknown[] = [];
+
+  /** Adds a parameter; its placeholder. */
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  add(condition: string): void {
+    this.conditions.push(condition);
+  }
+
+  /** `column = value` when the value is given */
+  eq(column: string, value: string | undefined): void {
+    if (value !== undefined) this.add(`${column} = ${this.param(value)}`);
+  }
+
+  /** `column` is one of `values` (none: nothing matches) */
+  among(column: string, values: readonly string[]): void {
+    this.add(`${column} = ANY(${this.param([...values])}::text[])`);
+  }
+
+  toString(): string {
+    return this.conditions.length ? `WHERE ${this.conditions.join(' AND ')}` : '';
+  }
+}
+
+/** The text of a LIKE pattern that matches `text` anywhere, `%`, `_` and `\` as themselves (escape `\`). */
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** The history rows of `entries`, column by column (unnest's arrays). */
+function historyColumns(entries: readonly HistoryEntry[]): unknown[] {
+  return [
+    entries.map((h) => h.at),
+    entries.map((h) => h.action),
+    entries.map((h) => h.by),
+    entries.map((h) => h.detail),
+    entries.map((h) => h.byName ?? null),
+    entries.map((h) => (h.info ? JSON.stringify(h.info) : null)),
+  ];
+}
+
+export class PgAlertStore implements AlertStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async findActive(deviceId: string | null, rule: AlertRule): Promise<Alert | undefined> {
+    const rows = await this.db.query<AlertRow>(`${SELECT_ALERT} WHERE coalesce(device_id, '') = $1 AND rule = $2 AND status <> 'closed'`, [
+      deviceId ?? '',
+      rule,
+    ]);
+    return rows[0] && toAlert(rows[0]);
+  }
+
+  /** The alert and its history; a second unclosed alert for its device and rule is refused by alerts_one_active. */
+  async insert(alert: Alert): Promise<void> {
+    await this.db.transaction(async (client) => {
+      await client.query(INSERT_ALERT, alertValues(alert));
+      if (alert.history.length > 0) await client.query(INSERT_HISTORY, [alert.id, ...historyColumns(alert.history)]);
+    });
+  }
+
+  async update(alert: Alert, added: HistoryEntry[]): Promise<void> {
+    await this.db.transaction(async (client) => {
+      await client.query(UPDATE_ALERT, alertValues(alert));
+      if (added.length > 0) await client.query(INSERT_HISTORY, [alert.id, ...historyColumns(added)]);
+    });
+  }
+
+  async get(id: string): Promise<Alert | undefined> {
+    const rows = await this.db.query<AlertRow>(`${SELECT_ALERT} WHERE id = $1`, [id]);
+    return rows[0] && toAlert(rows[0]);
+  }
+
+  async list(f: AlertFilter): Promise<Alert[]> {
+    const where = new Where();
+    if (f.status === 'active') where.add("status <> 'closed'");
+    else where.eq('status', f.status);
+    where.eq('street', f.street);
+    where.eq('building_id', f.buildingId);
+    where.eq('device_id', f.deviceId);
+    where.eq('rule', f.rule);
+    where.eq('severity', f.severity);
+    if (f.from) where.add(`opened_at >= ${where.param(f.from)}`);
+    if (f.to) where.add(`opened_at <= ${where.param(f.to)}`);
+    if (f.streets) where.among('street', f.streets);
+    if (f.buildingIds) where.among('building_id', f.buildingIds);
+    // commissioning alerts (issue #17 item 6) only when asked for: the board and the safety code never see them
+    const commissioning = f.commissioning ?? 'exclude';
+    if (commissioning !== 'include') where.add(commissioning === 'only' ? IS_COMMISSIONING : `NOT ${IS_COMMISSIONING}`);
+    const sql = `${SELECT_ALERT} ${where} ORDER BY opened_at DESC, id DESC LIMIT ${where.param(f.limit)}`;
+    const rows = await this.db.query<AlertRow>(sql, where.params);
+    return rows.map(toAlert);
+  }
+
+  async records(f: AlertRecordFilter): Promise<AlertRecord[]> {
+    const at = f.dateField === 'closed' ? 'closed_at' : 'opened_at';
+    const where = new Where();
+    where.add(`class = ${where.param(f.class)}`);
+    where.add(`${at} IS NOT NULL`);
+    // an installer's tests are not incidents (issue #17 item 6)
+    where.add(`NOT ${IS_COMMISSIONING}`);
+    if (f.from !== undefined) where.add(`${at} >= ${where.param(f.from)}`);
+    if (f.to !== undefined) where.add(`${at} <= ${where.param(f.to)}`);
+    if (f.status === 'active') where.add("status <> 'closed'");
+    else where.eq('status', f.status);
+    where.eq('street', f.street);
+    where.eq('building_id', f.buildingId);
+    where.eq('rule', f.rule);
+    where.eq('outcome', f.outcome);
+    if (f.person !== undefined) {
+      const person = where.param(f.person);
+      where.add(`(acknowledged_by = ${person} OR closed_by = ${person})`);
+    }
+    if (f.q !== undefined) {
+      // SQLite's LIKE: A–Z folded, nothing else (see the header)
+      const q = where.param(containing(f.q));
+      where.add(`(building_name COLLATE "C" ILIKE ${q} ESCAPE '\\' OR building_id COLLATE "C" ILIKE ${q} ESCAPE '\\')`);
+    }
+    if (f.streets) where.among('street', f.streets);
+    if (f.buildingIds) where.among('building_id', f.buildingIds);
+    // row value: follows the index
+    if (f.after) where.add(`(${at}, id) < (${where.param(f.after.at)}, ${where.param(f.after.id)})`);
+    const sql = `SELECT doc FROM alerts ${where} ORDER BY ${at} DESC, id DESC LIMIT ${where.param(f.limit)}`;
+    const rows = await this.db.query<{ doc: AlertRecord }>(sql, where.params);
+    return rows.map((r) => r.doc);
+  }
+
+  async unclosed(): Promise<Alert[]> {
+    const rows = await this.db.query<AlertRow>(`${SELECT_ALERT} WHERE status <> 'closed' ORDER BY opened_at, id`);
+    return rows.map(toAlert);
+  }
+}
+
+const toWindow = (r: MaintenanceRow): MaintenanceWindow => ({
+  target: r.target,
+  targetId: r.target_id,
+  until: r.until,
+  reason: r.reason,
+  by: r.by,
+  createdAt: r.created_at,
+});
+
+const UPSERT_WINDOW = `
+  INSERT INTO maintenance (target, target_id, until, reason, by, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (target, target_id) DO UPDATE SET until = excluded.until, reason = excluded.reason, by = excluded.by, created_at = excluded.created_at`;
+
+export class PgMaintenanceStore implements MaintenanceStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async set(w: MaintenanceWindow): Promise<void> {
+    await this.db.query(UPSERT_WINDOW, [w.target, w.targetId, w.until, w.reason, w.by, w.createdAt]);
+  }
+
+  async remove(target: 'device' | 'building', targetId: string): Promise<boolean> {
+    const rows = await this.db.query('DELETE FROM maintenance WHERE target = $1 AND target_id = $2 RETURNING target', [target, targetId]);
+    return rows.length > 0;
+  }
+
+  async get(target: 'device' | 'building', targetId: string): Promise<MaintenanceWindow | undefined> {
+    const rows = await this.db.query<MaintenanceRow>(
+      'SELECT target, target_id, until, reason, by, created_at FROM maintenance WHERE target = $1 AND target_id = $2',
+      [target, targetId],
+    );
+    return rows[0] && toWindow(rows[0]);
+  }
+}
