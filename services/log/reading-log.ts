@@ -21,7 +21,9 @@
  * that every implementation passes, fakes included, is tests/support/reading-log-contract.ts.
  *
  * Implementations: SqliteReadingLog (embedded: the `readings` table, written by a worker thread
- * with group commit). A replicated one (NATS JetStream) is meant to fit the same interface.
+ * with group commit) and PgReadingLog (services/storage/postgres/pg-readings.ts: the same table
+ * on PostgreSQL, committed before append resolves, group-committed, in id order across nodes). A
+ * replicated one (NATS JetStream) is meant to fit the same interface.
  */
 import type { Reading } from '../telemetry/telemetry.js';
 import type { Awaitable, Settled } from '../shared/awaitable.js';
@@ -60,6 +62,9 @@ export interface ReadingLog {
   /** Commits what is in flight, then stops. */
   close(): Promise<void>;
 }
+
+/** A reading with `seq` but no device time is a re-send when the same seq and values came from the device within this (ms). */
+export const DEDUPE_WINDOW_MS = 10 * 60_000;
 
 /** A failed append: the readings are not durable and must not be acknowledged. */
 export class LogError extends Error {

@@ -6,8 +6,7 @@
  * next N appends (a storage fault). It passes the same contract as the SQLite log
  * (tests/support/reading-log-contract.ts).
  */
-import { LogError, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../services/log/reading-log.js';
-import { DEDUPE_WINDOW_MS } from '../../services/storage/sqlite/sqlite-log-writer.js';
+import { DEDUPE_WINDOW_MS, LogError, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../services/log/reading-log.js';
 import type { Reading } from '../../services/telemetry/telemetry.js';
 
 export class InMemoryReadingLog implements ReadingLog {

@@ -30,7 +30,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LogError, type ReadingLog } from '../../services/log/reading-log.js';
-import { DEDUPE_WINDOW_MS } from '../../services/storage/sqlite/sqlite-log-writer.js';
+import { DEDUPE_WINDOW_MS } from '../../services/log/reading-log.js';
 import type { Reading } from '../../services/telemetry/telemetry.js';
 
 export interface ContractLog {

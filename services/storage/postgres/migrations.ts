@@ -16,6 +16,7 @@
  */
 import { PG_AUTH_SQL } from './schema-auth.js';
 import { PG_ALERTS_SQL } from './schema-alerts.js';
+import { PG_READINGS_SQL } from './schema-readings.js';
 import { PG_STATE_SQL } from './schema-state.js';
 import { PG_UPLINK_SQL } from './schema-uplink.js';
 
@@ -94,4 +95,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   PG_STATE_SQL,
   // 5: alerts with their history, maintenance windows (schema-alerts.ts)
   PG_ALERTS_SQL,
+  // 6: readings, the log and the store at once (schema-readings.ts)
+  PG_READINGS_SQL,
 ];

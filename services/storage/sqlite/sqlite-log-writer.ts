@@ -18,9 +18,9 @@
  * nothing of it is committed and the main thread refuses the PUBACKs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { DEDUPE_WINDOW_MS } from '../../log/reading-log.js';
 import { openDatabase } from './database.js';
 
-export const DEDUPE_WINDOW_MS = 10 * 60_000;
 
 /** deviceId, buildingId, street, point, kind, channel, ts, seq, receivedAt, fieldsJson, serverTs */
 export type LogRow = [string, string | null, string | null, string | null, string, string, number, number | null, number, string, 0 | 1];
