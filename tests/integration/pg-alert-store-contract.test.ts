@@ -16,7 +16,7 @@ import { ALERTS_ONE_ACTIVE, PgAlertStore, PgMaintenanceStore } from '../../servi
 import { openDatabase, type Db } from '../../services/storage/sqlite/database.js';
 import { SqliteAlertStore } from '../../services/storage/sqlite/sqlite-alert-store.js';
 import { alertStoreContract, maintenanceStoreContract } from '../support/alert-store-contract.js';
-import { onPostgres } from '../support/pg-harness.js';
+import { onPostgres, twoNodes } from '../support/pg-harness.js';
 import { freshDatabase, type FreshDatabase } from '../support/postgres.js';
 
 
@@ -75,22 +75,19 @@ const outcome = (p: Promise<unknown>) =>
   );
 
 describe('PgAlertStore: two nodes raising the alert of one device and rule', () => {
-  let fresh: FreshDatabase;
   let nodes: PgDatabase[] = [];
+  let closeNodes: () => Promise<void>;
   let a: PgAlertStore;
   let b: PgAlertStore;
 
   beforeEach(async () => {
-    fresh = await freshDatabase();
-    // both start at once, as two nodes do: the migration lock lets one of them create the tables
-    nodes = await Promise.all([openPostgres(fresh.url, { max: 4 }), openPostgres(fresh.url, { max: 4 })]);
+    ({ nodes, close: closeNodes } = await twoNodes());
     a = new PgAlertStore(nodes[0]!);
     b = new PgAlertStore(nodes[1]!);
   });
 
   afterEach(async () => {
-    await Promise.all(nodes.map((db) => db.close()));
-    await fresh.drop();
+    await closeNodes();
   });
 
   /** the number of alert_history rows of an alert */

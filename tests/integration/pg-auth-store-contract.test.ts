@@ -16,7 +16,7 @@ import { PgAuthStore } from '../../services/storage/postgres/pg-auth-store.js';
 import { openDatabase, type Db } from '../../services/storage/sqlite/database.js';
 import { SqliteAuthStore } from '../../services/storage/sqlite/sqlite-auth-store.js';
 import { authStoreContract } from '../support/auth-store-contract.js';
-import { onPostgres } from '../support/pg-harness.js';
+import { onPostgres, twoNodes } from '../support/pg-harness.js';
 import { freshDatabase, type FreshDatabase } from '../support/postgres.js';
 
 
@@ -71,22 +71,19 @@ async function refused(write: Promise<unknown>, type: typeof ConflictError | typ
  * service's check; collisions of random ids and digests stay storage failures, as on SQLite.
  */
 describe('PgAuthStore: constraint violations', () => {
-  let fresh: FreshDatabase;
   let nodes: PgDatabase[] = [];
+  let closeNodes: () => Promise<void>;
   let a: PgAuthStore;
   let b: PgAuthStore;
 
   beforeEach(async () => {
-    fresh = await freshDatabase();
-    // both start at once, as two nodes do: the migration lock lets one of them create the tables
-    nodes = await Promise.all([openPostgres(fresh.url, { max: 4 }), openPostgres(fresh.url, { max: 4 })]);
+    ({ nodes, close: closeNodes } = await twoNodes());
     a = new PgAuthStore(nodes[0]!);
     b = new PgAuthStore(nodes[1]!);
   });
 
   afterEach(async () => {
-    await Promise.all(nodes.map((db) => db.close()));
-    await fresh.drop();
+    await closeNodes();
   });
 
   it('a username taken in any case, on insert and on rename: username_taken, and nothing changes', async () => {

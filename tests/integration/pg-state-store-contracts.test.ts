@@ -8,13 +8,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FeedEvent } from '../../services/live-feed/model.js';
-import { openPostgres, type PgDatabase } from '../../services/storage/postgres/database.js';
+import type { PgDatabase } from '../../services/storage/postgres/database.js';
 import { APPEND_LOCK_KEY, PgCursorStore, PgDeviceStatusStore, PgEventLogStore, PgTestWindowStore } from '../../services/storage/postgres/pg-state-stores.js';
 import { cursorStoreContract } from '../support/cursor-store-contract.js';
 import { deviceStatusStoreContract } from '../support/device-status-store-contract.js';
 import { eventLogStoreContract } from '../support/event-log-store-contract.js';
-import { onPostgres } from '../support/pg-harness.js';
-import { freshDatabase, type FreshDatabase } from '../support/postgres.js';
+import { onPostgres, twoNodes } from '../support/pg-harness.js';
 import { testWindowStoreContract } from '../support/test-window-store-contract.js';
 
 
@@ -26,8 +25,8 @@ testWindowStoreContract('postgres', () => onPostgres((db) => new PgTestWindowSto
 describe('PgEventLogStore: two nodes appending to one feed', () => {
   const T0 = Date.UTC(2026, 10, 29, 8);
   const PER_NODE = 40;
-  let fresh: FreshDatabase;
   let nodes: PgDatabase[] = [];
+  let closeNodes: () => Promise<void>;
   let a: PgEventLogStore;
   let b: PgEventLogStore;
 
@@ -47,16 +46,13 @@ describe('PgEventLogStore: two nodes appending to one feed', () => {
   }
 
   beforeEach(async () => {
-    fresh = await freshDatabase();
-    // both start at once, as two nodes do: the migration lock lets one of them create the tables
-    nodes = await Promise.all([openPostgres(fresh.url, { max: 4 }), openPostgres(fresh.url, { max: 4 })]);
+    ({ nodes, close: closeNodes } = await twoNodes());
     a = new PgEventLogStore(nodes[0]!);
     b = new PgEventLogStore(nodes[1]!);
   });
 
   afterEach(async () => {
-    await Promise.all(nodes.map((db) => db.close()));
-    await fresh.drop();
+    await closeNodes();
   });
 
   it('gives distinct, increasing seqs, and `since` on either node gives all of them in seq order', async () => {

@@ -6,11 +6,10 @@
  * into one outbox at once.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openPostgres, type PgDatabase } from '../../services/storage/postgres/database.js';
+import type { PgDatabase } from '../../services/storage/postgres/database.js';
 import { PgUplinkStore } from '../../services/storage/postgres/pg-uplink-store.js';
 import type { StoredUplinkItem, UplinkItem } from '../../services/uplink/model.js';
-import { onPostgres } from '../support/pg-harness.js';
-import { freshDatabase, type FreshDatabase } from '../support/postgres.js';
+import { onPostgres, twoNodes } from '../support/pg-harness.js';
 import { uplinkStoreContract } from '../support/uplink-store-contract.js';
 
 
@@ -18,8 +17,8 @@ uplinkStoreContract('postgres', () => onPostgres((db) => new PgUplinkStore(db)))
 
 describe('PgUplinkStore: two nodes on one outbox', () => {
   const T0 = Date.UTC(2026, 10, 29, 8);
-  let fresh: FreshDatabase;
   let nodes: PgDatabase[] = [];
+  let closeNodes: () => Promise<void>;
   let a: PgUplinkStore;
   let b: PgUplinkStore;
 
@@ -34,17 +33,14 @@ describe('PgUplinkStore: two nodes on one outbox', () => {
   });
 
   beforeEach(async () => {
-    fresh = await freshDatabase();
-    // both start at once, as two nodes do: the migration lock lets one of them create the tables
-    nodes = await Promise.all([openPostgres(fresh.url, { max: 4 }), openPostgres(fresh.url, { max: 4 })]);
+    ({ nodes, close: closeNodes } = await twoNodes());
     a = new PgUplinkStore(nodes[0]!);
     b = new PgUplinkStore(nodes[1]!);
     await a.lane('http');
   });
 
   afterEach(async () => {
-    await Promise.all(nodes.map((db) => db.close()));
-    await fresh.drop();
+    await closeNodes();
   });
 
   it('the same item enqueued by both at once is stored once: one of them is told it was new', async () => {

@@ -5,7 +5,7 @@
  * after a restart; `cleanup` closes what is open and drops the database.
  */
 import { openPostgres, type PgDatabase } from '../../services/storage/postgres/database.js';
-import { freshDatabase } from './postgres.js';
+import { freshDatabase, type FreshDatabase } from './postgres.js';
 
 export async function onPostgres<S>(
   open: (db: PgDatabase) => S,
@@ -30,6 +30,23 @@ export async function onPostgres<S>(
     },
     cleanup: async () => {
       await db.close();
+      await fresh.drop();
+    },
+  };
+}
+
+/**
+ * Two nodes on one fresh database: two PgDatabase pools started at once, as two service nodes
+ * start (the migration lock lets one of them create the tables). `close` closes both and drops it.
+ */
+export async function twoNodes(): Promise<{ fresh: FreshDatabase; nodes: PgDatabase[]; close: () => Promise<void> }> {
+  const fresh = await freshDatabase();
+  const nodes = await Promise.all([openPostgres(fresh.url, { max: 4 }), openPostgres(fresh.url, { max: 4 })]);
+  return {
+    fresh,
+    nodes,
+    close: async () => {
+      await Promise.all(nodes.map((db) => db.close()));
       await fresh.drop();
     },
   };
