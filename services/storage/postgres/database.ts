@@ -11,11 +11,30 @@
  * neither its changes nor its row behind. The lock is released on success and on error (and, if
  * the connection itself broke, PostgreSQL drops it with the session).
  *
+ * Transactions: `transaction(fn)` binds its client with AsyncLocalStorage, one binding per
+ * PgDatabase, so every `query` made on this PgDatabase from inside `fn` — by any store, however
+ * deep, also from timers and callbacks `fn` started, while the transaction is open — runs on the
+ * transaction's client (the unit of work, ../../shared/unit-of-work.ts, relies on it). Another
+ * PgDatabase (another pool, "another node") is never joined. A `transaction` called while one is
+ * open on this PgDatabase joins it as a SAVEPOINT on the same client (no new BEGIN, no second
+ * connection): when its `fn` throws, what it did is rolled back to the savepoint and the error is
+ * rethrown, so the enclosing transaction rolls back too unless its code catches the error, in
+ * which case it goes on without the nested part (as better-sqlite3's nested transactions do).
+ * Nested transactions of one transaction run one at a time (interleaved savepoints on one
+ * connection would release each other); a query the enclosing code runs alongside one is on the
+ * same connection, so it is inside the savepoint and undone if that rolls back. Locks a nested
+ * transaction takes (`pg_advisory_xact_lock`, row locks) are held until the outermost one ends.
+ * Work `fn` started that is still running when the transaction ends no longer joins it and goes
+ * to the pool. Connections taken from `pool` directly (pg-readings.ts has its own) are never
+ * bound. A COMMIT that PostgreSQL answers with ROLLBACK (the transaction was aborted by a
+ * statement whose error `fn` caught) is an error, not a silent loss.
+ *
  * Errors: a database that cannot be reached gives an Error naming user, host, port and database,
  * never the password. A unique or foreign-key violation keeps node-postgres' DatabaseError;
  * `uniqueViolation` and `foreignKeyViolation` name the constraint so a store can turn it into the
  * domain error the SQLite store's caller expects.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { PG_MIGRATIONS } from './migrations.js';
 
@@ -43,33 +62,59 @@ export const UNIQUE_VIOLATION = '23505';
 /** SQLSTATE of a foreign-key violation (a missing parent, or a parent that still has children). */
 export const FOREIGN_KEY_VIOLATION = '23503';
 
+/** A transaction open on one PgDatabase, or a savepoint inside one: what `query` and `transaction` join. */
+interface TxFrame {
+  readonly client: pg.PoolClient;
+  /** the transaction this savepoint is in; undefined for the outermost one */
+  readonly parent: TxFrame | undefined;
+  /** false once it committed, rolled back or was released: work started in it that outlives it no longer joins it */
+  open: boolean;
+  /** the end of the last nested transaction queued on this frame (they run one at a time) */
+  tail: Promise<unknown>;
+  /** how many savepoints the outermost transaction has made: their names */
+  readonly savepoints: { n: number };
+}
+
+const ignore = () => undefined;
+
 export class PgDatabase {
   private closing: Promise<void> | undefined;
+  /** The transaction the running code is in, on this PgDatabase only. */
+  private readonly current = new AsyncLocalStorage<TxFrame>();
 
   constructor(readonly pool: pg.Pool) {}
 
-  /** Runs one statement on a pooled connection; its rows. */
+  /** Runs one statement; its rows. Inside `transaction` on the transaction's client, otherwise on a pooled connection. */
   async query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    const result = await this.pool.query<T>(sql, [...params]);
+    const frame = this.openFrame();
+    const result = frame ? await frame.client.query<T>(sql, [...params]) : await this.pool.query<T>(sql, [...params]);
     return result.rows;
   }
 
   /**
    * Runs `fn` inside BEGIN … COMMIT on one connection; ROLLBACK when it throws (the error is
    * rethrown). The connection goes back to the pool either way, or is discarded if ROLLBACK failed.
+   * Called inside an open transaction of this PgDatabase, it joins it as a savepoint (file comment).
    */
   async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const enclosing = this.openFrame();
+    if (enclosing) return this.nested(enclosing, fn);
     const client = await this.pool.connect();
+    const frame: TxFrame = { client, parent: undefined, open: true, tail: Promise.resolve(), savepoints: { n: 0 } };
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
+      const result = await this.runIn(frame, fn);
+      const done = await client.query('COMMIT');
+      if (done.command === 'ROLLBACK') {
+        throw new Error('PostgreSQL rolled the transaction back instead of committing it: a statement inside it failed and its error was caught');
+      }
       return result;
     } catch (err) {
       broken = await rollbackQuietly(client);
       throw err;
     } finally {
+      frame.open = false;
       client.release(broken);
     }
   }
@@ -78,6 +123,46 @@ export class PgDatabase {
   close(): Promise<void> {
     this.closing ??= this.pool.end();
     return this.closing;
+  }
+
+  /** The innermost open transaction (or savepoint) the running code is in, on this PgDatabase. */
+  private openFrame(): TxFrame | undefined {
+    let frame = this.current.getStore();
+    while (frame && !frame.open) frame = frame.parent;
+    return frame;
+  }
+
+  /** `fn` with `frame` bound; the frame is closed as soon as `fn` settles. */
+  private async runIn<T>(frame: TxFrame, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await this.current.run(frame, () => fn(frame.client));
+    } finally {
+      frame.open = false;
+    }
+  }
+
+  /** A transaction inside `outer`: queued behind the other nested ones of `outer`, then a savepoint. */
+  private nested<T>(outer: TxFrame, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const run = outer.tail.then(() => this.savepoint(outer, fn));
+    outer.tail = run.then(ignore, ignore);
+    return run;
+  }
+
+  private async savepoint<T>(outer: TxFrame, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (!outer.open) throw new Error('PgDatabase.transaction: the transaction this one was to join ended before it could start');
+    const { client } = outer;
+    const name = `firewatch_savepoint_${++outer.savepoints.n}`;
+    const frame: TxFrame = { client, parent: outer, open: true, tail: Promise.resolve(), savepoints: outer.savepoints };
+    await client.query(`SAVEPOINT ${name}`);
+    try {
+      const result = await this.runIn(frame, fn);
+      await client.query(`RELEASE SAVEPOINT ${name}`);
+      return result;
+    } catch (err) {
+      // if this fails too, the connection is broken and the enclosing transaction fails with it
+      await client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`).catch(ignore);
+      throw err;
+    }
   }
 }
 
