@@ -16,54 +16,22 @@
 import type {
   Building,
   BuildingFilter,
-  BuildingSurvey,
   Device,
   DeviceFilter,
-  Gb26875Source,
   RegistryStore,
   ScopeFilter,
   StoredCredential,
 } from '../../devices/model.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
+import { BUILDING_COLUMNS, DEVICE_COLUMNS, buildingParams, deviceParams, toBuilding, toDevice, type BuildingRow, type DeviceRow } from '../registry-rows.js';
 import { foreignKeyViolation, uniqueViolation, type PgDatabase } from './database.js';
 
-/** A row as node-postgres gives it: json columns parsed, bigint as a string. */
-interface BuildingRow {
-  id: string;
-  name: string;
-  street: string;
-  address: string;
-  type: string;
-  height_m: number | null;
-  access_level_m: number | null;
-  floors: number | null;
-  area_m2: number | null;
-  category: number | null;
-  use: string;
-  contact_name: string | null;
-  contact_phone: string | null;
-  survey: BuildingSurvey | null;
-  created_at: string;
-  updated_at: string;
+/** A device row as node-postgres gives it: json columns parsed, the bigint address as a string. */
+interface PgDeviceRow extends Omit<DeviceRow, 'address'> {
+  address: string | null;
 }
 
-interface DeviceRow {
-  id: string;
-  building_id: string;
-  kind: string;
-  point: string | null;
-  location: string | null;
-  report_interval_s: number;
-  vendor: string | null;
-  model: string | null;
-  rules: Record<string, unknown> | null;
-  address: string | null;
-  allowed_peers: string[] | null;
-  gb26875_source: Gb26875Source | null;
-  in_service_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+const deviceOf = (r: PgDeviceRow): Device => toDevice({ ...r, address: r.address === null ? null : Number(r.address) });
 
 interface CredentialRow {
   device_id: string;
@@ -72,96 +40,12 @@ interface CredentialRow {
   rotated_at: string;
 }
 
-const BUILDING_COLS = [
-  'id', 'name', 'street', 'address', 'type', 'height_m', 'access_level_m', 'floors', 'area_m2', 'category', 'use',
-  'contact_name', 'contact_phone', 'survey', 'created_at', 'updated_at',
-] as const;
-const DEVICE_COLS = [
-  'id', 'building_id', 'kind', 'point', 'location', 'report_interval_s', 'vendor', 'model', 'rules', 'address',
-  'allowed_peers', 'gb26875_source', 'in_service_at', 'created_at', 'updated_at',
-] as const;
-
 /** The constraints (migrations.ts) whose violations become domain errors. */
 const BUILDINGS_PKEY = 'buildings_pkey';
 const DEVICES_PKEY = 'devices_pkey';
 const DEVICES_ADDRESS = 'devices_address';
 const DEVICES_BUILDING_FKEY = 'devices_building_fkey';
 const CREDENTIALS_DEVICE_FKEY = 'device_credentials_device_fkey';
-
-const toBuilding = (r: BuildingRow): Building => ({
-  id: r.id,
-  name: r.name,
-  street: r.street as Building['street'],
-  address: r.address,
-  type: r.type as Building['type'],
-  heightM: r.height_m,
-  ...(r.access_level_m !== null ? { accessLevelM: r.access_level_m } : {}),
-  floors: r.floors,
-  areaM2: r.area_m2,
-  category: r.category as Building['category'],
-  use: r.use as Building['use'],
-  contactName: r.contact_name,
-  contactPhone: r.contact_phone,
-  ...(r.survey !== null ? { survey: r.survey } : {}),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const buildingParams = (b: Building): Record<(typeof BUILDING_COLS)[number], unknown> => ({
-  id: b.id,
-  name: b.name,
-  street: b.street,
-  address: b.address,
-  type: b.type,
-  height_m: b.heightM,
-  access_level_m: b.accessLevelM ?? null,
-  floors: b.floors,
-  area_m2: b.areaM2,
-  category: b.category,
-  use: b.use,
-  contact_name: b.contactName,
-  contact_phone: b.contactPhone,
-  survey: b.survey ? JSON.stringify(b.survey) : null,
-  created_at: b.createdAt,
-  updated_at: b.updatedAt,
-});
-
-const toDevice = (r: DeviceRow): Device => ({
-  id: r.id,
-  buildingId: r.building_id,
-  kind: r.kind as Device['kind'],
-  point: r.point,
-  location: r.location,
-  reportIntervalS: r.report_interval_s,
-  vendor: r.vendor,
-  model: r.model,
-  rules: r.rules,
-  ...(r.address !== null ? { address: Number(r.address) } : {}),
-  ...(r.allowed_peers !== null ? { allowedPeers: r.allowed_peers } : {}),
-  ...(r.gb26875_source !== null ? { gb26875Source: r.gb26875_source } : {}),
-  inServiceAt: r.in_service_at,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const deviceParams = (d: Device): Record<(typeof DEVICE_COLS)[number], unknown> => ({
-  id: d.id,
-  building_id: d.buildingId,
-  kind: d.kind,
-  point: d.point,
-  location: d.location,
-  report_interval_s: d.reportIntervalS,
-  vendor: d.vendor,
-  model: d.model,
-  rules: d.rules === null ? null : JSON.stringify(d.rules),
-  address: d.address ?? null,
-  allowed_peers: d.allowedPeers ? JSON.stringify(d.allowedPeers) : null,
-  gb26875_source: d.gb26875Source ? JSON.stringify(d.gb26875Source) : null,
-  // a record made without the field (e.g. seeded by the benchmark) counts as in service since registration
-  in_service_at: d.inServiceAt === undefined ? d.createdAt : d.inServiceAt,
-  created_at: d.createdAt,
-  updated_at: d.updatedAt,
-});
 
 const toCredential = (r: CredentialRow): StoredCredential => ({ deviceId: r.device_id, username: r.username, hash: r.hash, rotatedAt: r.rotated_at });
 
@@ -185,10 +69,10 @@ const updateValues = <C extends string>(id: string, cols: readonly C[], params: 
   ...(updatedCols(cols) as C[]).map((c) => params[c]),
 ];
 
-const INSERT_BUILDING = insertSql('buildings', BUILDING_COLS);
-const UPDATE_BUILDING = updateSql('buildings', BUILDING_COLS);
-const INSERT_DEVICE = insertSql('devices', DEVICE_COLS);
-const UPDATE_DEVICE = updateSql('devices', DEVICE_COLS);
+const INSERT_BUILDING = insertSql('buildings', BUILDING_COLUMNS);
+const UPDATE_BUILDING = updateSql('buildings', BUILDING_COLUMNS);
+const INSERT_DEVICE = insertSql('devices', DEVICE_COLUMNS);
+const UPDATE_DEVICE = updateSql('devices', DEVICE_COLUMNS);
 const UPSERT_CREDENTIAL = `
   INSERT INTO device_credentials (device_id, username, hash, rotated_at) VALUES ($1, $2, $3, $4)
   ON CONFLICT (device_id) DO UPDATE SET username = excluded.username, hash = excluded.hash, rotated_at = excluded.rotated_at`;
@@ -252,14 +136,14 @@ export class PgRegistryStore implements RegistryStore {
 
   async insertBuilding(b: Building): Promise<void> {
     try {
-      await this.db.query(INSERT_BUILDING, insertValues(BUILDING_COLS, buildingParams(b)));
+      await this.db.query(INSERT_BUILDING, insertValues(BUILDING_COLUMNS, buildingParams(b)));
     } catch (err) {
       throw buildingError(err, b.id);
     }
   }
 
   async updateBuilding(id: string, b: Building): Promise<void> {
-    await this.db.query(UPDATE_BUILDING, updateValues(id, BUILDING_COLS, buildingParams(b)));
+    await this.db.query(UPDATE_BUILDING, updateValues(id, BUILDING_COLUMNS, buildingParams(b)));
   }
 
   async deleteBuilding(id: string): Promise<boolean> {
@@ -272,7 +156,7 @@ export class PgRegistryStore implements RegistryStore {
   }
 
   async getBuilding(id: string): Promise<Building | undefined> {
-    const rows = await this.db.query<BuildingRow>(`SELECT ${BUILDING_COLS.join(', ')} FROM buildings WHERE id = $1`, [id]);
+    const rows = await this.db.query<BuildingRow>(`SELECT ${BUILDING_COLUMNS.join(', ')} FROM buildings WHERE id = $1`, [id]);
     return rows[0] && toBuilding(rows[0]);
   }
 
@@ -282,7 +166,7 @@ export class PgRegistryStore implements RegistryStore {
     if (filter.street !== undefined) where.add(`street = ${where.param(filter.street)}`);
     if (filter.use !== undefined) where.add(`use = ${where.param(filter.use)}`);
     addScope(where, filter.scope, 'id');
-    const sql = `SELECT ${BUILDING_COLS.join(', ')} FROM buildings WHERE ${where} ORDER BY id LIMIT ${where.param(limit)}`;
+    const sql = `SELECT ${BUILDING_COLUMNS.join(', ')} FROM buildings WHERE ${where} ORDER BY id LIMIT ${where.param(limit)}`;
     const rows = await this.db.query<BuildingRow>(sql, where.params);
     return rows.map(toBuilding);
   }
@@ -295,7 +179,7 @@ export class PgRegistryStore implements RegistryStore {
   async insertDevice(d: Device, cred: StoredCredential): Promise<void> {
     try {
       await this.db.transaction(async (client) => {
-        await client.query(INSERT_DEVICE, insertValues(DEVICE_COLS, deviceParams(d)));
+        await client.query(INSERT_DEVICE, insertValues(DEVICE_COLUMNS, deviceParams(d)));
         await client.query(UPSERT_CREDENTIAL, credentialValues(cred));
       });
     } catch (err) {
@@ -305,7 +189,7 @@ export class PgRegistryStore implements RegistryStore {
 
   async updateDevice(id: string, d: Device): Promise<void> {
     try {
-      await this.db.query(UPDATE_DEVICE, updateValues(id, DEVICE_COLS, deviceParams(d)));
+      await this.db.query(UPDATE_DEVICE, updateValues(id, DEVICE_COLUMNS, deviceParams(d)));
     } catch (err) {
       throw deviceError(err, { ...d, id });
     }
@@ -322,8 +206,8 @@ export class PgRegistryStore implements RegistryStore {
   }
 
   async getDevice(id: string): Promise<Device | undefined> {
-    const rows = await this.db.query<DeviceRow>(`SELECT ${DEVICE_COLS.join(', ')} FROM devices WHERE id = $1`, [id]);
-    return rows[0] && toDevice(rows[0]);
+    const rows = await this.db.query<PgDeviceRow>(`SELECT ${DEVICE_COLUMNS.join(', ')} FROM devices WHERE id = $1`, [id]);
+    return rows[0] && deviceOf(rows[0]);
   }
 
   async listDevices(filter: DeviceFilter, afterId: string | undefined, limit: number): Promise<Device[]> {
@@ -332,15 +216,15 @@ export class PgRegistryStore implements RegistryStore {
     if (filter.buildingId !== undefined) where.add(`building_id = ${where.param(filter.buildingId)}`);
     if (filter.kind !== undefined) where.add(`kind = ${where.param(filter.kind)}`);
     addScope(where, filter.scope, 'building_id');
-    const sql = `SELECT ${DEVICE_COLS.join(', ')} FROM devices WHERE ${where} ORDER BY id LIMIT ${where.param(limit)}`;
-    const rows = await this.db.query<DeviceRow>(sql, where.params);
-    return rows.map(toDevice);
+    const sql = `SELECT ${DEVICE_COLUMNS.join(', ')} FROM devices WHERE ${where} ORDER BY id LIMIT ${where.param(limit)}`;
+    const rows = await this.db.query<PgDeviceRow>(sql, where.params);
+    return rows.map(deviceOf);
   }
 
   /** Every device, in id order (the interface promises no order; SQLite's comes out in insertion order). */
   async allDevices(): Promise<Device[]> {
-    const rows = await this.db.query<DeviceRow>(`SELECT ${DEVICE_COLS.join(', ')} FROM devices ORDER BY id`);
-    return rows.map(toDevice);
+    const rows = await this.db.query<PgDeviceRow>(`SELECT ${DEVICE_COLUMNS.join(', ')} FROM devices ORDER BY id`);
+    return rows.map(deviceOf);
   }
 
   async getCredential(deviceId: string): Promise<StoredCredential | undefined> {

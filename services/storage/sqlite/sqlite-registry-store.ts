@@ -2,6 +2,7 @@
 import type {
   Building,
   BuildingFilter,
+  BuildingSurvey,
   Device,
   DeviceFilter,
   Gb26875Source,
@@ -10,6 +11,7 @@ import type {
   StoredCredential,
 } from '../../devices/model.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
+import { BUILDING_COLUMNS, DEVICE_COLUMNS, buildingParams, deviceParams, toBuilding, toDevice, type BuildingRow, type DeviceRow } from '../registry-rows.js';
 import type { Db } from './database.js';
 
 /**
@@ -39,122 +41,26 @@ function deviceError(err: unknown, d: Device): unknown {
   }
 }
 
-interface BuildingRow {
-  id: string;
-  name: string;
-  street: string;
-  address: string;
-  type: string;
-  height_m: number | null;
-  access_level_m: number | null;
-  floors: number | null;
-  area_m2: number | null;
-  category: number | null;
-  use: string;
-  contact_name: string | null;
-  contact_phone: string | null;
+/** A row as better-sqlite3 gives it: JSON documents as text. */
+interface SqliteBuildingRow extends Omit<BuildingRow, 'survey'> {
   survey: string | null;
-  created_at: string;
-  updated_at: string;
 }
 
-interface DeviceRow {
-  id: string;
-  building_id: string;
-  kind: string;
-  point: string | null;
-  location: string | null;
-  report_interval_s: number;
-  vendor: string | null;
-  model: string | null;
+interface SqliteDeviceRow extends Omit<DeviceRow, 'rules' | 'allowed_peers' | 'gb26875_source'> {
   rules: string | null;
-  address: number | null;
   allowed_peers: string | null;
   gb26875_source: string | null;
-  in_service_at: string | null;
-  created_at: string;
-  updated_at: string;
 }
 
-const toBuilding = (r: BuildingRow): Building => ({
-  id: r.id,
-  name: r.name,
-  street: r.street as Building['street'],
-  address: r.address,
-  type: r.type as Building['type'],
-  heightM: r.height_m,
-  ...(r.access_level_m !== null ? { accessLevelM: r.access_level_m } : {}),
-  floors: r.floors,
-  areaM2: r.area_m2,
-  category: r.category as Building['category'],
-  use: r.use as Building['use'],
-  contactName: r.contact_name,
-  contactPhone: r.contact_phone,
-  ...(r.survey !== null ? { survey: JSON.parse(r.survey) as Building['survey'] } : {}),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
+const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
-const buildingParams = (b: Building) => ({
-  id: b.id,
-  name: b.name,
-  street: b.street,
-  address: b.address,
-  type: b.type,
-  height_m: b.heightM,
-  access_level_m: b.accessLevelM ?? null,
-  floors: b.floors,
-  area_m2: b.areaM2,
-  category: b.category,
-  use: b.use,
-  contact_name: b.contactName,
-  contact_phone: b.contactPhone,
-  survey: b.survey ? JSON.stringify(b.survey) : null,
-  created_at: b.createdAt,
-  updated_at: b.updatedAt,
-});
+const buildingOf = (r: SqliteBuildingRow): Building => toBuilding({ ...r, survey: json<BuildingSurvey>(r.survey) });
 
-const toDevice = (r: DeviceRow): Device => ({
-  id: r.id,
-  buildingId: r.building_id,
-  kind: r.kind as Device['kind'],
-  point: r.point,
-  location: r.location,
-  reportIntervalS: r.report_interval_s,
-  vendor: r.vendor,
-  model: r.model,
-  rules: r.rules === null ? null : (JSON.parse(r.rules) as Record<string, unknown>),
-  ...(r.address !== null ? { address: r.address } : {}),
-  ...(r.allowed_peers !== null ? { allowedPeers: JSON.parse(r.allowed_peers) as string[] } : {}),
-  ...(r.gb26875_source !== null ? { gb26875Source: JSON.parse(r.gb26875_source) as Gb26875Source } : {}),
-  inServiceAt: r.in_service_at,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
+const deviceOf = (r: SqliteDeviceRow): Device =>
+  toDevice({ ...r, rules: json(r.rules), allowed_peers: json(r.allowed_peers), gb26875_source: json<Gb26875Source>(r.gb26875_source) });
 
-const deviceParams = (d: Device) => ({
-  id: d.id,
-  building_id: d.buildingId,
-  kind: d.kind,
-  point: d.point,
-  location: d.location,
-  report_interval_s: d.reportIntervalS,
-  vendor: d.vendor,
-  model: d.model,
-  rules: d.rules === null ? null : JSON.stringify(d.rules),
-  address: d.address ?? null,
-  allowed_peers: d.allowedPeers ? JSON.stringify(d.allowedPeers) : null,
-  gb26875_source: d.gb26875Source ? JSON.stringify(d.gb26875Source) : null,
-  // a record made without the field (e.g. seeded by the benchmark) counts as in service since registration
-  in_service_at: d.inServiceAt === undefined ? d.createdAt : d.inServiceAt,
-  created_at: d.createdAt,
-  updated_at: d.updatedAt,
-});
-
-const BUILDING_COLS =
-  'id, name, street, address, type, height_m, access_level_m, floors, area_m2, category, use, contact_name, contact_phone, survey, created_at, updated_at';
-const DEVICE_COLS =
-  'id, building_id, kind, point, location, report_interval_s, vendor, model, rules, address, allowed_peers, gb26875_source, in_service_at, created_at, updated_at';
+const BUILDING_COLS = BUILDING_COLUMNS.join(', ');
+const DEVICE_COLS = DEVICE_COLUMNS.join(', ');
 const placeholders = (cols: string) =>
   cols
     .split(',')
@@ -203,8 +109,8 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   getBuilding(id: string): Building | undefined {
-    const row = this.db.prepare(`SELECT ${BUILDING_COLS} FROM buildings WHERE id = ?`).get(id) as BuildingRow | undefined;
-    return row && toBuilding(row);
+    const row = this.db.prepare(`SELECT ${BUILDING_COLS} FROM buildings WHERE id = ?`).get(id) as SqliteBuildingRow | undefined;
+    return row && buildingOf(row);
   }
 
   listBuildings(filter: BuildingFilter, afterId: string | undefined, limit: number): Building[] {
@@ -215,8 +121,8 @@ export class SqliteRegistryStore implements RegistryStore {
     if (scope) where.push(scope.sql);
     const rows = this.db
       .prepare(`SELECT ${BUILDING_COLS} FROM buildings WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`)
-      .all({ after: afterId ?? '', street: filter.street, use: filter.use, limit, ...scope?.params }) as BuildingRow[];
-    return rows.map(toBuilding);
+      .all({ after: afterId ?? '', street: filter.street, use: filter.use, limit, ...scope?.params }) as SqliteBuildingRow[];
+    return rows.map(buildingOf);
   }
 
   countDevicesInBuilding(id: string): number {
@@ -250,8 +156,8 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   getDevice(id: string): Device | undefined {
-    const row = this.db.prepare(`SELECT ${DEVICE_COLS} FROM devices WHERE id = ?`).get(id) as DeviceRow | undefined;
-    return row && toDevice(row);
+    const row = this.db.prepare(`SELECT ${DEVICE_COLS} FROM devices WHERE id = ?`).get(id) as SqliteDeviceRow | undefined;
+    return row && deviceOf(row);
   }
 
   listDevices(filter: DeviceFilter, afterId: string | undefined, limit: number): Device[] {
@@ -262,12 +168,12 @@ export class SqliteRegistryStore implements RegistryStore {
     if (scope) where.push(scope.sql);
     const rows = this.db
       .prepare(`SELECT ${DEVICE_COLS} FROM devices WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`)
-      .all({ after: afterId ?? '', buildingId: filter.buildingId, kind: filter.kind, limit, ...scope?.params }) as DeviceRow[];
-    return rows.map(toDevice);
+      .all({ after: afterId ?? '', buildingId: filter.buildingId, kind: filter.kind, limit, ...scope?.params }) as SqliteDeviceRow[];
+    return rows.map(deviceOf);
   }
 
   allDevices(): Device[] {
-    return (this.db.prepare(`SELECT ${DEVICE_COLS} FROM devices`).all() as DeviceRow[]).map(toDevice);
+    return (this.db.prepare(`SELECT ${DEVICE_COLS} FROM devices`).all() as SqliteDeviceRow[]).map(deviceOf);
   }
 
   getCredential(deviceId: string): StoredCredential | undefined {
