@@ -15,7 +15,7 @@ import { openPostgres, uniqueViolation, type PgDatabase } from '../../services/s
 import { ALERTS_ONE_ACTIVE, PgAlertStore, PgMaintenanceStore } from '../../services/storage/postgres/pg-alert-store.js';
 import { openDatabase, type Db } from '../../services/storage/sqlite/database.js';
 import { SqliteAlertStore } from '../../services/storage/sqlite/sqlite-alert-store.js';
-import { alertStoreContract, maintenanceStoreContract } from '../support/alert-store-contract.js';
+import { alertStoreContract, alert as contractAlert, maintenanceStoreContract } from '../support/alert-store-contract.js';
 import { onPostgres, twoNodes } from '../support/pg-harness.js';
 import { freshDatabase, type FreshDatabase } from '../support/postgres.js';
 
@@ -27,44 +27,10 @@ const T0 = Date.UTC(2026, 10, 29, 8);
 const iso = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 const MSG = { zh: '水压过低', en: 'Pressure low' };
 
-/** an open hazard, as AlertService.open makes it */
+/** An open alert of a device (a hazard), or of the service itself (deviceId null: a fault, no building). */
 function alert(id: string, deviceId: string | null, rule: Alert['rule'], over: Partial<Alert> = {}): Alert {
-  const openedAt = over.openedAt ?? iso(0);
-  return {
-    id,
-    rule,
-    class: deviceId === null ? 'fault' : 'hazard',
-    severity: 'major',
-    status: 'open',
-    cleared: false,
-    clearedAt: null,
-    deviceId,
-    buildingId: deviceId === null ? null : 'b-1',
-    buildingName: deviceId === null ? null : '解放碑大厦',
-    street: deviceId === null ? null : '解放碑',
-    kind: null,
-    point: null,
-    value: 0.08,
-    threshold: 0.15,
-    peak: 0.08,
-    count: 1,
-    message: MSG,
-    openedAt,
-    lastAt: openedAt,
-    ackDeadline: null,
-    closeDeadline: null,
-    acknowledgedAt: null,
-    acknowledgedBy: null,
-    closedAt: null,
-    closedBy: null,
-    outcome: null,
-    note: null,
-    escalationLevel: 0,
-    maintenance: false,
-    commissioning: false,
-    history: [{ at: openedAt, action: 'raised', by: 'system', detail: MSG.zh, byName: null, info: { code: 'message', message: MSG } }],
-    ...over,
-  };
+  const system = { class: 'fault', buildingId: null, buildingName: null, street: null, kind: null, point: null } as const;
+  return contractAlert(id, { rule, deviceId, ...(deviceId === null ? system : {}), openedAt: iso(0), ...over });
 }
 
 /** How the call ended: 'ok', or the error it was refused with. */

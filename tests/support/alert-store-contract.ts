@@ -55,8 +55,8 @@ function raised(minutes: number): HistoryEntry {
   return { at: iso(minutes), action: 'raised', by: 'system', detail: MSG.zh, byName: null, info: { code: 'message', message: MSG } };
 }
 
-/** an alert as AlertService.open makes it, with `over` on top */
-function alert(id: string, over: Partial<Alert> = {}): Alert {
+/** an alert as AlertService.open makes it, with `over` on top (also for store tests beside the contract) */
+export function alert(id: string, over: Partial<Alert> = {}): Alert {
   const openedAt = over.openedAt ?? iso(0);
   return {
     id,
