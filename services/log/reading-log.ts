@@ -79,6 +79,38 @@ export class LogError extends Error {
 }
 
 /**
+ * A log's health as /readyz shows it, kept the same way by every implementation: failing from the
+ * first failure (its reason the latest one's), ok again at the first success; `failures` counts
+ * every failure since start. The hooks report an outage's start and end (metrics, a log line).
+ */
+export class LogHealthState {
+  private state: LogHealth = { ok: true, failures: 0 };
+
+  constructor(private readonly hooks: { onFailure?: (err: LogError) => void; onRecovered?: () => void }) {}
+
+  get ok(): boolean {
+    return this.state.ok;
+  }
+
+  fail(err: LogError): void {
+    this.state.failures++;
+    if (this.state.ok) this.state = { ok: false, reason: err.message, failingSince: Date.now(), failures: this.state.failures };
+    else this.state.reason = err.message;
+    this.hooks.onFailure?.(err);
+  }
+
+  recovered(): void {
+    if (this.state.ok) return;
+    this.state = { ok: true, failures: this.state.failures };
+    this.hooks.onRecovered?.();
+  }
+
+  health(): LogHealth {
+    return { ...this.state };
+  }
+}
+
+/**
  * Where each consumer keeps its position in the log.
  * The contract suite that every implementation passes, fakes included, is tests/support/cursor-store-contract.ts.
  */

@@ -63,7 +63,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { DEDUPE_WINDOW_MS, LogError, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
+import { DEDUPE_WINDOW_MS, LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
 import type { Reading } from '../../telemetry/telemetry.js';
 import { SinkError, type ReadingQuery, type ReadingStore, type StoredReading } from '../reading-store.js';
 import type { PgDatabase } from './database.js';
@@ -404,7 +404,7 @@ export class PgReadingLog implements ReadingLog {
   private scheduled = false;
   private closed = false;
   private readonly listeners: AppendListener[] = [];
-  private state: LogHealth = { ok: true, failures: 0 };
+  private readonly state: LogHealthState;
   private timer: NodeJS.Timeout | undefined;
   private lastProbeAt: number | undefined;
   private lastWriteAt = Date.now();
@@ -414,6 +414,7 @@ export class PgReadingLog implements ReadingLog {
     private readonly db: PgDatabase,
     private readonly opts: PgLogOptions,
   ) {
+    this.state = new LogHealthState(opts);
     this.limits = {
       statementMs: opts.statementTimeoutMs ?? opts.appendTimeoutMs,
       deadlineMs: opts.connectionDeadlineMs ?? 2 * opts.appendTimeoutMs,
@@ -487,12 +488,12 @@ export class PgReadingLog implements ReadingLog {
         if (unknownIds.some((id) => id > 0)) this.unsettled = { xid: err.xid, batch, ids: unknownIds };
       }
       const logErr = new LogError(`log append failed: ${errorMessage(err)}`, 'log_write_failed', { cause: err });
-      this.fail(logErr);
+      this.state.fail(logErr);
       this.settleFailed(batch, logErr);
       return;
     }
     this.lastWriteAt = Date.now();
-    this.recovered();
+    this.state.recovered();
     this.deliver(batch, ids);
   }
 
@@ -567,7 +568,7 @@ export class PgReadingLog implements ReadingLog {
       if (!oldest.timedOut) {
         oldest.timedOut = true;
         const err = timeout();
-        this.fail(err);
+        this.state.fail(err);
         this.settleFailed(oldest, err);
       }
       if (this.pending.length > 0) {
@@ -597,9 +598,9 @@ export class PgReadingLog implements ReadingLog {
           await step(client.query(PROBE));
         });
         this.lastWriteAt = Date.now();
-        this.recovered();
+        this.state.recovered();
       } catch (err) {
-        this.fail(new LogError(`log probe failed: ${errorMessage(err)}`, 'log_write_failed', { cause: err }));
+        this.state.fail(new LogError(`log probe failed: ${errorMessage(err)}`, 'log_write_failed', { cause: err }));
       }
     })().finally(() => {
       this.writing = undefined;
@@ -607,21 +608,8 @@ export class PgReadingLog implements ReadingLog {
     });
   }
 
-  private fail(err: LogError): void {
-    this.state.failures++;
-    if (this.state.ok) this.state = { ok: false, reason: err.message, failingSince: Date.now(), failures: this.state.failures };
-    else this.state.reason = err.message;
-    this.opts.onFailure?.(err);
-  }
-
-  private recovered(): void {
-    if (this.state.ok) return;
-    this.state = { ok: true, failures: this.state.failures };
-    this.opts.onRecovered?.();
-  }
-
   health(): LogHealth {
-    return { ...this.state };
+    return this.state.health();
   }
 
   /**

@@ -15,7 +15,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { LogError, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
+import { LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
 import type { Reading } from '../../telemetry/telemetry.js';
 import type { Db } from './database.js';
 import type { FromWriter, ToWriter, WriterOptions } from './sqlite-log-writer.js';
@@ -77,7 +77,7 @@ export class SqliteReadingLog implements ReadingLog {
   private scheduled = false;
   private closed = false;
   private readonly listeners: AppendListener[] = [];
-  private state: LogHealth = { ok: true, failures: 0 };
+  private readonly state: LogHealthState;
   private timer: NodeJS.Timeout | undefined;
   private closedWorker: (() => void) | undefined;
   /** resolves start(): the writer opened readings.db */
@@ -93,6 +93,7 @@ export class SqliteReadingLog implements ReadingLog {
     db: Db,
     private readonly opts: SqliteLogOptions,
   ) {
+    this.state = new LogHealthState(opts);
     this.afterStmt = db.prepare('SELECT * FROM readings WHERE id > ? ORDER BY id LIMIT ?');
     this.lastIdStmt = db.prepare('SELECT IFNULL(MAX(id), 0) FROM readings').pluck();
   }
@@ -118,7 +119,7 @@ export class SqliteReadingLog implements ReadingLog {
       if (this.closed) return;
       // a crashed writer is an outage like any other: refuse, report, start a new one
       const err = new LogError(`log writer thread exited (code ${code})`, 'log_write_failed');
-      this.fail(err);
+      this.state.fail(err);
       for (const b of this.inFlight.splice(0)) this.settleFailed(b, err);
       setTimeout(() => {
         if (!this.closed) this.spawn().then(() => this.send(), () => undefined);
@@ -188,8 +189,8 @@ export class SqliteReadingLog implements ReadingLog {
     }
     if (m.type === 'probed') {
       this.probing = false;
-      if (m.ok) this.recovered();
-      else this.fail(new LogError(m.message ?? 'probe failed', 'log_write_failed'));
+      if (m.ok) this.state.recovered();
+      else this.state.fail(new LogError(m.message ?? 'probe failed', 'log_write_failed'));
       return this.send();
     }
     const batch = this.inFlight[0];
@@ -197,10 +198,10 @@ export class SqliteReadingLog implements ReadingLog {
     this.inFlight.shift();
     if (m.type === 'failed') {
       const err = new LogError(`log append failed: ${m.message}`, 'log_write_failed');
-      this.fail(err);
+      this.state.fail(err);
       this.settleFailed(batch, err);
     } else {
-      this.recovered();
+      this.state.recovered();
       const appended: Reading[] = [];
       let i = 0;
       for (const w of batch.waiters) {
@@ -247,7 +248,7 @@ export class SqliteReadingLog implements ReadingLog {
     const oldest = this.inFlight[0];
     if (oldest && now - oldest.sentAt > limit) {
       const err = timeout();
-      this.fail(err);
+      this.state.fail(err);
       for (const b of this.inFlight) if (now - b.sentAt > limit) this.settleFailed(b, err);
     }
     if (oldest && this.pending.length > 0 && now - oldest.sentAt > limit) {
@@ -270,21 +271,8 @@ export class SqliteReadingLog implements ReadingLog {
     }
   }
 
-  private fail(err: LogError): void {
-    this.state.failures++;
-    if (this.state.ok) this.state = { ok: false, reason: err.message, failingSince: Date.now(), failures: this.state.failures };
-    else this.state.reason = err.message;
-    this.opts.onFailure?.(err);
-  }
-
-  private recovered(): void {
-    if (this.state.ok) return;
-    this.state = { ok: true, failures: this.state.failures };
-    this.opts.onRecovered?.();
-  }
-
   health(): LogHealth {
-    return { ...this.state };
+    return this.state.health();
   }
 
   /**
