@@ -31,6 +31,7 @@
  * Orders have a tie-break by id where SQLite's is left to the plan (unclosed: oldest opened first,
  * then id).
  */
+import { ALERT_COLUMNS, alertParams } from '../alert-rows.js';
 import type {
   Alert,
   AlertFilter,
@@ -88,38 +89,15 @@ function toAlert(r: AlertRow): Alert {
   return alert;
 }
 
-const ALERT_COLS = [
-  'id', 'rule', 'device_id', 'building_id', 'street', 'status', 'severity', 'opened_at', 'class', 'building_name',
-  'acknowledged_by', 'closed_at', 'closed_by', 'outcome', 'doc',
-] as const;
-
-/** The row of an alert: the document without its history, and the columns copied from it. */
+/** The row of an alert, as positional values in ALERT_COLUMNS order. */
 function alertValues(a: Alert): unknown[] {
-  const { history: _h, ...doc } = a;
-  const params: Record<(typeof ALERT_COLS)[number], unknown> = {
-    id: a.id,
-    rule: a.rule,
-    device_id: a.deviceId,
-    building_id: a.buildingId,
-    street: a.street,
-    status: a.status,
-    severity: a.severity,
-    opened_at: a.openedAt,
-    // the incident record's filter columns (issue #17 item 4), copies of the document's fields
-    class: a.class,
-    building_name: a.buildingName,
-    acknowledged_by: a.acknowledgedBy,
-    closed_at: a.closedAt,
-    closed_by: a.closedBy,
-    outcome: a.outcome,
-    doc: JSON.stringify(doc),
-  };
-  return ALERT_COLS.map((c) => params[c]);
+  const params = alertParams(a);
+  return ALERT_COLUMNS.map((c) => params[c]);
 }
 
-const INSERT_ALERT = `INSERT INTO alerts (${ALERT_COLS.join(', ')}) VALUES (${ALERT_COLS.map((_, i) => `$${i + 1}`).join(', ')})`;
+const INSERT_ALERT = `INSERT INTO alerts (${ALERT_COLUMNS.join(', ')}) VALUES (${ALERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
 /** every column copied from the document: a replaced alert is found and filtered as it is now */
-const UPDATE_ALERT = `UPDATE alerts SET ${ALERT_COLS.slice(1)
+const UPDATE_ALERT = `UPDATE alerts SET ${ALERT_COLUMNS.slice(1)
   .map((c, i) => `${c} = $${i + 2}`)
   .join(', ')} WHERE id = $1`;
 

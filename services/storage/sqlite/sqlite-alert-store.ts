@@ -1,5 +1,6 @@
 /** AlertStore over SQLite: indexed columns for filtering, the alert itself as a JSON document, history in its own table. */
 import type { Alert, AlertFilter, AlertRecord, AlertRecordFilter, AlertRule, AlertStore, HistoryEntry, HistoryInfo } from '../../alerts/model.js';
+import { alertParams } from '../alert-rows.js';
 import type { Db } from './database.js';
 
 interface Row {
@@ -44,28 +45,6 @@ export class SqliteAlertStore implements AlertStore {
     this.insertHistory.run(alertId, h.at, h.action, h.by, h.detail, h.byName ?? null, h.info ? JSON.stringify(h.info) : null);
   }
 
-  private params(a: Alert) {
-    const { history: _h, ...doc } = a;
-    return {
-      id: a.id,
-      rule: a.rule,
-      device_id: a.deviceId,
-      building_id: a.buildingId,
-      street: a.street,
-      status: a.status,
-      severity: a.severity,
-      opened_at: a.openedAt,
-      // the incident record's filter columns (issue #17 item 4), copies of the document's fields
-      class: a.class,
-      building_name: a.buildingName,
-      acknowledged_by: a.acknowledgedBy,
-      closed_at: a.closedAt,
-      closed_by: a.closedBy,
-      outcome: a.outcome,
-      doc: JSON.stringify(doc),
-    };
-  }
-
   findActive(deviceId: string | null, rule: AlertRule): Alert | undefined {
     const row = this.db
       .prepare("SELECT id, doc FROM alerts WHERE IFNULL(device_id, '') = ? AND rule = ? AND status != 'closed'")
@@ -80,7 +59,7 @@ export class SqliteAlertStore implements AlertStore {
           `INSERT INTO alerts (id, rule, device_id, building_id, street, status, severity, opened_at, class, building_name, acknowledged_by, closed_at, closed_by, outcome, doc)
            VALUES (@id, @rule, @device_id, @building_id, @street, @status, @severity, @opened_at, @class, @building_name, @acknowledged_by, @closed_at, @closed_by, @outcome, @doc)`,
         )
-        .run(this.params(alert));
+        .run(alertParams(alert));
       for (const h of alert.history) this.insertEntry(alert.id, h);
     })();
   }
@@ -94,7 +73,7 @@ export class SqliteAlertStore implements AlertStore {
              severity = @severity, opened_at = @opened_at, class = @class, building_name = @building_name, acknowledged_by = @acknowledged_by,
              closed_at = @closed_at, closed_by = @closed_by, outcome = @outcome, doc = @doc WHERE id = @id`,
         )
-        .run(this.params(alert));
+        .run(alertParams(alert));
       for (const h of added) this.insertEntry(alert.id, h);
     })();
   }
