@@ -50,6 +50,7 @@ import { SqliteCursorStore } from '../services/storage/sqlite/sqlite-cursor-stor
 import { SqliteReadingLog } from '../services/storage/sqlite/sqlite-reading-log.js';
 import { SqliteReadingStore } from '../services/storage/sqlite/sqlite-reading-store.js';
 import { openDatabase, type Db } from '../services/storage/sqlite/database.js';
+import { sqliteUnitOfWork } from '../services/storage/sqlite/sqlite-unit-of-work.js';
 import { moveLegacyReadings, openReadingsDatabase, READINGS_FILE } from '../services/storage/sqlite/readings-database.js';
 import { SqliteAlertStore } from '../services/storage/sqlite/sqlite-alert-store.js';
 import { SqliteAuthStore } from '../services/storage/sqlite/sqlite-auth-store.js';
@@ -157,7 +158,16 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   const settings = new SqliteSettingsStore(db);
   const admin = adminToken(config.adminToken, settings);
 
-  const registry = new DeviceRegistry(new SqliteRegistryStore(db), () => new Date(clock.now()), { commissioningMaxH: config.commissioningMaxH });
+  // writes that commit together (a change and its audit entry) go through the unit of work
+  // (the live feed, made below, holds the pushes of what a unit's writes published until it commits)
+  const held: { feed?: LiveFeed } = {};
+  const runUnitOfWork = sqliteUnitOfWork(db, { around: (commit) => (held.feed ? held.feed.holding(commit) : commit()) });
+  const registry = await DeviceRegistry.open({
+    store: new SqliteRegistryStore(db),
+    runUnitOfWork,
+    now: () => new Date(clock.now()),
+    commissioningMaxH: config.commissioningMaxH,
+  });
   const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db), () => clock.now());
   await life.start(
     'device status',
@@ -185,6 +195,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
 
   // alerts: rules → lifecycle → live feed, all on the injected clock
   const feed = new LiveFeed(new SqliteEventLogStore(db), clock);
+  held.feed = feed;
   const deadlines = new DeadlinePolicy({ ackS: config.alerts.ackS, closeS: config.alerts.closeS }, config.alerts.byUse);
   const auth = new AuthService({
     store: new SqliteAuthStore(db),
@@ -205,7 +216,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   });
   // issue #12 item 9: who may weaken alerting, with a reason, in the audit history
   const changeControl = new ChangeControl({
-    audit: new AuditLog(new SqliteAuditStore(db), clock),
+    audit: new AuditLog(new SqliteAuditStore(db), clock, runUnitOfWork),
     clock,
     maintenanceMaxOperatorH: config.alerts.maintenanceMaxOperatorH,
     deadlinesFor: (use) => deadlines.for(use),

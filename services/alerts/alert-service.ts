@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { Building, Device } from '../devices/model.js';
 import type { Measured, RuleOutcome } from '../rules/rule-engine.js';
 import type { Severity } from '../rules/rule-types.js';
@@ -155,18 +156,22 @@ export class AlertService {
     return undefined;
   }
 
-  setMaintenance(target: 'device' | 'building', targetId: string, until: string, reason: string, by: string): MaintenanceWindow {
+  /** With a unit of work (ChangeControl: the window and its audit entry), the write is queued there. */
+  setMaintenance(target: 'device' | 'building', targetId: string, until: string, reason: string, by: string, uow?: UnitOfWork): MaintenanceWindow {
     const untilMs = Date.parse(until);
     if (!Number.isFinite(untilMs) || untilMs <= this.deps.clock.now()) {
       throw new BadRequestError('bad_until', 'until must be a time in the future (ISO 8601)');
     }
     const w: MaintenanceWindow = { target, targetId, until: new Date(untilMs).toISOString(), reason, by, createdAt: this.iso() };
-    this.deps.maintenance.set(w);
+    if (uow) uow.write(() => this.deps.maintenance.set(w));
+    else this.deps.maintenance.set(w);
     return w;
   }
 
-  endMaintenance(target: 'device' | 'building', targetId: string): boolean {
-    return this.deps.maintenance.remove(target, targetId);
+  /** Ends the window, if there is one; with a unit of work, the removal is queued there. */
+  endMaintenance(target: 'device' | 'building', targetId: string, uow?: UnitOfWork): void {
+    if (uow) uow.write(() => this.deps.maintenance.remove(target, targetId));
+    else this.deps.maintenance.remove(target, targetId);
   }
 
   // ── rule outcomes ────────────────────────────────────────────────────────────

@@ -24,8 +24,9 @@ import { BUILDING_THRESHOLD_FIELDS, buildingDefaultChanges, describeChange, loos
 import { mergeRules, validateRuleOverrides } from '../rules/rule-params.js';
 import type { RuleSet } from '../rules/rule-types.js';
 import type { Clock } from '../shared/clock.js';
+import type { UnitOfWork } from '../shared/unit-of-work.js';
 import { BadRequestError, ForbiddenError } from '../shared/errors.js';
-import { actor, type AuditLog } from './audit-log.js';
+import { actor, type AuditedChange, type AuditLog } from './audit-log.js';
 import type { AuditChange } from './model.js';
 
 /** The device fields that change its rules; the only ones a duty officer may change. */
@@ -37,6 +38,12 @@ export interface Deadlines {
   ackS: number;
   closeS: number;
 }
+
+/**
+ * A change as ChangeControl gets it: given a unit of work when it is recorded (it queues its writes
+ * there, with the audit entry), called without one when nothing needs recording (it commits on its own).
+ */
+export type Change<T> = (uow?: UnitOfWork) => Promise<T>;
 
 export interface ChangeControlDeps {
   audit: AuditLog;
@@ -100,11 +107,11 @@ export class ChangeControl {
    * Apply a device change: at once when it loosens nothing, otherwise only for an approver with a
    * reason, recorded. `next` is the device as it will be, `nextBuilding` its building then.
    */
-  deviceChange<T>(
+  async deviceChange<T>(
     p: Principal,
     change: { current: Device; building: Building; next: Device; nextBuilding: Building; fields: readonly string[]; reason: string | undefined },
-    apply: () => T,
-  ): T {
+    apply: Change<T>,
+  ): Promise<T> {
     const { current, building, next, nextBuilding } = change;
     const loosened = loosenings(effectiveRules(current, building), effectiveRules(next, nextBuilding));
     if (loosened.length === 0) return apply();
@@ -151,7 +158,7 @@ export class ChangeControl {
   }
 
   /** Apply a building change: at once when it leaves alerting as it was, otherwise only for an approver with a reason, recorded. */
-  buildingChange<T>(p: Principal, change: { current: Building; next: Building; reason: string | undefined }, apply: () => T): T {
+  async buildingChange<T>(p: Principal, change: { current: Building; next: Building; reason: string | undefined }, apply: Change<T>): Promise<T> {
     const { current, next } = change;
     const changes = this.buildingAlertChanges(current, next);
     if (changes.length === 0) return apply();
@@ -182,7 +189,7 @@ export class ChangeControl {
    * Set a maintenance window: one longer than MAINTENANCE_MAX_OPERATOR_H only for an approver
    * (with a reason, as every window has). Every window is recorded with the one it replaces.
    */
-  setMaintenance<T>(p: Principal, m: MaintenanceSpec, previous: { until: string } | undefined, apply: () => T): T {
+  async setMaintenance<T>(p: Principal, m: MaintenanceSpec, previous: { until: string } | undefined, apply: AuditedChange<T>): Promise<T> {
     const hours = windowHours(m.until, this.deps.clock.now());
     const until = Number.isFinite(hours) ? new Date(Date.parse(m.until)).toISOString() : m.until;
     const max = this.deps.maintenanceMaxOperatorH;
@@ -211,7 +218,7 @@ export class ChangeControl {
   }
 
   /** End a maintenance window early, recorded when there was one. */
-  endMaintenance<T>(p: Principal, m: Omit<MaintenanceSpec, 'until' | 'reason'>, previous: { until: string } | undefined, apply: () => T): T {
+  async endMaintenance<T>(p: Principal, m: Omit<MaintenanceSpec, 'until' | 'reason'>, previous: { until: string } | undefined, apply: Change<T>): Promise<T> {
     if (!previous) return apply();
     return this.deps.audit.record(
       {
@@ -233,7 +240,7 @@ export class ChangeControl {
    * Put a device being commissioned in service (issue #17 item 6), recorded: who declared the
    * installation ready, and when its alerts began to reach the duty room.
    */
-  deviceInService<T>(p: Principal, device: Device, building: Building, note: string | undefined, apply: () => T): T {
+  async deviceInService<T>(p: Principal, device: Device, building: Building, note: string | undefined, apply: AuditedChange<T>): Promise<T> {
     const now = new Date(this.deps.clock.now()).toISOString();
     return this.deps.audit.record(
       {
@@ -252,7 +259,7 @@ export class ChangeControl {
   }
 
   /** Delete a device (it stops being monitored), recorded. */
-  deviceDeleted<T>(p: Principal, device: Device, building: Building, reason: string | undefined, apply: () => T): T {
+  async deviceDeleted<T>(p: Principal, device: Device, building: Building, reason: string | undefined, apply: AuditedChange<T>): Promise<T> {
     return this.deps.audit.record(
       {
         ...actor(p),

@@ -16,6 +16,7 @@
  *   then on its alerts reach the duty room; who declared the installation ready, and when.
  */
 import type { Role } from '../auth/model.js';
+import type { Awaitable, Settled } from '../shared/awaitable.js';
 
 export const AUDIT_ACTIONS = ['device.rules_loosened', 'building.thresholds_changed', 'maintenance.set', 'maintenance.ended', 'device.deleted', 'device.in_service'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -61,9 +62,14 @@ export interface AuditFilter {
 
 /** The contract suite that every implementation passes, fakes included, is tests/support/audit-store-contract.ts. */
 export interface AuditStore {
-  insert(entry: Omit<AuditEntry, 'id'>): AuditEntry;
+  /**
+   * Called as a write of a unit of work (services/shared/unit-of-work.ts): AuditLog queues it
+   * with the change it records, so the two commit together or not at all.
+   */
+  insert(entry: Omit<AuditEntry, 'id'>): Awaitable<AuditEntry>;
   /** newest first */
-  list(filter: AuditFilter): AuditEntry[];
-  /** run `fn` in one transaction with the inserts it makes: the change and its record commit together or not at all */
-  atomically<T>(fn: () => T): T;
+  list(filter: AuditFilter): Awaitable<AuditEntry[]>;
 }
+
+/** AuditStore answering at once (SQLite, the in-memory fake). */
+export type SyncAuditStore = Settled<AuditStore>;

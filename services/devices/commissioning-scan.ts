@@ -12,15 +12,31 @@ import type { DeviceRegistry } from './registry.js';
 const MINUTE = 60_000;
 
 export function startCommissioningScan(clock: Clock, log: Logger, registry: DeviceRegistry, outages: OutageReporter): TimerHandle {
-  return repeat(clock, MINUTE, () => {
-    try {
-      for (const device of registry.settleCommissioning()) {
-        log.info({ deviceId: device.id, inServiceAt: device.inServiceAt }, 'device in service: its commissioning bound passed');
-      }
-      outages.ok('commissioning');
-    } catch (err) {
-      // a failed write is retried next minute; counted and on /readyz like every storage failure
-      outages.failed('commissioning', err);
+  // one scan at a time; a tick during a scan runs one more scan after it (none is lost)
+  let running = false;
+  let again = false;
+  const scan = (): void => {
+    if (running) {
+      again = true;
+      return;
     }
-  });
+    running = true;
+    registry.settleCommissioning().then(
+      (settled) => {
+        for (const device of settled) log.info({ deviceId: device.id, inServiceAt: device.inServiceAt }, 'device in service: its commissioning bound passed');
+        outages.ok('commissioning');
+      },
+      (err: unknown) => {
+        // a failed write is retried next minute; counted and on /readyz like every storage failure
+        outages.failed('commissioning', err);
+      },
+    ).finally(() => {
+      running = false;
+      if (again) {
+        again = false;
+        scan();
+      }
+    });
+  };
+  return repeat(clock, MINUTE, scan);
 }

@@ -1,11 +1,20 @@
 /**
- * The registry service: buildings and devices, their credentials, and a read-through cache that
- * the hot path (authenticate, enrich) uses without touching the database.
+ * The registry service: buildings and devices, their credentials, and an in-memory cache of every
+ * device and building that the hot path (authenticate, enrich, rules) and the API's look-ups use
+ * without touching the database.
+ *
+ * Writes go through a unit of work (services/shared/unit-of-work.ts, docs/adr/0008): a mutation
+ * reads and checks, queues its store writes, and updates the cache and tells its listeners only
+ * after the commit. A caller that must commit more with the change (ChangeControl: the change and
+ * its audit entry) passes its own unit; otherwise the mutation runs one of its own. Uniqueness
+ * (an id, a GB/T address) is the database's to decide: the checks here give the clear error for
+ * the common case, and the store turns a constraint violation into the same ConflictError.
  */
 import { randomBytes } from 'node:crypto';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.js';
 import { commissioningBoundAt, commissioningState, DEFAULT_COMMISSIONING_MAX_H, type CommissioningState } from './commissioning.js';
 import { generateSecret, hashGeneratedSecret, isFastHash, verifyGeneratedSecret, verifySecret, VerifiedSecretCache } from './credentials.js';
+import type { RunUnitOfWork, UnitOfWork } from '../shared/unit-of-work.js';
 import type {
   Building,
   BuildingFilter,
@@ -17,7 +26,7 @@ import type {
   DevicePatch,
   Gb26875Source,
   Page,
-  SyncRegistryStore,
+  RegistryStore,
 } from './model.js';
 
 export interface DeviceContext {
@@ -44,10 +53,25 @@ const UNKNOWN_DEVICE_HASH = hashGeneratedSecret(generateSecret());
 
 /** Registry events are named `noun.verb`, as the live feed's and the uplink's are (`building.deleted`, `device.online`). */
 export type RegistryListener = (event: { type: 'device.removed' | 'device.credentials_rotated'; deviceId: string }) => void;
-/** A device went in service after commissioning (issue #17 item 6): by a person, or 'system' when its bound passed. */
+/**
+ * A device went in service after commissioning (issue #17 item 6): by a person, or 'system' when its
+ * bound passed. Called as a write of the change's unit of work, so what it writes commits with it.
+ */
 export type InServiceListener = (device: Device, by: string) => void;
 /** Building registry changes (the platform uplink forwards them, issue #6). */
 export type BuildingListener = (event: { type: 'building.created' | 'building.updated' | 'building.deleted'; building: Building }) => void;
+
+export interface RegistryDeps {
+  store: RegistryStore;
+  /** the unit of work of the store's engine: a mutation's writes commit together */
+  runUnitOfWork: RunUnitOfWork;
+  now?: () => Date;
+  /** COMMISSIONING_MAX_H (default DEFAULT_COMMISSIONING_MAX_H) */
+  commissioningMaxH?: number;
+}
+
+/** Buildings read per query while the registry loads. */
+const LOAD_PAGE = 1000;
 
 /** Ids travel in MQTT topics and URLs: no '/', '+', '#', spaces. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$/;
@@ -79,13 +103,37 @@ export class DeviceRegistry {
   /** COMMISSIONING_MAX_H: a device not put in service counts as in service this long after registration */
   readonly commissioningMaxH: number;
 
-  constructor(
-    private readonly store: SyncRegistryStore,
-    private readonly now: () => Date = () => new Date(),
-    opts: { commissioningMaxH?: number } = {},
-  ) {
-    this.commissioningMaxH = opts.commissioningMaxH ?? DEFAULT_COMMISSIONING_MAX_H;
-    for (const d of store.allDevices()) this.devices_.set(d.id, d);
+  /** Opens the registry on `store`: every device and building is loaded into memory. */
+  static async open(deps: RegistryDeps): Promise<DeviceRegistry> {
+    const registry = new DeviceRegistry(deps);
+    await registry.load();
+    return registry;
+  }
+
+  private constructor(deps: RegistryDeps) {
+    this.store = deps.store;
+    this.runUnitOfWork = deps.runUnitOfWork;
+    this.now = deps.now ?? (() => new Date());
+    this.commissioningMaxH = deps.commissioningMaxH ?? DEFAULT_COMMISSIONING_MAX_H;
+  }
+
+  private readonly store: RegistryStore;
+  private readonly runUnitOfWork: RunUnitOfWork;
+  private readonly now: () => Date;
+
+  private async load(): Promise<void> {
+    for (const d of await this.store.allDevices()) this.devices_.set(d.id, d);
+    for (let after: string | undefined; ; ) {
+      const batch = await this.store.listBuildings({}, after, LOAD_PAGE);
+      for (const b of batch) this.buildings.set(b.id, b);
+      if (batch.length < LOAD_PAGE) break;
+      after = batch[batch.length - 1]!.id;
+    }
+  }
+
+  /** Runs `fn` in the caller's unit of work, or in one of its own. */
+  private within<T>(uow: UnitOfWork | undefined, fn: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    return uow ? fn(uow) : this.runUnitOfWork(fn);
   }
 
   onChange(listener: RegistryListener): void {
@@ -110,49 +158,67 @@ export class DeviceRegistry {
   }
 
   // ── buildings ───────────────────────────────────────────────────────────────
-  createBuilding(input: BuildingInput): Building {
-    const id = input.id ?? `b-${randomBytes(5).toString('hex')}`;
-    if (this.store.getBuilding(id)) throw new ConflictError('building_exists', `building ${id} already exists`);
-    const ts = this.now().toISOString();
-    const building: Building = { ...input, id, createdAt: ts, updatedAt: ts };
-    this.store.insertBuilding(building);
-    this.emitBuilding('building.created', building);
-    return building;
+  createBuilding(input: BuildingInput, uow?: UnitOfWork): Promise<Building> {
+    return this.within(uow, async (u) => {
+      const id = input.id ?? `b-${randomBytes(5).toString('hex')}`;
+      if (this.buildings.has(id)) throw new ConflictError('building_exists', `building ${id} already exists`);
+      const ts = this.now().toISOString();
+      const building: Building = { ...input, id, createdAt: ts, updatedAt: ts };
+      u.write(() => this.store.insertBuilding(building));
+      u.afterCommit(() => {
+        this.buildings.set(id, building);
+        this.emitBuilding('building.created', building);
+      });
+      return building;
+    });
   }
 
+  /** From memory. */
   getBuilding(id: string): Building {
-    const b = this.store.getBuilding(id);
+    const b = this.buildings.get(id);
     if (!b) throw new NotFoundError('building', id);
     return b;
   }
 
-  listBuildings(filter: BuildingFilter, cursor: string | undefined, limit: number): Page<Building> {
-    return page(this.store.listBuildings(filter, decodeCursor(cursor), limit + 1), limit);
+  async listBuildings(filter: BuildingFilter, cursor: string | undefined, limit: number): Promise<Page<Building>> {
+    return page(await this.store.listBuildings(filter, decodeCursor(cursor), limit + 1), limit);
   }
 
-  updateBuilding(id: string, patch: BuildingPatch): Building {
-    const current = this.getBuilding(id);
-    const next: Building = { ...current, ...patch, id, updatedAt: this.now().toISOString() };
-    this.store.updateBuilding(id, next);
-    this.buildings.delete(id);
-    this.emitBuilding('building.updated', next);
-    return next;
+  updateBuilding(id: string, patch: BuildingPatch, uow?: UnitOfWork): Promise<Building> {
+    return this.within(uow, async (u) => {
+      const current = this.getBuilding(id);
+      const next: Building = { ...current, ...patch, id, updatedAt: this.now().toISOString() };
+      u.write(() => this.store.updateBuilding(id, next));
+      u.afterCommit(() => {
+        this.buildings.set(id, next);
+        this.emitBuilding('building.updated', next);
+      });
+      return next;
+    });
   }
 
-  deleteBuilding(id: string): void {
-    const building = this.getBuilding(id);
-    const n = this.store.countDevicesInBuilding(id);
-    if (n > 0) throw new ConflictError('building_has_devices', `building ${id} still has ${n} device(s); delete them first`);
-    this.store.deleteBuilding(id);
-    this.buildings.delete(id);
-    this.emitBuilding('building.deleted', building);
+  deleteBuilding(id: string, uow?: UnitOfWork): Promise<void> {
+    return this.within(uow, async (u) => {
+      const building = this.getBuilding(id);
+      const n = await this.store.countDevicesInBuilding(id);
+      if (n > 0) throw new ConflictError('building_has_devices', `building ${id} still has ${n} device(s); delete them first`);
+      u.write(() => this.store.deleteBuilding(id));
+      u.afterCommit(() => {
+        this.buildings.delete(id);
+        this.emitBuilding('building.deleted', building);
+      });
+    });
   }
 
   // ── devices ─────────────────────────────────────────────────────────────────
-  async createDevice(input: DeviceInput): Promise<{ device: Device; credentials: Credentials }> {
+  createDevice(input: DeviceInput, uow?: UnitOfWork): Promise<{ device: Device; credentials: Credentials }> {
+    return this.within(uow, (u) => this.createDeviceIn(u, input));
+  }
+
+  private async createDeviceIn(u: UnitOfWork, input: DeviceInput): Promise<{ device: Device; credentials: Credentials }> {
     this.getBuilding(input.buildingId);
     const id = input.id ?? `dev-${randomBytes(6).toString('hex')}`;
-    if (this.devices_.has(id) || this.store.getDevice(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
+    if (this.devices_.has(id)) throw new ConflictError('device_exists', `device ${id} already exists`);
     this.checkAddressFree(input.address, id);
     this.checkGb26875Source(input.gb26875Source, id, input.kind);
     const ts = this.now().toISOString();
@@ -162,20 +228,26 @@ export class DeviceRegistry {
     // generated here, never chosen by a person: stored as a fast digest (ADR 0007)
     const password = generateSecret();
     const hash = hashGeneratedSecret(password);
-    this.store.insertDevice(device, { deviceId: id, username: id, hash, rotatedAt: ts });
-    this.devices_.set(id, device);
-    this.bindings = undefined;
+    u.write(() => this.store.insertDevice(device, { deviceId: id, username: id, hash, rotatedAt: ts }));
+    u.afterCommit(() => {
+      this.devices_.set(id, device);
+      this.bindings = undefined;
+    });
     return { device, credentials: { username: id, password } };
   }
 
-  async rotateCredentials(id: string): Promise<Credentials> {
-    this.getDevice(id);
-    const password = generateSecret();
-    const hash = hashGeneratedSecret(password);
-    this.store.setCredential({ deviceId: id, username: id, hash, rotatedAt: this.now().toISOString() });
-    this.verified.forget(id);
-    this.emit('device.credentials_rotated', id);
-    return { username: id, password };
+  rotateCredentials(id: string, uow?: UnitOfWork): Promise<Credentials> {
+    return this.within(uow, async (u) => {
+      this.getDevice(id);
+      const password = generateSecret();
+      const hash = hashGeneratedSecret(password);
+      u.write(() => this.store.setCredential({ deviceId: id, username: id, hash, rotatedAt: this.now().toISOString() }));
+      u.afterCommit(() => {
+        this.verified.forget(id);
+        this.emit('device.credentials_rotated', id);
+      });
+      return { username: id, password };
+    });
   }
 
   /** A GB/T 26875.3 address identifies one device (unique index; checked here for a clear error). */
@@ -238,16 +310,20 @@ export class DeviceRegistry {
     return d;
   }
 
-  listDevices(filter: DeviceFilter, cursor: string | undefined, limit: number): Page<Device> {
-    return page(this.store.listDevices(filter, decodeCursor(cursor), limit + 1), limit);
+  async listDevices(filter: DeviceFilter, cursor: string | undefined, limit: number): Promise<Page<Device>> {
+    return page(await this.store.listDevices(filter, decodeCursor(cursor), limit + 1), limit);
   }
 
   /** Every device whose id is after `afterId`, in id order (for filters the store cannot apply). */
-  scanDevices(filter: DeviceFilter, afterId: string | undefined, limit: number): Device[] {
+  async scanDevices(filter: DeviceFilter, afterId: string | undefined, limit: number): Promise<Device[]> {
     return this.store.listDevices(filter, afterId, limit);
   }
 
-  updateDevice(id: string, patch: DevicePatch): Device {
+  updateDevice(id: string, patch: DevicePatch, uow?: UnitOfWork): Promise<Device> {
+    return this.within(uow, async (u) => this.updateDeviceIn(u, id, patch));
+  }
+
+  private updateDeviceIn(u: UnitOfWork, id: string, patch: DevicePatch): Device {
     const current = this.getDevice(id);
     if (patch.buildingId !== undefined) this.getBuilding(patch.buildingId);
     this.checkAddressFree(patch.address, id);
@@ -258,10 +334,14 @@ export class DeviceRegistry {
     const next: Device = { ...current, ...patch, id, kind: current.kind, updatedAt: this.now().toISOString() };
     if (next.allowedPeers === null) delete next.allowedPeers; // null resets: shown like a device that never had one
     if (next.gb26875Source === null) delete next.gb26875Source;
-    this.store.updateDevice(id, next);
-    this.devices_.set(id, next);
-    this.bindings = undefined;
+    u.write(() => this.store.updateDevice(id, next));
+    u.afterCommit(() => this.cacheDevice(next));
     return next;
+  }
+
+  private cacheDevice(d: Device): void {
+    this.devices_.set(d.id, d);
+    this.bindings = undefined;
   }
 
   // ── commissioning (issue #17 item 6) ────────────────────────────────────────
@@ -278,15 +358,19 @@ export class DeviceRegistry {
    * Put a device in service now, by `by` (a username). Idempotent: a device already in service (by
    * a person, at registration or by the bound) keeps its time, and `changed` is false.
    */
-  putInService(id: string, by: string): { device: Device; changed: boolean } {
-    const current = this.getDevice(id);
-    if (this.commissioning(current).inService) return { device: current, changed: false };
-    const next: Device = { ...current, inServiceAt: this.now().toISOString() };
-    this.store.updateDevice(id, next);
-    this.devices_.set(id, next);
-    this.bindings = undefined;
-    for (const l of this.inServiceListeners) l(next, by);
-    return { device: next, changed: true };
+  putInService(id: string, by: string, uow?: UnitOfWork): Promise<{ device: Device; changed: boolean }> {
+    return this.within(uow, async (u) => {
+      const current = this.getDevice(id);
+      if (this.commissioning(current).inService) return { device: current, changed: false };
+      const next: Device = { ...current, inServiceAt: this.now().toISOString() };
+      u.write(() => this.store.updateDevice(id, next));
+      // in the same transaction: its commissioning alerts are filed with it (onInService)
+      u.write(() => {
+        for (const l of this.inServiceListeners) l(next, by);
+      });
+      u.afterCommit(() => this.cacheDevice(next));
+      return { device: next, changed: true };
+    });
   }
 
   /**
@@ -294,30 +378,43 @@ export class DeviceRegistry {
    * registration + bound, so that a larger bound configured later does not take it out of
    * service again. Returns the devices that went in service this way.
    */
-  settleCommissioning(): Device[] {
+  async settleCommissioning(): Promise<Device[]> {
     const now = this.now().getTime();
-    const settled: Device[] = [];
+    const due: Device[] = [];
     for (const d of this.devices_.values()) {
       if (d.inServiceAt !== null) continue;
       const bound = commissioningBoundAt(d, this.commissioningMaxH);
-      if (!(now >= bound)) continue;
-      const next: Device = { ...d, inServiceAt: new Date(bound).toISOString() };
-      this.store.updateDevice(d.id, next);
-      this.devices_.set(d.id, next);
-      settled.push(next);
+      if (now >= bound) due.push({ ...d, inServiceAt: new Date(bound).toISOString() });
     }
-    if (settled.length > 0) this.bindings = undefined;
-    for (const d of settled) for (const l of this.inServiceListeners) l(d, 'system');
-    return settled;
+    if (due.length === 0) return [];
+    return this.runUnitOfWork(async (u) => {
+      for (const next of due) u.write(() => this.store.updateDevice(next.id, next));
+      u.write(() => {
+        for (const d of due) for (const l of this.inServiceListeners) l(d, 'system');
+      });
+      u.afterCommit(() => {
+        for (const next of due) this.cacheDevice(next);
+      });
+      return due;
+    });
   }
 
-  deleteDevice(id: string): void {
-    this.getDevice(id);
-    this.store.deleteDevice(id);
-    this.devices_.delete(id);
-    this.bindings = undefined;
-    this.verified.forget(id);
-    this.emit('device.removed', id);
+  deleteDevice(id: string, uow?: UnitOfWork): Promise<void> {
+    return this.within(uow, async (u) => {
+      this.getDevice(id);
+      u.write(() => this.store.deleteDevice(id));
+      u.afterCommit(() => {
+        this.devices_.delete(id);
+        this.bindings = undefined;
+        this.verified.forget(id);
+        this.emit('device.removed', id);
+      });
+    });
+  }
+
+  /** every registered building, from memory */
+  buildingsInMemory(): IterableIterator<Building> {
+    return this.buildings.values();
   }
 
   /** every registered device, from memory */
@@ -330,12 +427,7 @@ export class DeviceRegistry {
   context(deviceId: string): DeviceContext | undefined {
     const device = this.devices_.get(deviceId);
     if (!device) return undefined;
-    let building = this.buildings.get(device.buildingId);
-    if (!building) {
-      building = this.store.getBuilding(device.buildingId);
-      if (building) this.buildings.set(building.id, building);
-    }
-    return { device, building };
+    return { device, building: this.buildings.get(device.buildingId) };
   }
 
   /** Constant-time check of a device's secret (see checkDevice). */
@@ -350,14 +442,14 @@ export class DeviceRegistry {
    * hash with the fast form, persisted, so it is slow once per device.
    */
   async checkDevice(username: string, secret: string, gate?: SlowCheckGate): Promise<DeviceCheck> {
-    const cred = this.devices_.has(username) ? this.store.getCredential(username) : undefined;
+    const cred = this.devices_.has(username) ? await this.store.getCredential(username) : undefined;
     if (!cred) {
       verifyGeneratedSecret(secret, UNKNOWN_DEVICE_HASH);
       return 'bad';
     }
     if (isFastHash(cred.hash)) return verifyGeneratedSecret(secret, cred.hash) ? 'ok' : 'bad';
     if (this.verified.has(username, secret, cred.hash)) {
-      this.upgradeCredential(username, secret, cred.hash);
+      void this.upgradeCredential(username, secret, cred.hash);
       return 'ok';
     }
     const done = gate ? gate() : () => undefined;
@@ -369,19 +461,19 @@ export class DeviceRegistry {
       done(ok);
     }
     // rotated or deleted while scrypt ran: the old secret no longer counts
-    if (this.store.getCredential(username)?.hash !== cred.hash) return 'bad';
+    if ((await this.store.getCredential(username))?.hash !== cred.hash) return 'bad';
     if (!ok) return 'bad';
     this.verified.remember(username, secret, cred.hash);
-    this.upgradeCredential(username, secret, cred.hash);
+    void this.upgradeCredential(username, secret, cred.hash);
     return 'ok';
   }
 
   /** Replace a verified legacy hash with the fast form; a failed write is retried next time. */
-  private upgradeCredential(username: string, secret: string, legacyHash: string): void {
+  private async upgradeCredential(username: string, secret: string, legacyHash: string): Promise<void> {
     try {
-      const cred = this.store.getCredential(username);
+      const cred = await this.store.getCredential(username);
       if (cred?.hash !== legacyHash) return;
-      this.store.setCredential({ ...cred, hash: hashGeneratedSecret(secret) });
+      await this.store.setCredential({ ...cred, hash: hashGeneratedSecret(secret) });
       this.verified.forget(username);
     } catch {
       // the database is busy: the in-memory memo keeps the device fast until the next try

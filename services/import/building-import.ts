@@ -17,6 +17,7 @@ import type { Building, BuildingPatch } from '../devices/model.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import { parseCsv } from '../shared/csv.js';
 import { BadRequestError } from '../shared/errors.js';
+import type { UnitOfWork } from '../shared/unit-of-work.js';
 import { mapSurveyRecords, type RowError, type SurveyBuilding } from './survey-csv.js';
 
 export interface FailedRow {
@@ -48,7 +49,7 @@ export class BuildingImporter {
   ) {}
 
   /** `by`: who imports (an admin), recorded for the rows that change a building's thresholds. */
-  importCsv(csv: string, by?: Principal): ImportResult {
+  async importCsv(csv: string, by?: Principal): Promise<ImportResult> {
     const parsed = parseCsv(csv);
     const records = parsed.error ? parsed.records.slice(0, -1) : parsed.records;
     const broken = parsed.error ? parsed.records[parsed.records.length - 1] : undefined;
@@ -63,7 +64,7 @@ export class BuildingImporter {
       throw new BadRequestError('csv_too_many_rows', `一次最多导入 ${MAX_IMPORT_ROWS} 行 / at most ${MAX_IMPORT_ROWS} rows per request; split the file`);
     }
 
-    const existing = this.existingByNameAndStreet(new Set(mapped.rows.flatMap((r) => (r.ok ? [r.building.street] : []))));
+    const existing = await this.existingByNameAndStreet(new Set(mapped.rows.flatMap((r) => (r.ok ? [r.building.street] : []))));
     const result: ImportResult = { created: 0, updated: 0, failed: [], imported: [], headerRow: mapped.headerRow, ignoredColumns: mapped.ignoredColumns };
     for (const r of mapped.rows) {
       if (!r.ok) {
@@ -73,7 +74,7 @@ export class BuildingImporter {
       try {
         const k = key(r.building.street, r.building.name);
         const current = existing.get(k);
-        const saved = current ? this.update(current, patchFor(r.building), r.row, by) : this.registry.createBuilding(inputFor(r.building));
+        const saved = current ? await this.update(current, patchFor(r.building), r.row, by) : await this.registry.createBuilding(inputFor(r.building));
         existing.set(k, saved);
         result[current ? 'updated' : 'created'] += 1;
         result.imported.push({ row: r.row, buildingId: saved.id, name: saved.name, action: current ? 'updated' : 'created' });
@@ -96,19 +97,19 @@ export class BuildingImporter {
     return result;
   }
 
-  private update(current: Building, patch: BuildingPatch, row: number, by: Principal | undefined): Building {
-    const apply = () => this.registry.updateBuilding(current.id, patch);
+  private update(current: Building, patch: BuildingPatch, row: number, by: Principal | undefined): Promise<Building> {
+    const apply = (uow?: UnitOfWork) => this.registry.updateBuilding(current.id, patch, uow);
     if (!this.changes || !by) return apply();
     const reason = `市场调查导入第 ${row} 行 / survey import, row ${row}`;
     return this.changes.buildingChange(by, { current, next: { ...current, ...patch }, reason }, apply);
   }
 
-  private existingByNameAndStreet(streets: ReadonlySet<string>): Map<string, Building> {
+  private async existingByNameAndStreet(streets: ReadonlySet<string>): Promise<Map<string, Building>> {
     const map = new Map<string, Building>();
     for (const street of streets) {
       let cursor: string | undefined;
       do {
-        const page = this.registry.listBuildings({ street }, cursor, 1000);
+        const page = await this.registry.listBuildings({ street }, cursor, 1000);
         for (const b of page.items) if (!map.has(key(b.street, b.name))) map.set(key(b.street, b.name), b);
         cursor = page.nextCursor ?? undefined;
       } while (cursor);

@@ -149,12 +149,7 @@ export class SafetyCodeService {
 
   private rebuild(now: number): void {
     const map = new Map<string, string>();
-    let cursor: string | undefined;
-    do {
-      const page = this.deps.registry.listBuildings({}, cursor, 1000);
-      for (const b of page.items) map.set(safetyCodePublicId(this.deps.secret, b.id), b.id);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+    for (const b of this.deps.registry.buildingsInMemory()) map.set(safetyCodePublicId(this.deps.secret, b.id), b.id);
     this.byPublicId = map;
     this.lastRebuild = now;
   }

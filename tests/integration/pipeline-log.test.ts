@@ -17,6 +17,7 @@ import { OutageReporter } from '../../services/shared/outage.js';
 import { openDatabase } from '../../services/storage/sqlite/database.js';
 import { SqliteDeviceStatusStore } from '../../services/storage/sqlite/sqlite-device-status-store.js';
 import { SqliteRegistryStore } from '../../services/storage/sqlite/sqlite-registry-store.js';
+import { sqliteUnitOfWork } from '../../services/storage/sqlite/sqlite-unit-of-work.js';
 import type { Reading } from '../../services/telemetry/telemetry.js';
 import { InMemoryReadingLog } from '../support/in-memory-log.js';
 
@@ -24,8 +25,8 @@ const silent = createLogger('silent');
 
 async function setup() {
   const db = openDatabase(':memory:');
-  const registry = new DeviceRegistry(new SqliteRegistryStore(db));
-  const b = registry.createBuilding({
+  const registry = await DeviceRegistry.open({ store: new SqliteRegistryStore(db), runUnitOfWork: sqliteUnitOfWork(db) });
+  const b = await registry.createBuilding({
     name: '测试大厦', street: '解放碑', address: '民族路 1 号', type: 'public', heightM: 120, floors: 30, areaM2: 50_000,
     category: 1, use: 'complex', contactName: null, contactPhone: null,
   });

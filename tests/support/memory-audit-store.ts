@@ -2,11 +2,12 @@
  * An in-memory AuditStore (services/audit/model.ts) for unit tests: the change-control tests read
  * `rows` directly. It passes the same contract as the SQLite store
  * (tests/support/audit-store-contract.ts): filters, newest first, paging by id, copies in and out,
- * and `atomically` undoing the inserts of a failed run.
+ * and memoryUnitOfWork (below) undoing the inserts of a failed unit.
  */
-import type { AuditEntry, AuditFilter, AuditStore } from '../../services/audit/model.js';
+import type { AuditEntry, AuditFilter, SyncAuditStore } from '../../services/audit/model.js';
+import { isThenable, runQueuedUnitOfWork, type RunUnitOfWork } from '../../services/shared/unit-of-work.js';
 
-export class MemoryAuditStore implements AuditStore {
+export class MemoryAuditStore implements SyncAuditStore {
   /** every entry, oldest first (what a test inspects) */
   rows: AuditEntry[] = [];
   private nextId = 1;
@@ -33,13 +34,25 @@ export class MemoryAuditStore implements AuditStore {
       .map((r) => structuredClone(r));
   }
 
-  atomically<T>(fn: () => T): T {
-    const n = this.rows.length;
-    try {
-      return fn();
-    } catch (err) {
-      this.rows.length = n;
-      throw err;
-    }
-  }
+}
+
+/**
+ * The unit of work over in-memory stores (services/shared/unit-of-work.ts), for unit tests: the
+ * queued writes run in order; when one throws, what the earlier ones added to `audit` is taken
+ * back, as a rolled-back transaction would (other in-memory state is the test's to check).
+ */
+export function memoryUnitOfWork(audit: MemoryAuditStore): RunUnitOfWork {
+  return (work) =>
+    runQueuedUnitOfWork(work, (writes) => {
+      const n = audit.rows.length;
+      try {
+        for (const write of writes) {
+          const out = write();
+          if (isThenable(out)) throw new Error('memoryUnitOfWork: a write returned a promise; in-memory stores answer at once');
+        }
+      } catch (err) {
+        audit.rows.length = n;
+        throw err;
+      }
+    });
 }

@@ -212,8 +212,8 @@ export async function alertRoutes(app: Api, { alerts, registry, changeControl, a
         if (!mayManage(p, t)) throw new ForbiddenError(NOT_YOURS);
         const spec = { kind, id: req.params.id, building: t.building, until: req.body.until, reason: req.body.reason };
         return windowNamed(
-          changeControl.setMaintenance(p, spec, windowOf(kind, req.params.id), () =>
-            alerts.setMaintenance(kind, req.params.id, req.body.until, req.body.reason, p.username),
+          await changeControl.setMaintenance(p, spec, windowOf(kind, req.params.id), async (uow) =>
+            alerts.setMaintenance(kind, req.params.id, req.body.until, req.body.reason, p.username, uow),
           ),
         )!;
       },
@@ -228,7 +228,9 @@ export async function alertRoutes(app: Api, { alerts, registry, changeControl, a
       const t = target(kind, req.params.id);
       if (!canReadBuilding(p, t.building)) throw new NotFoundError(kind, req.params.id);
       if (!mayManage(p, t)) throw new ForbiddenError(NOT_YOURS);
-      changeControl.endMaintenance(p, { kind, id: req.params.id, building: t.building }, windowOf(kind, req.params.id), () => alerts.endMaintenance(kind, req.params.id));
+      await changeControl.endMaintenance(p, { kind, id: req.params.id, building: t.building }, windowOf(kind, req.params.id), async (uow) =>
+        alerts.endMaintenance(kind, req.params.id, uow),
+      );
       return reply.code(204).send(null);
     });
   }

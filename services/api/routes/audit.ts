@@ -30,7 +30,7 @@ export async function auditRoutes(app: Api, { changeControl, auth }: AuditRouteO
     async (req) => {
       const scope = buildingFilterFor(principalOf(req));
       const { buildingId, deviceId, action, limit, cursor } = req.query;
-      const rows = changeControl.audit.list({
+      const rows = await changeControl.audit.list({
         limit: limit + 1,
         ...(buildingId !== undefined ? { buildingId } : {}),
         ...(deviceId !== undefined ? { deviceId } : {}),

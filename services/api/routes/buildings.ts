@@ -23,7 +23,7 @@ export async function buildingRoutes(app: Api, { registry, changeControl }: Buil
   const tags = ['buildings'];
 
   app.post('/buildings', { config: { roles: ['admin'] }, schema: { tags, body: BuildingBody, response: { 201: Building } } }, async (req, reply) =>
-    reply.code(201).send(view(registry.createBuilding(req.body))),
+    reply.code(201).send(view(await registry.createBuilding(req.body))),
   );
 
   app.get('/buildings', { config: { roles: ROLES }, schema: { tags, querystring: BuildingListQuery, response: { 200: Page(Building) } } }, async (req) => {
@@ -71,12 +71,12 @@ export async function buildingRoutes(app: Api, { registry, changeControl }: Buil
         throw new ForbiddenError('only an admin moves a building to another street');
       }
       const next = { ...b, ...patch } as BuildingModel;
-      return view(changeControl.buildingChange(p, { current: b, next, reason }, () => registry.updateBuilding(req.params.id, patch)));
+      return view(await changeControl.buildingChange(p, { current: b, next, reason }, (uow) => registry.updateBuilding(req.params.id, patch, uow)));
     },
   );
 
   app.delete('/buildings/:id', { config: { roles: ['admin'] }, schema: { tags, params: IdParams, response: { 204: z.null() } } }, async (req, reply) => {
-    registry.deleteBuilding(req.params.id);
+    await registry.deleteBuilding(req.params.id);
     return reply.code(204).send(null);
   });
 }

@@ -26,7 +26,7 @@ export interface CoverageRouteOptions {
 export async function coverageRoutes(app: Api, deps: CoverageRouteOptions): Promise<void> {
   const tags = ['coverage'];
 
-  const report = (p: Principal, streetParam: string | undefined) => {
+  const report = async (p: Principal, streetParam: string | undefined) => {
     let street: string | undefined;
     if (streetParam !== undefined && streetParam !== '') {
       street = normaliseStreet(streetParam);
@@ -42,7 +42,7 @@ export async function coverageRoutes(app: Api, deps: CoverageRouteOptions): Prom
     const items: CoverageItem[] = [];
     let cursor: string | undefined;
     do {
-      const page = deps.registry.listBuildings({ ...(street ? { street } : {}), ...(scope === 'all' ? {} : { scope }) }, cursor, 1000);
+      const page = await deps.registry.listBuildings({ ...(street ? { street } : {}), ...(scope === 'all' ? {} : { scope }) }, cursor, 1000);
       for (const b of page.items as Building[]) {
         const item = coverageOf(b, devicesByBuilding.get(b.id) ?? []);
         if (item) items.push(item);
@@ -82,7 +82,7 @@ export async function coverageRoutes(app: Api, deps: CoverageRouteOptions): Prom
     '/coverage.csv',
     { config: { roles: ROLES }, schema: { tags, description: 'The coverage report as CSV (UTF-8 with BOM, for Excel).', querystring: CoverageQuery } },
     async (req, reply) => {
-      const { items } = report(principalOf(req), req.query.street);
+      const { items } = await report(principalOf(req), req.query.street);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="coverage.csv"; filename*=UTF-8''${encodeURIComponent('消防监测覆盖.csv')}`)

@@ -121,7 +121,7 @@ export async function deviceRoutes(app: Api, deps: DeviceRouteOptions): Promise<
     const scope = buildingFilterFor(principal);
     const filter = { ...rest, ...(scope === 'all' ? {} : { scope }) };
     if (online === undefined) {
-      const page = registry.listDevices(filter, cursor, limit);
+      const page = await registry.listDevices(filter, cursor, limit);
       return { items: page.items.map((d) => view(d, true)), nextCursor: page.nextCursor };
     }
     // online lives in memory: scan in id order and filter until the page is full
@@ -130,7 +130,7 @@ export async function deviceRoutes(app: Api, deps: DeviceRouteOptions): Promise<
     let after = cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
     let more = true;
     while (items.length <= limit && more) {
-      const batch = registry.scanDevices(filter, after, 500);
+      const batch = await registry.scanDevices(filter, after, 500);
       more = batch.length === 500;
       for (const d of batch) if (status.isOnline(d.id) === want) items.push(d);
       after = batch[batch.length - 1]?.id;
@@ -196,8 +196,8 @@ export async function deviceRoutes(app: Api, deps: DeviceRouteOptions): Promise<
         if (!checked.ok) throw new BadRequestError('invalid_rule_override', checked.detail, { issues: checked.issues });
       }
       const next = { ...current, ...patch, id: current.id, kind: current.kind } as DeviceModel;
-      const updated = changeControl.deviceChange(p, { current, building, next, nextBuilding, fields: Object.keys(patch), reason }, () =>
-        registry.updateDevice(req.params.id, patch),
+      const updated = await changeControl.deviceChange(p, { current, building, next, nextBuilding, fields: Object.keys(patch), reason }, (uow) =>
+        registry.updateDevice(req.params.id, patch, uow),
       );
       return view(updated, true);
     },
@@ -246,7 +246,7 @@ export async function deviceRoutes(app: Api, deps: DeviceRouteOptions): Promise<
     async (req, reply) => {
       const p = principalOf(req);
       const d = writable(p, req.params.id);
-      changeControl.deviceDeleted(p, d, registry.getBuilding(d.buildingId), req.query.reason, () => registry.deleteDevice(req.params.id));
+      await changeControl.deviceDeleted(p, d, registry.getBuilding(d.buildingId), req.query.reason, (uow) => registry.deleteDevice(req.params.id, uow));
       status.forget(req.params.id);
       return reply.code(204).send(null);
     },
@@ -271,7 +271,7 @@ export async function deviceRoutes(app: Api, deps: DeviceRouteOptions): Promise<
       if (!registry.isCommissioning(d)) return view(d, true);
       const building = registry.getBuilding(d.buildingId);
       // the device's commissioning alerts are closed in the same transaction (registry.onInService)
-      const updated = deps.feed.holding(() => changeControl.deviceInService(p, d, building, req.body?.note, () => registry.putInService(d.id, p.username).device));
+      const { device: updated } = await changeControl.deviceInService(p, d, building, req.body?.note, (uow) => registry.putInService(d.id, p.username, uow));
       return view(updated, true);
     },
   );

@@ -1,6 +1,6 @@
 /** The audit history (services/audit/model.ts) over SQLite: indexed columns to filter by, the rest as JSON. */
 import type { Role } from '../../auth/model.js';
-import type { AuditAction, AuditEntry, AuditFilter, AuditStore } from '../../audit/model.js';
+import type { AuditAction, AuditEntry, AuditFilter, SyncAuditStore } from '../../audit/model.js';
 import type { Db } from './database.js';
 
 interface Row {
@@ -33,7 +33,7 @@ const fromRow = (r: Row): AuditEntry => ({
   changes: JSON.parse(r.changes) as AuditEntry['changes'],
 });
 
-export class SqliteAuditStore implements AuditStore {
+export class SqliteAuditStore implements SyncAuditStore {
   private readonly insertStmt;
 
   constructor(private readonly db: Db) {
@@ -80,9 +80,5 @@ export class SqliteAuditStore implements AuditStore {
     }
     const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, f.limit) as Row[]).map(fromRow);
-  }
-
-  atomically<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
   }
 }

@@ -13,7 +13,16 @@
 import { isThenable, runQueuedUnitOfWork, type QueuedWrite, type RunUnitOfWork } from '../../shared/unit-of-work.js';
 import type { Db } from './database.js';
 
-export function sqliteUnitOfWork(db: Db): RunUnitOfWork {
+export interface SqliteUnitOfWorkOptions {
+  /**
+   * Runs around each commit (BEGIN … the writes … COMMIT, all synchronous): the service holds the
+   * live feed's pushes there (LiveFeed.holding), so an event a write published reaches the
+   * consoles only once its transaction committed.
+   */
+  around?: (commit: () => void) => void;
+}
+
+export function sqliteUnitOfWork(db: Db, opts: SqliteUnitOfWorkOptions = {}): RunUnitOfWork {
   const commit = db.transaction((writes: readonly QueuedWrite[]) => {
     writes.forEach((write, i) => {
       const out = write();
@@ -27,5 +36,6 @@ export function sqliteUnitOfWork(db: Db): RunUnitOfWork {
       }
     });
   });
-  return (work) => runQueuedUnitOfWork(work, (writes) => commit(writes));
+  const around = opts.around;
+  return (work) => runQueuedUnitOfWork(work, (writes) => (around ? around(() => commit(writes)) : commit(writes)));
 }
