@@ -4,7 +4,7 @@
  * digest only) and shown once, but only once the service is up, so a start that fails (a port in
  * use) does not burn the one chance to see it.
  */
-import type { SqliteSettingsStore } from '../services/storage/sqlite/sqlite-settings-store.js';
+import type { SyncSettingsStore } from '../services/shared/settings.js';
 import { generateSecret, sha256 } from '../services/devices/credentials.js';
 
 const ADMIN_TOKEN_KEY = 'admin_token_sha256';
@@ -16,7 +16,7 @@ export interface AdminToken {
   announce(show: (text: string) => void): void;
 }
 
-export function adminToken(configured: string | undefined, settings: SqliteSettingsStore): AdminToken {
+export function adminToken(configured: string | undefined, settings: SyncSettingsStore): AdminToken {
   if (configured) return { digest: sha256(configured), announce: () => undefined };
   const stored = settings.get(ADMIN_TOKEN_KEY);
   if (stored) return { digest: stored, announce: () => undefined };

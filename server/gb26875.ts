@@ -11,9 +11,9 @@ import type { DeviceRegistry } from '../services/devices/registry.js';
 import type { Metrics } from '../services/metrics/metrics.js';
 import type { Pipeline } from '../services/pipeline/pipeline.js';
 import type { Clock } from '../services/shared/clock.js';
+import type { SyncSettingsStore } from '../services/shared/settings.js';
 import type { Db } from '../services/storage/sqlite/database.js';
 import { SqliteGb26875TestStore } from '../services/storage/sqlite/sqlite-gb26875-store.js';
-import type { SqliteSettingsStore } from '../services/storage/sqlite/sqlite-settings-store.js';
 import type { Lifecycle } from './lifecycle.js';
 
 const GB26875_COMPONENTS_KEY = 'gb26875_components';
@@ -24,7 +24,7 @@ export interface GatewayDeps {
   registry: DeviceRegistry;
   status: DeviceStatusTracker;
   pipeline: Pipeline;
-  settings: SqliteSettingsStore;
+  settings: SyncSettingsStore;
   db: Db;
   metrics: Metrics;
   clock: Clock;

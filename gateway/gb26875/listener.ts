@@ -39,7 +39,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { Gb26875Point, Gb26875TestAlarm, Gb26875TestStore, Gb26875View } from '../../services/devices/gb26875-points.js';
+import type { Gb26875Point, Gb26875TestAlarm, Gb26875View, SyncGb26875TestStore } from '../../services/devices/gb26875-points.js';
 import type { Device } from '../../services/devices/model.js';
 import type { Metrics } from '../../services/metrics/metrics.js';
 import type { IngestResult, RawMessage } from '../../services/pipeline/types.js';
@@ -84,7 +84,7 @@ export interface Gb26875ListenerDeps {
    */
   componentState?: { load(): ComponentStates; save(states: GatewayState): void };
   /** where test-mode alarms are recorded (uitd-state.ts); without it they are only shown in the state */
-  testAlarms?: Gb26875TestStore;
+  testAlarms?: SyncGb26875TestStore;
   /**
    * The registered device an analog component of this UITD is bound to (a water_pressure device's
    * gb26875Source): its pressure values become that device's readings, so its rules apply.

@@ -3,6 +3,7 @@
  * shows and the store of test-mode alarms. Types only; the gateway (gateway/gb26875/uitd-state.ts)
  * fills them, server/main.ts wires it to the API.
  */
+import type { Awaitable, Settled } from '../shared/awaitable.js';
 
 /** A point: a system (type 1), a component (type 2) or the UITD itself (type 21). */
 export interface Gb26875PointRef {
@@ -65,14 +66,26 @@ export interface Gb26875TestRecord {
   endedAt: number | null;
 }
 
+/**
+ * Where test-mode alarms are recorded (docs/adr/0008: awaitable, SQLite answers at once, PostgreSQL
+ * with a promise): ../storage/sqlite/sqlite-gb26875-store.ts, ../storage/postgres/pg-gb26875-store.ts.
+ * At most one open record per (device, point). The contract suite that every implementation passes
+ * is tests/support/gb26875-test-store-contract.ts.
+ */
 export interface Gb26875TestStore {
-  /** open the point's record, or add bits to the one still open */
-  begin(r: { deviceId: string; point: string; name: string; description: string | null; fireAlarm: boolean; supervisory: boolean; at: number }): void;
+  /**
+   * open the point's record, or add bits to the one still open (its name, description and start
+   * stay those of the begin that opened it)
+   */
+  begin(r: { deviceId: string; point: string; name: string; description: string | null; fireAlarm: boolean; supervisory: boolean; at: number }): Awaitable<void>;
   /** close the point's open record, if any */
-  end(deviceId: string, point: string, at: number): void;
-  /** newest first */
-  list(deviceId: string, limit: number): Gb26875TestRecord[];
+  end(deviceId: string, point: string, at: number): Awaitable<void>;
+  /** one device's records, newest started first, at most `limit` */
+  list(deviceId: string, limit: number): Awaitable<Gb26875TestRecord[]>;
 }
+
+/** Gb26875TestStore answering at once (SQLite): what the gateway's listener takes while it calls the store synchronously (ADR 0008). */
+export type SyncGb26875TestStore = Settled<Gb26875TestStore>;
 
 /** A test record with its point spelled out. */
 export type Gb26875TestAlarm = Gb26875PointRef & Pick<Gb26875TestRecord, 'id' | 'fireAlarm' | 'supervisory' | 'startedAt' | 'endedAt'>;

@@ -15,7 +15,7 @@ import { connect, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gb26875Listener, type GatewayState } from '../../gateway/gb26875/listener.js';
-import type { Gb26875TestRecord, Gb26875TestStore } from '../../services/devices/gb26875-points.js';
+import type { Gb26875TestRecord, SyncGb26875TestStore } from '../../services/devices/gb26875-points.js';
 import type { Device } from '../../services/devices/model.js';
 import { Metrics } from '../../services/metrics/metrics.js';
 import { ManualClock } from '../../services/shared/clock.js';
@@ -354,7 +354,7 @@ describe('the listener alone: a state that cannot be saved', () => {
   it('is denied and rolled back, so the resent frame opens the test record once and is saved', async () => {
     const uitd: Device = { id: 'u-1', buildingId: 'b', kind: 'uitd', point: null, location: null, reportIntervalS: 30, vendor: null, model: null, rules: null, address: 0x201, createdAt: '', updatedAt: '' };
     const records: Gb26875TestRecord[] = [];
-    const store: Gb26875TestStore = {
+    const store: SyncGb26875TestStore = {
       begin: (r) => {
         const open = records.find((x) => x.point === r.point && x.endedAt === null);
         if (open) open.fireAlarm ||= r.fireAlarm;

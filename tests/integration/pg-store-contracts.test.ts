@@ -16,8 +16,58 @@ import { PgDeviceStatusStore } from '../../services/storage/postgres/pg-state-st
 import { onPostgres } from '../support/pg-harness.js';
 import { freshDatabase, type FreshDatabase } from '../support/postgres.js';
 import { registryStoreContract } from '../support/registry-store-contract.js';
+import { auditStoreContract } from '../support/audit-store-contract.js';
+import { AuditLog } from '../../services/audit/audit-log.js';
+import { ManualClock } from '../../services/shared/clock.js';
+import { DeviceRegistry } from '../../services/devices/registry.js';
+import { PgAuditStore } from '../../services/storage/postgres/pg-audit-store.js';
+import { pgUnitOfWork } from '../../services/storage/postgres/pg-unit-of-work.js';
 
 registryStoreContract('postgres', () => onPostgres((db) => new PgRegistryStore(db)));
+auditStoreContract('postgres', () => onPostgres((db) => new PgAuditStore(db)));
+
+/**
+ * A change and its audit entry as the service makes them (AuditLog.record with the registry's
+ * mutation in the same unit of work), on PostgreSQL: both are committed, or neither.
+ */
+describe('PostgreSQL: a change and its audit entry commit together', () => {
+  let handle: Awaited<ReturnType<typeof onPostgres<PgRegistryStore>>>;
+  beforeEach(async () => {
+    handle = await onPostgres((db) => new PgRegistryStore(db));
+  });
+  afterEach(async () => {
+    await handle.cleanup();
+  });
+
+  const entry = { by: 'li.duty', role: 'duty' as const, action: 'building.thresholds_changed' as const, buildingId: 'b-1', deviceId: null, street: '解放碑', reason: '复核', before: { floors: 30 }, after: { floors: 20 }, changes: [] };
+
+  it('committed: the building changed and the entry is there; refused by the database: neither', async () => {
+    const db = handle.db();
+    const clock = new ManualClock(Date.UTC(2026, 11, 3, 8));
+    const registry = await DeviceRegistry.open({ store: handle.store, runUnitOfWork: pgUnitOfWork(db) });
+    const audits = new PgAuditStore(db);
+    const audit = new AuditLog(audits, clock, pgUnitOfWork(db));
+    await registry.createBuilding({ id: 'b-1', name: '测试大厦', street: '解放碑', address: '民族路 1 号', type: 'public', heightM: 120, floors: 30, areaM2: null, category: 1, use: 'complex', contactName: null, contactPhone: null });
+
+    const next = await audit.record(entry, (uow) => registry.updateBuilding('b-1', { floors: 20 }, uow));
+    expect(next.floors).toBe(20);
+    expect((await handle.store.getBuilding('b-1'))?.floors).toBe(20);
+    expect(await audits.list({ limit: 10 })).toEqual([expect.objectContaining({ action: 'building.thresholds_changed', reason: '复核', at: new Date(clock.now()).toISOString() })]);
+
+    // a write the database refuses (the building vanished under the change: deleted by another
+    // node between the check and the commit) takes the audit entry back with it
+    await expect(
+      audit.record(entry, async (uow) => {
+        const changed = await registry.updateBuilding('b-1', { floors: 10 }, uow);
+        uow.write(() => db.query('INSERT INTO buildings (id) VALUES (NULL)'));
+        return changed;
+      }),
+    ).rejects.toThrow();
+    expect((await handle.store.getBuilding('b-1'))?.floors).toBe(20);
+    expect(registry.getBuilding('b-1').floors).toBe(20);
+    expect(await audits.list({ limit: 10 })).toHaveLength(1);
+  });
+});
 
 /**
  * PostgreSQL only: what the contract leaves open (it asks only that a write is refused). A violated

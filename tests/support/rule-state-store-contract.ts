@@ -1,7 +1,9 @@
 /**
  * The one contract every RuleStateStore passes (services/rules/rule-state-store.ts): the in-memory
- * fake the rule tests use and the SQLite store the service runs on, so that what the engine is
- * tested against is what it runs against. Each case gets a fresh, empty store.
+ * fake the rule tests use, the SQLite store the service runs on and its PostgreSQL twin, so that
+ * what the engine is tested against is what it runs against. Each case gets a fresh, empty store.
+ * The interface itself answers at once on every engine (the durable stores keep an in-memory cache);
+ * what differs is saving and reopening, which `reopen` and `cleanup` do and the suite awaits.
  *
  * What it pins down:
  *   - condition states are kept per (device, rule), memory per device; unknown ones are undefined
@@ -14,7 +16,8 @@
  *     it gets back); a store that guards its values (the in-memory one) refuses a write to any of
  *     them, nested parts included, with a TypeError and keeps what it held
  *   - a value got back and set again is kept
- *   - a durable store (one that can be reopened) gives back after a reopen what was set before it
+ *   - a durable store (one that can be reopened) gives back after a reopen what was set before it,
+ *     also what was changed, closed (set normal) or set again unchanged after an earlier reopen
  */
 import { describe, expect, it } from 'vitest';
 import { contractHarness } from './contract-harness.js';
@@ -291,6 +294,33 @@ export function ruleStateStoreContract(name: string, make: () => Promise<Contrac
       expect(again.getMemory('d-1')).toEqual(memory());
       expect(again.getMemory('d-2')).toEqual({ faultFlag: true });
       expect(again.get('d-1', 'pressure_low')).toEqual(active());
+    });
+
+    it('when durable, keeps across reopens what changed after the last one: replaced, closed, set again unchanged', async (ctx) => {
+      if (!handle().reopen) return ctx.skip();
+      const s = store();
+      s.set('d-1', 'pressure_low', pending());
+      s.set('d-1', 'lane_blocked', pending());
+      s.set('d-2', 'device_offline', active());
+      s.setMemory('d-1', memory());
+      s.setMemory('d-2', { faultFlag: true });
+      const second = await handle().reopen!();
+      second.set('d-1', 'pressure_low', active(T0 + 60_000)); // replaced
+      second.set('d-1', 'lane_blocked', NORMAL); // closed: its saved row goes
+      second.set('d-2', 'device_offline', second.get('d-2', 'device_offline')!); // given back unchanged
+      second.setMemory('d-1', { eventCode: 'E7' }); // replaced whole
+      second.setMemory('d-2', second.getMemory('d-2')!);
+      second.set('d-3', 'sensor_fault', clearing()); // a device new since the last reopen
+      const third = await handle().reopen!();
+      expect(open(third)).toEqual([
+        { deviceId: 'd-1', ruleId: 'pressure_low', state: active(T0 + 60_000) },
+        { deviceId: 'd-2', ruleId: 'device_offline', state: active() },
+        { deviceId: 'd-3', ruleId: 'sensor_fault', state: clearing() },
+      ]);
+      expect(third.get('d-1', 'lane_blocked')).toBeUndefined();
+      expect(third.getMemory('d-1')).toEqual({ eventCode: 'E7' });
+      expect(third.getMemory('d-2')).toEqual({ faultFlag: true });
+      expect(third.getMemory('d-3')).toBeUndefined();
     });
   });
 }

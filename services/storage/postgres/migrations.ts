@@ -19,6 +19,9 @@ import { PG_ALERTS_SQL } from './schema-alerts.js';
 import { PG_READINGS_SQL } from './schema-readings.js';
 import { PG_STATE_SQL } from './schema-state.js';
 import { PG_UPLINK_SQL } from './schema-uplink.js';
+import { PG_AUDIT_SQL } from './schema-audit.js';
+import { PG_GB26875_SQL, PG_SETTINGS_SQL } from './schema-misc.js';
+import { PG_RULES_SQL } from './schema-rules.js';
 
 /**
  * 1: the registry (SQLite migrations 1, 2, 4, 6, the allowed-peers, access-level, GB/T 26875.3
@@ -97,4 +100,12 @@ export const PG_MIGRATIONS: readonly string[] = [
   PG_ALERTS_SQL,
   // 6: readings, the log and the store at once (schema-readings.ts)
   PG_READINGS_SQL,
+  // 7: the rules' condition states and per-device memory (schema-rules.ts)
+  PG_RULES_SQL,
+  // 8: key/value settings (schema-misc.ts)
+  PG_SETTINGS_SQL,
+  // 9: the test-mode alarms of GB/T 26875.3 UITD points (schema-misc.ts)
+  PG_GB26875_SQL,
+  // 10: the audit history of changes that weaken or bypass alerting (schema-audit.ts)
+  PG_AUDIT_SQL,
 ];

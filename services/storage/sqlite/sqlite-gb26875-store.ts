@@ -1,8 +1,10 @@
 /**
  * GB/T 26875.3 gateway records (issue #16 item 7): test-mode alarms of a UITD's points in
- * `gb26875_tests` (services/devices/gb26875-points.ts).
+ * `gb26875_tests` (services/devices/gb26875-points.ts), answering at once (SyncGb26875TestStore).
+ * One open record per point is the partial unique index gb26875_tests_open's job. Its PostgreSQL
+ * twin is ../postgres/pg-gb26875-store.ts; both pass tests/support/gb26875-test-store-contract.ts.
  */
-import type { Gb26875TestRecord, Gb26875TestStore } from '../../devices/gb26875-points.js';
+import type { Gb26875TestRecord, Gb26875TestStore, SyncGb26875TestStore } from '../../devices/gb26875-points.js';
 import type { Db } from './database.js';
 
 interface Row {
@@ -29,7 +31,7 @@ const toRecord = (r: Row): Gb26875TestRecord => ({
   endedAt: r.ended_at,
 });
 
-export class SqliteGb26875TestStore implements Gb26875TestStore {
+export class SqliteGb26875TestStore implements SyncGb26875TestStore {
   private readonly beginStmt;
   private readonly endStmt;
   private readonly listStmt;

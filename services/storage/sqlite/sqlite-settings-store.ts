@@ -1,7 +1,12 @@
-/** Key/value settings in SQLite (e.g. the admin token's digest). */
+/**
+ * Key/value settings in SQLite (`settings` in firewatch.db: the admin token's digest, the
+ * safety-code secret, …): the SettingsStore (../../shared/settings.ts) that answers at once. Its
+ * PostgreSQL twin is ../postgres/pg-settings-store.ts; both pass tests/support/settings-store-contract.ts.
+ */
+import type { SyncSettingsStore } from '../../shared/settings.js';
 import type { Db } from './database.js';
 
-export class SqliteSettingsStore {
+export class SqliteSettingsStore implements SyncSettingsStore {
   constructor(private readonly db: Db) {}
 
   get(key: string): string | undefined {
