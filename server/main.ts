@@ -197,7 +197,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   const feed = new LiveFeed(new SqliteEventLogStore(db), clock);
   held.feed = feed;
   const deadlines = new DeadlinePolicy({ ackS: config.alerts.ackS, closeS: config.alerts.closeS }, config.alerts.byUse);
-  const auth = new AuthService({
+  const auth = await AuthService.open({
     store: new SqliteAuthStore(db),
     adminTokenSha256: admin.digest,
     now: () => clock.now(),

@@ -43,7 +43,7 @@ const isRole = (r: unknown) => (ROLES as readonly unknown[]).includes(r);
 
 async function authenticatedPlugin(scope: Api, { auth, guard }: AuthenticatedOptions): Promise<void> {
   // the guard passes `admin: false` where the admin token must not even be compared (a throttled address)
-  const resolve = (token: string, opts: { admin: boolean }) => auth.resolveCredential(token, opts)?.principal;
+  const resolve = async (token: string, opts: { admin: boolean }) => (await auth.resolveCredential(token, opts))?.principal;
 
   scope.addHook('onRoute', (route) => {
     const roles: unknown = route.config?.roles;
@@ -58,7 +58,7 @@ async function authenticatedPlugin(scope: Api, { auth, guard }: AuthenticatedOpt
   scope.addHook('onRequest', async (req) => {
     const token = bearerToken(req.headers.authorization);
     // a wrong token counts against the address; a throttled one is a 429 (TooManyAttemptsError)
-    const principal = token ? guard.authenticate(token, req.ip, resolve) : undefined;
+    const principal = token ? await guard.authenticate(token, req.ip, resolve) : undefined;
     if (!principal) throw new UnauthorizedError();
     req.principal = principal;
     const roles = req.routeOptions.config.roles;

@@ -1,7 +1,9 @@
 /**
  * Users, sessions and API tokens (issue #3). Controller → service → store: routes validate the
  * shape of a request, this service owns the rules (scope per role, hashing, throttling, expiry),
- * and an `SyncAuthStore` keeps digests and hashes only.
+ * and an `AuthStore` (awaited: SQLite or PostgreSQL) keeps digests and hashes only. Who a username
+ * names (its display name, for the console) is kept in memory, loaded at open and kept current by
+ * this service's own changes.
  *
  * Secrets: passwords are scrypt hashes (slow, memory-hard); session and API tokens are 256 random
  * bits stored as SHA-256 digests, which is enough for values nobody can guess (credentials.ts).
@@ -23,7 +25,7 @@ import {
   PASSWORD_MIN_LENGTH,
   USERNAME_PATTERN,
   type ApiToken,
-  type SyncAuthStore,
+  type AuthStore,
   type CreatedApiToken,
   type LoginResult,
   type NewApiToken,
@@ -74,7 +76,7 @@ export class InvalidCredentialsError extends AppError {
 }
 
 export interface AuthServiceOptions {
-  store: SyncAuthStore;
+  store: AuthStore;
   /** SHA-256 hex of ADMIN_TOKEN, as main.ts keeps it in settings. */
   adminTokenSha256: string;
   /** epoch ms; tests inject a fake clock. */
@@ -85,7 +87,9 @@ export interface AuthServiceOptions {
 }
 
 export class AuthService implements LiveAuthenticator {
-  private readonly store: SyncAuthStore;
+  private readonly store: AuthStore;
+  /** lower-cased username → display name, for displayNameOf (the console names who did what) */
+  private readonly names = new Map<string, string>();
   private readonly adminTokenSha256: string;
   private readonly now: () => number;
   private readonly sessionTtlMs: number;
@@ -93,7 +97,14 @@ export class AuthService implements LiveAuthenticator {
   private readonly listeners = new Set<(change: PrincipalChange) => void>();
   private dummyHash?: Promise<string>;
 
-  constructor(opts: AuthServiceOptions) {
+  /** Opens the service on its store: the users' display names are loaded. */
+  static async open(opts: AuthServiceOptions): Promise<AuthService> {
+    const auth = new AuthService(opts);
+    for (const u of await auth.store.listUsers()) auth.names.set(u.username.toLowerCase(), u.displayName);
+    return auth;
+  }
+
+  private constructor(opts: AuthServiceOptions) {
     this.store = opts.store;
     this.adminTokenSha256 = opts.adminTokenSha256;
     this.now = opts.now ?? Date.now;
@@ -124,8 +135,9 @@ export class AuthService implements LiveAuthenticator {
     }
     checkPassword(input.password);
     const passwordHash = await hashSecret(input.password);
-    // synchronous from here: nothing can take the username between the check and the insert
-    if (this.store.findUserByUsername(input.username)) {
+    // the clear error for the common case; a username taken between this check and the insert
+    // (another request, another node) is refused by the store's unique index with the same error
+    if (await this.store.findUserByUsername(input.username)) {
       throw new ConflictError('username_taken', `the username ${input.username} is taken`);
     }
     const user: StoredUser = {
@@ -138,12 +150,13 @@ export class AuthService implements LiveAuthenticator {
       createdAt: this.iso(),
       passwordHash,
     };
-    this.store.insertUser(user);
+    await this.store.insertUser(user);
+    this.names.set(user.username.toLowerCase(), user.displayName);
     return publicUser(user);
   }
 
-  listUsers(): User[] {
-    return this.store.listUsers().map(publicUser);
+  async listUsers(): Promise<User[]> {
+    return (await this.store.listUsers()).map(publicUser);
   }
 
   /**
@@ -153,11 +166,11 @@ export class AuthService implements LiveAuthenticator {
    */
   displayNameOf(username: string): string | null {
     if (username.includes(':') || username === 'system') return null;
-    return this.store.findUserByUsername(username)?.displayName ?? null;
+    return this.names.get(username.toLowerCase()) ?? null;
   }
 
-  getUser(id: string): User {
-    return publicUser(this.storedUser(id));
+  async getUser(id: string): Promise<User> {
+    return publicUser(await this.storedUser(id));
   }
 
   /**
@@ -165,10 +178,10 @@ export class AuthService implements LiveAuthenticator {
    * once, and connections authenticated as the user hear of each (the live feed closes them).
    */
   async updateUser(id: string, patch: UserPatch): Promise<User> {
-    this.storedUser(id);
+    await this.storedUser(id);
     if (patch.password !== undefined) checkPassword(patch.password);
     const passwordHash = patch.password !== undefined ? await hashSecret(patch.password) : undefined;
-    const current = this.storedUser(id); // again: it may have changed while hashing
+    const current = await this.storedUser(id); // again: it may have changed while hashing
     const role = patch.role ?? current.role;
     const next: StoredUser = {
       ...current,
@@ -178,9 +191,10 @@ export class AuthService implements LiveAuthenticator {
       disabled: patch.disabled ?? current.disabled,
       passwordHash: passwordHash ?? current.passwordHash,
     };
-    this.store.updateUser(next);
+    await this.store.updateUser(next);
+    this.names.set(next.username.toLowerCase(), next.displayName);
     const disabled = next.disabled && !current.disabled;
-    if (passwordHash !== undefined || disabled) this.store.deleteSessionsOfUser(id);
+    if (passwordHash !== undefined || disabled) await this.store.deleteSessionsOfUser(id);
     const reason = disabled
       ? 'user_disabled'
       : passwordHash !== undefined
@@ -194,8 +208,10 @@ export class AuthService implements LiveAuthenticator {
     return publicUser(next);
   }
 
-  deleteUser(id: string): void {
-    if (!this.store.deleteUser(id)) throw new NotFoundError('user', id);
+  async deleteUser(id: string): Promise<void> {
+    const user = await this.store.getUser(id);
+    if (!(await this.store.deleteUser(id))) throw new NotFoundError('user', id);
+    if (user) this.names.delete(user.username.toLowerCase());
     this.emit({ kind: 'user', userId: id, reason: 'user_deleted' });
   }
 
@@ -209,24 +225,24 @@ export class AuthService implements LiveAuthenticator {
     // all pass the gate above while the first ones are still hashing; success takes it back.
     this.throttle.begin(username, remoteAddr, started);
 
-    const found = this.store.findUserByUsername(username);
+    const found = await this.store.findUserByUsername(username);
     // Unknown users cost a full scrypt too, so response time does not reveal which names exist.
     const ok = await verifySecret(password, found?.passwordHash ?? (await this.dummy()));
-    const user = found && this.store.getUser(found.id); // re-read: disabled while we were hashing?
+    const user = found && (await this.store.getUser(found.id)); // re-read: disabled while we were hashing?
     if (!ok || !user || user.disabled) throw new InvalidCredentialsError();
 
     this.throttle.succeeded(username, remoteAddr, started);
     const now = this.now();
-    this.store.deleteExpiredSessions(now);
+    await this.store.deleteExpiredSessions(now);
     const token = generateSecret(32);
     const expiresAtMs = now + this.sessionTtlMs;
-    this.store.insertSession({ tokenDigest: sha256(token), userId: user.id, createdAt: this.iso(now), expiresAtMs });
+    await this.store.insertSession({ tokenDigest: sha256(token), userId: user.id, createdAt: this.iso(now), expiresAtMs });
     return { token, expiresAt: new Date(expiresAtMs).toISOString(), user: publicUser(user) };
   }
 
-  logout(token: string): void {
+  async logout(token: string): Promise<void> {
     const tokenDigest = sha256(token);
-    this.store.deleteSession(tokenDigest);
+    await this.store.deleteSession(tokenDigest);
     this.emit({ kind: 'session', tokenDigest, reason: 'logout' });
   }
 
@@ -235,7 +251,7 @@ export class AuthService implements LiveAuthenticator {
    * The secret is in the result and nowhere else. No admin API tokens: ADMIN_TOKEN already is the
    * one admin credential for automation, and a second, long-lived one would outlive its rotation.
    */
-  createApiToken(input: NewApiToken): CreatedApiToken {
+  async createApiToken(input: NewApiToken): Promise<CreatedApiToken> {
     const name = input.name.trim();
     if (name.length < 1 || name.length > 100) throw new BadRequestError('invalid_name', 'a token name is 1–100 characters');
     if ((input.role as Role) === 'admin') throw new BadRequestError('role_not_allowed', 'API tokens cannot have the admin role');
@@ -256,23 +272,23 @@ export class AuthService implements LiveAuthenticator {
       expiresAt,
       tokenDigest: sha256(token),
     };
-    this.store.insertApiToken(stored);
+    await this.store.insertApiToken(stored);
     const { tokenDigest: _digest, ...meta } = stored;
     return { ...meta, token };
   }
 
-  listApiTokens(): ApiToken[] {
+  async listApiTokens(): Promise<ApiToken[]> {
     return this.store.listApiTokens();
   }
 
-  revokeApiToken(id: string): void {
-    if (!this.store.deleteApiToken(id)) throw new NotFoundError('API token', id);
+  async revokeApiToken(id: string): Promise<void> {
+    if (!(await this.store.deleteApiToken(id))) throw new NotFoundError('API token', id);
     this.emit({ kind: 'api_token', tokenId: id, reason: 'token_revoked' });
   }
 
   // ── every request ───────────────────────────────────────────────────────────
-  resolve(token: string): Principal | undefined {
-    return this.resolveCredential(token)?.principal;
+  async resolve(token: string): Promise<Principal | undefined> {
+    return (await this.resolveCredential(token))?.principal;
   }
 
   /**
@@ -280,37 +296,37 @@ export class AuthService implements LiveAuthenticator {
    * `admin: false` leaves the admin token out (BearerGuard: a throttled address may still use the
    * unguessable tokens this service issued, but not test guesses of the operator-chosen one).
    */
-  resolveCredential(token: string, opts: { admin?: boolean } = {}): ResolvedCredential | undefined {
+  async resolveCredential(token: string, opts: { admin?: boolean } = {}): Promise<ResolvedCredential | undefined> {
     const tokenDigest = sha256(token);
     if (opts.admin !== false && constantTimeEqualHex(tokenDigest, this.adminTokenSha256)) {
       return { principal: { ...ADMIN_TOKEN_PRINCIPAL }, tokenDigest, expiresAtMs: null };
     }
     const now = this.now();
 
-    const session = this.store.getSession(tokenDigest);
+    const session = await this.store.getSession(tokenDigest);
     if (session) {
       if (session.expiresAtMs <= now) {
-        this.store.deleteSession(tokenDigest);
+        await this.store.deleteSession(tokenDigest);
         this.emit({ kind: 'session', tokenDigest, reason: 'session_expired' });
         return undefined;
       }
-      const user = this.store.getUser(session.userId);
+      const user = await this.store.getUser(session.userId);
       if (!user || user.disabled) return undefined;
       const principal: Principal = { id: user.id, kind: 'user', username: user.username, displayName: user.displayName, ...principalScope(user.role, user) };
       return { principal, tokenDigest, expiresAtMs: session.expiresAtMs };
     }
 
-    const t = this.store.getApiTokenByDigest(tokenDigest);
+    const t = await this.store.getApiTokenByDigest(tokenDigest);
     const expiresAtMs = t?.expiresAt != null ? Date.parse(t.expiresAt) : null;
     if (!t || (expiresAtMs !== null && expiresAtMs <= now)) return undefined;
-    if (t.lastUsedAt === null || now - Date.parse(t.lastUsedAt) >= TOUCH_INTERVAL_MS) this.store.touchApiToken(t.id, this.iso(now));
+    if (t.lastUsedAt === null || now - Date.parse(t.lastUsedAt) >= TOUCH_INTERVAL_MS) await this.store.touchApiToken(t.id, this.iso(now));
     const principal: Principal = { id: t.id, kind: 'api_token', username: `token:${t.name}`, displayName: t.name, ...principalScope(t.role, t) };
     return { principal, tokenDigest, expiresAtMs };
   }
 
   // ── helpers ─────────────────────────────────────────────────────────────────
-  private storedUser(id: string): StoredUser {
-    const user = this.store.getUser(id);
+  private async storedUser(id: string): Promise<StoredUser> {
+    const user = await this.store.getUser(id);
     if (!user) throw new NotFoundError('user', id);
     return user;
   }

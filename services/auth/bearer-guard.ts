@@ -34,7 +34,7 @@ export interface BearerGuardOptions {
 }
 
 /** Resolves a token; `admin: false` = do not compare it with the admin token (issued tokens only). */
-export type BearerResolver<T> = (token: string, opts: { admin: boolean }) => T | undefined;
+export type BearerResolver<T> = (token: string, opts: { admin: boolean }) => T | undefined | Promise<T | undefined>;
 
 export class BearerGuard {
   private readonly now: () => number;
@@ -59,21 +59,24 @@ export class BearerGuard {
    * Resolves `token` from `address`: its result, undefined for a wrong token (a counted failure),
    * or TooManyAttemptsError when the address is throttled and the token does not pass as above.
    */
-  authenticate<T>(token: string, address: string, resolve: BearerResolver<T>): T | undefined {
+  async authenticate<T>(token: string, address: string, resolve: BearerResolver<T>): Promise<T | undefined> {
     const now = this.now();
     const recent = this.failures.recent(address, now);
     const pair = `${address}\n${sha256(token)}`;
     if (recent.length < this.maxFailures) {
-      const result = resolve(token, { admin: true });
+      // counted as a failure before the look-up (it waits on the store), so a burst of parallel
+      // guesses cannot all pass the check above; a token that works takes it back
+      this.failures.fail(address, now);
+      const result = await resolve(token, { admin: true });
       if (result === undefined) {
-        this.failures.fail(address, now);
         this.onFailure('invalid');
         return undefined;
       }
+      this.failures.forgive(address, now);
       this.remember(pair);
       return result;
     }
-    const result = resolve(token, { admin: this.knownGood.has(pair) });
+    const result = await resolve(token, { admin: this.knownGood.has(pair) });
     if (result !== undefined) {
       this.remember(pair);
       return result;

@@ -65,7 +65,7 @@ export interface Principal {
 
 /** Turns a bearer token into a principal; the HTTP onRequest hook and the live feed call it. */
 export interface TokenAuthenticator {
-  resolve(token: string): Principal | undefined;
+  resolve(token: string): Promise<Principal | undefined>;
 }
 
 /** A resolved token as a long-lived connection (the live feed) needs it: who, which credential, until when. */
@@ -92,7 +92,7 @@ export type PrincipalChangeReason = PrincipalChange['reason'];
 /** What the live feed needs from the auth service: resolve with expiry, and hear of changes. */
 export interface LiveAuthenticator extends TokenAuthenticator {
   /** `admin: false`: do not accept the admin token (tokens this service issued only). */
-  resolveCredential(token: string, opts?: { admin?: boolean }): ResolvedCredential | undefined;
+  resolveCredential(token: string, opts?: { admin?: boolean }): Promise<ResolvedCredential | undefined>;
   /** Returns the unsubscribe function. Listeners run synchronously, after the change is stored. */
   onPrincipalChange(listener: (change: PrincipalChange) => void): () => void;
 }

@@ -133,7 +133,7 @@ describe('(b) every authenticated route declares who may call it', () => {
       await expect(
         app.register(
           async (api) => {
-            await api.register(authenticated, { auth: { resolveCredential: () => undefined }, guard: new BearerGuard() });
+            await api.register(authenticated, { auth: { resolveCredential: async () => undefined }, guard: new BearerGuard() });
             await api.register(async (routes) => {
               routes.get('/forgotten', { config: config as never }, async () => 'open to anyone');
             });

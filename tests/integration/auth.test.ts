@@ -29,8 +29,8 @@ let db: Db;
 let t: number;
 let auth: AuthService;
 
-function freshService(): AuthService {
-  return new AuthService({ store: new SqliteAuthStore(db), adminTokenSha256: sha256(ADMIN), now: () => t });
+function freshService(): Promise<AuthService> {
+  return AuthService.open({ store: new SqliteAuthStore(db), adminTokenSha256: sha256(ADMIN), now: () => t });
 }
 
 async function rejection(p: Promise<unknown> | (() => unknown)): Promise<string> {
@@ -53,10 +53,10 @@ afterAll(() => {
   db?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-beforeEach(() => {
+beforeEach(async () => {
   db.exec('DELETE FROM sessions; DELETE FROM api_tokens; DELETE FROM users;');
   t = Date.parse('2025-03-01T08:00:00Z');
-  auth = freshService(); // a fresh throttle per test
+  auth = await freshService(); // a fresh throttle per test
 });
 
 describe('users', () => {
@@ -69,8 +69,8 @@ describe('users', () => {
     expect(duty).toMatchObject({ role: 'duty', streets: ['解放碑'], displayName: '王值班' });
     expect(op).toMatchObject({ role: 'operator', buildingIds: ['b1', 'b2'] });
     expect(platform.role).toBe('platform');
-    expect(auth.listUsers().map((u) => u.username)).toEqual(['city_platform', 'li.admin', 'wang.duty', 'zhao-op']);
-    expect(auth.listUsers()[0]).not.toHaveProperty('passwordHash');
+    expect((await auth.listUsers()).map((u) => u.username)).toEqual(['city_platform', 'li.admin', 'wang.duty', 'zhao-op']);
+    expect((await auth.listUsers())[0]).not.toHaveProperty('passwordHash');
   });
 
   it('refuses duplicate usernames (regardless of case), bad usernames, weak passwords and misplaced scope', async () => {
@@ -85,19 +85,19 @@ describe('users', () => {
   it('applies a role change at once and resets scope the new role does not use', async () => {
     const u = await auth.createUser({ username: 'chen', password: PASSWORD, role: 'duty', streets: ['大坪'] });
     const { token } = await auth.login('chen', PASSWORD, '10.0.0.1');
-    expect(auth.resolve(token)).toMatchObject({ role: 'duty', streets: ['大坪'], buildingIds: null });
+    expect((await auth.resolve(token))).toMatchObject({ role: 'duty', streets: ['大坪'], buildingIds: null });
     const changed = await auth.updateUser(u.id, { role: 'operator', buildingIds: ['b9'] });
     expect(changed).toMatchObject({ role: 'operator', streets: null, buildingIds: ['b9'] });
-    expect(auth.resolve(token)).toMatchObject({ kind: 'user', role: 'operator', streets: null, buildingIds: ['b9'] });
+    expect((await auth.resolve(token))).toMatchObject({ kind: 'user', role: 'operator', streets: null, buildingIds: ['b9'] });
     expect(await rejection(auth.updateUser('nope', { disabled: true }))).toBe('404 not_found');
   });
 
   it('deleting a user ends its sessions', async () => {
     const u = await auth.createUser({ username: 'gone', password: PASSWORD, role: 'duty' });
     const { token } = await auth.login('gone', PASSWORD, '10.0.0.1');
-    auth.deleteUser(u.id);
-    expect(auth.resolve(token)).toBeUndefined();
-    expect(await rejection(() => auth.deleteUser(u.id))).toBe('404 not_found');
+    await auth.deleteUser(u.id);
+    expect((await auth.resolve(token))).toBeUndefined();
+    expect(await rejection(auth.deleteUser(u.id))).toBe('404 not_found');
   });
 });
 
@@ -108,7 +108,7 @@ describe('login and sessions', () => {
     expect(r.token.length).toBeGreaterThanOrEqual(43);
     expect(r.expiresAt).toBe(new Date(t + 12 * 60 * MINUTE).toISOString());
     expect(r.user).toMatchObject({ username: 'Wang', role: 'duty' });
-    expect(auth.resolve(r.token)).toEqual({
+    expect((await auth.resolve(r.token))).toEqual({
       id: r.user.id,
       kind: 'user',
       username: 'Wang',
@@ -123,7 +123,7 @@ describe('login and sessions', () => {
     await auth.createUser({ username: 'wang', password: PASSWORD, role: 'duty' });
     expect(await rejection(auth.login('wang', 'wrong password!', '10.0.0.1'))).toBe('401 invalid_credentials');
     expect(await rejection(auth.login('nobody', PASSWORD, '10.0.0.1'))).toBe('401 invalid_credentials');
-    expect(auth.resolve('not-a-token')).toBeUndefined();
+    expect((await auth.resolve('not-a-token'))).toBeUndefined();
   });
 
   it('slows one address guessing one account with a growing delay (1 s, 2 s, 4 s … at most 60 s), never a 15-minute lockout', async () => {
@@ -182,36 +182,36 @@ describe('login and sessions', () => {
     await auth.createUser({ username: 'wang', password: PASSWORD, role: 'duty' });
     const { token } = await auth.login('wang', PASSWORD, '10.0.0.1');
     t += DEFAULT_SESSION_TTL_MS - 1;
-    expect(auth.resolve(token)?.username).toBe('wang');
+    expect((await auth.resolve(token))?.username).toBe('wang');
     t += 1;
-    expect(auth.resolve(token)).toBeUndefined();
+    expect((await auth.resolve(token))).toBeUndefined();
     expect(db.prepare('SELECT COUNT(*) FROM sessions').pluck().get()).toBe(0);
   });
 
   it('takes a configurable TTL', async () => {
-    const short = new AuthService({ store: new SqliteAuthStore(db), adminTokenSha256: sha256(ADMIN), now: () => t, sessionTtlMs: 5 * MINUTE });
+    const short = await AuthService.open({ store: new SqliteAuthStore(db), adminTokenSha256: sha256(ADMIN), now: () => t, sessionTtlMs: 5 * MINUTE });
     await short.createUser({ username: 'wang', password: PASSWORD, role: 'duty' });
     const { token, expiresAt } = await short.login('wang', PASSWORD, '10.0.0.1');
     expect(expiresAt).toBe(new Date(t + 5 * MINUTE).toISOString());
     t += 5 * MINUTE;
-    expect(short.resolve(token)).toBeUndefined();
+    expect((await short.resolve(token))).toBeUndefined();
   });
 
   it('ends a session on logout, and every session on a new password or when disabled', async () => {
     const u = await auth.createUser({ username: 'wang', password: PASSWORD, role: 'duty' });
     const a = await auth.login('wang', PASSWORD, '10.0.0.1');
     const b = await auth.login('wang', PASSWORD, '10.0.0.1');
-    auth.logout(a.token);
-    expect(auth.resolve(a.token)).toBeUndefined();
-    expect(auth.resolve(b.token)?.id).toBe(u.id);
+    await auth.logout(a.token);
+    expect((await auth.resolve(a.token))).toBeUndefined();
+    expect((await auth.resolve(b.token))?.id).toBe(u.id);
 
     await auth.updateUser(u.id, { password: 'a brand new password' });
-    expect(auth.resolve(b.token)).toBeUndefined();
+    expect((await auth.resolve(b.token))).toBeUndefined();
     expect(await rejection(auth.login('wang', PASSWORD, '10.0.0.1'))).toBe('401 invalid_credentials');
     const c = await auth.login('wang', 'a brand new password', '10.0.0.1');
 
     await auth.updateUser(u.id, { disabled: true });
-    expect(auth.resolve(c.token)).toBeUndefined();
+    expect((await auth.resolve(c.token))).toBeUndefined();
   });
 
   it('refuses disabled users with the same answer as a wrong password', async () => {
@@ -221,40 +221,40 @@ describe('login and sessions', () => {
 });
 
 describe('API tokens and the admin token', () => {
-  it('creates a token whose secret is shown once, resolves it with its scope, and revokes it', () => {
-    const created = auth.createApiToken({ name: 'city platform', role: 'platform' });
+  it('creates a token whose secret is shown once, resolves it with its scope, and revokes it', async () => {
+    const created = (await auth.createApiToken({ name: 'city platform', role: 'platform' }));
     expect(created.token.length).toBeGreaterThanOrEqual(43);
-    expect(auth.listApiTokens()).toEqual([{ id: created.id, name: 'city platform', role: 'platform', streets: null, buildingIds: [], createdAt: created.createdAt, lastUsedAt: null, expiresAt: null }]);
-    expect(auth.resolve(created.token)).toEqual({ id: created.id, kind: 'api_token', username: 'token:city platform', displayName: 'city platform', role: 'platform', streets: null, buildingIds: null });
+    expect((await auth.listApiTokens())).toEqual([{ id: created.id, name: 'city platform', role: 'platform', streets: null, buildingIds: [], createdAt: created.createdAt, lastUsedAt: null, expiresAt: null }]);
+    expect((await auth.resolve(created.token))).toEqual({ id: created.id, kind: 'api_token', username: 'token:city platform', displayName: 'city platform', role: 'platform', streets: null, buildingIds: null });
 
-    const duty = auth.createApiToken({ name: 'jfb wall screen', role: 'duty', streets: ['解放碑'] });
-    expect(auth.resolve(duty.token)).toMatchObject({ role: 'duty', streets: ['解放碑'] });
+    const duty = (await auth.createApiToken({ name: 'jfb wall screen', role: 'duty', streets: ['解放碑'] }));
+    expect((await auth.resolve(duty.token))).toMatchObject({ role: 'duty', streets: ['解放碑'] });
 
-    auth.revokeApiToken(created.id);
-    expect(auth.resolve(created.token)).toBeUndefined();
-    expect(() => auth.revokeApiToken(created.id)).toThrow(/does not exist/);
+    await auth.revokeApiToken(created.id);
+    expect((await auth.resolve(created.token))).toBeUndefined();
+    await expect(auth.revokeApiToken(created.id)).rejects.toThrow(/does not exist/);
   });
 
-  it('refuses admin tokens and past expiry; honours expiry; writes lastUsedAt at most once a minute', () => {
-    expect(() => auth.createApiToken({ name: 'x', role: 'admin' as 'platform' })).toThrow(/admin/);
-    expect(() => auth.createApiToken({ name: 'x', role: 'platform', expiresAt: new Date(t).toISOString() })).toThrow(/future/);
-    const tok = auth.createApiToken({ name: 'short', role: 'platform', expiresAt: new Date(t + 10 * MINUTE).toISOString() });
-    const lastUsed = () => auth.listApiTokens()[0]?.lastUsedAt;
-    auth.resolve(tok.token);
-    expect(lastUsed()).toBe(new Date(t).toISOString());
+  it('refuses admin tokens and past expiry; honours expiry; writes lastUsedAt at most once a minute', async () => {
+    await expect(auth.createApiToken({ name: 'x', role: 'admin' as 'platform' })).rejects.toThrow(/admin/);
+    await expect(auth.createApiToken({ name: 'x', role: 'platform', expiresAt: new Date(t).toISOString() })).rejects.toThrow(/future/);
+    const tok = (await auth.createApiToken({ name: 'short', role: 'platform', expiresAt: new Date(t + 10 * MINUTE).toISOString() }));
+    const lastUsed = async () => (await auth.listApiTokens())[0]?.lastUsedAt;
+    await auth.resolve(tok.token);
+    expect(await lastUsed()).toBe(new Date(t).toISOString());
     t += 30_000;
-    auth.resolve(tok.token);
-    expect(lastUsed()).toBe(new Date(t - 30_000).toISOString());
+    await auth.resolve(tok.token);
+    expect(await lastUsed()).toBe(new Date(t - 30_000).toISOString());
     t += 30_000;
-    auth.resolve(tok.token);
-    expect(lastUsed()).toBe(new Date(t).toISOString());
+    await auth.resolve(tok.token);
+    expect(await lastUsed()).toBe(new Date(t).toISOString());
     t += 9 * MINUTE;
-    expect(auth.resolve(tok.token)).toBeUndefined();
+    expect((await auth.resolve(tok.token))).toBeUndefined();
   });
 
-  it('resolves the admin token as the admin', () => {
-    expect(auth.resolve(ADMIN)).toEqual({ id: 'admin', kind: 'admin_token', username: 'system:admin', displayName: 'Administrator (admin token)', role: 'admin', streets: null, buildingIds: null });
-    expect(auth.resolve(ADMIN + 'x')).toBeUndefined();
+  it('resolves the admin token as the admin', async () => {
+    expect((await auth.resolve(ADMIN))).toEqual({ id: 'admin', kind: 'admin_token', username: 'system:admin', displayName: 'Administrator (admin token)', role: 'admin', streets: null, buildingIds: null });
+    expect((await auth.resolve(ADMIN + 'x'))).toBeUndefined();
   });
 });
 
@@ -262,7 +262,7 @@ describe('storage', () => {
   it('keeps only hashes and digests: no password or token in the database files', async () => {
     await auth.createUser({ username: 'wang', password: PASSWORD, role: 'duty' });
     const { token: session } = await auth.login('wang', PASSWORD, '10.0.0.1');
-    const { token: apiToken } = auth.createApiToken({ name: 'platform', role: 'platform' });
+    const { token: apiToken } = (await auth.createApiToken({ name: 'platform', role: 'platform' }));
     expect(db.prepare('SELECT password_hash FROM users').pluck().get()).toMatch(/^scrypt\$/);
     expect(db.prepare('SELECT token_digest FROM sessions').pluck().get()).toBe(sha256(session));
 

@@ -63,7 +63,7 @@ export async function authRoutes(app: Api, { auth }: AuthRouteOptions): Promise<
   app.post('/auth/logout', { config: { roles: ROLES }, schema: { tags: authTags, response: { 204: z.null() } } }, async (req, reply) => {
     // only sessions end; API tokens and the admin token are revoked elsewhere
     const token = bearerToken(req.headers.authorization);
-    if (token && principalOf(req).kind === 'user') auth.logout(token);
+    if (token && principalOf(req).kind === 'user') await auth.logout(token);
     return reply.code(204).send(null);
   });
   app.get('/auth/me', { config: { roles: ROLES }, schema: { tags: authTags, response: { 200: Principal } } }, async (req) => principalOf(req));
@@ -72,7 +72,7 @@ export async function authRoutes(app: Api, { auth }: AuthRouteOptions): Promise<
   app.post('/users', { config: adminOnly, schema: { tags: userTags, body: UserBody, response: { 201: User } } }, async (req, reply) =>
     reply.code(201).send(await auth.createUser(req.body)),
   );
-  app.get('/users', { config: adminOnly, schema: { tags: userTags, response: { 200: UserList } } }, async () => ({ items: auth.listUsers() }));
+  app.get('/users', { config: adminOnly, schema: { tags: userTags, response: { 200: UserList } } }, async () => ({ items: await auth.listUsers() }));
   app.get('/users/:id', { config: adminOnly, schema: { tags: userTags, params: AuthIdParams, response: { 200: User } } }, async (req) =>
     auth.getUser(req.params.id),
   );
@@ -82,17 +82,17 @@ export async function authRoutes(app: Api, { auth }: AuthRouteOptions): Promise<
     async (req) => auth.updateUser(req.params.id, req.body),
   );
   app.delete('/users/:id', { config: adminOnly, schema: { tags: userTags, params: AuthIdParams, response: { 204: z.null() } } }, async (req, reply) => {
-    auth.deleteUser(req.params.id);
+    await auth.deleteUser(req.params.id);
     return reply.code(204).send(null);
   });
 
   const tokenTags = ['tokens'];
   app.post('/tokens', { config: adminOnly, schema: { tags: tokenTags, body: TokenBody, response: { 201: CreatedApiToken } } }, async (req, reply) =>
-    reply.code(201).send(auth.createApiToken(req.body)),
+    reply.code(201).send(await auth.createApiToken(req.body)),
   );
-  app.get('/tokens', { config: adminOnly, schema: { tags: tokenTags, response: { 200: ApiTokenList } } }, async () => ({ items: auth.listApiTokens() }));
+  app.get('/tokens', { config: adminOnly, schema: { tags: tokenTags, response: { 200: ApiTokenList } } }, async () => ({ items: await auth.listApiTokens() }));
   app.delete('/tokens/:id', { config: adminOnly, schema: { tags: tokenTags, params: AuthIdParams, response: { 204: z.null() } } }, async (req, reply) => {
-    auth.revokeApiToken(req.params.id);
+    await auth.revokeApiToken(req.params.id);
     return reply.code(204).send(null);
   });
 }

@@ -104,18 +104,20 @@ export async function liveRoutes(app: Api, deps: LiveRouteOptions): Promise<void
         querystring: LiveQuery,
       },
     },
-    (socket, req) => {
+    async (socket, req) => {
       const q = req.query as z.infer<typeof LiveQuery>;
       const token = q.token ?? bearerToken(req.headers.authorization);
       let cred: ResolvedCredential | undefined;
       try {
         const resolve = (t: string, o: { admin: boolean }) => deps.auth.resolveCredential(t, o);
-        cred = token ? (deps.guard ? deps.guard.authenticate(token, req.ip, resolve) : resolve(token, { admin: true })) : undefined;
+        cred = token ? await (deps.guard ? deps.guard.authenticate(token, req.ip, resolve) : resolve(token, { admin: true })) : undefined;
       } catch (err) {
         if (!(err instanceof TooManyAttemptsError)) throw err;
         socket.close(4029, `too_many_attempts retry-after=${err.retryAfterS}`);
         return;
       }
+      // gone while its credential was looked up: nothing to subscribe
+      if (socket.readyState !== socket.OPEN) return;
       if (!token || !cred) {
         socket.close(4001, 'unauthorized');
         return;
@@ -170,9 +172,14 @@ export async function liveRoutes(app: Api, deps: LiveRouteOptions): Promise<void
         const armExpiry = (at: number | null) => {
           if (at === null || !open) return;
           expiry = clock.at(at, () => {
-            const now = deps.auth.resolveCredential(token);
-            if (!now || now.tokenDigest !== cred.tokenDigest) end(principal.kind === 'user' ? 'session_expired' : 'token_expired');
-            else armExpiry(now.expiresAtMs);
+            deps.auth.resolveCredential(token).then(
+              (now) => {
+                if (!now || now.tokenDigest !== cred.tokenDigest) end(principal.kind === 'user' ? 'session_expired' : 'token_expired');
+                else armExpiry(now.expiresAtMs);
+              },
+              // the store failed: the credential cannot be confirmed, so the connection ends (the console reconnects)
+              () => end('credential_check_failed'),
+            );
           });
         };
         armExpiry(cred.expiresAtMs);
