@@ -204,6 +204,24 @@ export interface RegistryStore {
 
   getCredential(deviceId: string): Awaitable<StoredCredential | undefined>;
   setCredential(cred: StoredCredential): Awaitable<void>;
+
+  /**
+   * A store shared by several nodes (PostgreSQL) tells each node of the changes the others commit,
+   * so the registry's in-memory cache follows them; after its connection broke, `onResync`: a
+   * change may have been missed, reload everything. A single-node store (SQLite) has no `watch`.
+   */
+  watch?(handlers: RegistryWatchHandlers): Promise<{ close(): Promise<void> }>;
+}
+
+/** What another node changed: a building, a device (created, updated, deleted) or a device's credential. */
+export interface RegistryChange {
+  kind: 'building' | 'device' | 'credential';
+  id: string;
+}
+
+export interface RegistryWatchHandlers {
+  onChange(change: RegistryChange): void;
+  onResync(): void;
 }
 
 /**

@@ -26,6 +26,7 @@ import type {
   DevicePatch,
   Gb26875Source,
   Page,
+  RegistryChange,
   RegistryStore,
 } from './model.js';
 
@@ -68,6 +69,8 @@ export interface RegistryDeps {
   now?: () => Date;
   /** COMMISSIONING_MAX_H (default DEFAULT_COMMISSIONING_MAX_H) */
   commissioningMaxH?: number;
+  /** another node's change could not be read (the store failed); the cache stays as it was */
+  onFollowError?: (err: unknown) => void;
 }
 
 /** Buildings read per query while the registry loads. */
@@ -103,11 +106,100 @@ export class DeviceRegistry {
   /** COMMISSIONING_MAX_H: a device not put in service counts as in service this long after registration */
   readonly commissioningMaxH: number;
 
-  /** Opens the registry on `store`: every device and building is loaded into memory. */
+  /**
+   * Opens the registry on `store`: every device and building is loaded into memory, and on a store
+   * other nodes share, their changes are followed (close() stops that).
+   */
   static async open(deps: RegistryDeps): Promise<DeviceRegistry> {
     const registry = new DeviceRegistry(deps);
     await registry.load();
+    if (deps.store.watch) {
+      registry.watching = await deps.store.watch({
+        onChange: (c) => registry.follow(() => registry.refresh(c)),
+        onResync: () => registry.follow(() => registry.resync()),
+      });
+    }
     return registry;
+  }
+
+  private watching: { close(): Promise<void> } | undefined;
+  /** another node's changes, applied one at a time in the order they were notified */
+  private following: Promise<void> = Promise.resolve();
+
+  /** Stops following other nodes' changes. */
+  async close(): Promise<void> {
+    await this.watching?.close();
+    this.watching = undefined;
+    await this.following;
+  }
+
+  /** Resolves once the other nodes' changes notified so far are in the cache (tests). */
+  settled(): Promise<void> {
+    return this.following;
+  }
+
+  private follow(step: () => Promise<void>): void {
+    this.following = this.following.then(step).catch((err: unknown) => {
+      // the store failed: that record stays as cached. An outage also breaks the listening
+      // connection, and its reconnect reloads everything (resync).
+      this.onFollowError?.(err);
+    });
+  }
+
+  /**
+   * Another node changed a record: read it again. A device gone is one this node must let go of
+   * (its session is disconnected, as for a local delete); a rotated credential ends its sessions
+   * here too. Buildings and device updates only refresh the cache: what follows a change (the
+   * uplink's building items, the in-service filing) happened on the node that made it.
+   */
+  private async refresh(c: RegistryChange): Promise<void> {
+    if (c.kind === 'building') {
+      let b: Building | undefined;
+      for (let seen = -1; seen !== this.localChanges; ) {
+        seen = this.localChanges;
+        b = await this.store.getBuilding(c.id);
+      }
+      if (b) this.buildings.set(b.id, b);
+      else this.buildings.delete(c.id);
+      return;
+    }
+    if (c.kind === 'credential') {
+      this.verified.forget(c.id);
+      if (this.devices_.has(c.id)) this.emit('device.credentials_rotated', c.id);
+      return;
+    }
+    let d: Device | undefined;
+    for (let seen = -1; seen !== this.localChanges; ) {
+      seen = this.localChanges;
+      d = await this.store.getDevice(c.id);
+    }
+    if (d) return this.cacheDevice(d, false);
+    if (this.devices_.delete(c.id)) {
+      this.bindings = undefined;
+      this.verified.forget(c.id);
+      this.emit('device.removed', c.id);
+    }
+  }
+
+  /** Notifications may have been missed: reload everything, letting go of devices that are gone. */
+  private async resync(): Promise<void> {
+    // read first, then swap at once: the cache is never empty while the store answers
+    let all: Awaited<ReturnType<DeviceRegistry['readAll']>>;
+    let seen: number;
+    do {
+      seen = this.localChanges;
+      all = await this.readAll();
+    } while (seen !== this.localChanges);
+    const gone = [...this.devices_.keys()].filter((id) => !all.devices.has(id));
+    this.devices_.clear();
+    for (const [id, d] of all.devices) this.devices_.set(id, d);
+    this.buildings.clear();
+    for (const [id, b] of all.buildings) this.buildings.set(id, b);
+    this.bindings = undefined;
+    for (const id of gone) {
+      this.verified.forget(id);
+      this.emit('device.removed', id);
+    }
   }
 
   private constructor(deps: RegistryDeps) {
@@ -115,21 +207,41 @@ export class DeviceRegistry {
     this.runUnitOfWork = deps.runUnitOfWork;
     this.now = deps.now ?? (() => new Date());
     this.commissioningMaxH = deps.commissioningMaxH ?? DEFAULT_COMMISSIONING_MAX_H;
+    this.onFollowError = deps.onFollowError;
   }
+
+  private readonly onFollowError: ((err: unknown) => void) | undefined;
 
   private readonly store: RegistryStore;
   private readonly runUnitOfWork: RunUnitOfWork;
   private readonly now: () => Date;
 
   private async load(): Promise<void> {
-    for (const d of await this.store.allDevices()) this.devices_.set(d.id, d);
+    const { devices, buildings } = await this.readAll();
+    for (const [id, d] of devices) this.devices_.set(id, d);
+    for (const [id, b] of buildings) this.buildings.set(id, b);
+  }
+
+  /** Every device and building as stored. */
+  private async readAll(): Promise<{ devices: Map<string, Device>; buildings: Map<string, Building> }> {
+    const devices = new Map<string, Device>();
+    const buildings = new Map<string, Building>();
+    for (const d of await this.store.allDevices()) devices.set(d.id, d);
     for (let after: string | undefined; ; ) {
       const batch = await this.store.listBuildings({}, after, LOAD_PAGE);
-      for (const b of batch) this.buildings.set(b.id, b);
+      for (const b of batch) buildings.set(b.id, b);
       if (batch.length < LOAD_PAGE) break;
       after = batch[batch.length - 1]!.id;
     }
+    return { devices, buildings };
   }
+
+  /**
+   * Counts this node's own changes as they reach the cache: a read of another node's change (or a
+   * reload) that a local change overtook while it waited on the store is read again, so an older
+   * snapshot never replaces what this node just committed.
+   */
+  private localChanges = 0;
 
   /** Runs `fn` in the caller's unit of work, or in one of its own. */
   private within<T>(uow: UnitOfWork | undefined, fn: (uow: UnitOfWork) => Promise<T>): Promise<T> {
@@ -167,6 +279,7 @@ export class DeviceRegistry {
       u.write(() => this.store.insertBuilding(building));
       u.afterCommit(() => {
         this.buildings.set(id, building);
+        this.localChanges++;
         this.emitBuilding('building.created', building);
       });
       return building;
@@ -191,6 +304,7 @@ export class DeviceRegistry {
       u.write(() => this.store.updateBuilding(id, next));
       u.afterCommit(() => {
         this.buildings.set(id, next);
+        this.localChanges++;
         this.emitBuilding('building.updated', next);
       });
       return next;
@@ -205,6 +319,7 @@ export class DeviceRegistry {
       u.write(() => this.store.deleteBuilding(id));
       u.afterCommit(() => {
         this.buildings.delete(id);
+        this.localChanges++;
         this.emitBuilding('building.deleted', building);
       });
     });
@@ -229,10 +344,7 @@ export class DeviceRegistry {
     const password = generateSecret();
     const hash = hashGeneratedSecret(password);
     u.write(() => this.store.insertDevice(device, { deviceId: id, username: id, hash, rotatedAt: ts }));
-    u.afterCommit(() => {
-      this.devices_.set(id, device);
-      this.bindings = undefined;
-    });
+    u.afterCommit(() => this.cacheDevice(device));
     return { device, credentials: { username: id, password } };
   }
 
@@ -339,9 +451,11 @@ export class DeviceRegistry {
     return next;
   }
 
-  private cacheDevice(d: Device): void {
+  /** `local`: this node's own committed change (counted, see localChanges). */
+  private cacheDevice(d: Device, local = true): void {
     this.devices_.set(d.id, d);
     this.bindings = undefined;
+    if (local) this.localChanges++;
   }
 
   // ── commissioning (issue #17 item 6) ────────────────────────────────────────
@@ -406,6 +520,7 @@ export class DeviceRegistry {
       u.afterCommit(() => {
         this.devices_.delete(id);
         this.bindings = undefined;
+        this.localChanges++;
         this.verified.forget(id);
         this.emit('device.removed', id);
       });

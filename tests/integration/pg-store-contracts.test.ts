@@ -66,6 +66,7 @@ describe('PostgreSQL: a change and its audit entry commit together', () => {
     expect((await handle.store.getBuilding('b-1'))?.floors).toBe(20);
     expect(registry.getBuilding('b-1').floors).toBe(20);
     expect(await audits.list({ limit: 10 })).toHaveLength(1);
+    await registry.close();
   });
 });
 

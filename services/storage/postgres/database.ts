@@ -119,10 +119,22 @@ export class PgDatabase {
     }
   }
 
-  /** Closes every connection of the pool; calling it again waits for the same close. */
+  /**
+   * Closes every connection of the pool; calling it again waits for the same close. What holds a
+   * connection for good (a LISTEN: pg-notify.ts) registers with `holding` and is let go first, or
+   * the pool's end would wait for it.
+   */
   close(): Promise<void> {
-    this.closing ??= this.pool.end();
+    this.closing ??= Promise.allSettled([...this.holders].map((release) => release())).then(() => this.pool.end());
     return this.closing;
+  }
+
+  private readonly holders = new Set<() => Promise<void>>();
+
+  /** Registers how to give back a connection held for good; returns the unregister function. */
+  holding(release: () => Promise<void>): () => void {
+    this.holders.add(release);
+    return () => this.holders.delete(release);
   }
 
   /** The innermost open transaction (or savepoint) the running code is in, on this PgDatabase. */

@@ -12,19 +12,28 @@
  *
  * deleteDevice deletes the device, by the cascade its credential, and its live status row
  * (schema-state.ts), in one statement, as the SQLite store does in one transaction.
+ *
+ * Every node keeps the registry in memory (DeviceRegistry): each write also NOTIFYs
+ * REGISTRY_CHANNEL, in its own transaction (or the caller's, inside a unit of work), with this
+ * store's node id and what changed, so the notification goes out only once the change is committed;
+ * `watch` LISTENs and passes on the other nodes' changes (pg-notify.ts).
  */
+import { randomUUID } from 'node:crypto';
 import type {
   Building,
   BuildingFilter,
   Device,
   DeviceFilter,
+  RegistryChange,
   RegistryStore,
+  RegistryWatchHandlers,
   ScopeFilter,
   StoredCredential,
 } from '../../devices/model.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import { BUILDING_COLUMNS, DEVICE_COLUMNS, buildingParams, deviceParams, toBuilding, toDevice, type BuildingRow, type DeviceRow } from '../registry-rows.js';
 import { foreignKeyViolation, uniqueViolation, type PgDatabase } from './database.js';
+import { listen, notify } from './pg-notify.js';
 
 /** A device row as node-postgres gives it: json columns parsed, the bigint address as a string. */
 interface PgDeviceRow extends Omit<DeviceRow, 'address'> {
@@ -131,24 +140,60 @@ function credentialError(err: unknown, deviceId: string): unknown {
 
 const credentialValues = (cred: StoredCredential) => [cred.deviceId, cred.username, cred.hash, cred.rotatedAt];
 
+/** The channel of the registry's change notifications. */
+export const REGISTRY_CHANNEL = 'firewatch_registry';
+
 export class PgRegistryStore implements RegistryStore {
-  constructor(private readonly db: PgDatabase) {}
+  /** this node's id in its notifications, so it does not reload on its own changes */
+  readonly node: string;
+
+  constructor(
+    private readonly db: PgDatabase,
+    opts: { node?: string } = {},
+  ) {
+    this.node = opts.node ?? randomUUID();
+  }
+
+  async watch(handlers: RegistryWatchHandlers): Promise<{ close(): Promise<void> }> {
+    return listen(this.db, REGISTRY_CHANNEL, {
+      onMessage: (payload) => {
+        let m: { node?: unknown; kind?: unknown; id?: unknown };
+        try {
+          m = JSON.parse(payload) as typeof m;
+        } catch {
+          return; // not ours
+        }
+        if (m.node === this.node || typeof m.id !== 'string') return;
+        if (m.kind === 'building' || m.kind === 'device' || m.kind === 'credential') handlers.onChange({ kind: m.kind, id: m.id });
+      },
+      onResync: () => handlers.onResync(),
+    });
+  }
+
+  /** `write` and its notification, in one transaction (a savepoint of the caller's, if any). */
+  private changed<T>(kind: RegistryChange['kind'], id: string, write: () => Promise<T>): Promise<T> {
+    return this.db.transaction(async () => {
+      const out = await write();
+      await notify(this.db, REGISTRY_CHANNEL, JSON.stringify({ node: this.node, kind, id }));
+      return out;
+    });
+  }
 
   async insertBuilding(b: Building): Promise<void> {
     try {
-      await this.db.query(INSERT_BUILDING, insertValues(BUILDING_COLUMNS, buildingParams(b)));
+      await this.changed('building', b.id, () => this.db.query(INSERT_BUILDING, insertValues(BUILDING_COLUMNS, buildingParams(b))));
     } catch (err) {
       throw buildingError(err, b.id);
     }
   }
 
   async updateBuilding(id: string, b: Building): Promise<void> {
-    await this.db.query(UPDATE_BUILDING, updateValues(id, BUILDING_COLUMNS, buildingParams(b)));
+    await this.changed('building', id, () => this.db.query(UPDATE_BUILDING, updateValues(id, BUILDING_COLUMNS, buildingParams(b))));
   }
 
   async deleteBuilding(id: string): Promise<boolean> {
     try {
-      const rows = await this.db.query('DELETE FROM buildings WHERE id = $1 RETURNING id', [id]);
+      const rows = await this.changed('building', id, () => this.db.query('DELETE FROM buildings WHERE id = $1 RETURNING id', [id]));
       return rows.length > 0;
     } catch (err) {
       throw buildingError(err, id);
@@ -178,10 +223,12 @@ export class PgRegistryStore implements RegistryStore {
 
   async insertDevice(d: Device, cred: StoredCredential): Promise<void> {
     try {
-      await this.db.transaction(async (client) => {
-        await client.query(INSERT_DEVICE, insertValues(DEVICE_COLUMNS, deviceParams(d)));
-        await client.query(UPSERT_CREDENTIAL, credentialValues(cred));
-      });
+      await this.changed('device', d.id, () =>
+        this.db.transaction(async (client) => {
+          await client.query(INSERT_DEVICE, insertValues(DEVICE_COLUMNS, deviceParams(d)));
+          await client.query(UPSERT_CREDENTIAL, credentialValues(cred));
+        }),
+      );
     } catch (err) {
       throw deviceError(err, d);
     }
@@ -189,7 +236,7 @@ export class PgRegistryStore implements RegistryStore {
 
   async updateDevice(id: string, d: Device): Promise<void> {
     try {
-      await this.db.query(UPDATE_DEVICE, updateValues(id, DEVICE_COLUMNS, deviceParams(d)));
+      await this.changed('device', id, () => this.db.query(UPDATE_DEVICE, updateValues(id, DEVICE_COLUMNS, deviceParams(d))));
     } catch (err) {
       throw deviceError(err, { ...d, id });
     }
@@ -197,10 +244,12 @@ export class PgRegistryStore implements RegistryStore {
 
   /** The device and, by the cascade, its credential. */
   async deleteDevice(id: string): Promise<boolean> {
-    const rows = await this.db.query(
-      `WITH status AS (DELETE FROM device_status WHERE device_id = $1)
-       DELETE FROM devices WHERE id = $1 RETURNING id`,
-      [id],
+    const rows = await this.changed('device', id, () =>
+      this.db.query(
+        `WITH status AS (DELETE FROM device_status WHERE device_id = $1)
+         DELETE FROM devices WHERE id = $1 RETURNING id`,
+        [id],
+      ),
     );
     return rows.length > 0;
   }
@@ -234,7 +283,7 @@ export class PgRegistryStore implements RegistryStore {
 
   async setCredential(cred: StoredCredential): Promise<void> {
     try {
-      await this.db.query(UPSERT_CREDENTIAL, credentialValues(cred));
+      await this.changed('credential', cred.deviceId, () => this.db.query(UPSERT_CREDENTIAL, credentialValues(cred)));
     } catch (err) {
       throw credentialError(err, cred.deviceId);
     }
