@@ -168,7 +168,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     now: () => new Date(clock.now()),
     commissioningMaxH: config.commissioningMaxH,
   });
-  const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db), () => clock.now());
+  const status = await DeviceStatusTracker.open(new SqliteDeviceStatusStore(db), () => clock.now());
   await life.start(
     'device status',
     () => status.start(1000, (err) => outages.failed('device_status', err), () => outages.ok('device_status')),

@@ -34,6 +34,10 @@ export interface DeviceStatus {
 /** The contract suite that every implementation passes, fakes included, is tests/support/device-status-store-contract.ts. */
 export interface DeviceStatusStore {
   loadAll(): Awaitable<Map<string, DeviceStatus>>;
+  /**
+   * Reads `entries` before it returns or awaits anything (it serialises them at once): the tracker
+   * goes on changing the statuses while the save is under way, and saves them again later.
+   */
   saveMany(entries: Array<[string, DeviceStatus]>): Awaitable<void>;
 }
 
@@ -82,16 +86,25 @@ export class DeviceStatusTracker {
   private readonly rejecting = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly store: SyncDeviceStatusStore,
-    private readonly now: () => number = Date.now,
+  /** Opens the tracker on its store: every device's saved status, none of them online yet. */
+  static async open(store: DeviceStatusStore, now: () => number = Date.now): Promise<DeviceStatusTracker> {
+    return new DeviceStatusTracker(store, now, await store.loadAll());
+  }
+
+  private constructor(
+    private readonly store: DeviceStatusStore,
+    private readonly now: () => number,
+    loaded: Map<string, DeviceStatus>,
   ) {
-    this.byId = store.loadAll();
+    this.byId = loaded;
     for (const [id, s] of this.byId) {
       s.online = false;
       if (s.rejectedRun) this.rejecting.add(id);
     }
   }
+
+  /** the flush in progress: flushes run one at a time */
+  private flushing: Promise<void> = Promise.resolve();
 
   /** Save in the background every `flushMs`; a failed save keeps the entries dirty and is retried. */
   start(flushMs = 1000, onError: (err: unknown) => void = () => undefined, onOk: () => void = () => undefined): void {
@@ -207,24 +220,41 @@ export class DeviceStatusTracker {
     return this.byId.get(deviceId)?.online ?? false;
   }
 
-  flush(): void {
+  /**
+   * Save what changed since the last save. A status that changes while the save waits on the store
+   * is dirty again and saved by the next flush; a failed save leaves what it took dirty.
+   */
+  flush(): Promise<void> {
+    const run = this.flushing.then(() => this.flushOnce());
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushOnce(): Promise<void> {
     if (this.dirty.size === 0) return;
+    const ids = [...this.dirty];
+    this.dirty.clear();
     const entries: Array<[string, DeviceStatus]> = [];
-    for (const id of this.dirty) {
+    for (const id of ids) {
       const s = this.byId.get(id);
       if (s) {
         this.settle(id, s);
+        // no copy: saveMany reads the entries before it awaits anything (DeviceStatusStore)
         entries.push([id, s]);
       }
     }
-    this.store.saveMany(entries);
-    this.dirty.clear();
+    try {
+      await this.store.saveMany(entries);
+    } catch (err) {
+      for (const id of ids) if (this.byId.has(id)) this.dirty.add(id);
+      throw err;
+    }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     try {
-      this.flush();
+      await this.flush();
     } catch {
       /* storage failing at shutdown: counters lag by the last interval, as after a crash */
     }

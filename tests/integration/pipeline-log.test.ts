@@ -31,7 +31,7 @@ async function setup() {
     category: 1, use: 'complex', contactName: null, contactPhone: null,
   });
   const { device } = await registry.createDevice({ buildingId: b.id, kind: 'water_pressure', point: 'hydrant_top', location: null, reportIntervalS: 60, vendor: null, model: null });
-  const status = new DeviceStatusTracker(new SqliteDeviceStatusStore(db));
+  const status = await DeviceStatusTracker.open(new SqliteDeviceStatusStore(db));
   const log = new InMemoryReadingLog();
   const metrics = new Metrics({ defaultMetrics: false });
   const pipeline = new Pipeline({
