@@ -298,6 +298,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
       uplink?.resetSampling();
     },
     outages,
+    minIntervalMs: config.processors.minIntervalMs,
     onLag: (n) => metrics.processorLag.set({ consumer: 'processors' }, n),
   });
   await life.start('processors', () => processors.start(), () => processors.close());

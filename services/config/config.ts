@@ -35,6 +35,7 @@ const EnvSchema = z
     SQLITE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).default(100),
     LOG_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).default(2000),
     LOG_APPEND_TIMEOUT_MS: positiveInt.default(5000),
+    PROCESSORS_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(1000).default(4),
     ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 32, {
       message: 'must be at least 32 characters (e.g. `openssl rand -hex 24`), or unset to have one generated',
     }),
@@ -235,6 +236,11 @@ export interface Config {
     /** an append not committed by then is refused (no PUBACK; the device re-sends) */
     readonly appendTimeoutMs: number;
   };
+  /** the log processors (rules → alerts → feed, uplink items) */
+  readonly processors: {
+    /** least time between two of their batches while fewer than a full batch wait */
+    readonly minIntervalMs: number;
+  };
   readonly adminToken?: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly influx?: Readonly<InfluxConfig>;
@@ -354,6 +360,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       logBusyTimeoutMs: e.LOG_BUSY_TIMEOUT_MS,
       appendTimeoutMs: e.LOG_APPEND_TIMEOUT_MS,
     },
+    processors: { minIntervalMs: e.PROCESSORS_MIN_INTERVAL_MS },
     ...(e.ADMIN_TOKEN !== undefined ? { adminToken: e.ADMIN_TOKEN } : {}),
     logLevel: e.LOG_LEVEL,
     ...(influx ? { influx } : {}),
@@ -441,6 +448,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['SQLITE_BUSY_TIMEOUT_MS', '100', 'how long a write on the main thread (API, processors, status) waits for a lock before it fails and is retried'],
   ['LOG_BUSY_TIMEOUT_MS', '2000', 'how long the reading log\'s writer thread waits for a lock on readings.db before it refuses the batch'],
   ['LOG_APPEND_TIMEOUT_MS', '5000', 'an append not committed by then is not acknowledged (the device re-sends it)'],
+  ['PROCESSORS_MIN_INTERVAL_MS', '4', 'least time (0–1000 ms) between two batches of the processors (rules → alerts → live feed, uplink) while fewer than a full batch wait: light traffic then commits fewer, larger batches (a reading waits at most this long more for its alert); 0 processes each log commit at once'],
   ['ADMIN_TOKEN', '(generated)', 'admin API token, at least 32 characters; when unset, one is generated on first start, printed once, and only its SHA-256 is stored'],
   ['LOG_LEVEL', 'info', 'fatal | error | warn | info | debug | trace | silent'],
   ['DATABASE_URL', '(unset)', 'PostgreSQL URL for the shared state; not supported yet: when set, the service refuses to start (docs/known-gaps.md)'],

@@ -14,6 +14,9 @@
  * notification (no read back); after a restart, a failure or a queue overflow the processors read
  * from the log until they are caught up. A failing batch (the database is locked or full) is
  * rolled back, in-memory state is reloaded from disk, and the batch is retried with backoff.
+ * Light traffic is paced (`minIntervalMs`, PROCESSORS_MIN_INTERVAL_MS): a batch starts at most that
+ * long after the previous one unless a full batch waits, so a trickle of small log commits becomes
+ * a few larger batches instead of a commit each (bench/REPORT.md, runs 8 and 9).
  */
 import type { SyncCursorStore, ReadingLog } from '../log/reading-log.js';
 import { nominalDelay } from '../shared/backoff.js';
@@ -40,6 +43,13 @@ export interface LogProcessorsDeps {
   onLag?: (lag: number) => void;
   batchSize?: number;
   maxQueued?: number;
+  /**
+   * Least time between the starts of two batches while fewer than `batchSize` readings wait
+   * (default 4 ms; 0: none). Light traffic would otherwise commit a batch per log commit — at 5,000
+   * readings/s some 480 commits of ~11 readings a second, a fifth of the main thread (bench/REPORT.md
+   * run 8); a full batch never waits.
+   */
+  minIntervalMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -59,10 +69,14 @@ export class LogProcessors {
   private idleWaiters: Array<() => void> = [];
   private readonly batchSize: number;
   private readonly maxQueued: number;
+  private readonly minIntervalMs: number;
+  /** performance.now() when the last batch started (pacing) */
+  private lastBatchAt = -Infinity;
 
   constructor(private readonly deps: LogProcessorsDeps) {
     this.batchSize = deps.batchSize ?? 1000;
     this.maxQueued = deps.maxQueued ?? 50_000;
+    this.minIntervalMs = deps.minIntervalMs ?? 4;
   }
 
   async start(): Promise<void> {
@@ -96,10 +110,13 @@ export class LogProcessors {
   private kick(): void {
     if (this.scheduled || this.running || this.closed || this.retryTimer) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const go = () => {
       this.scheduled = false;
       void this.run();
-    });
+    };
+    const wait = this.lastBatchAt + this.minIntervalMs - performance.now();
+    if (wait > 0 && !this.fromDisk && this.queue.length < this.batchSize) setTimeout(go, wait);
+    else setImmediate(go);
   }
 
   private async run(): Promise<void> {
@@ -135,6 +152,7 @@ export class LogProcessors {
   /** One batch, atomically; false when it failed (a retry is scheduled). */
   private processBatch(batch: readonly Reading[]): boolean {
     const last = batch[batch.length - 1]!.logId!;
+    this.lastBatchAt = performance.now();
     try {
       this.deps.transaction(() => {
         for (const p of this.deps.processors) p.process(batch);

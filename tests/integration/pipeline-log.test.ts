@@ -149,6 +149,53 @@ describe('log processors', () => {
     expect(p.cursors.get(PROCESSORS_CURSOR)).toBe(30);
   });
 
+  it('light traffic is paced: log commits arriving 1 ms apart make few batches; a full batch never waits', async () => {
+    const run = async (minIntervalMs: number, batchSize: number) => {
+      const log = new InMemoryReadingLog();
+      const batches: number[][] = [];
+      const processors = new LogProcessors({
+        log,
+        cursors: new InMemoryCursorStore(),
+        batchSize,
+        minIntervalMs,
+        processors: [{ name: 'record', process: (rs) => void batches.push(rs.map((r) => r.logId!)) }],
+        transaction: (fn) => fn(),
+        outages: new OutageReporter(silent, () => undefined),
+      });
+      await processors.start();
+      return { log, processors, batches };
+    };
+    // 20 readings, one log commit each, about a millisecond apart
+    const trickle = async (log: InMemoryReadingLog) => {
+      for (let i = 1; i <= 20; i++) {
+        await log.append([reading(i)]);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    const unpaced = await run(0, 1000);
+    await trickle(unpaced.log);
+    await unpaced.processors.idle();
+    const paced = await run(200, 1000);
+    await trickle(paced.log);
+    await paced.processors.idle();
+    // every reading once, in order, either way
+    expect(unpaced.batches.flat()).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(paced.batches.flat()).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(unpaced.batches.length).toBeGreaterThanOrEqual(10); // a batch per commit, or nearly
+    expect(paced.batches.length).toBeLessThanOrEqual(3); // the first at once, the rest gathered
+    await unpaced.processors.close();
+    await paced.processors.close();
+
+    // a full batch goes at once, however long the interval: 5 readings with batchSize 5 and a minute's pacing
+    const full = await run(60_000, 5);
+    await full.log.append([reading(1)]);
+    await full.processors.idle(); // the first batch: nothing before it to wait for
+    await full.log.append([1, 2, 3, 4, 5].map((i) => reading(i + 1)));
+    await full.processors.idle();
+    expect(full.batches).toEqual([[1], [2, 3, 4, 5, 6]]);
+    await full.processors.close(0);
+  });
+
   it('a queue overflow falls back to reading the log, losing nothing', async () => {
     const log = new InMemoryReadingLog();
     const cursors = new InMemoryCursorStore();

@@ -36,6 +36,9 @@ export async function startService(env: Record<string, string> = {}, dataDir = t
     DATA_DIR: dataDir,
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
+    // tests read the API right after a PUBACK: each log commit is processed at once (the pacing
+    // of light traffic has its own test, tests/integration/pipeline-log.test.ts)
+    PROCESSORS_MIN_INTERVAL_MS: '0',
     ...env,
   });
   const fw = await startFirewatch(config, { logger: createLogger(config.logLevel), ...(opts.clock ? { clock: opts.clock } : {}) });
