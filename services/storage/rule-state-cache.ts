@@ -20,7 +20,7 @@
  */
 import type { ConditionState } from '../rules/condition.js';
 import type { RuleMemory } from '../rules/rule-families/rule-family.js';
-import type { StoredCondition } from '../rules/rule-state-store.js';
+import type { RuleStateStore, StoredCondition } from '../rules/rule-state-store.js';
 import type { RuleId } from '../rules/rule-types.js';
 
 /** A device's memory as stored (a row of rule_memory, parsed). */
@@ -180,5 +180,37 @@ export class RuleStateCache {
     let d = this.dirtyStates.get(deviceId);
     if (!d) this.dirtyStates.set(deviceId, (d = new Map()));
     d.set(ruleId, ++this.changeNo);
+  }
+}
+
+/**
+ * The part of a durable RuleStateStore that answers from the cache (the hot path: no query), shared
+ * by the SQLite and PostgreSQL stores, which add loading and saving.
+ */
+export abstract class CachedRuleStateStore implements RuleStateStore {
+  protected readonly cache = new RuleStateCache();
+
+  get(deviceId: string, ruleId: RuleId): ConditionState | undefined {
+    return this.cache.get(deviceId, ruleId);
+  }
+
+  set(deviceId: string, ruleId: RuleId, state: ConditionState): void {
+    this.cache.set(deviceId, ruleId, state);
+  }
+
+  getMemory(deviceId: string): RuleMemory | undefined {
+    return this.cache.getMemory(deviceId);
+  }
+
+  setMemory(deviceId: string, memory: RuleMemory): void {
+    this.cache.setMemory(deviceId, memory);
+  }
+
+  openConditions(): Iterable<StoredCondition> {
+    return this.cache.openConditions();
+  }
+
+  forgetDevice(deviceId: string): void {
+    this.cache.forgetDevice(deviceId);
   }
 }

@@ -6,42 +6,18 @@
  * with every migration (the tables of schema-misc.ts among them), reopened as after a restart. Below the contracts, what only PostgreSQL can show: two
  * nodes, each with its own pool, beginning the same point (or setting the same key) at once.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Gb26875TestStore } from '../../services/devices/gb26875-points.js';
 import { uniqueViolation, type PgDatabase } from '../../services/storage/postgres/database.js';
 import { PgGb26875TestStore } from '../../services/storage/postgres/pg-gb26875-store.js';
 import { PgSettingsStore } from '../../services/storage/postgres/pg-settings-store.js';
-import { openDatabase, type Db } from '../../services/storage/sqlite/database.js';
 import { SqliteGb26875TestStore } from '../../services/storage/sqlite/sqlite-gb26875-store.js';
 import { SqliteSettingsStore } from '../../services/storage/sqlite/sqlite-settings-store.js';
 import { gb26875TestStoreContract } from '../support/gb26875-test-store-contract.js';
 import { onPostgres, twoNodes } from '../support/pg-harness.js';
 import { settingsStoreContract } from '../support/settings-store-contract.js';
+import { onSqlite } from '../support/sqlite-harness.js';
 
-/**
- * A store on a fresh firewatch.db in its own temp directory. `reopen` closes the database and opens
- * the same file again (as after a restart), with a new store on it.
- */
-async function onSqlite<S>(open: (db: Db) => S): Promise<{ store: S; reopen: () => S; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'firewatch-misc-contract-'));
-  const file = join(dir, 'firewatch.db');
-  let db = openDatabase(file);
-  return {
-    store: open(db),
-    reopen: () => {
-      db.close();
-      db = openDatabase(file);
-      return open(db);
-    },
-    cleanup: async () => {
-      db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 settingsStoreContract('sqlite', () => onSqlite((db) => new SqliteSettingsStore(db)));
 settingsStoreContract('postgres', () => onPostgres((db) => new PgSettingsStore(db)));

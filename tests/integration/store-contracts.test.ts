@@ -4,12 +4,8 @@
  * migration), and reopened from that file to test what survives a restart; and the in-memory fakes
  * other tests use against the same contracts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { InMemoryTestWindowStore } from '../../services/devices/test-windows.js';
 import { InMemoryCursorStore } from '../../services/log/reading-log.js';
-import { openDatabase, type Db } from '../../services/storage/sqlite/database.js';
 import { SqliteAlertStore } from '../../services/storage/sqlite/sqlite-alert-store.js';
 import { SqliteAuditStore } from '../../services/storage/sqlite/sqlite-audit-store.js';
 import { SqliteAuthStore } from '../../services/storage/sqlite/sqlite-auth-store.js';
@@ -29,28 +25,8 @@ import { MemoryAuditStore } from '../support/memory-audit-store.js';
 import { registryStoreContract } from '../support/registry-store-contract.js';
 import { testWindowStoreContract } from '../support/test-window-store-contract.js';
 import { uplinkStoreContract } from '../support/uplink-store-contract.js';
+import { onSqlite } from '../support/sqlite-harness.js';
 
-/**
- * A store on a fresh firewatch.db in its own temp directory. `reopen` closes the database and opens
- * the same file again (as after a restart), with a new store on it.
- */
-async function onSqlite<S>(open: (db: Db) => S): Promise<{ store: S; reopen: () => S; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'firewatch-store-contract-'));
-  const file = join(dir, 'firewatch.db');
-  let db = openDatabase(file);
-  return {
-    store: open(db),
-    reopen: () => {
-      db.close();
-      db = openDatabase(file);
-      return open(db);
-    },
-    cleanup: async () => {
-      db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 const inMemory = <S>(store: S) => ({ store, cleanup: () => undefined });
 

@@ -4,40 +4,12 @@
  * Table: schema-audit.ts. AuditLog queues `insert` as a write of the change's unit of work
  * (pg-unit-of-work.ts): the entry and the change commit in one transaction, on one client.
  */
-import type { Role } from '../../auth/model.js';
-import type { AuditAction, AuditEntry, AuditFilter, AuditStore } from '../../audit/model.js';
+import type { AuditEntry, AuditFilter, AuditStore } from '../../audit/model.js';
+import { toAuditEntry, type AuditRow } from '../audit-rows.js';
 import type { PgDatabase } from './database.js';
 
-/** A row as node-postgres gives it: json columns parsed, bigint as a string. */
-interface Row {
-  id: string;
-  at: string;
-  by: string;
-  role: Role;
-  action: AuditAction;
-  building_id: string | null;
-  device_id: string | null;
-  street: string | null;
-  reason: string | null;
-  before: unknown;
-  after: unknown;
-  changes: AuditEntry['changes'];
-}
-
-const fromRow = (r: Row): AuditEntry => ({
-  id: Number(r.id),
-  at: r.at,
-  by: r.by,
-  role: r.role,
-  action: r.action,
-  buildingId: r.building_id,
-  deviceId: r.device_id,
-  street: r.street,
-  reason: r.reason,
-  before: r.before,
-  after: r.after,
-  changes: r.changes,
-});
+/** node-postgres parses json columns and gives a bigint id as a string (toAuditEntry numbers it). */
+const fromRow = (r: AuditRow): AuditEntry => toAuditEntry(r, (parsed) => parsed);
 
 export class PgAuditStore implements AuditStore {
   constructor(private readonly db: PgDatabase) {}
@@ -67,7 +39,7 @@ export class PgAuditStore implements AuditStore {
     if (f.beforeId !== undefined) cond((n) => `id < ${n}`, f.beforeId);
     if (f.streets !== undefined) cond((n) => `street = ANY(${n}::text[])`, [...f.streets]);
     args.push(Math.max(0, f.limit));
-    const rows = await this.db.query<Row>(
+    const rows = await this.db.query<AuditRow>(
       `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`,
       args,
     );

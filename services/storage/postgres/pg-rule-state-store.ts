@@ -29,9 +29,9 @@
  */
 import type { ConditionState } from '../../rules/condition.js';
 import type { RuleMemory } from '../../rules/rule-families/rule-family.js';
-import type { RuleStateStore, StoredCondition } from '../../rules/rule-state-store.js';
+import type { StoredCondition } from '../../rules/rule-state-store.js';
 import type { RuleId } from '../../rules/rule-types.js';
-import { RuleStateCache, type RuleStateOp, type StoredMemory } from '../rule-state-cache.js';
+import { CachedRuleStateStore, type RuleStateOp, type StoredMemory } from '../rule-state-cache.js';
 import type { PgDatabase } from './database.js';
 
 /** Both tables in one statement (one snapshot): a state row has a rule_id, a memory row none. */
@@ -109,15 +109,16 @@ function saveParams(ops: readonly RuleStateOp[]): string[][] {
   return [stateDevices, stateRules, states, goneDevices, goneRules, memoryDevices, memories, goneMemory];
 }
 
-export class PgRuleStateStore implements RuleStateStore {
-  private readonly cache = new RuleStateCache();
+export class PgRuleStateStore extends CachedRuleStateStore {
   /** the end of the last flush or reload queued: they run one at a time, in the order called */
   private tail: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   /** bumped by every start and stop: a timer loop that sees another value stops */
   private timerRun = 0;
 
-  private constructor(private readonly db: PgDatabase) {}
+  private constructor(private readonly db: PgDatabase) {
+    super();
+  }
 
   /** The store with everything stored loaded. */
   static async open(db: PgDatabase): Promise<PgRuleStateStore> {
@@ -164,30 +165,6 @@ export class PgRuleStateStore implements RuleStateStore {
       this.timer.unref();
     };
     schedule();
-  }
-
-  get(deviceId: string, ruleId: RuleId): ConditionState | undefined {
-    return this.cache.get(deviceId, ruleId);
-  }
-
-  set(deviceId: string, ruleId: RuleId, state: ConditionState): void {
-    this.cache.set(deviceId, ruleId, state);
-  }
-
-  getMemory(deviceId: string): RuleMemory | undefined {
-    return this.cache.getMemory(deviceId);
-  }
-
-  setMemory(deviceId: string, memory: RuleMemory): void {
-    this.cache.setMemory(deviceId, memory);
-  }
-
-  openConditions(): Iterable<StoredCondition> {
-    return this.cache.openConditions();
-  }
-
-  forgetDevice(deviceId: string): void {
-    this.cache.forgetDevice(deviceId);
   }
 
   /** Stops the timer and saves what is unsaved (after any flush or reload in flight). */

@@ -1,37 +1,9 @@
 /** The audit history (services/audit/model.ts) over SQLite: indexed columns to filter by, the rest as JSON. */
-import type { Role } from '../../auth/model.js';
-import type { AuditAction, AuditEntry, AuditFilter, SyncAuditStore } from '../../audit/model.js';
+import type { AuditEntry, AuditFilter, SyncAuditStore } from '../../audit/model.js';
+import { toAuditEntry, type AuditRow } from '../audit-rows.js';
 import type { Db } from './database.js';
 
-interface Row {
-  id: number;
-  at: string;
-  by: string;
-  role: Role;
-  action: AuditAction;
-  building_id: string | null;
-  device_id: string | null;
-  street: string | null;
-  reason: string | null;
-  before: string;
-  after: string;
-  changes: string;
-}
-
-const fromRow = (r: Row): AuditEntry => ({
-  id: r.id,
-  at: r.at,
-  by: r.by,
-  role: r.role,
-  action: r.action,
-  buildingId: r.building_id,
-  deviceId: r.device_id,
-  street: r.street,
-  reason: r.reason,
-  before: JSON.parse(r.before) as unknown,
-  after: JSON.parse(r.after) as unknown,
-  changes: JSON.parse(r.changes) as AuditEntry['changes'],
-});
+const fromRow = (r: AuditRow): AuditEntry => toAuditEntry(r, (text) => JSON.parse(text as string) as unknown);
 
 export class SqliteAuditStore implements SyncAuditStore {
   private readonly insertStmt;
@@ -79,6 +51,6 @@ export class SqliteAuditStore implements SyncAuditStore {
       args.push(...f.streets);
     }
     const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, f.limit) as Row[]).map(fromRow);
+    return (this.db.prepare(sql).all(...args, f.limit) as AuditRow[]).map(fromRow);
   }
 }

@@ -11,19 +11,18 @@
  */
 import type { ConditionState } from '../../rules/condition.js';
 import type { RuleMemory } from '../../rules/rule-families/rule-family.js';
-import type { RuleStateStore, StoredCondition } from '../../rules/rule-state-store.js';
 import type { RuleId } from '../../rules/rule-types.js';
 import type { Db } from './database.js';
 import { every } from '../../shared/every.js';
-import { RuleStateCache, type RuleStateOp } from '../rule-state-cache.js';
+import { CachedRuleStateStore, type RuleStateOp } from '../rule-state-cache.js';
 
-export class SqliteRuleStateStore implements RuleStateStore {
-  private readonly cache = new RuleStateCache();
+export class SqliteRuleStateStore extends CachedRuleStateStore {
   private timer: NodeJS.Timeout | undefined;
   /** writes the operations in one transaction (a savepoint inside an open one); prepared on the first flush */
   private save: ((ops: readonly RuleStateOp[]) => void) | undefined;
 
   constructor(private readonly db: Db) {
+    super();
     this.load();
   }
 
@@ -44,30 +43,6 @@ export class SqliteRuleStateStore implements RuleStateStore {
   /** Save changes every `flushMs` (time-driven changes: ticks, last wills); a failed save is retried. */
   start(flushMs = 1000, onError: (err: unknown) => void = () => undefined, onOk: () => void = () => undefined): void {
     this.timer = every(flushMs, () => this.flush(), onError, onOk);
-  }
-
-  get(deviceId: string, ruleId: RuleId): ConditionState | undefined {
-    return this.cache.get(deviceId, ruleId);
-  }
-
-  set(deviceId: string, ruleId: RuleId, state: ConditionState): void {
-    this.cache.set(deviceId, ruleId, state);
-  }
-
-  getMemory(deviceId: string): RuleMemory | undefined {
-    return this.cache.getMemory(deviceId);
-  }
-
-  setMemory(deviceId: string, memory: RuleMemory): void {
-    this.cache.setMemory(deviceId, memory);
-  }
-
-  openConditions(): Iterable<StoredCondition> {
-    return this.cache.openConditions();
-  }
-
-  forgetDevice(deviceId: string): void {
-    this.cache.forgetDevice(deviceId);
   }
 
   /**
