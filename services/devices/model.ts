@@ -204,6 +204,12 @@ export interface RegistryStore {
 
   getCredential(deviceId: string): Awaitable<StoredCredential | undefined>;
   setCredential(cred: StoredCredential): Awaitable<void>;
+  /**
+   * Replaces the credential's hash only while it is still `fromHash` (a legacy hash upgraded to the
+   * fast form once the secret was verified), in one statement: a rotation that came in between
+   * wins, and the answer is false. Not a change of credential: nothing is told to other nodes.
+   */
+  replaceCredentialHash(deviceId: string, fromHash: string, toHash: string): Awaitable<boolean>;
 
   /**
    * A store shared by several nodes (PostgreSQL) tells each node of the changes the others commit,

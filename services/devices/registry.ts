@@ -583,13 +583,13 @@ export class DeviceRegistry {
     return 'ok';
   }
 
-  /** Replace a verified legacy hash with the fast form; a failed write is retried next time. */
+  /**
+   * Replace a verified legacy hash with the fast form, only while it is still that hash (a rotation
+   * in between wins: the old secret must not come back); a failed write is retried next time.
+   */
   private async upgradeCredential(username: string, secret: string, legacyHash: string): Promise<void> {
     try {
-      const cred = await this.store.getCredential(username);
-      if (cred?.hash !== legacyHash) return;
-      await this.store.setCredential({ ...cred, hash: hashGeneratedSecret(secret) });
-      this.verified.forget(username);
+      if (await this.store.replaceCredentialHash(username, legacyHash, hashGeneratedSecret(secret))) this.verified.forget(username);
     } catch {
       // the database is busy: the in-memory memo keeps the device fast until the next try
     }

@@ -239,6 +239,18 @@ export function registryStoreContract(name: string, make: () => Promise<Contract
         expect(await store().getCredential('d-3')).toBeUndefined();
       });
 
+      it('replaceCredentialHash changes the hash only while it is the one expected', async () => {
+        await store().insertDevice(device('d-1', 'b-1'), cred('d-1', 'scrypt$legacy'));
+        // a rotation came first: the upgrade of the old hash changes nothing
+        await store().setCredential(cred('d-1', 'sha256$d-1$rotated', iso(30)));
+        expect(await store().replaceCredentialHash('d-1', 'scrypt$legacy', 'sha256$d-1$upgraded')).toBe(false);
+        expect(await store().getCredential('d-1')).toEqual(cred('d-1', 'sha256$d-1$rotated', iso(30)));
+        // the hash it expects: replaced, the rest of the credential kept
+        expect(await store().replaceCredentialHash('d-1', 'sha256$d-1$rotated', 'sha256$d-1$upgraded')).toBe(true);
+        expect(await store().getCredential('d-1')).toEqual(cred('d-1', 'sha256$d-1$upgraded', iso(30)));
+        expect(await store().replaceCredentialHash('d-9', 'scrypt$legacy', 'sha256$x')).toBe(false);
+      });
+
       it('refuses a second device with an id, keeping the first and its credential', async () => {
         await store().insertDevice(device('d-1', 'b-1', { vendor: 'first' }), cred('d-1'));
         await expect(attempt(() => store().insertDevice(device('d-1', 'b-2', { vendor: 'second' }), cred('d-1', 'sha256$d-1$second')))).rejects.toMatchObject({ code: 'device_exists' });

@@ -281,6 +281,11 @@ export class PgRegistryStore implements RegistryStore {
     return rows[0] && toCredential(rows[0]);
   }
 
+  async replaceCredentialHash(deviceId: string, fromHash: string, toHash: string): Promise<boolean> {
+    const rows = await this.db.query('UPDATE device_credentials SET hash = $1 WHERE device_id = $2 AND hash = $3 RETURNING device_id', [toHash, deviceId, fromHash]);
+    return rows.length === 1;
+  }
+
   async setCredential(cred: StoredCredential): Promise<void> {
     try {
       await this.changed('credential', cred.deviceId, () => this.db.query(UPSERT_CREDENTIAL, credentialValues(cred)));

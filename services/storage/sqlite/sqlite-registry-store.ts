@@ -183,6 +183,10 @@ export class SqliteRegistryStore implements RegistryStore {
     return row && { deviceId: row.device_id, username: row.username, hash: row.hash, rotatedAt: row.rotated_at };
   }
 
+  replaceCredentialHash(deviceId: string, fromHash: string, toHash: string): boolean {
+    return this.db.prepare('UPDATE device_credentials SET hash = ? WHERE device_id = ? AND hash = ?').run(toHash, deviceId, fromHash).changes === 1;
+  }
+
   setCredential(cred: StoredCredential): void {
     try {
       this.db
