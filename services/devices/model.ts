@@ -2,7 +2,7 @@
  * The registry's domain: buildings and the devices installed in them.
  * Street names are the 11 sub-districts of Yuzhong (docs/district-plan.md, "Named places").
  */
-import type { Awaitable, Settled } from '../shared/awaitable.js';
+import type { Awaitable } from '../shared/awaitable.js';
 import type { DeviceKind } from '../telemetry/telemetry.js';
 
 export const STREETS = [
@@ -228,10 +228,7 @@ export interface RegistryChange {
 export interface RegistryWatchHandlers {
   onChange(change: RegistryChange): void;
   onResync(): void;
+  /** the watch broke (it reconnects by itself, then onResync) */
+  onError?(err: Error): void;
 }
 
-/**
- * The registry store answering at once (SQLite): what DeviceRegistry takes until its writes and the
- * audit entry written with them share one transaction on an asynchronous store (ADR 0008).
- */
-export type SyncRegistryStore = Settled<RegistryStore>;

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.js';
 import { commissioningBoundAt, commissioningState, DEFAULT_COMMISSIONING_MAX_H, type CommissioningState } from './commissioning.js';
 import { generateSecret, hashGeneratedSecret, isFastHash, verifyGeneratedSecret, verifySecret, VerifiedSecretCache } from './credentials.js';
+import type { Awaitable } from '../shared/awaitable.js';
 import type { RunUnitOfWork, UnitOfWork } from '../shared/unit-of-work.js';
 import type {
   Building,
@@ -69,8 +70,11 @@ export interface RegistryDeps {
   now?: () => Date;
   /** COMMISSIONING_MAX_H (default DEFAULT_COMMISSIONING_MAX_H) */
   commissioningMaxH?: number;
-  /** another node's change could not be read (the store failed); the cache stays as it was */
-  onFollowError?: (err: unknown) => void;
+  /**
+   * following other nodes' changes failed: a change could not be read (the cache keeps that record
+   * as it was) or the listening connection broke (it reconnects and reloads)
+   */
+  onWatchError?: (err: unknown) => void;
 }
 
 /** Buildings read per query while the registry loads. */
@@ -105,6 +109,19 @@ export class DeviceRegistry {
 
   /** COMMISSIONING_MAX_H: a device not put in service counts as in service this long after registration */
   readonly commissioningMaxH: number;
+  private readonly store: RegistryStore;
+  private readonly runUnitOfWork: RunUnitOfWork;
+  private readonly now: () => Date;
+  private readonly onWatchError: ((err: unknown) => void) | undefined;
+  private watching: { close(): Promise<void> } | undefined;
+  /** another node's changes, applied one at a time in the order they were notified */
+  private following: Promise<void> = Promise.resolve();
+  /**
+   * Counts this node's own changes as they reach the cache: a read of another node's change (or a
+   * reload) that a local change overtook while it waited on the store is read again (readStable),
+   * so an older snapshot never replaces what this node just committed.
+   */
+  private localChanges = 0;
 
   /**
    * Opens the registry on `store`: every device and building is loaded into memory, and on a store
@@ -117,14 +134,19 @@ export class DeviceRegistry {
       registry.watching = await deps.store.watch({
         onChange: (c) => registry.follow(() => registry.refresh(c)),
         onResync: () => registry.follow(() => registry.resync()),
+        onError: (err) => registry.onWatchError?.(err),
       });
     }
     return registry;
   }
 
-  private watching: { close(): Promise<void> } | undefined;
-  /** another node's changes, applied one at a time in the order they were notified */
-  private following: Promise<void> = Promise.resolve();
+  private constructor(deps: RegistryDeps) {
+    this.store = deps.store;
+    this.runUnitOfWork = deps.runUnitOfWork;
+    this.now = deps.now ?? (() => new Date());
+    this.commissioningMaxH = deps.commissioningMaxH ?? DEFAULT_COMMISSIONING_MAX_H;
+    this.onWatchError = deps.onWatchError;
+  }
 
   /** Stops following other nodes' changes. */
   async close(): Promise<void> {
@@ -142,7 +164,7 @@ export class DeviceRegistry {
     this.following = this.following.then(step).catch((err: unknown) => {
       // the store failed: that record stays as cached. An outage also breaks the listening
       // connection, and its reconnect reloads everything (resync).
-      this.onFollowError?.(err);
+      this.onWatchError?.(err);
     });
   }
 
@@ -154,11 +176,7 @@ export class DeviceRegistry {
    */
   private async refresh(c: RegistryChange): Promise<void> {
     if (c.kind === 'building') {
-      let b: Building | undefined;
-      for (let seen = -1; seen !== this.localChanges; ) {
-        seen = this.localChanges;
-        b = await this.store.getBuilding(c.id);
-      }
+      const b = await this.readStable(() => this.store.getBuilding(c.id));
       if (b) this.buildings.set(b.id, b);
       else this.buildings.delete(c.id);
       return;
@@ -168,58 +186,39 @@ export class DeviceRegistry {
       if (this.devices_.has(c.id)) this.emit('device.credentials_rotated', c.id);
       return;
     }
-    let d: Device | undefined;
-    for (let seen = -1; seen !== this.localChanges; ) {
-      seen = this.localChanges;
-      d = await this.store.getDevice(c.id);
-    }
-    if (d) return this.cacheDevice(d, false);
-    if (this.devices_.delete(c.id)) {
-      this.bindings = undefined;
-      this.verified.forget(c.id);
-      this.emit('device.removed', c.id);
-    }
+    const d = await this.readStable(() => this.store.getDevice(c.id));
+    if (d) this.cacheDevice(d, false);
+    else if (this.devices_.has(c.id)) this.dropDevice(c.id, false);
   }
 
   /** Notifications may have been missed: reload everything, letting go of devices that are gone. */
   private async resync(): Promise<void> {
     // read first, then swap at once: the cache is never empty while the store answers
-    let all: Awaited<ReturnType<DeviceRegistry['readAll']>>;
-    let seen: number;
-    do {
-      seen = this.localChanges;
-      all = await this.readAll();
-    } while (seen !== this.localChanges);
+    const all = await this.readStable(() => this.readAll());
     const gone = [...this.devices_.keys()].filter((id) => !all.devices.has(id));
+    this.replaceCache(all);
+    for (const id of gone) this.dropDevice(id, false);
+  }
+
+  /** `read`, again if one of this node's own changes reached the cache while it waited. */
+  private async readStable<T>(read: () => Awaitable<T>): Promise<T> {
+    for (;;) {
+      const seen = this.localChanges;
+      const value = await read();
+      if (seen === this.localChanges) return value;
+    }
+  }
+
+  private async load(): Promise<void> {
+    this.replaceCache(await this.readAll());
+  }
+
+  private replaceCache(all: { devices: Map<string, Device>; buildings: Map<string, Building> }): void {
     this.devices_.clear();
     for (const [id, d] of all.devices) this.devices_.set(id, d);
     this.buildings.clear();
     for (const [id, b] of all.buildings) this.buildings.set(id, b);
     this.bindings = undefined;
-    for (const id of gone) {
-      this.verified.forget(id);
-      this.emit('device.removed', id);
-    }
-  }
-
-  private constructor(deps: RegistryDeps) {
-    this.store = deps.store;
-    this.runUnitOfWork = deps.runUnitOfWork;
-    this.now = deps.now ?? (() => new Date());
-    this.commissioningMaxH = deps.commissioningMaxH ?? DEFAULT_COMMISSIONING_MAX_H;
-    this.onFollowError = deps.onFollowError;
-  }
-
-  private readonly onFollowError: ((err: unknown) => void) | undefined;
-
-  private readonly store: RegistryStore;
-  private readonly runUnitOfWork: RunUnitOfWork;
-  private readonly now: () => Date;
-
-  private async load(): Promise<void> {
-    const { devices, buildings } = await this.readAll();
-    for (const [id, d] of devices) this.devices_.set(id, d);
-    for (const [id, b] of buildings) this.buildings.set(id, b);
   }
 
   /** Every device and building as stored. */
@@ -235,13 +234,6 @@ export class DeviceRegistry {
     }
     return { devices, buildings };
   }
-
-  /**
-   * Counts this node's own changes as they reach the cache: a read of another node's change (or a
-   * reload) that a local change overtook while it waited on the store is read again, so an older
-   * snapshot never replaces what this node just committed.
-   */
-  private localChanges = 0;
 
   /** Runs `fn` in the caller's unit of work, or in one of its own. */
   private within<T>(uow: UnitOfWork | undefined, fn: (uow: UnitOfWork) => Promise<T>): Promise<T> {
@@ -458,6 +450,15 @@ export class DeviceRegistry {
     if (local) this.localChanges++;
   }
 
+  /** The device is gone (deleted here or by another node): forgotten, and its sessions are let go of. */
+  private dropDevice(id: string, local: boolean): void {
+    this.devices_.delete(id);
+    this.bindings = undefined;
+    if (local) this.localChanges++;
+    this.verified.forget(id);
+    this.emit('device.removed', id);
+  }
+
   // ── commissioning (issue #17 item 6) ────────────────────────────────────────
   /** Whether the device is still being commissioned, and when it went or goes in service. */
   commissioning(device: Device): CommissioningState {
@@ -517,13 +518,7 @@ export class DeviceRegistry {
     return this.within(uow, async (u) => {
       this.getDevice(id);
       u.write(() => this.store.deleteDevice(id));
-      u.afterCommit(() => {
-        this.devices_.delete(id);
-        this.bindings = undefined;
-        this.localChanges++;
-        this.verified.forget(id);
-        this.emit('device.removed', id);
-      });
+      u.afterCommit(() => this.dropDevice(id, true));
     });
   }
 

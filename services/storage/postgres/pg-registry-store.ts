@@ -167,6 +167,7 @@ export class PgRegistryStore implements RegistryStore {
         if (m.kind === 'building' || m.kind === 'device' || m.kind === 'credential') handlers.onChange({ kind: m.kind, id: m.id });
       },
       onResync: () => handlers.onResync(),
+      ...(handlers.onError ? { onError: (err: Error) => handlers.onError?.(err) } : {}),
     });
   }
 
