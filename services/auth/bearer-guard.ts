@@ -67,7 +67,14 @@ export class BearerGuard {
       // counted as a failure before the look-up (it waits on the store), so a burst of parallel
       // guesses cannot all pass the check above; a token that works takes it back
       this.failures.fail(address, now);
-      const result = await resolve(token, { admin: true });
+      let result: T | undefined;
+      try {
+        result = await resolve(token, { admin: true });
+      } catch (err) {
+        // the look-up failed (the store is down): no answer about the token, so no guess counted
+        this.failures.forgive(address, now);
+        throw err;
+      }
       if (result === undefined) {
         this.onFailure('invalid');
         return undefined;

@@ -39,4 +39,15 @@ describe('BearerGuard with an asynchronous resolver', () => {
     // so even the admin token would be compared)
     expect(await guard.authenticate(GOOD, '10.0.0.7', slowResolve)).toBe('principal (admin compared: true)');
   });
+
+  it('a look-up that fails (the store is down) is no guess: its error comes out and nothing is counted', async () => {
+    const guard = new BearerGuard({ maxFailures: 10, windowMs: 60_000 });
+    const down = async () => {
+      throw new Error('connection terminated');
+    };
+    for (let i = 0; i < 15; i++) await expect(guard.authenticate(GOOD, '10.0.0.5', down)).rejects.toThrow('connection terminated');
+    // the address is not throttled by the outage: a wrong token is still a plain 401
+    expect(await outcome(guard.authenticate('guess', '10.0.0.5', slowResolve))).toBe(401);
+    expect(await outcome(guard.authenticate(GOOD, '10.0.0.5', slowResolve))).toBe(200);
+  });
 });
