@@ -112,8 +112,12 @@ export async function liveRoutes(app: Api, deps: LiveRouteOptions): Promise<void
         const resolve = (t: string, o: { admin: boolean }) => deps.auth.resolveCredential(t, o);
         cred = token ? await (deps.guard ? deps.guard.authenticate(token, req.ip, resolve) : resolve(token, { admin: true })) : undefined;
       } catch (err) {
-        if (!(err instanceof TooManyAttemptsError)) throw err;
-        socket.close(4029, `too_many_attempts retry-after=${err.retryAfterS}`);
+        if (err instanceof TooManyAttemptsError) socket.close(4029, `too_many_attempts retry-after=${err.retryAfterS}`);
+        else {
+          // the store could not answer: the credential is unknown, the console reconnects later
+          req.log.error({ err }, 'live feed: the credential could not be looked up');
+          socket.close(1011, 'credential_check_failed');
+        }
         return;
       }
       // gone while its credential was looked up: nothing to subscribe
