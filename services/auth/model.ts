@@ -9,7 +9,7 @@
  * - operator — manages devices and maintenance of its own `buildingIds` only.
  * - platform — read-only integration (the city platform), not limited by scope.
  */
-import type { Awaitable, Settled } from '../shared/awaitable.js';
+import type { Awaitable } from '../shared/awaitable.js';
 export const ROLES = ['admin', 'duty', 'operator', 'platform'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -154,9 +154,8 @@ export interface StoredApiToken extends ApiToken {
 }
 
 /**
- * Storage for users, sessions and API tokens. Awaitable (ADR 0008): SQLite answers at once, and
- * AuthService still takes it so (SyncAuthStore; `resolve()` runs in every request's onRequest
- * hook); PostgreSQL answers with a promise. A taken username is refused by the store's unique
+ * Storage for users, sessions and API tokens. Awaitable (ADR 0008): SQLite answers at once,
+ * PostgreSQL with a promise, and AuthService awaits every call. A taken username is refused by the store's unique
  * index on either engine, so the window between "username free?" and "insert" decides nothing.
  * The contract suite that every implementation passes, fakes included, is tests/support/auth-store-contract.ts.
  */
@@ -183,5 +182,3 @@ export interface AuthStore {
   touchApiToken(id: string, lastUsedAt: string): Awaitable<void>;
 }
 
-/** AuthStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
-export type SyncAuthStore = Settled<AuthStore>;

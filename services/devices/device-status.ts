@@ -6,7 +6,7 @@
  */
 import type { RejectReason } from '../telemetry/telemetry.js';
 import { every } from '../shared/every.js';
-import type { Awaitable, Settled } from '../shared/awaitable.js';
+import type { Awaitable } from '../shared/awaitable.js';
 
 export interface DeviceStatus {
   online: boolean;
@@ -41,8 +41,6 @@ export interface DeviceStatusStore {
   saveMany(entries: Array<[string, DeviceStatus]>): Awaitable<void>;
 }
 
-/** DeviceStatusStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
-export type SyncDeviceStatusStore = Settled<DeviceStatusStore>;
 
 const empty = (): DeviceStatus => ({
   online: false,

@@ -14,8 +14,8 @@
  * notification (no read back); after a restart, a failure or a queue overflow the processors read
  * from the log until they are caught up. A failing batch (the database is locked or full) is
  * rolled back, in-memory state is reloaded from disk, and the batch is retried with backoff.
- * Light traffic is paced (`minIntervalMs`, PROCESSORS_MIN_INTERVAL_MS): a batch starts at most that
- * long after the previous one unless a full batch waits, so a trickle of small log commits becomes
+ * Light traffic is paced (`minIntervalMs`, PROCESSORS_MIN_INTERVAL_MS): a batch starts no sooner
+ * than that after the previous one unless a full batch waits, so a trickle of small log commits becomes
  * a few larger batches instead of a commit each (bench/REPORT.md, runs 8 and 9).
  */
 import type { SyncCursorStore, ReadingLog } from '../log/reading-log.js';
