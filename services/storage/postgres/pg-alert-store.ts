@@ -30,6 +30,14 @@
  *     unique index, as SQLite's IFNULL(device_id, '')
  * Orders have a tie-break by id where SQLite's is left to the plan (unclosed: oldest opened first,
  * then id).
+ *
+ * Versions (migration 11, schema-alerts.ts): every update adds one to the row's `version`.
+ * `updateIfUnchanged` is the update of a caller that decided on a copy it read before (the alert
+ * mirror, pg-alert-mirror.ts): it changes the row only while it is at the version that copy had,
+ * and otherwise throws StaleAlertError (a ConflictError, 409 alert_changed) with nothing written.
+ * `getWithVersion`, `withVersions` and `unclosedWithVersions` read the alerts with their version,
+ * each in one statement as the other reads. `update` stays the contract's: unchecked, but it adds
+ * one too, so a checked update after it is refused.
  */
 import { ALERT_COLUMNS, alertParams } from '../alert-rows.js';
 import type {
@@ -44,10 +52,33 @@ import type {
   MaintenanceStore,
   MaintenanceWindow,
 } from '../../alerts/model.js';
+import { ConflictError } from '../../shared/errors.js';
 import type { PgDatabase } from './database.js';
 
 /** The partial unique index (schema-alerts.ts) that holds one unclosed alert per device and rule. */
 export const ALERTS_ONE_ACTIVE = 'alerts_one_active';
+
+/**
+ * An update decided on a copy of an alert that is no longer what is stored: another node (or an
+ * earlier write of this one) updated it since that copy was read, or it is gone. Nothing was
+ * written; read the alert again and decide again (the mirror reloads when its scope rolls back).
+ */
+export class StaleAlertError extends ConflictError {
+  constructor(
+    readonly alertId: string,
+    /** the version the caller's copy had */
+    readonly expectedVersion: number,
+  ) {
+    super('alert_changed', `警情 ${alertId} 已被其他操作更改，请刷新后重试 / alert ${alertId} was changed since it was read; reload it and try again`);
+    this.name = 'StaleAlertError';
+  }
+}
+
+/** An alert with the version of its row (migration 11): what a checked update expects. */
+export interface VersionedAlert {
+  alert: Alert;
+  version: number;
+}
 
 /** A history entry as the read's json_agg gives it (json columns parsed). */
 interface HistoryRow {
@@ -63,6 +94,11 @@ interface HistoryRow {
 interface AlertRow {
   doc: Omit<Alert, 'history'>;
   history: HistoryRow[];
+}
+
+/** An alert's row with its version. */
+interface VersionedRow extends AlertRow {
+  version: number;
 }
 
 interface MaintenanceRow {
@@ -95,11 +131,16 @@ function alertValues(a: Alert): unknown[] {
   return ALERT_COLUMNS.map((c) => params[c]);
 }
 
+const toVersioned = (r: VersionedRow): VersionedAlert => ({ alert: toAlert(r), version: r.version });
+
 const INSERT_ALERT = `INSERT INTO alerts (${ALERT_COLUMNS.join(', ')}) VALUES (${ALERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
-/** every column copied from the document: a replaced alert is found and filtered as it is now */
-const UPDATE_ALERT = `UPDATE alerts SET ${ALERT_COLUMNS.slice(1)
+/** every column copied from the document: a replaced alert is found and filtered as it is now; every update is a new version */
+const UPDATE_ALERT_SET = `UPDATE alerts SET ${ALERT_COLUMNS.slice(1)
   .map((c, i) => `${c} = $${i + 2}`)
-  .join(', ')} WHERE id = $1`;
+  .join(', ')}, version = version + 1`;
+const UPDATE_ALERT = `${UPDATE_ALERT_SET} WHERE id = $1`;
+/** the same, only while the row is at the version the caller read (the last parameter) */
+const UPDATE_ALERT_IF_VERSION = `${UPDATE_ALERT_SET} WHERE id = $1 AND version = $${ALERT_COLUMNS.length + 1} RETURNING version`;
 
 /** the added entries in one statement, in the order given (the identity follows the rows' order) */
 const INSERT_HISTORY = `
@@ -115,6 +156,9 @@ const SELECT_ALERT = `
     FROM alert_history h WHERE h.alert_id = alerts.id
   ), '[]') AS history
   FROM alerts`;
+
+/** The same with the row's version. */
+const SELECT_VERSIONED = SELECT_ALERT.replace('SELECT alerts.doc,', 'SELECT alerts.version, alerts.doc,');
 
 /** a commissioning alert (issue #17 item 6): its document says so; one stored before the field is not */
 const IS_COMMISSIONING = "coalesce(doc->>'commissioning' = 'true', false)";
@@ -188,6 +232,38 @@ export class PgAlertStore implements AlertStore {
       await client.query(UPDATE_ALERT, alertValues(alert));
       if (added.length > 0) await client.query(INSERT_HISTORY, [alert.id, ...historyColumns(added)]);
     });
+  }
+
+  /**
+   * `update`, only while the stored row is at `expectedVersion`; the row's new version. Another
+   * version (or no row): StaleAlertError, and neither the row nor the entries are written.
+   */
+  async updateIfUnchanged(alert: Alert, added: HistoryEntry[], expectedVersion: number): Promise<number> {
+    return this.db.transaction(async (client) => {
+      const { rows } = await client.query<{ version: number }>(UPDATE_ALERT_IF_VERSION, [...alertValues(alert), expectedVersion]);
+      if (rows.length === 0) throw new StaleAlertError(alert.id, expectedVersion);
+      if (added.length > 0) await client.query(INSERT_HISTORY, [alert.id, ...historyColumns(added)]);
+      return rows[0]!.version;
+    });
+  }
+
+  /** The alert (any status) with its version. */
+  async getWithVersion(id: string): Promise<VersionedAlert | undefined> {
+    const rows = await this.db.query<VersionedRow>(`${SELECT_VERSIONED} WHERE id = $1`, [id]);
+    return rows[0] && toVersioned(rows[0]);
+  }
+
+  /** The alerts of `ids` that exist (any status) with their versions, in one statement; in no particular order. */
+  async withVersions(ids: readonly string[]): Promise<VersionedAlert[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<VersionedRow>(`${SELECT_VERSIONED} WHERE id = ANY($1::text[])`, [[...ids]]);
+    return rows.map(toVersioned);
+  }
+
+  /** `unclosed` with the versions, in the same order, in one statement. */
+  async unclosedWithVersions(): Promise<VersionedAlert[]> {
+    const rows = await this.db.query<VersionedRow>(`${SELECT_VERSIONED} WHERE status <> 'closed' ORDER BY opened_at, id`);
+    return rows.map(toVersioned);
   }
 
   async get(id: string): Promise<Alert | undefined> {
@@ -286,5 +362,11 @@ export class PgMaintenanceStore implements MaintenanceStore {
       [target, targetId],
     );
     return rows[0] && toWindow(rows[0]);
+  }
+
+  /** Every window, expired ones included, in (target, target id) order: what a mirror loads (pg-alert-mirror.ts). */
+  async all(): Promise<MaintenanceWindow[]> {
+    const rows = await this.db.query<MaintenanceRow>('SELECT target, target_id, until, reason, by, created_at FROM maintenance ORDER BY target, target_id');
+    return rows.map(toWindow);
   }
 }

@@ -3,8 +3,8 @@
  * with the columns and meaning of their SQLite tables as they stand after every migration
  * (../sqlite/migrations.ts: alerts, alert_history and maintenance of migration 2, the incident
  * record's columns and indexes of issue #17 item 4, alert_history's info and by_name of issue #17
- * item 5), kept by pg-alert-store.ts. To be appended to PG_MIGRATIONS (migrations.ts); until then a
- * database gets it by listing it after them.
+ * item 5), kept by pg-alert-store.ts: migration 5 of PG_MIGRATIONS (migrations.ts), and migration
+ * 11 (PG_ALERTS_VERSION_SQL, below) adds alerts.version.
  *   - alerts: one row per alert. `doc` is the whole alert without its history (json: the text as
  *     written, so an alert reads back with exactly the fields it was stored with, absent optional
  *     ones absent); the other columns are copies of the document's fields that the store filters,
@@ -77,4 +77,17 @@ export const PG_ALERTS_SQL = `
     created_at text NOT NULL,
     CONSTRAINT maintenance_pkey PRIMARY KEY (target, target_id)
   );
+`;
+
+/**
+ * 11: alerts.version, the optimistic concurrency of alert updates (docs/adr/0008: "where a read
+ * decided a write, the write carries the version it read"). Every update of an alert adds one
+ * (PgAlertStore.update and updateIfUnchanged); updateIfUnchanged changes the row only while it is
+ * still at the version its caller read, so a node that decided on an older copy (its mirror,
+ * pg-alert-mirror.ts, had not heard of another node's acknowledgement yet) is refused with
+ * StaleAlertError instead of overwriting what the other node wrote. Alerts stored before it start
+ * at 0, as a new alert does.
+ */
+export const PG_ALERTS_VERSION_SQL = `
+  ALTER TABLE alerts ADD COLUMN version integer NOT NULL DEFAULT 0;
 `;
