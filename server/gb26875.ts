@@ -10,10 +10,9 @@ import type { DeviceStatusTracker } from '../services/devices/device-status.js';
 import type { DeviceRegistry } from '../services/devices/registry.js';
 import type { Metrics } from '../services/metrics/metrics.js';
 import type { Pipeline } from '../services/pipeline/pipeline.js';
+import type { Gb26875TestStore } from '../services/devices/gb26875-points.js';
 import type { Clock } from '../services/shared/clock.js';
 import type { SyncSettingsStore } from '../services/shared/settings.js';
-import type { Db } from '../services/storage/sqlite/database.js';
-import { SqliteGb26875TestStore } from '../services/storage/sqlite/sqlite-gb26875-store.js';
 import type { Lifecycle } from './lifecycle.js';
 
 const GB26875_COMPONENTS_KEY = 'gb26875_components';
@@ -25,7 +24,8 @@ export interface GatewayDeps {
   status: DeviceStatusTracker;
   pipeline: Pipeline;
   settings: SyncSettingsStore;
-  db: Db;
+  /** where test-mode alarms are recorded (the storage's gb26875Tests; awaited, so either engine's) */
+  testAlarms: Gb26875TestStore;
   metrics: Metrics;
   clock: Clock;
   log: Logger;
@@ -57,7 +57,7 @@ export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: G
       save: (states) => settings.set(GB26875_COMPONENTS_KEY, JSON.stringify(states)),
     },
     // issue #16 item 7: test-mode alarms recorded as tests; analog pressure bound to water_pressure devices
-    testAlarms: new SqliteGb26875TestStore(d.db),
+    testAlarms: d.testAlarms,
     boundDevice: (uitd, ref) => registry.deviceByGb26875Source(uitd.id, ref),
     ...(config.vendorMappingFile !== undefined ? { vendorMapping: loadVendorMapping(config.vendorMappingFile) } : {}),
     // protection (issue #12 item 7): caps, idle timeout, peer allow-lists

@@ -39,7 +39,8 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { Gb26875Point, Gb26875TestAlarm, Gb26875View, SyncGb26875TestStore } from '../../services/devices/gb26875-points.js';
+import type { Gb26875Point, Gb26875TestAlarm, Gb26875TestStore, Gb26875View } from '../../services/devices/gb26875-points.js';
+import type { Awaitable } from '../../services/shared/awaitable.js';
 import type { Device } from '../../services/devices/model.js';
 import type { Metrics } from '../../services/metrics/metrics.js';
 import type { IngestResult, RawMessage } from '../../services/pipeline/types.js';
@@ -83,8 +84,12 @@ export interface Gb26875ListenerDeps {
    * after a restart from one component would clear an alarm another component still holds.
    */
   componentState?: { load(): ComponentStates; save(states: GatewayState): void };
-  /** where test-mode alarms are recorded (uitd-state.ts); without it they are only shown in the state */
-  testAlarms?: SyncGb26875TestStore;
+  /**
+   * where test-mode alarms are recorded (uitd-state.ts); without it they are only shown in the
+   * state. Every call is awaited (SQLite answers at once, PostgreSQL with a promise): a frame is
+   * confirmed only once its records are stored.
+   */
+  testAlarms?: Gb26875TestStore;
   /**
    * The registered device an analog component of this UITD is bound to (a water_pressure device's
    * gb26875Source): its pressure values become that device's readings, so its rules apply.
@@ -148,6 +153,12 @@ export class Gb26875Listener implements Gb26875View {
   /** per device: each point's (or the UITD's own) last bits, and its test-bit sources */
   private readonly uitds = new Map<string, UitdState>();
   private readonly lastSent = new Map<string, string>();
+  /**
+   * per UITD, the end of the status frame being applied: a UITD's frames apply one at a time, also
+   * across its connections (one reconnected while the old one drains), because applyStatus awaits
+   * the test records between reading the points' state and changing it
+   */
+  private readonly applying = new Map<string, Promise<void>>();
   private closing = false;
 
   constructor(private readonly deps: Gb26875ListenerDeps) {
@@ -361,7 +372,7 @@ export class Gb26875Listener implements Gb26875View {
       case 1:
       case 2:
       case 21:
-        this.applyStatus(device.id, statusObservations(app), now);
+        await this.applyStatus(device.id, statusObservations(app), now);
         return this.sendFlags(device.id, now, app.type === 1 ? 'sys' : app.type === 2 ? 'comp' : 'uitd');
       case 3: {
         const readings: Record<string, unknown>[] = [];
@@ -438,7 +449,21 @@ export class Gb26875Listener implements Gb26875View {
    * state is rolled back if it cannot be saved, so a UITD that resends after a deny finds the same
    * transitions (and beginning a record that is already open only adds bits to it).
    */
-  private applyStatus(deviceId: string, observations: StatusObservation[], now: number): void {
+  private applyStatus(deviceId: string, observations: StatusObservation[], now: number): Promise<void> {
+    const previousFrame = this.applying.get(deviceId) ?? Promise.resolve();
+    const run = previousFrame.then(() => this.applyStatusNow(deviceId, observations, now));
+    const done = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.applying.set(deviceId, done);
+    void done.then(() => {
+      if (this.applying.get(deviceId) === done) this.applying.delete(deviceId);
+    });
+    return run;
+  }
+
+  private async applyStatusNow(deviceId: string, observations: StatusObservation[], now: number): Promise<void> {
     const st = this.stateFor(deviceId);
     const bit0 = new Set(st.bit0);
     for (const o of observations) if (provesTestBit(o)) bit0.add(o.source);
@@ -454,8 +479,8 @@ export class Gb26875Listener implements Gb26875View {
     if (tests) {
       for (const [key, s] of changes) {
         const before = st.components.get(key);
-        if (isTestSignal(s)) tests.begin({ deviceId, point: key, name: pointName(key, s!.description), description: s!.description ?? null, fireAlarm: s!.testAlarm === true, supervisory: s!.testSupervisory === true, at: now });
-        else if (isTestSignal(before)) tests.end(deviceId, key, now);
+        if (isTestSignal(s)) await tests.begin({ deviceId, point: key, name: pointName(key, s!.description), description: s!.description ?? null, fireAlarm: s!.testAlarm === true, supervisory: s!.testSupervisory === true, at: now });
+        else if (isTestSignal(before)) await tests.end(deviceId, key, now);
       }
     }
     const previous = { bit0: st.bit0, components: new Map(changes.map(([key]) => [key, st.components.get(key)])) };
@@ -527,9 +552,10 @@ export class Gb26875Listener implements Gb26875View {
     return [...(this.uitds.get(deviceId)?.bit0 ?? [])].sort();
   }
 
-  /** The UITD's test-mode alarms, newest first. */
-  tests(deviceId: string, limit: number): Gb26875TestAlarm[] {
-    return (this.deps.testAlarms?.list(deviceId, limit) ?? []).map(testView);
+  /** The UITD's test-mode alarms, newest first: at once from a store that answers at once (SQLite), else a promise. */
+  tests(deviceId: string, limit: number): Awaitable<Gb26875TestAlarm[]> {
+    const records = this.deps.testAlarms?.list(deviceId, limit) ?? [];
+    return records instanceof Promise ? records.then((r) => r.map(testView)) : records.map(testView);
   }
 
   /** The device is gone: its points no longer count. */

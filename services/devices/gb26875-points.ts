@@ -84,7 +84,7 @@ export interface Gb26875TestStore {
   list(deviceId: string, limit: number): Awaitable<Gb26875TestRecord[]>;
 }
 
-/** Gb26875TestStore answering at once (SQLite): what the gateway's listener takes while it calls the store synchronously (ADR 0008). */
+/** Gb26875TestStore answering at once (SQLite's); the gateway's listener takes any Gb26875TestStore and awaits it. */
 export type SyncGb26875TestStore = Settled<Gb26875TestStore>;
 
 /** A test record with its point spelled out. */
@@ -96,6 +96,6 @@ export interface Gb26875View {
   points(deviceId: string): Gb26875Point[];
   /** status sources seen setting bit0: bit0 = 0 from them is test mode */
   testBitSources(deviceId: string): string[];
-  /** test-mode alarms, newest first */
-  tests(deviceId: string, limit: number): Gb26875TestAlarm[];
+  /** test-mode alarms, newest first: at once where the store answers at once (SQLite), else a promise (PostgreSQL); await it */
+  tests(deviceId: string, limit: number): Awaitable<Gb26875TestAlarm[]>;
 }

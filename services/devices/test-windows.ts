@@ -7,7 +7,10 @@
  * 6.5.1–6.5.2, fact 45).
  *
  * Active tests are held in memory (a handful at a time) and read on every pressure reading; the
- * store has them all.
+ * store has them all. The hot path (`activeFor`, `observe`, called inside the processors'
+ * synchronous batch) calls its store synchronously; the API's calls (`start`, `end`, `list`) are
+ * awaited, so on PostgreSQL the store is a mirror (TestWindowBackend below) and on SQLite the
+ * store as it is.
  */
 import { BadRequestError, ConflictError } from '../shared/errors.js';
 import type { Awaitable, Settled } from '../shared/awaitable.js';
@@ -51,40 +54,90 @@ export interface TestWindowStore {
 /** TestWindowStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
 export type SyncTestWindowStore = Settled<TestWindowStore>;
 
+/**
+ * What TestWindows takes of its store. The hot path's calls answer at once: `active` (at start,
+ * and again when the store says it reloaded) and `update` (observe, inside the processors' batch,
+ * and end). The API's are awaited: `insert` (start) and `list`. SQLite's store (a
+ * SyncTestWindowStore) is one as it is. On PostgreSQL it is PgTestWindowMirror
+ * (../storage/postgres/pg-mirrors.ts): `update` queues its write in the write scope, `insert`
+ * resolves once its row committed, `step` runs end as a step of its own (resolves once committed,
+ * rejects if not), and `onReload` says when what `active` answers was read again (a step rolled
+ * back, another node changed a test), so TestWindows reads its running tests again.
+ */
+export interface TestWindowBackend {
+  active(at: number): TestWindow[];
+  update(t: TestWindow): void;
+  insert(t: Omit<TestWindow, 'id'>): Awaitable<TestWindow>;
+  list(deviceId: string, limit: number): Awaitable<TestWindow[]>;
+  /** runs `fn` as one step (its writes commit together); without it, `fn` runs at once */
+  step?<T>(fn: () => T): Promise<T>;
+  /** calls `listener` each time what `active` answers was read again from the database */
+  onReload?(listener: () => void): void;
+}
+
 export class TestWindows {
   private readonly running = new Map<string, TestWindow>();
+  /** devices whose start is waiting for its insert: a second start for one of them is refused */
+  private readonly starting = new Set<string>();
 
-  constructor(private readonly store: SyncTestWindowStore, private readonly now: () => number) {
-    for (const t of store.active(now())) this.running.set(t.deviceId, t);
+  /** `reader` answers `list` (default: the store) */
+  constructor(
+    private readonly store: TestWindowBackend,
+    private readonly now: () => number,
+    private readonly reader: Pick<TestWindowStore, 'list'> = store,
+  ) {
+    this.reload();
+    store.onReload?.(() => this.reload());
   }
 
-  start(input: { deviceId: string; buildingId: string; kind: TestKind; durationS?: number; note?: string | null; by: string }): TestWindow {
+  /** The running tests again from the store (after its mirror reloaded: what a rolled-back step observed is gone). */
+  reload(): void {
+    this.running.clear();
+    for (const t of this.store.active(this.now())) this.running.set(t.deviceId, t);
+  }
+
+  async start(input: { deviceId: string; buildingId: string; kind: TestKind; durationS?: number; note?: string | null; by: string }): Promise<TestWindow> {
     const at = this.now();
-    if (this.activeFor(input.deviceId, at)) throw new ConflictError('test_running', `设备 ${input.deviceId} 已在试验中 / a test is already running for device ${input.deviceId}`);
+    if (this.activeFor(input.deviceId, at) || this.starting.has(input.deviceId)) {
+      throw new ConflictError('test_running', `设备 ${input.deviceId} 已在试验中 / a test is already running for device ${input.deviceId}`);
+    }
     const durationS = input.durationS ?? TEST_DEFAULT_S;
     if (!(durationS > 0 && durationS <= TEST_MAX_S)) throw new BadRequestError('test_duration', `试验时长须在 1–${TEST_MAX_S} 秒之间 / a test lasts 1–${TEST_MAX_S} s`);
-    const t = this.store.insert({
-      deviceId: input.deviceId,
-      buildingId: input.buildingId,
-      kind: input.kind,
-      note: input.note ?? null,
-      startedBy: input.by,
-      startedAt: at,
-      endsAt: at + durationS * 1000,
-      endedAt: null,
-      endedBy: null,
-      minMpa: null,
-      maxMpa: null,
-      readings: 0,
-    });
-    this.running.set(t.deviceId, t);
-    return t;
+    this.starting.add(input.deviceId);
+    try {
+      const t = await this.store.insert({
+        deviceId: input.deviceId,
+        buildingId: input.buildingId,
+        kind: input.kind,
+        note: input.note ?? null,
+        startedBy: input.by,
+        startedAt: at,
+        endsAt: at + durationS * 1000,
+        endedAt: null,
+        endedBy: null,
+        minMpa: null,
+        maxMpa: null,
+        readings: 0,
+      });
+      this.running.set(t.deviceId, t);
+      return t;
+    } finally {
+      this.starting.delete(input.deviceId);
+    }
   }
 
-  end(deviceId: string, by: string): TestWindow {
+  async end(deviceId: string, by: string): Promise<TestWindow> {
+    // checked first, so a 409 is not a failed step (which would reload the mirrors)
+    if (!this.activeFor(deviceId, this.now())) throw notRunning(deviceId);
+    // a mirror: decided and applied inside the step, so no step before it sees the test ended and
+    // none after it sees it running; if it does not commit, the mirror and `running` reload
+    return this.store.step ? this.store.step(() => this.endNow(deviceId, by)) : this.endNow(deviceId, by);
+  }
+
+  private endNow(deviceId: string, by: string): TestWindow {
     const at = this.now();
     const t = this.activeFor(deviceId, at);
-    if (!t) throw new ConflictError('test_not_running', `设备 ${deviceId} 当前没有试验 / no test is running for device ${deviceId}`);
+    if (!t) throw notRunning(deviceId);
     const ended = { ...t, endedAt: at, endedBy: by };
     this.store.update(ended);
     this.running.delete(deviceId);
@@ -113,10 +166,13 @@ export class TestWindows {
     this.store.update(t);
   }
 
-  list(deviceId: string, limit = 50): TestWindow[] {
-    return this.store.list(deviceId, limit);
+  /** The device's tests, newest first: the API's read, from the store (awaited). */
+  list(deviceId: string, limit = 50): Awaitable<TestWindow[]> {
+    return this.reader.list(deviceId, limit);
   }
 }
+
+const notRunning = (deviceId: string) => new ConflictError('test_not_running', `设备 ${deviceId} 当前没有试验 / no test is running for device ${deviceId}`);
 
 export class InMemoryTestWindowStore implements TestWindowStore {
   private readonly rows: TestWindow[] = [];

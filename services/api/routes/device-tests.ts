@@ -74,19 +74,19 @@ export async function deviceTestRoutes(app: Api, deps: DeviceTestRouteOptions): 
 
   app.post('/devices/:id/tests', { config, schema: { tags, description: 'Start a scheduled test of a fire-water point.', params: IdParams, body: TestBody, response: { 201: TestSchema } } }, async (req, reply) => {
     const { p, d } = device(principalOf(req), req.params.id, true);
-    const t = deps.tests.start({ deviceId: d.id, buildingId: d.buildingId, kind: req.body.kind, by: p.username, note: req.body.note ?? null, ...(req.body.durationS !== undefined ? { durationS: req.body.durationS } : {}) });
+    const t = await deps.tests.start({ deviceId: d.id, buildingId: d.buildingId, kind: req.body.kind, by: p.username, note: req.body.note ?? null, ...(req.body.durationS !== undefined ? { durationS: req.body.durationS } : {}) });
     return reply.code(201).send(view(t, t.startedAt));
   });
 
   app.post('/devices/:id/tests/end', { config, schema: { tags, description: 'End the running test early.', params: IdParams, response: { 200: TestSchema } } }, async (req) => {
     const { p, d } = device(principalOf(req), req.params.id, true);
-    const t = deps.tests.end(d.id, p.username);
+    const t = await deps.tests.end(d.id, p.username);
     return view(t, t.endedAt ?? t.endsAt);
   });
 
   app.get('/devices/:id/tests', { config, schema: { tags, description: 'The device\'s tests, newest first.', params: IdParams, response: { 200: z.object({ items: z.array(TestSchema) }) } } }, async (req) => {
     const { d } = device(principalOf(req), req.params.id, false);
     const now = deps.now();
-    return { items: deps.tests.list(d.id).map((t) => view(t, now)) };
+    return { items: (await deps.tests.list(d.id)).map((t) => view(t, now)) };
   });
 }

@@ -129,7 +129,7 @@ export async function gb26875Routes(app: Api, deps: Gb26875RouteOptions): Promis
     },
     async (req) => {
       const d = uitd(principalOf(req), req.params.id);
-      return { items: deps.gateway.tests(d.id, req.query.limit).map(testView) };
+      return { items: (await deps.gateway.tests(d.id, req.query.limit)).map(testView) };
     },
   );
 
