@@ -3,13 +3,13 @@
  * it waits (the outbox store). Format "firewatch.uplink/v1" is documented in docs/uplink-format.md.
  *
  *   LiveFeed alert.* / device.* ─┐
- *   sink commit hook (readings)   ├─► UplinkService.enqueue ─► outbox (SQLite) ─► one lane per adapter
+ *   sink commit hook (readings)   ├─► UplinkService.enqueue ─► outbox (store) ──► one lane per adapter
  *   registry building changes ───┘                                               (cursor, backoff,
  *                                                                                 dead letters)
  */
 
 import { FEED_EVENT_TYPES } from '../live-feed/model.js';
-import type { Awaitable, Settled } from '../shared/awaitable.js';
+import type { Awaitable } from '../shared/awaitable.js';
 
 export const UPLINK_FORMAT = 'firewatch.uplink/v1';
 
@@ -97,8 +97,11 @@ export interface DeadLetter {
 }
 
 /**
- * What the uplink needs from storage (SqliteUplinkStore; every method is one transaction).
- * The contract suite that every implementation passes, fakes included, is tests/support/uplink-store-contract.ts.
+ * What the uplink needs from storage (SqliteUplinkStore answers at once, PgUplinkStore with a
+ * promise; every method is one transaction, or joins the one its caller has open). UplinkService
+ * awaits every call it makes in its own work and stages the ones made inside someone else's
+ * transaction (uplink-service.ts says which). The contract suite that every implementation passes,
+ * fakes included, is tests/support/uplink-store-contract.ts.
  */
 export interface UplinkStore {
   /** insert unless an item with this id (key) exists; returns whether it was new */
@@ -122,9 +125,6 @@ export interface UplinkStore {
   prune(adapters: readonly string[]): Awaitable<number>;
 }
 
-/** UplinkStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
-export type SyncUplinkStore = Settled<UplinkStore>;
-
 export interface UplinkAdapterStatus {
   name: string;
   backlog: number;
@@ -136,8 +136,8 @@ export interface UplinkAdapterStatus {
   lastSuccessAt: string | null;
 }
 
-/** Read side for the API and metrics. */
+/** Read side for the API: read from the outbox, awaited (the metrics read UplinkService.status(), synchronous). */
 export interface UplinkStatusSource {
-  status(): UplinkAdapterStatus[];
-  deadLetters(adapter: string | undefined, afterId: number, limit: number): DeadLetter[];
+  readStatus(): Awaitable<UplinkAdapterStatus[]>;
+  deadLetters(adapter: string | undefined, afterId: number, limit: number): Awaitable<DeadLetter[]>;
 }

@@ -3,7 +3,7 @@
  * in a durable outbox, and drains it through each configured adapter (HTTP, MQTT, GB/T 26875.3).
  *
  *   feed alert.* / device.* ─┐                        ┌─► lane "http"    cursor ─► adapter.send(batch)
- *   readings (sink commit) ──┼─► outbox (SQLite) ─────┼─► lane "mqtt"    cursor ─► …
+ *   readings (sink commit) ──┼─► outbox (store) ──────┼─► lane "mqtt"    cursor ─► …
  *   building changes ────────┘   one row per item     └─► lane "gb26875" cursor ─► …
  *
  * Guarantees (issue #6):
@@ -20,25 +20,54 @@
  * - backfill: the outbox simply keeps everything through an outage or a restart; alert and
  *   presence events written to the feed while the uplink was not listening (a crash between the
  *   feed's commit and ours) are picked up from the feed log at start.
+ *
+ * The store is awaitable (docs/adr/0008): SqliteUplinkStore answers at once, PgUplinkStore later.
+ * Three kinds of call, by where they run:
+ * - *Awaited*, in the service's own asynchronous work: the lanes (next, delivered, failed,
+ *   deadLetter, expired, backlog), `start` (lanes, the feed catch-up), `prune`, and the reads for
+ *   the API (`readStatus`, `deadLetters`, `readPending`). Each store call is its own transaction.
+ * - *Staged*, inside someone else's transaction: `queueReadings` runs synchronously inside the
+ *   processors' batch, which must commit the reading items with the rules' writes and the log
+ *   position or not at all. With `stage` (PostgreSQL: `(w) => scope.write(w)`, the batch's write
+ *   scope) the enqueues are queued there and commit with the batch; without it the store is called
+ *   at once and must answer at once (SQLite: it joins the batch's better-sqlite3 transaction). It
+ *   never awaits: the batch is synchronous, and an await would let the batch commit first.
+ * - *After someone else's commit*, in order: feed events and building changes reach the service
+ *   from listeners that run once the producing transaction committed (LiveFeed pushes after the
+ *   commit: `holding` on SQLite, the scope's afterCommit on PostgreSQL; the registry emits building
+ *   changes from its unit of work's afterCommit, on both engines). No transaction is open there to
+ *   join, so each enqueue is its own transaction, run one after the other in arrival order (so the
+ *   feed position only moves forward), and kicks the lanes once it committed. Over a store that
+ *   answers at once (SQLite) it runs at once, in the listener, as it always did. These are not
+ *   staged: a write scope's implicit scope would commit them too, but the service could not tell
+ *   when to kick its lanes, and a failure would reload every mirror of the node.
+ * - `status()` (the metrics, read at scrape time, synchronously) answers from what the lanes last
+ *   read: counters re-read after each delivery, retry and dead letter, the backlog read when a lane
+ *   empties or fails and at each status()/readStatus(). Over a store that answers at once that read
+ *   happens inside the call, so the answer is exact, as before; over PostgreSQL status() answers
+ *   with the last read and starts the next, so the backlog gauges lag by one scrape at most.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { LiveFeed } from '../live-feed/live-feed.js';
 import type { FeedEvent } from '../live-feed/model.js';
 import type { Building } from '../devices/model.js';
+import type { Awaitable } from '../shared/awaitable.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
+import { isThenable } from '../shared/unit-of-work.js';
 import type { Reading } from '../telemetry/telemetry.js';
 import type { ReadingsPolicies } from '../config/config.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from '../shared/backoff.js';
 import {
   UplinkError,
+  type AdapterCounters,
   type DeadLetter,
   type StoredUplinkItem,
   type UplinkAdapter,
   type UplinkAdapterStatus,
   type UplinkItem,
   type UplinkStatusSource,
-  type SyncUplinkStore,
+  type UplinkStore,
 } from './model.js';
 
 export type { ReadingsPolicies, ReadingsPolicy } from '../config/config.js';
@@ -50,7 +79,7 @@ export interface UplinkEvents {
 }
 
 export interface UplinkServiceDeps {
-  store: SyncUplinkStore;
+  store: UplinkStore;
   adapters: readonly UplinkAdapter[];
   feed: LiveFeed;
   clock: Clock;
@@ -60,6 +89,35 @@ export interface UplinkServiceDeps {
   backoff?: BackoffPolicy;
   random?: () => number;
   events?: UplinkEvents;
+  /**
+   * Queues a store write in the transaction the caller of `queueReadings` is in, to commit with it
+   * (PostgreSQL: `(w) => scope.write(w)`, the processors' write scope). Absent, queueReadings calls
+   * the store at once, and the store must answer at once (SQLite, inside the batch's transaction).
+   */
+  stage?: (write: () => Awaitable<unknown>) => void;
+}
+
+type Backlog = { count: number; oldestCreatedAt: number | null };
+
+const noop = (): void => undefined;
+
+/**
+ * Runs `write`, then `ok` with its result or `failed` with its error: at once when it answered at
+ * once (SQLite), once it settled when it answered with a promise. Never throws nor rejects for `write`.
+ */
+function settle<T>(write: () => Awaitable<T>, ok: (v: T) => void, failed: (err: unknown) => void): Awaitable<void> {
+  let out: Awaitable<T>;
+  try {
+    out = write();
+  } catch (err) {
+    failed(err);
+    return;
+  }
+  if (!isThenable(out)) {
+    ok(out as T);
+    return;
+  }
+  return Promise.resolve(out).then(ok, failed);
 }
 
 export type BuildingChange = { type: 'building.created' | 'building.updated' | 'building.deleted'; building: Building };
@@ -117,12 +175,20 @@ export function itemFromBuildingChange(c: BuildingChange, at: number): UplinkIte
 /** One adapter's delivery loop. */
 class Lane {
   private running: Promise<void> | undefined;
+  /** kicked while a pass was running: run another once it ends (it may have read before the kick's items committed) */
+  private again = false;
   private retryTimer: TimerHandle | undefined;
   private attempts = 0;
   /** after a refused batch: send one item at a time up to this seq, to find the refused item */
   private isolateUntil = 0;
   private closed = false;
   private up = true;
+  /** what status() answers from: the last counters and backlog read, each with the ticket of its read */
+  private counters: AdapterCounters | undefined;
+  private backlog: Backlog | undefined;
+  private countersTicket = 0;
+  private backlogTicket = 0;
+  private tickets = 0;
 
   constructor(
     readonly adapter: UplinkAdapter,
@@ -131,11 +197,17 @@ class Lane {
   ) {}
 
   kick(): void {
-    if (this.closed || this.running || this.retryTimer) return;
+    if (this.closed || this.retryTimer) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.again = false;
     this.running = this.drain()
       .catch((err: unknown) => this.deps.log.error({ err, adapter: this.adapter.name }, 'uplink lane failed'))
       .finally(() => {
         this.running = undefined;
+        if (this.again) this.kick();
       });
   }
 
@@ -145,11 +217,14 @@ class Lane {
     const name = this.adapter.name;
     for (;;) {
       if (this.closed) return;
-      this.expire();
+      await this.expire();
+      if (this.closed) return;
       const isolating = this.isolateUntil > 0;
-      const batch = store.next(name, isolating ? 1 : this.adapter.maxBatch);
+      const ticket = this.ticket();
+      const batch = await store.next(name, isolating ? 1 : this.adapter.maxBatch);
       if (batch.length === 0) {
         this.isolateUntil = 0;
+        this.observeBacklog(ticket, { count: 0, oldestCreatedAt: null });
         return;
       }
       const last = batch[batch.length - 1]!;
@@ -164,44 +239,123 @@ class Lane {
             continue;
           }
           this.deps.log.warn({ adapter: name, item: last.id, reason: e.message }, 'platform refused an item; dead-lettered');
-          store.deadLetter(name, batch, e.message, clock.now());
+          await store.deadLetter(name, batch, e.message, clock.now());
           events?.onDeadLetter?.(name, batch.length);
           this.attempts = 0;
+          await this.reread(false);
           continue;
         }
-        store.failed(name, e.message);
+        await store.failed(name, e.message);
         events?.onRetry?.(name);
         if (this.up) this.deps.log.warn({ adapter: name, err: e.message }, 'platform unavailable; items wait in the outbox');
         this.up = false;
         this.attempts++;
+        if (this.closed) return;
         const delay = backoffDelay(this.attempts, this.deps.backoff ?? DEFAULT_BACKOFF, this.deps.random);
         this.retryTimer = clock.at(clock.now() + delay, () => {
           this.retryTimer = undefined;
           this.kick();
         });
+        await this.reread(true);
         return;
       }
-      store.delivered(name, last.seq, batch.length, clock.now());
+      await store.delivered(name, last.seq, batch.length, clock.now());
       events?.onSent?.(name, batch.length);
-      if (!this.up) this.deps.log.info({ adapter: name, backlog: store.backlog(name).count }, 'platform reachable again; sending the backlog');
+      if (!this.up) {
+        const ticket = this.ticket();
+        const backlog = await store.backlog(name);
+        this.observeBacklog(ticket, backlog);
+        this.deps.log.info({ adapter: name, backlog: backlog.count }, 'platform reachable again; sending the backlog');
+      }
       this.up = true;
       this.attempts = 0;
       if (this.isolateUntil > 0 && last.seq >= this.isolateUntil) this.isolateUntil = 0;
+      await this.reread(false);
       this.onDelivered();
     }
   }
 
   /** Dead-letter the head of the lane while it is older than UPLINK_DEAD_LETTER_AFTER_S. */
-  private expire(): void {
+  private async expire(): Promise<void> {
     const { store, clock, events, deadLetterAfterS } = this.deps;
     const cutoff = clock.now() - deadLetterAfterS * 1000;
     for (;;) {
-      const old = store.expired(this.adapter.name, cutoff, 500);
+      const old = await store.expired(this.adapter.name, cutoff, 500);
       if (old.length === 0) return;
-      store.deadLetter(this.adapter.name, old, `not accepted within ${deadLetterAfterS} s`, clock.now());
+      await store.deadLetter(this.adapter.name, old, `not accepted within ${deadLetterAfterS} s`, clock.now());
       events?.onDeadLetter?.(this.adapter.name, old.length);
       this.deps.log.warn({ adapter: this.adapter.name, count: old.length }, 'uplink items expired; dead-lettered');
+      await this.reread(false);
     }
+  }
+
+  /**
+   * Counters (and the backlog, when asked) as stored now, for status(). Best effort: the
+   * delivery it follows is stored already, and a failed read only leaves status() a step behind.
+   */
+  private async reread(backlog: boolean): Promise<void> {
+    try {
+      const ticket = this.ticket();
+      this.observeCounters(ticket, await this.deps.store.lane(this.adapter.name));
+      if (backlog) this.observeBacklog(ticket, await this.deps.store.backlog(this.adapter.name));
+    } catch (err) {
+      this.deps.log.debug({ err, adapter: this.adapter.name }, 'could not read the uplink lane counters');
+    }
+  }
+
+  /** Reads counters and backlog for status(): at once over a store that answers at once. */
+  read(): Awaitable<void> {
+    const ticket = this.ticket();
+    const counters = this.deps.store.lane(this.adapter.name);
+    const backlog = this.deps.store.backlog(this.adapter.name);
+    if (!isThenable(counters) && !isThenable(backlog)) {
+      this.observe(ticket, counters as AdapterCounters, backlog as Backlog);
+      return;
+    }
+    return Promise.all([counters, backlog]).then(([c, b]) => this.observe(ticket, c, b));
+  }
+
+  /** A read's ticket: what a read returns is kept unless a read started after it was kept first. */
+  private ticket(): number {
+    return ++this.tickets;
+  }
+
+  private observe(ticket: number, counters: AdapterCounters, backlog: Backlog): void {
+    this.observeCounters(ticket, counters);
+    this.observeBacklog(ticket, backlog);
+  }
+
+  private observeCounters(ticket: number, counters: AdapterCounters): void {
+    if (ticket < this.countersTicket) return;
+    this.countersTicket = ticket;
+    this.counters = counters;
+  }
+
+  private observeBacklog(ticket: number, backlog: Backlog): void {
+    if (ticket < this.backlogTicket) return;
+    this.backlogTicket = ticket;
+    this.backlog = backlog;
+  }
+
+  /** Creates the lane's row when it is new (at the newest item) and keeps its counters. */
+  async open(): Promise<void> {
+    const ticket = this.ticket();
+    this.observeCounters(ticket, await this.deps.store.lane(this.adapter.name));
+  }
+
+  status(now: number): UplinkAdapterStatus {
+    const c = this.counters;
+    const b = this.backlog ?? { count: 0, oldestCreatedAt: null };
+    return {
+      name: this.adapter.name,
+      backlog: b.count,
+      oldestAgeS: b.oldestCreatedAt === null ? 0 : Math.max(0, (now - b.oldestCreatedAt) / 1000),
+      retries: c?.retries ?? 0,
+      deadLetters: c?.deadLetters ?? 0,
+      sent: c?.sent ?? 0,
+      lastError: c?.lastError ?? null,
+      lastSuccessAt: c?.lastSuccessAt == null ? null : new Date(c.lastSuccessAt).toISOString(),
+    };
   }
 
   /** Stop taking new batches; an adapter's close() aborts the one in flight. */
@@ -221,61 +375,141 @@ export class UplinkService implements UplinkStatusSource {
   private unsubscribe: (() => void) | undefined;
   private readonly lastSampled = new Map<string, number>();
   private pruneDue = false;
+  private pruning: Promise<void> | undefined;
+  /** the last of the enqueues made after someone else's commit (feed events, building changes) still running */
+  private writing: Promise<void> | undefined;
+  /** status()'s read in flight over a store that answers later */
+  private statusRead: Promise<void> | undefined;
 
   constructor(private readonly deps: UplinkServiceDeps) {
     this.lanes = deps.adapters.map((a) => new Lane(a, deps, () => (this.pruneDue = true)));
   }
 
+  /**
+   * Opens the lanes, catches up with the feed, then listens to it and kicks the lanes.
+   *
+   * Catching up (crash semantics, the same on both engines): an alert's feed event commits with
+   * the alert (seq N in the feed log); the listener is told only after that commit, and its
+   * enqueue writes the item and the feed position N in one transaction of its own. A process that
+   * dies between the two has the alert and its event but not the item, and the position still
+   * below N; at the next start the events after the position are read from the feed log and
+   * enqueued again. Their ids are made from the feed seq, so an item that did get in is refused as
+   * a duplicate and the missing one is added: none lost, none twice. What is not caught up: an
+   * enqueue that failed (logged) while a later event's enqueue succeeded (the position moved past
+   * it); events older than the feed log keeps (LiveFeed.prune, 7 days); and, on the first start
+   * (no position yet), the feed's history, which starts at its last seq. A building change has no
+   * such log: one lost to a crash between the registry's commit and its enqueue is not re-sent.
+   *
+   * Live events that arrive while catching up (the feed's reads are awaited on PostgreSQL) are
+   * held and handled after it, those the catch-up already read skipped, so none falls in between.
+   */
   async start(): Promise<void> {
-    for (const a of this.deps.adapters) this.deps.store.lane(a.name);
-    // catch up with feed events committed while we were not listening (crash, first start)
-    const known = this.deps.store.feedSeq();
-    if (known === undefined) this.deps.store.setFeedSeq(this.deps.feed.lastSeq());
-    else {
-      for (let after = known; ; ) {
-        const events = this.deps.feed.since(after, 1000);
+    const { store, feed } = this.deps;
+    for (const l of this.lanes) await l.open();
+    let held: FeedEvent[] | undefined = [];
+    this.unsubscribe = feed.subscribe((e) => {
+      if (held) held.push(e);
+      else void this.onFeedEvent(e, true);
+    });
+    let caughtUp: number;
+    const known = await store.feedSeq();
+    if (known === undefined) {
+      caughtUp = await feed.lastSeq();
+      await store.setFeedSeq(caughtUp);
+    } else {
+      caughtUp = known;
+      for (;;) {
+        const events = await feed.since(caughtUp, 1000);
         if (events.length === 0) break;
-        for (const e of events) this.onFeedEvent(e, false);
-        after = events[events.length - 1]!.seq;
+        for (const e of events) await this.onFeedEvent(e, false);
+        caughtUp = events[events.length - 1]!.seq;
       }
     }
-    this.unsubscribe = this.deps.feed.subscribe((e) => this.onFeedEvent(e, true));
+    const live = held;
+    held = undefined;
+    for (const e of live) if (e.seq > caughtUp) void this.onFeedEvent(e, true);
     for (const a of this.deps.adapters) await a.start?.();
+    await this.readStatus();
     this.kick();
   }
 
-  private onFeedEvent(e: FeedEvent, live: boolean): void {
-    try {
-      const item = itemFromFeedEvent(e);
-      if (item) this.deps.store.enqueue(item, this.deps.clock.now(), e.seq);
-      else this.deps.store.setFeedSeq(e.seq);
-    } catch (err) {
-      // never let the uplink break the alert path; the event is still in the feed log for the next start
-      this.deps.log.error({ err, seq: e.seq }, 'could not queue a feed event for the uplink');
-      return;
-    }
-    if (live) this.kick();
+  /** A feed event (after its commit) → an item, or just the feed position; in arrival order. */
+  private onFeedEvent(e: FeedEvent, live: boolean): Awaitable<void> {
+    return this.inOrder(() =>
+      settle(
+        () => {
+          const item = itemFromFeedEvent(e);
+          return item ? this.deps.store.enqueue(item, this.deps.clock.now(), e.seq) : this.deps.store.setFeedSeq(e.seq);
+        },
+        () => {
+          if (live) this.kick();
+        },
+        // never let the uplink break the alert path; the event is still in the feed log for the next start
+        (err) => this.deps.log.error({ err, seq: e.seq }, 'could not queue a feed event for the uplink'),
+      ),
+    );
   }
 
   /**
-   * Log processor: queue the items for durable readings (per UPLINK_READINGS). Runs inside the
-   * processors' transaction, so a storage failure must propagate (the batch rolls back and is
-   * retried); the caller kicks the lanes once the transaction committed. Returns how many were queued.
+   * Runs `write` (one of its own transactions) after the ones before it: at once when none is
+   * running and the store answers at once (SQLite), chained behind the running one otherwise.
+   */
+  private inOrder(write: () => Awaitable<void>): Awaitable<void> {
+    const before = this.writing;
+    const out = before ? before.then(write) : write();
+    if (!isThenable(out)) return;
+    const mine: Promise<void> = Promise.resolve(out)
+      .then(noop, (err: unknown) => this.deps.log.error({ err }, 'uplink enqueue failed'))
+      .then(() => {
+        if (this.writing === mine) this.writing = undefined;
+      });
+    this.writing = mine;
+    return mine;
+  }
+
+  /**
+   * Log processor: queue the items for durable readings (per UPLINK_READINGS). Runs synchronously
+   * inside the processors' transaction and never awaits: with `stage` the enqueues are queued in
+   * that transaction (PostgreSQL: the batch's write scope), without it the store is called at once
+   * (SQLite: inside the batch's better-sqlite3 transaction). Either way a storage failure fails the
+   * batch (it rolls back and is retried); the caller kicks the lanes once it committed.
+   *
+   * Returns how many were queued. Without `stage` that is exact: the items the store took as new.
+   * With `stage` it is optimistic: the items staged, counted before they are written, so it
+   * includes duplicates the store will refuse (a batch replayed after a crash) and what a rollback
+   * of the batch undoes.
    */
   queueReadings(readings: readonly Reading[]): number {
     const { default: fallback, byKind } = this.deps.readings;
     if (fallback.mode === 'none' && Object.values(byKind).every((p) => p.mode === 'none')) return 0;
+    const { store, stage, clock } = this.deps;
     let queued = 0;
     for (const r of readings) {
       if (r.channel !== 'telemetry') continue; // events become alerts, which are forwarded anyway
       const policy = byKind[r.kind] ?? fallback;
       if (policy.mode === 'none') continue;
       if (policy.mode === 'sample') {
+        // decided now, before the batch commits: a rolled-back batch is forgotten by resetSampling()
         const last = this.lastSampled.get(r.deviceId);
         if (last !== undefined && r.ts - last < policy.intervalMs && r.ts >= last) continue;
         this.lastSampled.set(r.deviceId, r.ts);
       }
-      if (this.deps.store.enqueue(itemFromReading(r), this.deps.clock.now())) queued++;
+      const item = itemFromReading(r);
+      const at = clock.now();
+      if (stage) {
+        stage(() => store.enqueue(item, at));
+        queued++;
+        continue;
+      }
+      const isNew = store.enqueue(item, at);
+      if (isThenable(isNew)) {
+        isNew.then(undefined, noop);
+        throw new Error(
+          'UplinkService.queueReadings: the uplink store answered with a promise, so the enqueue would not commit with the batch; ' +
+            'give the service `stage` (the batch\'s write scope)',
+        );
+      }
+      if (isNew) queued++;
     }
     return queued;
   }
@@ -285,49 +519,97 @@ export class UplinkService implements UplinkStatusSource {
     this.lastSampled.clear();
   }
 
+  /** A registry building change, told after its commit: its item, in its own transaction, then the lanes. */
   onBuildingChange(c: BuildingChange): void {
-    try {
-      this.deps.store.enqueue(itemFromBuildingChange(c, this.deps.clock.now()), this.deps.clock.now());
-    } catch (err) {
-      this.deps.log.error({ err, buildingId: c.building.id }, 'could not queue a building change for the uplink');
-      return;
-    }
-    this.kick();
+    void this.inOrder(() =>
+      settle(
+        () => {
+          const at = this.deps.clock.now();
+          return this.deps.store.enqueue(itemFromBuildingChange(c, at), at);
+        },
+        () => this.kick(),
+        (err) => this.deps.log.error({ err, buildingId: c.building.id }, 'could not queue a building change for the uplink'),
+      ),
+    );
   }
 
   kick(): void {
-    if (this.pruneDue) {
+    if (this.pruneDue && !this.pruning) {
       this.pruneDue = false;
-      this.deps.store.prune(this.deps.adapters.map((a) => a.name));
+      const done = settle(
+        () => this.deps.store.prune(this.deps.adapters.map((a) => a.name)),
+        noop,
+        (err) => {
+          this.pruneDue = true; // the next kick tries again
+          this.deps.log.warn({ err }, 'could not prune the uplink outbox');
+        },
+      );
+      if (done) {
+        const p: Promise<void> = done.then(() => {
+          if (this.pruning === p) this.pruning = undefined;
+        });
+        this.pruning = p;
+      }
     }
     for (const l of this.lanes) l.kick();
   }
 
+  /**
+   * Per adapter, for the metrics (synchronous, at scrape time): over a store that answers at once,
+   * read now; over one that answers later, what the lanes and the last read saw, and a new read
+   * starts for the next call (file comment).
+   */
   status(): UplinkAdapterStatus[] {
+    if (!this.statusRead) {
+      const read = this.readLanes();
+      if (read) {
+        const p: Promise<void> = read
+          .catch((err: unknown) => this.deps.log.debug({ err }, 'could not read the uplink status'))
+          .then(() => {
+            if (this.statusRead === p) this.statusRead = undefined;
+          });
+        this.statusRead = p;
+      }
+    }
+    return this.render();
+  }
+
+  /** Per adapter, read from the outbox now (the API). */
+  async readStatus(): Promise<UplinkAdapterStatus[]> {
+    await this.readLanes();
+    return this.render();
+  }
+
+  private readLanes(): Promise<void> | undefined {
+    const reads = this.lanes.map((l) => l.read());
+    return reads.some((r) => isThenable(r)) ? Promise.all(reads).then(noop) : undefined;
+  }
+
+  private render(): UplinkAdapterStatus[] {
     const now = this.deps.clock.now();
-    return this.deps.adapters.map((a) => {
-      const c = this.deps.store.lane(a.name);
-      const b = this.deps.store.backlog(a.name);
-      return {
-        name: a.name,
-        backlog: b.count,
-        oldestAgeS: b.oldestCreatedAt === null ? 0 : Math.max(0, (now - b.oldestCreatedAt) / 1000),
-        retries: c.retries,
-        deadLetters: c.deadLetters,
-        sent: c.sent,
-        lastError: c.lastError,
-        lastSuccessAt: c.lastSuccessAt === null ? null : new Date(c.lastSuccessAt).toISOString(),
-      };
-    });
+    return this.lanes.map((l) => l.status(now));
   }
 
-  deadLetters(adapter: string | undefined, afterId: number, limit: number): DeadLetter[] {
-    return this.deps.store.deadLetters(adapter, afterId, limit);
+  async deadLetters(adapter: string | undefined, afterId: number, limit: number): Promise<DeadLetter[]> {
+    return await this.deps.store.deadLetters(adapter, afterId, limit);
   }
 
-  /** Items waiting for `adapter` (tests, diagnostics). */
+  /**
+   * Items waiting for `adapter`, read at once (tests, diagnostics): over a store that answers at
+   * once (SQLite) only; over one that answers later it throws, use readPending.
+   */
   pending(adapter: string, limit = 1000): StoredUplinkItem[] {
-    return this.deps.store.next(adapter, limit);
+    const out = this.deps.store.next(adapter, limit);
+    if (isThenable(out)) {
+      out.then(undefined, noop);
+      throw new Error('UplinkService.pending: the uplink store answers later (PostgreSQL); await readPending() instead');
+    }
+    return out as StoredUplinkItem[];
+  }
+
+  /** Items waiting for `adapter`, awaited (tests, diagnostics). */
+  async readPending(adapter: string, limit = 1000): Promise<StoredUplinkItem[]> {
+    return await this.deps.store.next(adapter, limit);
   }
 
   async close(): Promise<void> {
@@ -335,5 +617,9 @@ export class UplinkService implements UplinkStatusSource {
     for (const l of this.lanes) l.stop();
     for (const a of this.deps.adapters) await a.close();
     await Promise.all(this.lanes.map((l) => l.settled()));
+    // the enqueues already told (feed events, building changes) finish before the store closes
+    while (this.writing) await this.writing;
+    await this.pruning;
+    await this.statusRead;
   }
 }

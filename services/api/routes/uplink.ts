@@ -55,7 +55,7 @@ export async function uplinkRoutes(app: Api, deps: UplinkRouteOptions): Promise<
         response: { 200: z.object({ adapters: z.array(AdapterStatus) }) },
       },
     },
-    async () => ({ adapters: deps.uplink?.status() ?? [] }),
+    async () => ({ adapters: (await deps.uplink?.readStatus()) ?? [] }),
   );
 
   app.get(
@@ -71,7 +71,7 @@ export async function uplinkRoutes(app: Api, deps: UplinkRouteOptions): Promise<
     },
     async (req) => {
       const { adapter, limit, cursor } = req.query;
-      const rows = deps.uplink?.deadLetters(adapter, cursor === undefined ? 0 : Number(cursor), limit + 1) ?? [];
+      const rows = (await deps.uplink?.deadLetters(adapter, cursor === undefined ? 0 : Number(cursor), limit + 1)) ?? [];
       const items = rows.slice(0, limit);
       return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]!.id) : null };
     },
