@@ -10,6 +10,14 @@
  *
  * At most one unclosed alert per device and rule: checks and writes run synchronously on one
  * thread, and the database's partial unique index holds the line even so.
+ *
+ * Engines (docs/adr/0008): the steps that change alerts run synchronously against `store` (an
+ * AlertWriter: the unclosed alerts) and inside `step` — on SQLite one better-sqlite3 transaction
+ * whose feed events are pushed once it committed, on PostgreSQL a write scope
+ * (../shared/write-scope.ts) whose queued writes commit in one transaction, after which the events
+ * are pushed. A person's acknowledgement or close is such a step and is awaited; a rule outcome
+ * runs inside the processors' batch (already a step), a deadline inside a timer's implicit scope.
+ * Reads for people (one alert, lists, the incident record) go to `reader` and are awaited.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -21,7 +29,22 @@ import type { Message } from '../rules/messages.js';
 import type { Clock } from '../shared/clock.js';
 import { BadRequestError, ConflictError, NotFoundError, isStorageFailure } from '../shared/errors.js';
 import type { LiveFeed } from '../live-feed/live-feed.js';
-import type { Alert, AlertFilter, AlertMeasured, AlertRecord, AlertRecordFilter, SyncAlertStore, HistoryEntry, HistoryInfo, SyncMaintenanceStore, MaintenanceWindow, Outcome, SystemRuleId } from './model.js';
+import type {
+  Alert,
+  AlertFilter,
+  AlertMeasured,
+  AlertReader,
+  AlertRecord,
+  AlertRecordFilter,
+  AlertWriter,
+  HistoryEntry,
+  HistoryInfo,
+  MaintenanceStore,
+  SyncMaintenanceStore,
+  MaintenanceWindow,
+  Outcome,
+  SystemRuleId,
+} from './model.js';
 
 /** '2026-11-29 10:00' in Asia/Shanghai (UTC+8, no daylight saving): a time in a sentence people read */
 function shanghaiTime(iso: string): string {
@@ -47,8 +70,24 @@ export class DeadlinePolicy {
 }
 
 export interface AlertServiceDeps {
-  store: SyncAlertStore;
+  /** the unclosed alerts, answering at once (SQLite's store, or PostgreSQL's mirror) */
+  store: AlertWriter;
+  /** any alert, lists and the incident record, for people (awaited) */
+  reader: AlertReader;
+  /** runs a synchronous step that changes alerts as one transaction; resolves once it committed */
+  step: <T>(fn: () => T) => Promise<T>;
+  /**
+   * Before a person's step on an alert: make sure `store` holds it (a mirror loads an alert raised
+   * on another node it has not heard of yet, or a closed one). Absent: `store` holds every alert.
+   */
+  hold?: (id: string) => Promise<unknown>;
   maintenance: SyncMaintenanceStore;
+  /**
+   * PostgreSQL: the awaited store a change-controlled window is written to, inside the unit of work
+   * of its audit entry (the mirror behind `maintenance` would write it in a transaction of its own),
+   * and what to do once it committed (the mirror reads the windows again). Absent: `maintenance`.
+   */
+  maintenanceInUnit?: { store: MaintenanceStore; committed: () => void };
   feed: LiveFeed;
   clock: Clock;
   deadlines: DeadlinePolicy;
@@ -163,14 +202,22 @@ export class AlertService {
       throw new BadRequestError('bad_until', 'until must be a time in the future (ISO 8601)');
     }
     const w: MaintenanceWindow = { target, targetId, until: new Date(untilMs).toISOString(), reason, by, createdAt: this.iso() };
-    if (uow) uow.write(() => this.deps.maintenance.set(w));
+    const inUnit = this.deps.maintenanceInUnit;
+    if (uow && inUnit) {
+      uow.write(() => inUnit.store.set(w));
+      uow.afterCommit(inUnit.committed);
+    } else if (uow) uow.write(() => this.deps.maintenance.set(w));
     else this.deps.maintenance.set(w);
     return w;
   }
 
   /** Ends the window, if there is one; with a unit of work, the removal is queued there. */
   endMaintenance(target: 'device' | 'building', targetId: string, uow?: UnitOfWork): void {
-    if (uow) uow.write(() => this.deps.maintenance.remove(target, targetId));
+    const inUnit = this.deps.maintenanceInUnit;
+    if (uow && inUnit) {
+      uow.write(() => inUnit.store.remove(target, targetId));
+      uow.afterCommit(inUnit.committed);
+    } else if (uow) uow.write(() => this.deps.maintenance.remove(target, targetId));
     else this.deps.maintenance.remove(target, targetId);
   }
 
@@ -350,52 +397,92 @@ export class AlertService {
   }
 
   // ── people ───────────────────────────────────────────────────────────────────
-  get(id: string): Alert {
+  async get(id: string): Promise<Alert> {
+    const a = await this.deps.reader.get(id);
+    if (!a) throw new NotFoundError('alert', id);
+    return a;
+  }
+
+  async find(id: string): Promise<Alert | undefined> {
+    return this.deps.reader.get(id);
+  }
+
+  /** An unclosed alert as the synchronous steps see it (undefined once it is closed, on PostgreSQL). */
+  peek(id: string): Alert | undefined {
+    return this.deps.store.get(id);
+  }
+
+  async list(filter: AlertFilter): Promise<Alert[]> {
+    return this.deps.reader.list(filter);
+  }
+
+  /** The incident record (警情记录): newest first, without history (issue #17 item 4). */
+  async records(filter: AlertRecordFilter): Promise<AlertRecord[]> {
+    return this.deps.reader.records(filter);
+  }
+
+  /** The building's unclosed alerts, newest first, at most `limit`; commissioning ones left out, as `list` does by default. */
+  unclosedIn(buildingId: string, limit: number): Alert[] {
+    return this.deps.store
+      .unclosed()
+      .filter((a) => a.buildingId === buildingId && !a.commissioning)
+      .reverse()
+      .slice(0, limit);
+  }
+
+  private held(id: string): Alert {
     const a = this.deps.store.get(id);
     if (!a) throw new NotFoundError('alert', id);
     return a;
   }
 
-  find(id: string): Alert | undefined {
-    return this.deps.store.get(id);
+  /**
+   * A person's step on one alert. On PostgreSQL the copy it decides on may be older than the
+   * database's (another node changed the alert a moment ago): the version check refuses the write
+   * (409 alert_changed), the mirror reads the alert again, and the step runs once more on it.
+   */
+  private async onAlert<T>(id: string, fn: () => T): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      await this.deps.hold?.(id);
+      try {
+        return await this.deps.step(fn);
+      } catch (err) {
+        if (attempt >= 2 || !(err instanceof ConflictError) || err.code !== 'alert_changed') throw err;
+      }
+    }
   }
 
-  list(filter: AlertFilter): Alert[] {
-    return this.deps.store.list(filter);
-  }
-
-  /** The incident record (警情记录): newest first, without history (issue #17 item 4). */
-  records(filter: AlertRecordFilter): AlertRecord[] {
-    return this.deps.store.records(filter);
-  }
-
-  acknowledge(id: string, by: string, note?: string): Alert {
-    const a = this.get(id);
-    if (a.status !== 'open') throw new ConflictError('alert_not_open', `alert ${id} is ${a.status}, not open`);
-    a.status = 'acknowledged';
-    a.acknowledgedAt = this.iso();
-    a.acknowledgedBy = by;
-    a.acknowledgedByName = this.nameOf(by);
-    this.save(a, [this.entry('acknowledged', by, note ?? null, note ? { code: 'note', note } : null)]);
-    this.publish('alert.updated', a);
-    return a;
-  }
-
-  close(id: string, by: string, outcome: Outcome, note: string): Alert {
-    const a = this.get(id);
-    if (a.status === 'closed') throw new ConflictError('alert_closed', `alert ${id} is already closed`);
-    const now = this.iso();
-    if (a.status === 'open') {
-      // closing straight away also answers the alert
-      a.acknowledgedAt = now;
+  async acknowledge(id: string, by: string, note?: string): Promise<Alert> {
+    return this.onAlert(id, () => {
+      const a = this.held(id);
+      if (a.status !== 'open') throw new ConflictError('alert_not_open', `alert ${id} is ${a.status}, not open`);
+      a.status = 'acknowledged';
+      a.acknowledgedAt = this.iso();
       a.acknowledgedBy = by;
       a.acknowledgedByName = this.nameOf(by);
-    }
-    Object.assign(a, { status: 'closed', closedAt: now, closedBy: by, closedByName: this.nameOf(by), outcome, note, noteText: null });
-    this.save(a, [this.entry('closed', by, `${outcome}: ${note}`, { code: 'closed', outcome, note })]);
-    this.lastUpdateEvent.delete(a.id);
-    this.publish('alert.closed', a);
-    return a;
+      this.save(a, [this.entry('acknowledged', by, note ?? null, note ? { code: 'note', note } : null)]);
+      this.publish('alert.updated', a);
+      return a;
+    });
+  }
+
+  async close(id: string, by: string, outcome: Outcome, note: string): Promise<Alert> {
+    return this.onAlert(id, () => {
+      const a = this.held(id);
+      if (a.status === 'closed') throw new ConflictError('alert_closed', `alert ${id} is already closed`);
+      const now = this.iso();
+      if (a.status === 'open') {
+        // closing straight away also answers the alert
+        a.acknowledgedAt = now;
+        a.acknowledgedBy = by;
+        a.acknowledgedByName = this.nameOf(by);
+      }
+      Object.assign(a, { status: 'closed', closedAt: now, closedBy: by, closedByName: this.nameOf(by), outcome, note, noteText: null });
+      this.save(a, [this.entry('closed', by, `${outcome}: ${note}`, { code: 'closed', outcome, note })]);
+      this.lastUpdateEvent.delete(a.id);
+      this.publish('alert.closed', a);
+      return a;
+    });
   }
 
   /** Called by the escalation scheduler when a deadline passed. */
@@ -435,7 +522,7 @@ export class AlertService {
    * an installer's 3.2 → 0.32 of an hour ago is not. Returns the alerts closed.
    */
   endCommissioning(device: Device, by: string): Alert[] {
-    const open = this.deps.store.list({ status: 'active', deviceId: device.id, commissioning: 'only', limit: 1000 });
+    const open = this.deps.store.unclosed().filter((a) => a.deviceId === device.id && a.commissioning);
     for (const a of open) this.closeCommissioningAlert(a, by);
     return open;
   }

@@ -73,7 +73,7 @@ export class EscalationScheduler {
         this.pending.delete(p.id);
         // escalate() publishes, and the change listener tracks the alert's next step
         if (!this.alerts.escalate(p.id, p.level, p.reason)) {
-          const a = this.alerts.find(p.id);
+          const a = this.alerts.peek(p.id);
           if (a) this.track(a);
         }
       }

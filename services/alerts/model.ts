@@ -199,6 +199,17 @@ export interface AlertStore {
 /** AlertStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
 export type SyncAlertStore = Settled<AlertStore>;
 
+/**
+ * What the alert service's synchronous steps (rule outcomes, acknowledge, close, escalate) read and
+ * write: the unclosed alerts. SQLite's store answers at once; on PostgreSQL a mirror
+ * (storage/postgres/pg-alert-mirror.ts) answers from memory and queues its writes in the write
+ * scope. Its `get` answers for the alerts it holds (every unclosed one, on a mirror).
+ */
+export type AlertWriter = Pick<SyncAlertStore, 'findActive' | 'insert' | 'update' | 'get' | 'unclosed'>;
+
+/** What the API reads (any alert, lists, the incident record), awaited. */
+export type AlertReader = Pick<AlertStore, 'get' | 'list' | 'records'>;
+
 export interface MaintenanceWindow {
   target: 'device' | 'building';
   targetId: string;

@@ -79,7 +79,7 @@ export class SafetyCodeService {
     const { registry, status, alerts, clock } = this.deps;
     const now = clock.now();
     const devices = [...registry.devices()].filter((d) => d.buildingId === building.id);
-    const unclosed = alerts.list({ status: 'active', buildingId: building.id, limit: MAX_UNCLOSED });
+    const unclosed = alerts.unclosedIn(building.id, MAX_UNCLOSED);
     const silent = new Set(unclosed.filter((a) => a.rule === 'device_offline' && a.deviceId !== null).map((a) => a.deviceId));
     const since = (iso: string | undefined) => (iso === undefined ? null : Date.parse(iso));
     const requirement = requirementOf(building);

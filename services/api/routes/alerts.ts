@@ -57,7 +57,7 @@ export async function alertRoutes(app: Api, { alerts, registry, changeControl, a
   app.get('/alerts', { config, schema: { tags, querystring: AlertListQuery, response: { 200: z.object({ items: z.array(AlertSchema) }) } } }, async (req) => {
     const scope = buildingFilterFor(principalOf(req));
     const { status, street, buildingId, deviceId, rule, severity, from, to, limit, commissioning } = req.query;
-    const items = alerts.list({
+    const items = await alerts.list({
       limit,
       commissioning,
       ...(status ? { status } : {}),
@@ -120,7 +120,7 @@ export async function alertRoutes(app: Api, { alerts, registry, changeControl, a
     },
     async (req) => {
       const f = { ...recordFilter(principalOf(req), req.query), limit: req.query.limit + 1 };
-      const rows = alerts.records(f);
+      const rows = await alerts.records(f);
       const items = rows.slice(0, req.query.limit);
       const last = items[items.length - 1];
       const named = namer();
@@ -143,7 +143,7 @@ export async function alertRoutes(app: Api, { alerts, registry, changeControl, a
       const all: AlertRecord[] = [];
       let after: AlertRecordFilter['after'];
       for (;;) {
-        const page = alerts.records({ ...base, ...(after ? { after } : {}), limit: Math.min(1000, RECORDS_CSV_MAX - all.length) });
+        const page = await alerts.records({ ...base, ...(after ? { after } : {}), limit: Math.min(1000, RECORDS_CSV_MAX - all.length) });
         all.push(...page);
         const last = page[page.length - 1];
         if (!last || page.length < 1000 || all.length >= RECORDS_CSV_MAX) break;
@@ -157,23 +157,23 @@ export async function alertRoutes(app: Api, { alerts, registry, changeControl, a
   );
 
   app.get('/alerts/:id', { config, schema: { tags, params: IdParams, response: { 200: AlertSchema } } }, async (req) => {
-    const a = alerts.get(req.params.id);
+    const a = await alerts.get(req.params.id);
     readable(principalOf(req), a);
     return namer()(a);
   });
 
   app.post('/alerts/:id/ack', { config, schema: { tags, params: IdParams, body: AckBody, response: { 200: AlertSchema } } }, async (req) => {
-    const a = alerts.get(req.params.id);
+    const a = await alerts.get(req.params.id);
     const p = readable(principalOf(req), a);
     if (!canHandleAlerts(p, a)) throw new ForbiddenError('only the duty room covering this street (or an admin) handles its alerts');
-    return namer()(alerts.acknowledge(a.id, p.username, req.body.note));
+    return namer()(await alerts.acknowledge(a.id, p.username, req.body.note));
   });
 
   app.post('/alerts/:id/close', { config, schema: { tags, params: IdParams, body: CloseBody, response: { 200: AlertSchema } } }, async (req) => {
-    const a = alerts.get(req.params.id);
+    const a = await alerts.get(req.params.id);
     const p = readable(principalOf(req), a);
     if (!canHandleAlerts(p, a)) throw new ForbiddenError('only the duty room covering this street (or an admin) handles its alerts');
-    return namer()(alerts.close(a.id, p.username, req.body.outcome, req.body.note));
+    return namer()(await alerts.close(a.id, p.username, req.body.outcome, req.body.note));
   });
 
   // ── maintenance ─────────────────────────────────────────────────────────────
