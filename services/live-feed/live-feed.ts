@@ -3,9 +3,19 @@
  * sequence number, then handed to in-process subscribers (the WebSocket route). A client that
  * reconnects with its last sequence number is replayed everything after it from the log, so a
  * network blip loses nothing.
+ *
+ * Appending is synchronous (the alert service publishes from inside its synchronous step); reading
+ * back (`since`, `lastSeq`, `prune`) may wait. On SQLite the append is a row inserted at once, and
+ * `holding` keeps the pushes of a transaction's events until it returned. On PostgreSQL
+ * (`scope` given) the append is queued in the write scope (services/shared/write-scope.ts): the
+ * event gets its seq when the scope's transaction inserts it, and is pushed to subscribers only
+ * once that transaction committed, so no console sees an event that was rolled back, nor one
+ * without its seq.
  */
+import type { Awaitable } from '../shared/awaitable.js';
 import type { Clock } from '../shared/clock.js';
-import type { SyncEventLogStore, FeedEvent, FeedEventType } from './model.js';
+import type { WriteScope } from '../shared/write-scope.js';
+import type { FeedLog, FeedEvent, FeedEventType } from './model.js';
 
 export type FeedListener = (e: FeedEvent) => void;
 
@@ -14,13 +24,15 @@ export class LiveFeed {
   private held: FeedEvent[] | undefined;
 
   constructor(
-    private readonly log: SyncEventLogStore,
+    private readonly log: FeedLog,
     private readonly clock: Clock,
+    private readonly scope?: WriteScope,
   ) {}
 
-  publish(type: FeedEventType, scope: { street: string | null; buildingId: string | null }, data: Record<string, unknown>): FeedEvent {
-    const e = this.log.append({ type, at: new Date(this.clock.now()).toISOString(), street: scope.street, buildingId: scope.buildingId, data });
-    if (this.held) this.held.push(e);
+  publish(type: FeedEventType, where: { street: string | null; buildingId: string | null }, data: Record<string, unknown>): FeedEvent {
+    const e = this.log.append({ type, at: new Date(this.clock.now()).toISOString(), street: where.street, buildingId: where.buildingId, data });
+    if (this.scope) this.scope.afterCommit(() => this.notify(e));
+    else if (this.held) this.held.push(e);
     else this.notify(e);
     return e;
   }
@@ -30,7 +42,7 @@ export class LiveFeed {
    * returned: an event whose transaction rolls back was never there, so no console may see it.
    */
   holding<T>(fn: () => T): T {
-    if (this.held) return fn();
+    if (this.held || this.scope) return fn();
     const held: FeedEvent[] = (this.held = []);
     let result: T;
     try {
@@ -51,11 +63,11 @@ export class LiveFeed {
     return () => this.listeners.delete(listener);
   }
 
-  since(afterSeq: number, limit = 10_000): FeedEvent[] {
+  since(afterSeq: number, limit = 10_000): Awaitable<FeedEvent[]> {
     return this.log.since(afterSeq, limit);
   }
 
-  lastSeq(): number {
+  lastSeq(): Awaitable<number> {
     return this.log.lastSeq();
   }
 
@@ -65,7 +77,7 @@ export class LiveFeed {
   }
 
   /** keep `days` of events for replay (a console offline longer than that reloads the board) */
-  prune(days = 7): number {
+  prune(days = 7): Awaitable<number> {
     return this.log.prune(this.clock.now() - days * 86_400_000);
   }
 }

@@ -33,3 +33,10 @@ export interface EventLogStore {
 
 /** EventLogStore answering at once (SQLite): what its service takes while it calls the store synchronously (ADR 0008). */
 export type SyncEventLogStore = Settled<EventLogStore>;
+
+/**
+ * What the live feed writes to and reads from: its append answers at once (an inserted row on
+ * SQLite; on PostgreSQL an event queued in the write scope, whose seq is set when it is inserted:
+ * pg-feed-log.ts), its reads may wait.
+ */
+export type FeedLog = Pick<SyncEventLogStore, 'append'> & Omit<EventLogStore, 'append'>;

@@ -13,7 +13,7 @@ export interface RetentionDeps {
   clock: Clock;
   log: Logger;
   /** the live feed's replay buffer */
-  feed: { prune(): number };
+  feed: { prune(): number | Promise<number> };
   /** the reading log: delete rows older than `cutoff` (epoch ms) that every consumer has passed */
   readings: { prune(cutoff: number, maxId: number): Promise<number> };
   /** the lowest position of the log's consumers */
@@ -26,10 +26,11 @@ export interface RetentionDeps {
 
 export function startRetention(d: RetentionDeps): TimerHandle {
   return repeat(d.clock, HOUR, () => {
+    const pruneFailed = (err: unknown) => d.log.error({ err }, 'live feed pruning failed');
     try {
-      d.feed.prune();
+      Promise.resolve(d.feed.prune()).catch(pruneFailed);
     } catch (err) {
-      d.log.error({ err }, 'live feed pruning failed');
+      pruneFailed(err);
     }
     if (!d.forwarded && d.readingsRetentionDays <= 0) return;
     const keepMs = d.forwarded ? HOUR : d.readingsRetentionDays * 24 * HOUR;

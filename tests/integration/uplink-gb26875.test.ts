@@ -93,8 +93,7 @@ describe('GB/T 26875.3 uplink client', () => {
     expect(dead[0].reason).toContain('denied');
 
     // expected: what the mapping makes of every feed event and reading, each once
-    const expectedStatus = svc.fw.feed
-      .since(0, 10_000)
+    const expectedStatus = (await svc.fw.feed.since(0, 10_000))
       .map((e) => itemFromFeedEvent(e))
       .flatMap((i) => (i ? appDataForItem(i) : []))
       .flatMap((a) => a.objects as any[]);

@@ -25,9 +25,8 @@ async function uplinkStatus(svc: TestService, name = 'http') {
 }
 
 /** Expected items from the service's own feed log: every alert.* and device.* event. */
-function expectedFeedIds(svc: TestService): string[] {
-  return svc.fw.feed
-    .since(0, 100_000)
+async function expectedFeedIds(svc: TestService): Promise<string[]> {
+  return (await svc.fw.feed.since(0, 100_000))
     .map((e) => (e.type.startsWith('alert.') ? `${e.type}:${(e.data.alert as any).id}:${e.seq}` : `${e.type}:${e.data.deviceId}:${e.seq}`));
 }
 
@@ -151,7 +150,7 @@ describe('HTTP uplink: outage, timeout, refusal, restart, recovery', () => {
     // every alert and presence event of both runs arrived; after de-duplication each once, in order per device
     const unique = platform.unique();
     const ids = new Set(unique.map((i) => i.id));
-    const expected = expectedFeedIds(svc);
+    const expected = await expectedFeedIds(svc);
     // per device: one raise, then each cycle clears and recurs (a hazard stays open until a person closes it)
     expect(expected.filter((e) => e.startsWith('alert.raised'))).toHaveLength(devs.length);
     expect(expected.filter((e) => e.startsWith('alert.')).length).toBeGreaterThanOrEqual(devs.length * 9);

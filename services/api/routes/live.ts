@@ -129,7 +129,8 @@ export async function liveRoutes(app: Api, deps: LiveRouteOptions): Promise<void
       const { principal } = cred;
       const scope = buildingFilterFor(principal);
       const streets = q.street ? q.street.split(',').filter(Boolean) : undefined;
-      let lastSent = q.since ?? deps.feed.lastSeq();
+      // set once the feed's position is known (below); until then events are queued, not sent
+      let lastSent = q.since ?? Number.MAX_SAFE_INTEGER;
       let replaying = true;
       const queued: FeedEvent[] = [];
 
@@ -189,15 +190,26 @@ export async function liveRoutes(app: Api, deps: LiveRouteOptions): Promise<void
         armExpiry(cred.expiresAtMs);
       }
 
-      socket.send(
-        JSON.stringify({ type: 'hello', lastSeq: deps.feed.lastSeq(), role: principal.role, user: principal.username, serverTime: new Date(deps.feed.now()).toISOString() }),
-      );
-      if (q.since !== undefined) {
-        for (;;) {
-          const batch = deps.feed.since(lastSent, 1000);
-          for (const e of batch) send(e);
-          if (batch.length < 1000 || !open) break;
+      // subscribed first, then the position read: an event published in between is queued and
+      // sent if it is newer than what hello says (the feed's reads may wait: PostgreSQL)
+      let feedSeq: number;
+      try {
+        feedSeq = await deps.feed.lastSeq();
+        if (q.since === undefined) lastSent = feedSeq;
+        if (!open) return;
+        socket.send(JSON.stringify({ type: 'hello', lastSeq: feedSeq, role: principal.role, user: principal.username, serverTime: new Date(deps.feed.now()).toISOString() }));
+        if (q.since !== undefined) {
+          for (;;) {
+            const batch = await deps.feed.since(lastSent, 1000);
+            for (const e of batch) send(e);
+            if (batch.length < 1000 || !open) break;
+          }
         }
+      } catch (err) {
+        req.log.error({ err }, 'live feed: the event log could not be read');
+        unsubscribe();
+        if (socket.readyState === socket.OPEN) socket.close(1011, 'feed_unavailable');
+        return;
       }
       replaying = false;
       for (const e of queued.splice(0)) send(e);
