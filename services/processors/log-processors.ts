@@ -33,12 +33,16 @@ export interface LogProcessorsDeps {
   log: ReadingLog;
   cursors: SyncCursorStore;
   processors: readonly Processor[];
-  /** Run `fn` as one transaction (and hold back side effects such as live-feed pushes until it commits). */
-  transaction: <T>(fn: () => T) => T;
+  /**
+   * Run `fn` (synchronous) as one transaction, and hold back side effects such as live-feed pushes
+   * until it committed. SQLite: one better-sqlite3 transaction, returning at once; PostgreSQL: a
+   * write scope (services/shared/write-scope.ts), resolving once its writes committed.
+   */
+  transaction: <T>(fn: () => T) => T | Promise<T>;
   /** inside the transaction, after the processors (e.g. save the rule state the batch changed) */
   beforeCommit?: () => void;
   /** after a failed batch: drop in-memory state that the rollback undid (reload it from disk) */
-  onRollback?: () => void;
+  onRollback?: () => void | Promise<void>;
   outages: OutageReporter;
   onLag?: (lag: number) => void;
   batchSize?: number;
@@ -52,6 +56,18 @@ export interface LogProcessorsDeps {
   minIntervalMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * A log that several nodes append to (PostgreSQL, ADR 0008): the processors read every batch
+   * from the log, in id order, because this node's own appends (onAppend) are not all there is — a
+   * queue of them would carry gaps where other nodes' readings go, and the cursor would pass those
+   * by. An append here starts a read at once; `pollMs` reads again for the other nodes' appends.
+   */
+  shared?: { pollMs: number };
+  /**
+   * Whether this node may process now (PostgreSQL: it holds the processors' lease, pg-lease.ts;
+   * one node at a time consumes the shared log). Absent: always. `resume()` after it turns true.
+   */
+  active?: () => boolean;
 }
 
 export const PROCESSORS_CURSOR = 'processors';
@@ -72,6 +88,7 @@ export class LogProcessors {
   private readonly minIntervalMs: number;
   /** performance.now() when the last batch started (pacing) */
   private lastBatchAt = -Infinity;
+  private poll: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: LogProcessorsDeps) {
     this.batchSize = deps.batchSize ?? 1000;
@@ -83,6 +100,26 @@ export class LogProcessors {
     this.cursor = this.deps.cursors.get(PROCESSORS_CURSOR) ?? 0;
     this.newest = await this.deps.log.lastId();
     this.deps.log.onAppend((batch) => this.enqueue(batch));
+    const shared = this.deps.shared;
+    if (shared) {
+      this.poll = setInterval(() => {
+        this.fromDisk = true;
+        this.kick();
+      }, shared.pollMs);
+      this.poll.unref();
+    }
+    this.kick();
+  }
+
+  /**
+   * This node may process again (it took the lease over): start from the stored position, which
+   * the node that processed before moved on, and read the log from there.
+   */
+  async resume(): Promise<void> {
+    this.cursor = this.deps.cursors.get(PROCESSORS_CURSOR) ?? 0;
+    this.newest = Math.max(this.newest, await this.deps.log.lastId());
+    this.queue = [];
+    this.fromDisk = true;
     this.kick();
   }
 
@@ -98,7 +135,8 @@ export class LogProcessors {
   private enqueue(batch: readonly Reading[]): void {
     const last = batch[batch.length - 1]?.logId;
     if (last !== undefined && last > this.newest) this.newest = last;
-    if (this.queue.length + batch.length > this.maxQueued) {
+    if (this.deps.shared) this.fromDisk = true;
+    else if (this.queue.length + batch.length > this.maxQueued) {
       this.queue = [];
       this.fromDisk = true;
     } else {
@@ -109,6 +147,7 @@ export class LogProcessors {
 
   private kick(): void {
     if (this.scheduled || this.running || this.closed || this.retryTimer) return;
+    if (this.deps.active && !this.deps.active()) return;
     this.scheduled = true;
     const go = () => {
       this.scheduled = false;
@@ -124,6 +163,7 @@ export class LogProcessors {
     this.running = true;
     try {
       for (;;) {
+        if (this.deps.active && !this.deps.active()) break; // the lease was lost: the next holder goes on
         let batch: Reading[];
         if (this.fromDisk) {
           // cleared before the read: a queue overflow during it sets it again, and we read again
@@ -137,7 +177,7 @@ export class LogProcessors {
           this.queue.splice(0, skip + batch.length);
         }
         if (batch.length === 0) break;
-        if (!this.processBatch(batch)) return;
+        if (!(await this.processBatch(batch))) return;
         if (this.closed) break;
       }
     } finally {
@@ -150,11 +190,11 @@ export class LogProcessors {
   }
 
   /** One batch, atomically; false when it failed (a retry is scheduled). */
-  private processBatch(batch: readonly Reading[]): boolean {
+  private async processBatch(batch: readonly Reading[]): Promise<boolean> {
     const last = batch[batch.length - 1]!.logId!;
     this.lastBatchAt = performance.now();
     try {
-      this.deps.transaction(() => {
+      await this.deps.transaction(() => {
         for (const p of this.deps.processors) p.process(batch);
         this.deps.beforeCommit?.();
         this.deps.cursors.set(PROCESSORS_CURSOR, last);
@@ -162,7 +202,7 @@ export class LogProcessors {
     } catch (err) {
       this.deps.outages.failed('processors', err);
       try {
-        this.deps.onRollback?.();
+        await this.deps.onRollback?.();
       } catch {
         /* reloading failed too: the retry reloads again */
       }
@@ -188,6 +228,7 @@ export class LogProcessors {
   /** Resolves once everything appended so far is processed (tests, shutdown). */
   idle(): Promise<void> {
     if (!this.running && !this.scheduled && this.queue.length === 0 && !this.fromDisk && !this.retryTimer) return Promise.resolve();
+    if (this.deps.active && !this.deps.active()) return Promise.resolve(); // another node processes
     return new Promise((resolve) => {
       this.idleWaiters.push(resolve);
       this.kick();
@@ -200,6 +241,7 @@ export class LogProcessors {
     if (!this.retryTimer) await Promise.race([this.idle(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.poll) clearInterval(this.poll);
     for (const w of this.idleWaiters.splice(0)) w();
   }
 }

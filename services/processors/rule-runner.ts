@@ -43,6 +43,12 @@ export interface RuleRunnerDeps {
   onTickOk?: () => void;
   /** scheduled tests of fire-water points: flowing limits, no pressure_drop, readings recorded */
   tests?: Pick<TestWindows, 'activeFor' | 'observe'>;
+  /**
+   * Runs a tick as one step (server/storage.ts): on PostgreSQL a write scope, queued behind the
+   * processors' batches, so a tick never decides on a batch's uncommitted state and what it changes
+   * (alerts, rule state) commits together. Absent: the tick runs as it is (SQLite).
+   */
+  step?: (fn: () => void) => void | Promise<void>;
 }
 
 export class RuleRunner {
@@ -120,16 +126,27 @@ export class RuleRunner {
       if (ruleId !== 'device_offline') this.awaitingReading.add(deviceId);
     }
     const tickMs = this.deps.tickMs ?? 1000;
+    const failed = (err: unknown) => {
+      if (this.deps.onTickError) this.deps.onTickError(err);
+      else this.deps.log.error({ err }, 'rule tick failed');
+    };
     const loop = () => {
       if (this.closed) return;
+      const next = () => {
+        if (!this.closed) this.timer = clock.at(clock.now() + tickMs, loop);
+      };
       try {
-        this.tick();
+        const out = this.deps.step ? this.deps.step(() => this.tick()) : this.tick();
+        if (out instanceof Promise) {
+          // the next tick is armed once this one committed: ticks never queue up behind a slow database
+          out.then(() => this.deps.onTickOk?.(), failed).finally(next);
+          return;
+        }
         this.deps.onTickOk?.();
       } catch (err) {
-        if (this.deps.onTickError) this.deps.onTickError(err);
-        else this.deps.log.error({ err }, 'rule tick failed');
+        failed(err);
       }
-      this.timer = clock.at(clock.now() + tickMs, loop);
+      next();
     };
     this.timer = clock.at(clock.now() + tickMs, loop);
   }

@@ -31,6 +31,11 @@ export interface ForwarderOptions {
   flushIntervalMs: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Whether this node forwards now (PostgreSQL: the holder of the processors' lease; the log is
+   * shared and one node forwards it). Absent: always. `resume()` once it turns true.
+   */
+  active?: () => boolean;
 }
 
 export interface ForwarderEvents {
@@ -89,8 +94,15 @@ export class StoreForwarder {
     return this.cursor;
   }
 
+  /** This node forwards again (it took the lease over): from the stored position, which another node moved. */
+  resume(): void {
+    this.cursor = this.cursors.get(this.cursorName) ?? 0;
+    this.kick();
+  }
+
   kick(): void {
     if (this.closed || this.draining || Date.now() < this.nextAttemptAt) return;
+    if (this.opts.active && !this.opts.active()) return;
     this.draining = this.drain().finally(() => {
       this.draining = undefined;
     });
@@ -99,7 +111,7 @@ export class StoreForwarder {
   /** Forward until caught up or a failure. */
   async drain(): Promise<void> {
     for (;;) {
-      if (this.closed) return;
+      if (this.closed || (this.opts.active && !this.opts.active())) return;
       const rows = await this.log.readAfter(this.cursor, this.opts.batchSize);
       if (rows.length === 0) {
         this.oldestWaitingAt = undefined;

@@ -114,7 +114,7 @@ describe('log processors', () => {
           throw err;
         }
       },
-      onRollback: () => rollbacks++,
+      onRollback: () => void rollbacks++,
       outages: new OutageReporter(silent, () => undefined),
     });
     return { processors, seen, cursors, rollbacks: () => rollbacks, committed };

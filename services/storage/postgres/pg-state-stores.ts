@@ -152,9 +152,38 @@ export class PgCursorStore implements CursorStore {
     return rows[0] === undefined ? undefined : Number(rows[0].position);
   }
 
-  /** On the pool, in a transaction of its own: the processors' unit of work (ADR 0008) is still to be built. */
+  /** Inside the caller's transaction, if it is in one (PgDatabase binds it). */
   async set(name: string, position: number): Promise<void> {
     await this.db.query(UPSERT_CURSOR, [name, position]);
+  }
+
+  /**
+   * Moves the cursor from `from` to `to`, only if it is still at `from` (a compare-and-set: the
+   * fence of the processors' lease, pg-lease.ts); otherwise throws StaleCursorError and changes
+   * nothing. A cursor never stored counts as 0.
+   */
+  async advance(name: string, from: number, to: number): Promise<void> {
+    const rows =
+      from === 0
+        ? await this.db.query(
+            `INSERT INTO log_cursors AS c (name, position) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position WHERE c.position = 0
+             RETURNING position`,
+            [name, to],
+          )
+        : await this.db.query('UPDATE log_cursors SET position = $3 WHERE name = $1 AND position = $2 RETURNING position', [name, from, to]);
+    if (rows.length === 0) throw new StaleCursorError(name, from);
+  }
+}
+
+/** Another writer moved the cursor since this node read it (the lease changed hands). */
+export class StaleCursorError extends Error {
+  constructor(
+    readonly cursor: string,
+    readonly expected: number,
+  ) {
+    super(`log cursor ${cursor} is no longer at ${expected}: another node moved it`);
+    this.name = 'StaleCursorError';
   }
 }
 
