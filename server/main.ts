@@ -11,12 +11,10 @@
  * log accepted (the drain point), processes it, and closes storage last.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MqttBroker, type BrokerAddresses } from '../gateway/mqtt/broker.js';
 import type { Gb26875Listener } from '../gateway/gb26875/listener.js';
 import { UplinkService } from '../services/uplink/uplink-service.js';
-import { SqliteUplinkStore } from '../services/storage/sqlite/sqlite-uplink-store.js';
 import { AlertService, DeadlinePolicy } from '../services/alerts/alert-service.js';
 import { EscalationScheduler } from '../services/alerts/escalation.js';
 import { SafetyCodeService } from '../services/safety-code/safety-code-service.js';
@@ -24,7 +22,6 @@ import { BuildingImporter } from '../services/import/building-import.js';
 import { LiveFeed } from '../services/live-feed/live-feed.js';
 import { TestWindows } from '../services/devices/test-windows.js';
 import { startCommissioningScan } from '../services/devices/commissioning-scan.js';
-import { SqliteTestWindowStore } from '../services/storage/sqlite/sqlite-test-window-store.js';
 import { RuleRunner } from '../services/processors/rule-runner.js';
 import { buildApi, type Api } from '../services/api/app.js';
 import { AuthService } from '../services/auth/auth-service.js';
@@ -46,26 +43,15 @@ import { LogProcessors, type Processor } from '../services/processors/log-proces
 import { StoreForwarder } from '../services/processors/store-forwarder.js';
 import { every } from '../services/shared/every.js';
 import { OutageReporter } from '../services/shared/outage.js';
-import { SqliteCursorStore } from '../services/storage/sqlite/sqlite-cursor-store.js';
-import { SqliteReadingLog } from '../services/storage/sqlite/sqlite-reading-log.js';
-import { SqliteReadingStore } from '../services/storage/sqlite/sqlite-reading-store.js';
-import { openDatabase, type Db } from '../services/storage/sqlite/database.js';
-import { sqliteUnitOfWork } from '../services/storage/sqlite/sqlite-unit-of-work.js';
-import { moveLegacyReadings, openReadingsDatabase, READINGS_FILE } from '../services/storage/sqlite/readings-database.js';
-import { SqliteAlertStore } from '../services/storage/sqlite/sqlite-alert-store.js';
-import { SqliteAuthStore } from '../services/storage/sqlite/sqlite-auth-store.js';
-import { SqliteDeviceStatusStore } from '../services/storage/sqlite/sqlite-device-status-store.js';
-import { SqliteEventLogStore, SqliteMaintenanceStore } from '../services/storage/sqlite/sqlite-feed-stores.js';
-import { SqliteRuleStateStore } from '../services/storage/sqlite/sqlite-rule-state-store.js';
-import { SqliteRegistryStore } from '../services/storage/sqlite/sqlite-registry-store.js';
-import { SqliteSettingsStore } from '../services/storage/sqlite/sqlite-settings-store.js';
-import { SqliteAuditStore } from '../services/storage/sqlite/sqlite-audit-store.js';
 import { AuditLog } from '../services/audit/audit-log.js';
 import { ChangeControl } from '../services/audit/change-control.js';
 import { adminToken } from './admin-token.js';
 import { startGb26875Gateway } from './gb26875.js';
 import { Lifecycle } from './lifecycle.js';
 import { readinessChecks } from './readiness.js';
+import { openStorage, type Lease } from './storage.js';
+import type { SyncSettingsStore } from '../services/shared/settings.js';
+import { isThenable } from '../services/shared/unit-of-work.js';
 import { uplinkAdapters } from './uplink.js';
 
 export interface Firewatch {
@@ -147,28 +133,18 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   // storage failures are values: counted, logged once per interval, shown on /readyz
   const outages = new OutageReporter(log.child({ module: 'storage' }), (op) => metrics.storageErrors.inc({ op }), () => Date.now());
 
-  // firewatch.db: registry, alerts, users, feed, outboxes, positions; readings.db: the reading log,
-  // whose only writer is the log's worker thread (readings-database.ts says why two files)
-  const dbOpts = { synchronous: config.sqlite.synchronous, busyTimeoutMs: config.sqlite.busyTimeoutMs } as const;
-  const db: Db = await life.start('firewatch.db', () => openDatabase(join(config.dataDir, 'firewatch.db'), dbOpts), () => void db.close());
-  const readingsFile = join(config.dataDir, READINGS_FILE);
-  const readingsDb: Db = await life.start('readings.db', () => openReadingsDatabase(readingsFile, dbOpts), () => void readingsDb.close());
-  const moved = moveLegacyReadings(db, readingsFile);
-  if (moved.moved + moved.outbox > 0) log.info(moved, 'readings moved from firewatch.db into readings.db');
-  const settings = new SqliteSettingsStore(db);
+  // the state: SQLite files in DATA_DIR, or PostgreSQL with DATABASE_URL (storage.ts)
+  const storage = await openStorage({ config, life, log, outages, metrics });
+  const settings = storage.settings;
   const admin = adminToken(config.adminToken, settings);
-
-  // writes that commit together (a change and its audit entry) go through the unit of work
-  // (the live feed, made below, holds the pushes of what a unit's writes published until it commits)
-  const held: { feed?: LiveFeed } = {};
-  const runUnitOfWork = sqliteUnitOfWork(db, { around: (commit) => (held.feed ? held.feed.holding(commit) : commit()) });
+  const runUnitOfWork = storage.runUnitOfWork;
   const registry = await DeviceRegistry.open({
-    store: new SqliteRegistryStore(db),
+    store: storage.registry,
     runUnitOfWork,
     now: () => new Date(clock.now()),
     commissioningMaxH: config.commissioningMaxH,
   });
-  const status = await DeviceStatusTracker.open(new SqliteDeviceStatusStore(db), () => clock.now());
+  const status = await DeviceStatusTracker.open(storage.deviceStatus, () => clock.now());
   await life.start(
     'device status',
     () => status.start(1000, (err) => outages.failed('device_status', err), () => outages.ok('device_status')),
@@ -176,36 +152,30 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   );
 
   // the durable reading log: the broker acknowledges once a reading is committed here
-  const cursors = new SqliteCursorStore(db);
-  const readingLog = new SqliteReadingLog(readingsDb, {
-    file: readingsFile,
-    synchronous: config.sqlite.synchronous,
-    busyTimeoutMs: config.sqlite.logBusyTimeoutMs,
-    appendTimeoutMs: config.sqlite.appendTimeoutMs,
-    log: log.child({ module: 'log' }),
-    onBatch: (n) => metrics.logAppendBatch.observe(n),
-    onFailure: (err) => outages.failed('log_append', err),
-    onRecovered: () => outages.ok('log_append'),
-  });
+  const cursors = storage.cursors;
+  const readingLog = storage.readingLog;
   await life.start('reading log', () => readingLog.start(), () => readingLog.close());
 
-  const sqliteStore = new SqliteReadingStore(readingsDb);
   const remote = makeRemoteStore(config);
-  const readingStore: ReadingStore = remote ?? sqliteStore;
+  const readingStore: ReadingStore = remote ?? storage.readings;
 
   // alerts: rules → lifecycle → live feed, all on the injected clock
-  const feed = new LiveFeed(new SqliteEventLogStore(db), clock);
-  held.feed = feed;
+  const feed = new LiveFeed(storage.feedLog, clock, storage.scope);
+  storage.useFeed(feed);
   const deadlines = new DeadlinePolicy({ ackS: config.alerts.ackS, closeS: config.alerts.closeS }, config.alerts.byUse);
   const auth = await AuthService.open({
-    store: new SqliteAuthStore(db),
+    store: storage.auth,
     adminTokenSha256: admin.digest,
     now: () => clock.now(),
     sessionTtlMs: config.sessionTtlH * 3_600_000,
   });
   const alerts = new AlertService({
-    store: new SqliteAlertStore(db),
-    maintenance: new SqliteMaintenanceStore(db),
+    store: storage.alerts,
+    reader: storage.alertReader,
+    step: async (fn) => storage.step(fn),
+    ...(storage.holdAlert ? { hold: storage.holdAlert } : {}),
+    maintenance: storage.maintenance,
+    ...(storage.maintenanceInUnit ? { maintenanceInUnit: storage.maintenanceInUnit } : {}),
     feed,
     clock,
     deadlines,
@@ -216,20 +186,16 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   });
   // issue #12 item 9: who may weaken alerting, with a reason, in the audit history
   const changeControl = new ChangeControl({
-    audit: new AuditLog(new SqliteAuditStore(db), clock, runUnitOfWork),
+    audit: new AuditLog(storage.audit, clock, runUnitOfWork),
     clock,
     maintenanceMaxOperatorH: config.alerts.maintenanceMaxOperatorH,
     deadlinesFor: (use) => deadlines.for(use),
   });
   const escalation = new EscalationScheduler(alerts, clock);
-  const ruleStates = new SqliteRuleStateStore(db);
-  await life.start(
-    'rule state',
-    () => ruleStates.start(1000, (err) => outages.failed('rule_state', err), () => outages.ok('rule_state')),
-    () => ruleStates.close(),
-  );
+  const ruleStates = storage.ruleStates;
+  await life.start('rule state', () => storage.startRuleStateSaving(), async () => void (await ruleStates.close()));
   const lastAlive = settings.get(LAST_ALIVE_KEY);
-  const tests = new TestWindows(new SqliteTestWindowStore(db), () => clock.now());
+  const tests = new TestWindows(storage.testWindows, () => clock.now());
   const runner = new RuleRunner({
     tests,
     engine: new RuleEngine(),
@@ -244,6 +210,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     outageAlertS: config.alerts.outageAlertS,
     onTickError: (err) => outages.failed('rule_tick', err),
     onTickOk: () => outages.ok('rule_tick'),
+    ...(storage.engine === 'postgres' ? { step: async (fn: () => void) => void (await storage.step(fn)) } : {}),
   });
   registry.onChange((e) => {
     if (e.type === 'device.removed') ruleStates.forgetDevice(e.deviceId);
@@ -262,7 +229,9 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     adapters.length === 0
       ? undefined
       : new UplinkService({
-          store: new SqliteUplinkStore(db),
+          store: storage.uplink,
+          // PostgreSQL: the processors' reading items are queued in the batch's write scope
+          ...(storage.scope ? { stage: (w: () => unknown) => storage.scope!.write(w) } : {}),
           adapters,
           feed,
           clock,
@@ -283,27 +252,38 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
 
   // after the commit: rules → alerts → feed and the uplink's reading items, one transaction per
   // batch with the processors' position, so a replay after a crash changes nothing
-  const processors = new LogProcessors({
+  const processors: LogProcessors = new LogProcessors({
     log: readingLog,
     cursors,
     processors: [runner.processor(), ...(uplink ? [uplinkProcessor(uplink)] : [])],
     transaction: (fn) => {
-      const out = feed.holding(() => db.transaction(fn)());
-      uplink?.kick(); // its lanes read what the batch queued, once it is committed
+      const out = storage.step(fn);
+      // its lanes read what the batch queued, once it is committed
+      if (!isThenable(out)) uplink?.kick();
+      else void out.then(() => uplink?.kick(), () => undefined);
       return out;
     },
-    beforeCommit: () => ruleStates.flush(),
-    onRollback: () => {
-      ruleStates.reload();
+    beforeCommit: () => storage.beforeCommit(),
+    onRollback: async () => {
       uplink?.resetSampling();
+      await storage.afterRollback();
     },
     outages,
     minIntervalMs: config.processors.minIntervalMs,
     onLag: (n) => metrics.processorLag.set({ consumer: 'processors' }, n),
+    // PostgreSQL: one node at a time consumes the shared log (storage.ts SharedLog)
+    ...(storage.sharedLog ? { shared: { pollMs: storage.sharedLog.pollMs }, active: () => lease?.held === true } : {}),
+  });
+  const lease: Lease | undefined = storage.sharedLog?.lease({
+    onAcquired: async () => {
+      await processors.resume();
+      forwarder?.resume();
+    },
+    onLost: () => undefined,
   });
   await life.start('processors', () => processors.start(), () => processors.close());
   const forwarder = remote
-    ? new StoreForwarder(readingLog, cursors, remote, config.sink, log.child({ module: 'forwarder' }), {
+    ? new StoreForwarder(readingLog, cursors, remote, { ...config.sink, ...(lease ? { active: () => lease?.held === true } : {}) }, log.child({ module: 'forwarder' }), {
         onBatch: (name, size, ok) => {
           metrics.sinkBatches.inc({ sink: name, result: ok ? 'ok' : 'error' });
           if (ok) metrics.sinkBatchSize.observe({ sink: name }, size);
@@ -314,6 +294,9 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
       })
     : undefined;
   if (forwarder) await life.start('InfluxDB forwarder', () => forwarder.start(), () => forwarder.close());
+  // PostgreSQL: the processors and the forwarder start standing by; the lease lets one node at a time run them
+  const held = lease;
+  if (held) await life.start('processors lease', () => held.start(), () => held.close());
   // On the way down, once intake and timers have stopped: commit every append the log accepted,
   // so the processors and the forwarder (stopped next) see it before they stop.
   life.add('reading log drain', () => readingLog.drain());
@@ -360,22 +343,23 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     now: () => clock.now(),
   });
   // presence on the live feed (MQTT and GB/T alike); a failing feed write must not reach the broker
+  // (each one step: on PostgreSQL it commits, or fails, after the broker's callback returned)
+  const inStep = (op: string, fn: () => void) => {
+    try {
+      const out = storage.step(fn);
+      if (isThenable(out)) out.then(() => outages.ok(op), (err: unknown) => outages.failed(op, err));
+      else outages.ok(op);
+    } catch (err) {
+      outages.failed(op, err);
+    }
+  };
   const publishPresence = (deviceId: string, connected: boolean) => {
     const c = registry.context(deviceId);
-    try {
+    inStep('feed', () => {
       feed.publish(connected ? 'device.online' : 'device.offline', { street: c?.building?.street ?? null, buildingId: c?.device.buildingId ?? null }, { deviceId });
-      outages.ok('feed');
-    } catch (err) {
-      outages.failed('feed', err);
-    }
+    });
   };
-  const onPresence = (deviceId: string, online: boolean) => {
-    try {
-      runner.onStatus(deviceId, online);
-    } catch (err) {
-      outages.failed('presence', err);
-    }
-  };
+  const onPresence = (deviceId: string, online: boolean) => inStep('presence', () => runner.onStatus(deviceId, online));
   const broker = new MqttBroker({
     config: config.mqtt,
     registry,
@@ -400,7 +384,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
       status,
       pipeline,
       settings,
-      db,
+      testAlarms: storage.gb26875Tests,
       metrics,
       clock,
       log: log.child({ module: 'gb26875' }),
@@ -436,7 +420,12 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     }),
     importer: new BuildingImporter(registry, changeControl),
     publicBaseUrl: config.publicBaseUrl,
-    readiness: readinessChecks({ broker, mqttPorts, readingLog, outages, processors, readingStore, forwarder }),
+    readiness: [
+      ...readinessChecks({ broker, mqttPorts, readingLog, outages, processors, readingStore, forwarder }),
+      ...storage.readiness,
+      // PostgreSQL: whether this node consumes the shared log now (one node does) or stands by
+      ...(held ? [{ name: 'processors_lease', check: async () => ({ ready: true, detail: { held: held.held } }) }] : []),
+    ],
     clock,
     changeControl,
     log,
@@ -472,7 +461,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   };
 }
 
-function safetyCodeSecret(settings: SqliteSettingsStore): string {
+function safetyCodeSecret(settings: SyncSettingsStore): string {
   const stored = settings.get(SAFETY_CODE_SECRET_KEY);
   if (stored) return stored;
   const secret = generateSecret(32);

@@ -5,12 +5,12 @@ import type { LogProcessors } from '../services/processors/log-processors.js';
 import type { StoreForwarder } from '../services/processors/store-forwarder.js';
 import type { OutageReporter } from '../services/shared/outage.js';
 import type { ReadingStore } from '../services/storage/reading-store.js';
-import type { SqliteReadingLog } from '../services/storage/sqlite/sqlite-reading-log.js';
+import type { ServiceReadingLog } from './storage.js';
 
 export interface ReadinessDeps {
   broker: MqttBroker;
   mqttPorts: BrokerAddresses;
-  readingLog: SqliteReadingLog;
+  readingLog: ServiceReadingLog;
   outages: OutageReporter;
   processors: LogProcessors;
   readingStore: ReadingStore;

@@ -180,13 +180,7 @@ function crossFieldIssues(raw: Record<string, string | undefined>): string[] {
   const issues: string[] = [];
   if (has('MQTTS_PORT') !== (has('TLS_CERT') && has('TLS_KEY'))) issues.push('MQTTS_PORT: MQTTS_PORT, TLS_CERT and TLS_KEY must be set together');
   if (has('UPLINK_HTTP_TOKEN') && has('UPLINK_HTTP_HMAC_SECRET')) issues.push('UPLINK_HTTP_TOKEN: choose one of UPLINK_HTTP_TOKEN and UPLINK_HTTP_HMAC_SECRET');
-  // ADR 0008: the PostgreSQL stores exist, the services do not use them yet. Refuse rather than
-  // run on SQLite while the operator believes the state is in their database.
-  if (has('DATABASE_URL')) {
-    issues.push(
-      'DATABASE_URL: keeping the state in PostgreSQL is not finished in this version (docs/known-gaps.md); unset DATABASE_URL to keep it in the SQLite files of DATA_DIR',
-    );
-  }
+  if (has('DATABASE_URL') && !/^postgres(ql)?:\/\//.test(raw.DATABASE_URL!)) issues.push('DATABASE_URL: must be a postgres:// (or postgresql://) URL');
   if (has('INFLUX_URL')) {
     if ((raw.INFLUX_API || 'v2') === 'v2') {
       for (const key of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET']) if (!has(key)) issues.push(`${key}: ${key} is required when INFLUX_API=v2`);
@@ -226,6 +220,8 @@ export interface Config {
   };
   readonly http: { readonly host: string; readonly port: number };
   readonly dataDir: string;
+  /** PostgreSQL for the shared state (ADR 0008); undefined: SQLite files in dataDir */
+  readonly databaseUrl: string | undefined;
   /** the embedded database: durability of a commit, and how long a write waits for a lock */
   readonly sqlite: {
     readonly synchronous: 'full' | 'normal';
@@ -354,6 +350,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
     sqlite: {
       synchronous: e.SQLITE_SYNCHRONOUS,
       busyTimeoutMs: e.SQLITE_BUSY_TIMEOUT_MS,
@@ -451,7 +448,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['PROCESSORS_MIN_INTERVAL_MS', '4', 'least time (0–1000 ms) between two batches of the processors (rules → alerts → live feed, uplink) while fewer than a full batch wait: light traffic then commits fewer, larger batches (a reading waits at most this long more for its alert); 0 processes each log commit at once'],
   ['ADMIN_TOKEN', '(generated)', 'admin API token, at least 32 characters; when unset, one is generated on first start, printed once, and only its SHA-256 is stored'],
   ['LOG_LEVEL', 'info', 'fatal | error | warn | info | debug | trace | silent'],
-  ['DATABASE_URL', '(unset)', 'PostgreSQL URL for the shared state; not supported yet: when set, the service refuses to start (docs/known-gaps.md)'],
+  ['DATABASE_URL', '(unset)', 'postgres://user:pass@host:port/db: all shared state (registry, users, alerts, rule state, feed, outbox, readings unless InfluxDB) in PostgreSQL; several nodes may share it (README "Running on PostgreSQL")'],
   ['INFLUX_URL', '(unset)', 'InfluxDB URL; when unset, readings go to the embedded SQLite store'],
   ['INFLUX_API', 'v2', 'v2 (token/org/bucket) or v1 (/write and InfluxQL /query: InfluxDB 1.x, and 2.x/3.x in compatibility mode)'],
   ['INFLUX_TOKEN', '', 'InfluxDB v2 API token; required with INFLUX_URL when INFLUX_API=v2'],

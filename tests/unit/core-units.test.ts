@@ -49,18 +49,20 @@ describe('config', () => {
     expect(() => loadConfig({ INFLUX_URL: 'http://x', INFLUX_API: 'v1' })).toThrow(/INFLUX_DB/);
     expect(loadConfig({ INFLUX_URL: 'http://x', INFLUX_API: 'v1', INFLUX_DB: 'fire' }).influx).toEqual({ api: 'v1', url: 'http://x', db: 'fire' });
   });
-  it('refuses DATABASE_URL, naming it, while the PostgreSQL mode is not finished (ADR 0008)', () => {
+  it('takes a postgres:// DATABASE_URL and refuses anything else without echoing it (ADR 0008)', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://fire:secret@db.example:5432/firewatch' }).databaseUrl).toBe('postgres://fire:secret@db.example:5432/firewatch');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db.example/firewatch' }).databaseUrl).toBe('postgresql://db.example/firewatch');
+    expect(loadConfig({ DATABASE_URL: '' }).databaseUrl).toBeUndefined();
     let err: unknown;
     try {
-      loadConfig({ DATABASE_URL: 'postgres://fire:secret@db.example:5432/firewatch' });
+      loadConfig({ DATABASE_URL: 'mysql://fire:secret@db.example/firewatch' });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const issues = (err as ConfigError).issues.join('\n');
-    expect(issues).toMatch(/^DATABASE_URL: .*not finished.*unset DATABASE_URL/m);
+    expect(issues).toMatch(/^DATABASE_URL: must be a postgres:\/\//m);
     expect(issues).not.toContain('secret');
-    expect(loadConfig({ DATABASE_URL: '' }).dataDir).toBeDefined();
   });
 });
 
