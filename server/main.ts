@@ -162,6 +162,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   // alerts: rules → lifecycle → live feed, all on the injected clock
   const feed = new LiveFeed(storage.feedLog, clock, storage.scope);
   storage.useFeed(feed);
+  await life.start('live feed', () => feed.start(), () => feed.close());
   const deadlines = new DeadlinePolicy({ ackS: config.alerts.ackS, closeS: config.alerts.closeS }, config.alerts.byUse);
   const auth = await AuthService.open({
     store: storage.auth,
@@ -232,6 +233,8 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
           store: storage.uplink,
           // PostgreSQL: the processors' reading items are queued in the batch's write scope
           ...(storage.scope ? { stage: (w: () => unknown) => storage.scope!.write(w) } : {}),
+          // PostgreSQL: one node at a time drains the shared outbox (the processors' lease)
+          ...(storage.sharedLog ? { active: () => lease?.held === true } : {}),
           adapters,
           feed,
           clock,
@@ -278,6 +281,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     onAcquired: async () => {
       await processors.resume();
       forwarder?.resume();
+      uplink?.kick();
     },
     onLost: () => undefined,
   });

@@ -124,7 +124,7 @@ export async function openPostgresStorage({ config, life, log, outages, metrics 
     cursors,
     readingLog,
     readings: new PgReadingStore(db),
-    feedLog: new PgFeedLog(new PgEventLogStore(db), scope),
+    feedLog: new PgFeedLog(db, new PgEventLogStore(db), scope, (err) => outages.failed('pg_watch', err)),
     scope,
     auth: new PgAuthStore(db),
     alerts,

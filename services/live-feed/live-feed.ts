@@ -10,7 +10,8 @@
  * (`scope` given) the append is queued in the write scope (services/shared/write-scope.ts): the
  * event gets its seq when the scope's transaction inserts it, and is pushed to subscribers only
  * once that transaction committed, so no console sees an event that was rolled back, nor one
- * without its seq.
+ * without its seq; and since several nodes write the log, the feed follows it (FeedLog.follow):
+ * it pushes every node's events, read back in seq order, after each commit and each notice.
  */
 import type { Awaitable } from '../shared/awaitable.js';
 import type { Clock } from '../shared/clock.js';
@@ -31,7 +32,10 @@ export class LiveFeed {
 
   publish(type: FeedEventType, where: { street: string | null; buildingId: string | null }, data: Record<string, unknown>): FeedEvent {
     const e = this.log.append({ type, at: new Date(this.clock.now()).toISOString(), street: where.street, buildingId: where.buildingId, data });
-    if (this.scope) this.scope.afterCommit(() => this.notify(e));
+    if (this.log.poke) {
+      const poke = this.log.poke.bind(this.log);
+      this.scope?.afterCommit(poke);
+    } else if (this.scope) this.scope.afterCommit(() => this.notify(e));
     else if (this.held) this.held.push(e);
     else this.notify(e);
     return e;
@@ -52,6 +56,17 @@ export class LiveFeed {
     }
     for (const e of held) this.notify(e);
     return result;
+  }
+
+  /** Starts following a log several nodes write (PostgreSQL: every node's events, in seq order); nothing to do otherwise. */
+  async start(): Promise<void> {
+    await this.log.follow?.((events) => {
+      for (const e of events) this.notify(e);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.log.close?.();
   }
 
   private notify(e: FeedEvent): void {

@@ -39,4 +39,14 @@ export type SyncEventLogStore = Settled<EventLogStore>;
  * SQLite; on PostgreSQL an event queued in the write scope, whose seq is set when it is inserted:
  * pg-feed-log.ts), its reads may wait.
  */
-export type FeedLog = Pick<SyncEventLogStore, 'append'> & Omit<EventLogStore, 'append'>;
+export type FeedLog = Pick<SyncEventLogStore, 'append'> &
+  Omit<EventLogStore, 'append'> & {
+    /**
+     * A log several nodes write (PostgreSQL): hands every committed event, by any node, to
+     * `onEvents` in seq order; `poke` once a step that published committed. Absent: the feed
+     * pushes its own events itself (SQLite, one node).
+     */
+    follow?(onEvents: (events: readonly FeedEvent[]) => void): Promise<void>;
+    poke?(): void;
+    close?(): Promise<void>;
+  };

@@ -95,6 +95,12 @@ export interface UplinkServiceDeps {
    * the store at once, and the store must answer at once (SQLite, inside the batch's transaction).
    */
   stage?: (write: () => Awaitable<unknown>) => void;
+  /**
+   * Whether this node sends now (PostgreSQL: the holder of the processors' lease; the outbox is
+   * shared, and two nodes draining one lane would send its items twice). Absent: always. Kick the
+   * service once it turns true.
+   */
+  active?: () => boolean;
 }
 
 type Backlog = { count: number; oldestCreatedAt: number | null };
@@ -198,6 +204,7 @@ class Lane {
 
   kick(): void {
     if (this.closed || this.retryTimer) return;
+    if (this.deps.active && !this.deps.active()) return;
     if (this.running) {
       this.again = true;
       return;
@@ -216,7 +223,7 @@ class Lane {
     const { store, clock, events } = this.deps;
     const name = this.adapter.name;
     for (;;) {
-      if (this.closed) return;
+      if (this.closed || (this.deps.active && !this.deps.active())) return;
       await this.expire();
       if (this.closed) return;
       const isolating = this.isolateUntil > 0;

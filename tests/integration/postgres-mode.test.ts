@@ -143,6 +143,9 @@ describe('two nodes on one PostgreSQL database', () => {
     const login = await b.api.request('POST', '/api/v1/auth/login', { username: 'li.duty', password: 'correct horse battery' }, '');
     expect(login.status).toBe(200);
 
+    // both nodes' consoles see every event, whichever node's step wrote it
+    const [liveA, liveB] = await Promise.all([LiveClient.connect(a.fw.httpUrl, ADMIN_TOKEN), LiveClient.connect(b.fw.httpUrl, ADMIN_TOKEN)]);
+
     // the device's credentials work on either node; readings sent to B are read on A
     const viaB = await connectDevice(b.mqttUrl, p);
     await publish(viaB, `fire/v1/${p.deviceId}/telemetry`, { seq: 1, ...breach });
@@ -169,6 +172,16 @@ describe('two nodes on one PostgreSQL database', () => {
     // an acknowledgement on A is read on B, and B cannot acknowledge it a second time
     expect((await a.api.post(`/api/v1/alerts/${id}/ack`, {})).status).toBe(200);
     expect((await b.api.get(`/api/v1/alerts/${id}`)).body.status).toBe('acknowledged');
+    for (const live of [liveA, liveB]) {
+      const raised = await live.next('alert.raised', (e) => e.data.alert.id === id);
+      const acked = await live.next('alert.updated', (e) => e.data.alert.id === id && e.data.alert.status === 'acknowledged');
+      expect(acked.seq).toBeGreaterThan(raised.seq);
+      // one seq order on both nodes, no gaps between what a node pushed
+      const seqs = live.events.map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    }
+    expect(liveA.events.map((e) => e.seq)).toEqual(liveB.events.map((e) => e.seq));
+    await Promise.all([liveA.close(), liveB.close()]);
     const again = await b.api.post(`/api/v1/alerts/${id}/ack`, {});
     expect(again.status).toBe(409);
     // B closes it; A reads it closed
