@@ -8,6 +8,8 @@
  *                     memory; alert latency publish → alert.raised at a paced background load
  *   3. InfluxDB v1    the same load through the outbox into a private influxd; batch figures,
  *                     drain rate and time
+ *   3b. PostgreSQL    DATABASE_URL on a database of its own on the machine's server (made and
+ *                     dropped): the same figures as SQLite
  *   4. connections    N light devices each publishing every 30 s; memory held
  *   5. profile        a short QoS 1 run of the SQLite service under --cpu-prof; top functions
  */
@@ -19,7 +21,20 @@ import { startInfluxd, influxQuery } from './influxd.js';
 import { connectMany, endAll, FloodLoad, PacedLoad, RawFleet, type Creds } from './load.js';
 import { cpuCores, ProcWatcher, sampleProc } from './proc.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
-import { BENCH_TOKEN, DEVICE_PASSWORD, metricValue, seedRegistry, startBareAedes, startFirewatch, startMosquitto, type FirewatchTarget, type Target } from './targets.js';
+import {
+  BENCH_TOKEN,
+  DEVICE_PASSWORD,
+  benchDatabase,
+  metricValue,
+  pgCount,
+  seedRegistry,
+  seedRegistryPg,
+  startBareAedes,
+  startFirewatch,
+  startMosquitto,
+  type FirewatchTarget,
+  type Target,
+} from './targets.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -32,6 +47,8 @@ export interface BenchOptions {
   connections: number;
   holdS: number;
   influx: boolean;
+  /** PostgreSQL server for the DATABASE_URL run (a database of its own is made and dropped); undefined: skip */
+  postgres: string | undefined;
   mosquitto: boolean;
   profile: boolean;
   log(line: string): void;
@@ -243,22 +260,26 @@ export interface BenchResult {
   baselines: Throughput[];
   sqlite: ServiceFigures;
   influx?: ServiceFigures;
+  /** DATABASE_URL: the state and the readings in PostgreSQL (issue #10) */
+  postgres?: ServiceFigures;
   connections?: ConnectionFigures;
   profile?: ProfileSummary;
   ratios: Record<string, number>;
   durationS: number;
 }
 
-async function firewatchRun(kind: 'sqlite' | 'influx', o: BenchOptions, tmp: string): Promise<ServiceFigures> {
+async function firewatchRun(kind: 'sqlite' | 'influx' | 'postgres', o: BenchOptions, tmp: string, pgUrl?: string): Promise<ServiceFigures> {
   const dataDir = join(tmp, `fw-${kind}`);
   const ids = loadIds(o.clients);
-  seedRegistry(dataDir, [
+  const devices = [
     ...ids.map((id) => ({ id, kind: 'water_pressure', point: 'hydrant_top' })),
     ...probeIds(o.probes * o.latencyRates.length).map((id) => ({ id, kind: 'electrical_fire', point: null })),
-  ]);
+  ];
+  if (pgUrl) await seedRegistryPg(pgUrl, devices);
+  else seedRegistry(dataDir, devices);
   const influxd = kind === 'influx' ? await startInfluxd() : undefined;
   if (influxd) await fetch(`${influxd.url}/query?q=${encodeURIComponent('CREATE DATABASE firewatch')}`, { method: 'POST' });
-  const fw = await startFirewatch({ dataDir, ...(influxd ? { influx: { url: influxd.url, db: 'firewatch' } } : {}) });
+  const fw = await startFirewatch({ dataDir, ...(influxd ? { influx: { url: influxd.url, db: 'firewatch' } } : {}), ...(pgUrl ? { postgres: pgUrl } : {}) });
   const watch = new ProcWatcher(fw.pid);
   try {
     o.log(`${fw.name} (pid ${fw.pid})`);
@@ -267,13 +288,13 @@ async function firewatchRun(kind: 'sqlite' | 'influx', o: BenchOptions, tmp: str
     // the floods accept faster than rules → alerts can follow: how far behind, and how long to catch up
     fig.processors = await processorsCatchUp(fw);
     o.log(`  processors: ${fig.processors.lagAfterLoad} readings behind after the floods, caught up in ${fig.processors.catchUpS} s`);
-    if (kind === 'sqlite') {
+    if (kind === 'sqlite' || kind === 'postgres') {
       fig.latency = [];
       for (const [i, rate] of o.latencyRates.entries()) fig.latency.push(await alertLatency(fw, o, rate, i + 1));
       await sleep(1500);
       fig.acceptedTotal = await fw.count();
-      fig.storedRows = fw.storedRows();
-      o.log(`  accepted ${fig.acceptedTotal}, rows in SQLite ${fig.storedRows}`);
+      fig.storedRows = pgUrl ? await pgCount(pgUrl) : fw.storedRows();
+      o.log(`  accepted ${fig.acceptedTotal}, rows in ${pgUrl ? 'PostgreSQL' : 'SQLite'} ${fig.storedRows}`);
     } else {
       fig.acceptedTotal = await fw.count();
       // wait for the outbox to drain into InfluxDB
@@ -410,6 +431,17 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     }
     result.sqlite = await firewatchRun('sqlite', o, tmp);
     if (o.influx) result.influx = await firewatchRun('influx', o, tmp);
+    if (o.postgres) {
+      const db = await benchDatabase(o.postgres);
+      if (!db) o.log(`PostgreSQL: nothing answers at ${o.postgres.replace(/\/\/[^@]*@/, '//…@')}; skipped (--postgres <url>, or --no-postgres)`);
+      else {
+        try {
+          result.postgres = await firewatchRun('postgres', o, tmp, db.url);
+        } finally {
+          await db.drop();
+        }
+      }
+    }
     if (o.connections > 0) result.connections = await connectionRun(o, tmp);
     if (o.profile) result.profile = await profileRun(o, tmp);
   } finally {
@@ -424,6 +456,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     sqliteQos1VsMosquitto: ratio(rate(result.sqlite?.throughput, 1), mosqQ1),
     influxQos1VsAedes: ratio(rate(result.influx?.throughput, 1), aedesQ1),
     influxQos1VsMosquitto: ratio(rate(result.influx?.throughput, 1), mosqQ1),
+    postgresQos1VsAedes: ratio(rate(result.postgres?.throughput, 1), aedesQ1),
+    postgresQos1VsSqlite: ratio(rate(result.postgres?.throughput, 1), rate(result.sqlite?.throughput, 1)),
   };
   result.durationS = Math.round((Date.now() - started) / 1000);
   return result as BenchResult;

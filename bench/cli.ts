@@ -11,7 +11,9 @@ export function help(): string {
 
 Starts everything itself on free loopback ports (nothing else needs to run): a bare aedes broker
 and a private Mosquitto as baselines, then Firewatch as a child process with SQLite and with a
-private InfluxDB 1.x (Debian's /usr/bin/influxd), and drives them with the same load generator.
+private InfluxDB 1.x (Debian's /usr/bin/influxd) and with its state in PostgreSQL (a database of
+its own on the server --postgres names, dropped after; skipped when none answers), and drives them
+with the same load generator.
 Writes a JSON result and prints a table. Takes several minutes; do not run it beside other load.
 
 Options:
@@ -24,6 +26,8 @@ Options:
   --connections <n>   light devices connected at once, each publishing every 30 s [19800]
   --hold <s>          seconds to hold them [60]
   --no-influx         skip InfluxDB     --no-mosquitto   skip Mosquitto     --no-profile   skip --cpu-prof
+  --postgres <url>    PostgreSQL server for the DATABASE_URL run [postgres://postgres@127.0.0.1:5432/postgres]
+  --no-postgres       skip PostgreSQL
   --out <dir>         where to write bench-<time>.json and latest.json [bench/results]
   -h, --help
 `;
@@ -31,7 +35,7 @@ Options:
 
 function table(r: BenchResult): string {
   const rows: string[] = ['| target | QoS | handled/s | acked/s | target CPU (cores) | load gen CPU |', '|---|---|---|---|---|---|'];
-  for (const t of [...r.baselines, ...r.sqlite.throughput, ...(r.influx?.throughput ?? [])]) {
+  for (const t of [...r.baselines, ...r.sqlite.throughput, ...(r.influx?.throughput ?? []), ...(r.postgres?.throughput ?? [])]) {
     rows.push(`| ${t.target} | ${t.qos} | ${t.perS} | ${t.ackedPerS} | ${t.targetCpuCores} | ${t.loadgenCpuCores} |`);
   }
   const l = r.sqlite.latency ?? [];
@@ -43,6 +47,8 @@ function table(r: BenchResult): string {
     ...l.map((x) => `alert latency at ${x.backgroundPerS}/s: p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, max ${x.maxMs} ms (${x.received}/${x.probes})`),
     `SQLite: accepted ${r.sqlite.acceptedTotal}, rows ${r.sqlite.storedRows}, peak RSS ${r.sqlite.peakRssMiB} MiB`,
     r.influx?.influx ? `InfluxDB: ${JSON.stringify(r.influx.influx)}` : '',
+    r.postgres ? `PostgreSQL: accepted ${r.postgres.acceptedTotal}, rows ${r.postgres.storedRows}, peak RSS ${r.postgres.peakRssMiB} MiB` : '',
+    ...(r.postgres?.latency ?? []).map((x) => `PostgreSQL alert latency at ${x.backgroundPerS}/s: p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, max ${x.maxMs} ms (${x.received}/${x.probes})`),
     c ? `connections: ${c.connected}/${c.requested} held (service counts ${c.serviceConnections}), RSS ${c.rssMiB} MiB, peak ${c.vmHwmMiB} MiB, CPU ${c.cpuCoresHeld} cores` : '',
   ]
     .filter(Boolean)
@@ -66,6 +72,8 @@ export async function run(argv: string[]): Promise<number> {
         'no-influx': { type: 'boolean', default: false },
         'no-mosquitto': { type: 'boolean', default: false },
         'no-profile': { type: 'boolean', default: false },
+        postgres: { type: 'string' },
+        'no-postgres': { type: 'boolean', default: false },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -91,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     connections: n(v.connections, q ? 200 : 19_800),
     holdS: n(v.hold, q ? 1 : 60),
     influx: !v['no-influx'] && !q,
+    postgres: v['no-postgres'] || q ? undefined : (v.postgres ?? 'postgres://postgres@127.0.0.1:5432/postgres'),
     mosquitto: !v['no-mosquitto'] && !q,
     profile: !v['no-profile'] && !q,
     log: (line) => process.stdout.write(`${line}\n`),

@@ -1,6 +1,6 @@
 /**
  * What the benchmark runs against, each as its own process on free loopback ports:
- * the Firewatch service (`firewatch serve`, SQLite or InfluxDB v1), a bare aedes broker and a
+ * the Firewatch service (`firewatch serve`, SQLite, InfluxDB v1 or PostgreSQL), a bare aedes broker and a
  * private Mosquitto (never the system one on 1883).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -9,9 +9,12 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
+import pg from 'pg';
 import { hashGeneratedSecret } from '../services/devices/credentials.js';
 import { openDatabase } from '../services/storage/sqlite/database.js';
 import { SqliteRegistryStore } from '../services/storage/sqlite/sqlite-registry-store.js';
+import { openPostgres } from '../services/storage/postgres/database.js';
+import { PgRegistryStore } from '../services/storage/postgres/pg-registry-store.js';
 import { freePort } from './ports.js';
 import { waitReady } from './proc.js';
 import { SERVICE_NODE_FLAGS } from '../server/node-flags.js';
@@ -139,9 +142,75 @@ export function seedRegistry(dataDir: string, devices: { id: string; kind: strin
   db.close();
 }
 
+/**
+ * Seed the registry of a fresh PostgreSQL database the same way (the service's own migrations and
+ * registry store), for the PostgreSQL run: one building, `devices`, one shared password.
+ */
+export async function seedRegistryPg(url: string, devices: { id: string; kind: string; point: string | null }[]): Promise<void> {
+  const db = await openPostgres(url, { max: 2 });
+  try {
+    const store = new PgRegistryStore(db);
+    const now = new Date().toISOString();
+    const hash = hashGeneratedSecret(DEVICE_PASSWORD);
+    const building = {
+      id: 'bench-tower', name: '压测大厦', street: '解放碑', address: 'bench', type: 'public', heightM: 150, floors: 40, areaM2: null,
+      category: 1, use: 'office', contactName: null, contactPhone: null, createdAt: now, updatedAt: now,
+    };
+    await db.transaction(async () => {
+      await store.insertBuilding(building as never);
+      for (const d of devices) {
+        const device = {
+          id: d.id, buildingId: building.id, kind: d.kind, point: d.point, location: null, reportIntervalS: 60, vendor: 'bench', model: null,
+          rules: null, inServiceAt: now, createdAt: now, updatedAt: now,
+        };
+        await store.insertDevice(device as never, { deviceId: d.id, username: d.id, hash, rotatedAt: now });
+      }
+    });
+  } finally {
+    await db.close();
+  }
+}
+
+/** A database of its own on the machine's PostgreSQL for one run, dropped after; undefined when none answers. */
+export async function benchDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+  } catch {
+    return undefined;
+  }
+  const name = `firewatch_bench_${process.pid}_${Date.now()}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(serverUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Rows in a PostgreSQL database's readings table (the PostgreSQL run's stored count). */
+export async function pgCount(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM readings')).rows[0]!.n);
+  } finally {
+    await c.end();
+  }
+}
+
 export interface FirewatchOptions {
   dataDir: string;
   influx?: { url: string; db: string };
+  /** DATABASE_URL: the state (and the readings) in PostgreSQL */
+  postgres?: string;
   cpuProfDir?: string;
   env?: Record<string, string>;
 }
@@ -163,6 +232,7 @@ export async function startFirewatch(o: FirewatchOptions): Promise<FirewatchTarg
       DEVICE_RATE_PER_S: '1000000',
       DEVICE_RATE_BURST: '1000000',
       ...(o.influx ? { INFLUX_URL: o.influx.url, INFLUX_API: 'v1', INFLUX_DB: o.influx.db } : {}),
+      ...(o.postgres ? { DATABASE_URL: o.postgres } : {}),
       ...o.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -174,7 +244,7 @@ export async function startFirewatch(o: FirewatchOptions): Promise<FirewatchTarg
   const metrics = async () => (await fetch(`${httpUrl}/metrics`)).text();
   let rowsDb: ReturnType<typeof openDatabase> | undefined;
   return {
-    name: o.influx ? 'firewatch (InfluxDB v1)' : 'firewatch (SQLite)',
+    name: o.influx ? 'firewatch (InfluxDB v1)' : o.postgres ? 'firewatch (PostgreSQL)' : 'firewatch (SQLite)',
     mqttPort,
     httpUrl,
     dataDir: o.dataDir,
