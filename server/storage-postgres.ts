@@ -81,7 +81,11 @@ export async function openPostgresStorage({ config, life, log, outages, metrics 
       if (err instanceof StaleAlertError || uniqueViolation(err) !== undefined) log.info({ err: String(err) }, 'a write lost to another node; the mirror was read again');
       else outages.failed('pg_write', err);
     },
+    onCommitted: () => outages.ok('pg_write'),
   });
+  // a broken notification channel reconnects by itself and reads everything again: worth a line
+  // in the log, not a storage outage (what it notifies is the database's anyway)
+  const watchBroken = (err: unknown) => log.warn({ err }, 'PostgreSQL notification channel broken; reconnecting and reloading');
 
   const settings = await PgSettingsMirror.open({ db, store: new PgSettingsStore(db), scope });
   const cursorStore = new PgCursorStore(db);
@@ -97,7 +101,7 @@ export async function openPostgresStorage({ config, life, log, outages, metrics 
     },
   };
   const alertStore = new PgAlertStore(db);
-  const alerts = await PgAlertMirror.open({ db, store: alertStore, scope, nodeId: node, onWatchError: (err) => outages.failed('pg_watch', err) });
+  const alerts = await PgAlertMirror.open({ db, store: alertStore, scope, nodeId: node, onWatchError: watchBroken });
   life.add('alert mirror', () => alerts.close());
   const maintenanceStore = new PgMaintenanceStore(db);
   const maintenance = await PgMaintenanceMirror.open({ db, store: maintenanceStore, scope, nodeId: node });
@@ -105,7 +109,7 @@ export async function openPostgresStorage({ config, life, log, outages, metrics 
   const ruleStates = await PgRuleStateStore.open(db);
   scope.onRollback(() => ruleStates.reload());
   const testWindowStore = new PgTestWindowStore(db);
-  const testWindows = await PgTestWindowMirror.open({ db, store: testWindowStore, scope, watch: true, nodeId: node, onWatchError: (err) => outages.failed('pg_watch', err) });
+  const testWindows = await PgTestWindowMirror.open({ db, store: testWindowStore, scope, watch: true, nodeId: node, onWatchError: watchBroken });
   life.add('test window mirror', () => testWindows.close());
   const readingLog = new PgReadingLog(db, {
     appendTimeoutMs: config.sqlite.appendTimeoutMs,
@@ -124,14 +128,14 @@ export async function openPostgresStorage({ config, life, log, outages, metrics 
     cursors,
     readingLog,
     readings: new PgReadingStore(db),
-    feedLog: new PgFeedLog(db, new PgEventLogStore(db), scope, (err) => outages.failed('pg_watch', err)),
+    feedLog: new PgFeedLog(db, new PgEventLogStore(db), scope, watchBroken),
     scope,
     auth: new PgAuthStore(db),
     alerts,
     alertReader: alertStore,
     holdAlert: (id) => alerts.hold(id),
     maintenance,
-    maintenanceInUnit: { store: maintenanceStore, committed: () => void maintenance.reload().catch((err: unknown) => outages.failed('pg_watch', err)) },
+    maintenanceInUnit: { store: maintenanceStore, committed: () => void maintenance.reload().catch(watchBroken) },
     audit: new PgAuditStore(db),
     ruleStates,
     testWindows,
@@ -176,6 +180,7 @@ export async function openPostgresStorage({ config, life, log, outages, metrics 
             o.onLost(err);
           },
           onError: (err) => outages.failed('processors_lease', err),
+          onOk: () => outages.ok('processors_lease'),
         }),
     },
   };

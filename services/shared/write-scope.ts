@@ -36,6 +36,8 @@ import type { RunUnitOfWork, UnitOfWork } from './unit-of-work.js';
 export interface WriteScopeOptions {
   /** an implicit scope (writes made outside `run`) that failed: count and log it */
   onImplicitError: (err: unknown) => void;
+  /** a scope's writes committed (after failures: writing works again) */
+  onCommitted?: () => void;
 }
 
 interface Open {
@@ -140,6 +142,7 @@ export class WriteScope {
         for (const w of scope.writes) uow.write(w);
         for (const a of scope.after) uow.afterCommit(a);
       });
+      if (scope.writes.length > 0) this.opts.onCommitted?.();
     } catch (err) {
       // the mirrors applied what failed: back to what is stored before the next scope decides
       for (const hook of this.rollbackHooks) {

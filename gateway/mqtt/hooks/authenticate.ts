@@ -137,7 +137,13 @@ export function createAuthenticate(deps: AuthenticateDeps) {
         deps.metrics.connectRefused.inc({ reason: 'bad_credentials' });
         answer(refusal(4, 'bad user name or password'), false);
       },
-      () => answer(refusal(5, 'authentication unavailable'), false),
+      // the credential could not be looked up (the database is down): nothing was learnt about the
+      // secret, so CONNACK 3 "server unavailable" — the device retries — never 4 or 5, which say
+      // its credentials are wrong and make a device stop trying
+      () => {
+        deps.metrics.connectRefused.inc({ reason: 'store_unavailable' });
+        done(refusal(3, 'server unavailable: the credential store does not answer, retry later'), false);
+      },
     );
   };
 }

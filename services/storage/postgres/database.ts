@@ -102,6 +102,12 @@ export class PgDatabase {
     const client = await this.pool.connect();
     const frame: TxFrame = { client, parent: undefined, open: true, tail: Promise.resolve(), savepoints: { n: 0 } };
     let broken: Error | undefined;
+    // a connection that breaks between two statements emits 'error' on a checked-out client, where
+    // no listener of the pool's waits: without this one it would end the process. The next statement
+    // fails with it, and the connection is discarded on release.
+    let lost: Error | undefined;
+    const onLost = (err: Error) => (lost = err);
+    client.on('error', onLost);
     try {
       await client.query('BEGIN');
       const result = await this.runIn(frame, fn);
@@ -111,11 +117,12 @@ export class PgDatabase {
       }
       return result;
     } catch (err) {
-      broken = await rollbackQuietly(client);
+      broken = lost ?? (await rollbackQuietly(client));
       throw err;
     } finally {
       frame.open = false;
-      client.release(broken);
+      client.removeListener('error', onLost);
+      client.release(broken ?? lost);
     }
   }
 
@@ -252,6 +259,7 @@ function redact(message: string, password: string | null | undefined): string {
 async function migrate(pool: pg.Pool, migrations: readonly string[]): Promise<void> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  client.on('error', (err) => (broken ??= err)); // checked out: the pool's listener does not cover it (transaction above)
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
     try {

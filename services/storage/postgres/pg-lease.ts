@@ -30,6 +30,8 @@ export interface LeaseOptions {
   onLost: (err: Error) => void;
   /** a failed attempt (the database is down): counted, not fatal */
   onError?: (err: unknown) => void;
+  /** an attempt that reached the database (held or not): the failures are over */
+  onOk?: () => void;
 }
 
 export class PgLease {
@@ -80,9 +82,11 @@ export class PgLease {
       }
       if (this.holding) {
         await this.client.query('SELECT 1');
+        this.opts.onOk?.();
         return;
       }
       const r = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [this.key.toString()]);
+      this.opts.onOk?.();
       if (r.rows[0]?.ok) {
         // held even if closing meanwhile: close() then unlocks it before the connection goes back
         this.holding = true;
