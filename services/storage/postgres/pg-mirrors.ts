@@ -122,87 +122,77 @@ function merged<K, V>(fresh: Map<K, V>, local: Map<K, V>, keep: ReadonlySet<K>):
   return fresh;
 }
 
-/** The reading log's consumers' positions (SyncCursorStore, ../../log/reading-log.ts) over PgCursorStore. */
-export class PgCursorMirror implements SyncCursorStore {
-  private positions = new Map<string, number>();
+/**
+ * A key → value table held whole in memory, written through the scope: the shape of the cursor
+ * and settings mirrors below (each gives its table's read).
+ */
+class KeyValueMirror<V> {
+  private values = new Map<string, V>();
   private readonly loads: Loads<string>;
 
-  private constructor(private readonly deps: MirrorDeps<PgCursorStore>) {
-    this.loads = new Loads(deps.scope);
+  protected constructor(
+    private readonly scope: WriteScope,
+    private readonly write: (key: string, value: V) => Promise<unknown>,
+    private readonly read: () => Promise<Map<string, V>>,
+  ) {
+    this.loads = new Loads(scope);
   }
 
-  static async open(deps: MirrorDeps<PgCursorStore>): Promise<PgCursorMirror> {
-    const m = new PgCursorMirror(deps);
-    await m.reload();
-    deps.scope.onRollback(() => m.reload());
-    return m;
+  protected async init(): Promise<void> {
+    await this.reload();
+    this.scope.onRollback(() => this.reload());
   }
 
-  get(name: string): number | undefined {
-    return this.positions.get(name);
+  get(key: string): V | undefined {
+    return this.values.get(key);
   }
 
-  set(name: string, position: number): void {
-    this.positions.set(name, position);
-    this.loads.wrote(name);
-    this.deps.scope.write(() => this.deps.store.set(name, position));
+  set(key: string, value: V): void {
+    this.values.set(key, value);
+    this.loads.wrote(key);
+    this.scope.write(() => this.write(key, value));
   }
 
-  /** Every cursor again from the database (committed state): after a rollback, or at open. */
+  /** Every row again from the database (committed state): after a rollback, or at open. */
   reload(): Promise<void> {
-    return this.loads.reload(() => this.read(), (fresh) => (this.positions = fresh));
+    return this.loads.reload(this.read, (fresh) => (this.values = fresh));
   }
 
-  /** Every cursor again, safe while steps are queued (see the header); rejects if the read failed. */
+  /** Every row again, safe while steps are queued (see the header); rejects if the read failed. */
   refresh(): Promise<void> {
-    return this.loads.refresh(() => this.read(), (fresh, keep) => (this.positions = merged(fresh, this.positions, keep)));
+    return this.loads.refresh(this.read, (fresh, keep) => (this.values = merged(fresh, this.values, keep)));
   }
+}
 
-  private async read(): Promise<Map<string, number>> {
-    const rows = await this.deps.db.query<{ name: string; position: string }>('SELECT name, position FROM log_cursors');
-    return new Map(rows.map((r) => [r.name, Number(r.position)]));
+/** The reading log's consumers' positions (SyncCursorStore, ../../log/reading-log.ts) over PgCursorStore. */
+export class PgCursorMirror extends KeyValueMirror<number> implements SyncCursorStore {
+  static async open(deps: MirrorDeps<PgCursorStore>): Promise<PgCursorMirror> {
+    const m = new PgCursorMirror(
+      deps.scope,
+      (name, position) => deps.store.set(name, position),
+      async () => {
+        const rows = await deps.db.query<{ name: string; position: string }>('SELECT name, position FROM log_cursors');
+        return new Map(rows.map((r) => [r.name, Number(r.position)]));
+      },
+    );
+    await m.init();
+    return m;
   }
 }
 
 /** The service's key/value settings (SyncSettingsStore, ../../shared/settings.ts) over PgSettingsStore. */
-export class PgSettingsMirror implements SyncSettingsStore {
-  private values = new Map<string, string>();
-  private readonly loads: Loads<string>;
-
-  private constructor(private readonly deps: MirrorDeps<PgSettingsStore>) {
-    this.loads = new Loads(deps.scope);
-  }
-
+export class PgSettingsMirror extends KeyValueMirror<string> implements SyncSettingsStore {
   static async open(deps: MirrorDeps<PgSettingsStore>): Promise<PgSettingsMirror> {
-    const m = new PgSettingsMirror(deps);
-    await m.reload();
-    deps.scope.onRollback(() => m.reload());
+    const m = new PgSettingsMirror(
+      deps.scope,
+      (key, value) => deps.store.set(key, value),
+      async () => {
+        const rows = await deps.db.query<{ key: string; value: string }>('SELECT key, value FROM settings');
+        return new Map(rows.map((r) => [r.key, r.value]));
+      },
+    );
+    await m.init();
     return m;
-  }
-
-  get(key: string): string | undefined {
-    return this.values.get(key);
-  }
-
-  set(key: string, value: string): void {
-    this.values.set(key, value);
-    this.loads.wrote(key);
-    this.deps.scope.write(() => this.deps.store.set(key, value));
-  }
-
-  /** Every setting again from the database (committed state): after a rollback, or at open. */
-  reload(): Promise<void> {
-    return this.loads.reload(() => this.read(), (fresh) => (this.values = fresh));
-  }
-
-  /** Every setting again, safe while steps are queued (see the header); rejects if the read failed. */
-  refresh(): Promise<void> {
-    return this.loads.refresh(() => this.read(), (fresh, keep) => (this.values = merged(fresh, this.values, keep)));
-  }
-
-  private async read(): Promise<Map<string, string>> {
-    const rows = await this.deps.db.query<{ key: string; value: string }>('SELECT key, value FROM settings');
-    return new Map(rows.map((r) => [r.key, r.value]));
   }
 }
 
