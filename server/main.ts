@@ -49,7 +49,7 @@ import { adminToken } from './admin-token.js';
 import { startGb26875Gateway } from './gb26875.js';
 import { Lifecycle } from './lifecycle.js';
 import { readinessChecks } from './readiness.js';
-import { openStorage, type Lease } from './storage.js';
+import { openSqliteStorage, type Lease, type Storage, type StorageDeps } from './storage.js';
 import type { SyncSettingsStore } from '../services/shared/settings.js';
 import { isThenable } from '../services/shared/unit-of-work.js';
 import { uplinkAdapters } from './uplink.js';
@@ -90,6 +90,15 @@ export interface StartOptions {
 const LAST_ALIVE_KEY = 'last_alive_at';
 /** HMAC key of the safety codes' public ids: generated once, kept so printed QR codes stay valid */
 const SAFETY_CODE_SECRET_KEY = 'safety_code_secret';
+
+/** The engine the configuration asks for: PostgreSQL with DATABASE_URL (loaded only then), otherwise SQLite in DATA_DIR. */
+async function openStorage(deps: StorageDeps): Promise<Storage> {
+  if (deps.config.databaseUrl) {
+    const { openPostgresStorage } = await import('./storage-postgres.js');
+    return openPostgresStorage(deps);
+  }
+  return openSqliteStorage(deps);
+}
 
 export function packageVersion(): string {
   // server/main.ts runs from source (tests) or from dist/server/main.js (npm start)

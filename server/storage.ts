@@ -3,7 +3,7 @@
  * DATA_DIR (firewatch.db for the state, readings.db for the reading log, readings-database.ts says
  * why two), or, with DATABASE_URL, one PostgreSQL database shared by every node (storage-postgres.ts).
  * The composition root (main.ts) builds the services on what this gives and never asks which
- * engine it is, except to report it.
+ * engine it is, except to report it (main.ts openStorage picks the engine).
  *
  * The one difference the services see: a *step* (the processors' batch, a person's acknowledgement)
  * is a synchronous function run as one transaction. On SQLite it is a better-sqlite3 transaction,
@@ -196,13 +196,4 @@ export async function openSqliteStorage({ config, life, log, outages, metrics }:
     readiness: [],
     sharedLog: undefined,
   };
-}
-
-/** The engine the configuration asks for: PostgreSQL with DATABASE_URL, otherwise SQLite in DATA_DIR. */
-export async function openStorage(deps: StorageDeps): Promise<Storage> {
-  if (deps.config.databaseUrl) {
-    const { openPostgresStorage } = await import('./storage-postgres.js');
-    return openPostgresStorage(deps);
-  }
-  return openSqliteStorage(deps);
 }
