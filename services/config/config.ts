@@ -440,7 +440,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['MQTT_MAX_CONNECT_BYTES', '4096', 'largest CONNECT (Remaining Length: room for client id, username, password and a will; 256 to 1048576), also for any packet before the CONNECT is accepted and every packet but PUBLISH; a larger declared length closes the connection at once (TCP, TLS, WebSocket)'],
   ['HTTP_HOST', '0.0.0.0', 'address the HTTP API listens on'],
   ['HTTP_PORT', '8080', 'HTTP API port; 0 picks a free port'],
-  ['DATA_DIR', './data', 'folder of the SQLite databases firewatch.db (everything but readings) and readings.db (the reading log)'],
+  ['DATA_DIR', './data', 'folder of the SQLite databases firewatch.db (everything but readings) and readings.db (the reading log); with DATABASE_URL only the node id (node-id)'],
   ['SQLITE_SYNCHRONOUS', 'full', 'full: an acknowledged reading survives a power cut; normal: faster, survives a crash of the process but may lose the last commits before a power cut or OS crash'],
   ['SQLITE_BUSY_TIMEOUT_MS', '100', 'how long a write on the main thread (API, processors, status) waits for a lock before it fails and is retried'],
   ['LOG_BUSY_TIMEOUT_MS', '2000', 'how long the reading log\'s writer thread waits for a lock on readings.db before it refuses the batch'],
