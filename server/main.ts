@@ -232,6 +232,10 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     ruleStates.forgetDevice(device.id);
   });
 
+  // PostgreSQL: whether this node holds the processors' lease (storage.ts SharedLog, made below):
+  // one node at a time consumes the shared log, forwards it and drains the shared outbox
+  const processing = () => lease?.held === true;
+
   // platform uplink (issue #6): alerts and presence from the feed, readings after the sink,
   // building changes from the registry; one durable lane per configured adapter
   const adapters = uplinkAdapters(config.uplink, clock, log);
@@ -243,7 +247,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
           // PostgreSQL: the processors' reading items are queued in the batch's write scope
           ...(storage.scope ? { stage: (w: () => unknown) => storage.scope!.write(w) } : {}),
           // PostgreSQL: one node at a time drains the shared outbox (the processors' lease)
-          ...(storage.sharedLog ? { active: () => lease?.held === true } : {}),
+          ...(storage.sharedLog ? { active: processing } : {}),
           adapters,
           feed,
           clock,
@@ -284,7 +288,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     minIntervalMs: config.processors.minIntervalMs,
     onLag: (n) => metrics.processorLag.set({ consumer: 'processors' }, n),
     // PostgreSQL: one node at a time consumes the shared log (storage.ts SharedLog)
-    ...(storage.sharedLog ? { shared: { pollMs: storage.sharedLog.pollMs }, active: () => lease?.held === true } : {}),
+    ...(storage.sharedLog ? { shared: { pollMs: storage.sharedLog.pollMs }, active: processing } : {}),
   });
   const lease: Lease | undefined = storage.sharedLog?.lease({
     onAcquired: async () => {
@@ -296,7 +300,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   });
   await life.start('processors', () => processors.start(), () => processors.close());
   const forwarder = remote
-    ? new StoreForwarder(readingLog, cursors, remote, { ...config.sink, ...(lease ? { active: () => lease?.held === true } : {}) }, log.child({ module: 'forwarder' }), {
+    ? new StoreForwarder(readingLog, cursors, remote, { ...config.sink, ...(lease ? { active: processing } : {}) }, log.child({ module: 'forwarder' }), {
         onBatch: (name, size, ok) => {
           metrics.sinkBatches.inc({ sink: name, result: ok ? 'ok' : 'error' });
           if (ok) metrics.sinkBatchSize.observe({ sink: name }, size);
@@ -308,8 +312,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     : undefined;
   if (forwarder) await life.start('InfluxDB forwarder', () => forwarder.start(), () => forwarder.close());
   // PostgreSQL: the processors and the forwarder start standing by; the lease lets one node at a time run them
-  const held = lease;
-  if (held) await life.start('processors lease', () => held.start(), () => held.close());
+  if (lease) await life.start('processors lease', () => lease.start(), () => lease.close());
   // On the way down, once intake and timers have stopped: commit every append the log accepted,
   // so the processors and the forwarder (stopped next) see it before they stop.
   life.add('reading log drain', () => readingLog.drain());
@@ -437,7 +440,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
       ...readinessChecks({ broker, mqttPorts, readingLog, outages, processors, readingStore, forwarder }),
       ...storage.readiness,
       // PostgreSQL: whether this node consumes the shared log now (one node does) or stands by
-      ...(held ? [{ name: 'processors_lease', check: async () => ({ ready: true, detail: { held: held.held } }) }] : []),
+      ...(lease ? [{ name: 'processors_lease', check: async () => ({ ready: true, detail: { held: lease.held } }) }] : []),
     ],
     clock,
     changeControl,
