@@ -62,6 +62,7 @@ export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: G
     ...(config.vendorMappingFile !== undefined ? { vendorMapping: loadVendorMapping(config.vendorMappingFile) } : {}),
     // protection (issue #12 item 7): caps, idle timeout, peer allow-lists
     idleTimeoutMs: config.idleTimeoutS * 1000,
+    offsetMinutes: config.offsetMinutes,
     maxConnections: config.maxConnections,
     ...(config.maxConnectionsPerPeer !== undefined ? { maxConnectionsPerPeer: config.maxConnectionsPerPeer } : {}),
     ...(config.allow !== undefined ? { defaultAllowedPeers: config.allow } : {}),

@@ -238,7 +238,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
 
   // platform uplink (issue #6): alerts and presence from the feed, readings after the sink,
   // building changes from the registry; one durable lane per configured adapter
-  const adapters = uplinkAdapters(config.uplink, clock, log);
+  const adapters = uplinkAdapters(config.uplink, clock, log, packageVersion());
   const uplink =
     adapters.length === 0
       ? undefined

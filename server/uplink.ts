@@ -12,7 +12,8 @@ import { loadMapping } from '../services/uplink/mapping.js';
 import type { UplinkAdapter } from '../services/uplink/model.js';
 import { loadStatusMap } from '../services/uplink/adapters/gb26875-status-map.js';
 
-export function uplinkAdapters(config: Config['uplink'], clock: Clock, log: Logger): UplinkAdapter[] {
+/** `version`: Firewatch's own (package.json), what a GB/T 26875.3 centre reads as our software version and configuration. */
+export function uplinkAdapters(config: Config['uplink'], clock: Clock, log: Logger, version = '0.0.0'): UplinkAdapter[] {
   const adapters: UplinkAdapter[] = [];
   if (config.http) {
     const h = config.http;
@@ -37,6 +38,9 @@ export function uplinkAdapters(config: Config['uplink'], clock: Clock, log: Logg
         ...g,
         heartbeatMs: g.heartbeatS * 1000,
         clock,
+        // what the centre reads of us (types 25 and 26): the version's major and minor, and who we are
+        softwareVersion: { major: Number(version.split('.')[0]) || 0, minor: Number(version.split('.')[1]) || 0 },
+        configText: `Firewatch ${version} UITD ${g.sourceAddress}`,
         log: log.child({ module: 'uplink-gb26875' }),
         ...(statusMap !== undefined ? { statusMap: loadStatusMap(statusMap) } : {}),
       }),

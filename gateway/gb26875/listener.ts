@@ -95,6 +95,8 @@ export interface Gb26875ListenerDeps {
    * gb26875Source): its pressure values become that device's readings, so its rules apply.
    */
   boundDevice?(uitd: Device, ref: AnalogComponentRef): Device | undefined;
+  /** time tags' zone, minutes east of UTC (GB26875_TZ; default UTC+8) */
+  offsetMinutes?: number;
   /** close a connection without a frame from an allowed, registered UITD for this long (default 180 s) */
   idleTimeoutMs?: number;
   /** connections beyond this are accepted and closed at once (default 1000) */
@@ -310,11 +312,11 @@ export class Gb26875Listener implements Gb26875View {
   }
 
   private reply(socket: Socket, to: Pick<Frame, 'serial' | 'version' | 'source' | 'destination'>, command: typeof Command.confirm | typeof Command.deny): void {
-    if (!socket.destroyed) socket.write(encodeReply(to, command, new Date(this.deps.clock.now())));
+    if (!socket.destroyed) socket.write(encodeReply(to, command, new Date(this.deps.clock.now()), this.deps.offsetMinutes));
   }
 
   private async handle(socket: Socket, bytes: Buffer, devices: Set<string>): Promise<void> {
-    const decoded = decodeFrame(bytes);
+    const decoded = decodeFrame(bytes, this.deps.offsetMinutes === undefined ? {} : { offsetMinutes: this.deps.offsetMinutes });
     if (!decoded.ok) {
       this.count(decoded.reason);
       this.reply(socket, headerOf(bytes), Command.deny);
@@ -347,7 +349,7 @@ export class Gb26875Listener implements Gb26875View {
       this.reply(socket, frame, Command.confirm);
       return;
     }
-    const app = decodeAppData(frame.appData);
+    const app = decodeAppData(frame.appData, this.deps.offsetMinutes);
     if (!app.ok) {
       this.count(`app_${app.reason}`);
       this.reply(socket, frame, Command.deny);

@@ -115,6 +115,18 @@ const EnvSchema = z
       }),
     UPLINK_DEAD_LETTER_AFTER_S: positiveInt.default(86_400),
     GB26875_PORT: optionalPort,
+    GB26875_TZ: z
+      .string()
+      .default('+08:00')
+      .transform((v, ctx) => {
+        const m = /^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$/i.exec(v.trim());
+        const minutes = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0)) : NaN;
+        if (!m || Number(m[3] ?? 0) > 59 || minutes < -12 * 60 || minutes > 14 * 60) {
+          ctx.addIssue({ code: 'custom', message: 'must be an offset from UTC such as +08:00, UTC+8 or -05:30 (−12:00 … +14:00)' });
+          return z.NEVER;
+        }
+        return minutes;
+      }),
     GB26875_VENDOR_MAPPING: optionalString,
     // gateway protection (issue #12 item 7); the idle default is 6 heartbeats of 30 s (fact 8)
     GB26875_HOST: optionalString,
@@ -271,6 +283,8 @@ export interface Config {
       readonly destinationAddress: number;
       readonly timeoutMs: number;
       readonly heartbeatS: number;
+      /** time tags' zone, minutes east of UTC (GB26875_TZ) */
+      readonly offsetMinutes: number;
       /** the platform's status-bit overrides: a JSON file, or inline JSON (checked at start) */
       readonly statusMap?: string;
     };
@@ -284,6 +298,8 @@ export interface Config {
     readonly vendorMappingFile?: string;
     /** a connection without a frame from an allowed, registered UITD for this long is closed */
     readonly idleTimeoutS: number;
+    /** time tags' zone, minutes east of UTC (GB26875_TZ): both roles, UITDs' frames and ours to the centre */
+    readonly offsetMinutes: number;
     /** connections beyond this are accepted and closed at once */
     readonly maxConnections: number;
     readonly maxConnectionsPerPeer?: number;
@@ -391,6 +407,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
               destinationAddress: e.UPLINK_GB26875_DEST_ADDR,
               timeoutMs: e.UPLINK_GB26875_TIMEOUT_MS,
               heartbeatS: e.UPLINK_GB26875_HEARTBEAT_S,
+              offsetMinutes: e.GB26875_TZ,
               ...(e.UPLINK_GB26875_STATUS_MAP !== undefined ? { statusMap: e.UPLINK_GB26875_STATUS_MAP } : {}),
             },
           }
@@ -404,6 +421,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(e.GB26875_PORT !== undefined ? { port: e.GB26875_PORT } : {}),
       ...(e.GB26875_VENDOR_MAPPING !== undefined ? { vendorMappingFile: e.GB26875_VENDOR_MAPPING } : {}),
       idleTimeoutS: e.GB26875_IDLE_TIMEOUT_S,
+      offsetMinutes: e.GB26875_TZ,
       maxConnections: e.GB26875_MAX_CONNECTIONS,
       ...(e.GB26875_MAX_CONNECTIONS_PER_PEER !== undefined ? { maxConnectionsPerPeer: e.GB26875_MAX_CONNECTIONS_PER_PEER } : {}),
       ...(e.GB26875_ALLOW !== undefined ? { allow: e.GB26875_ALLOW } : {}),
@@ -490,6 +508,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['UPLINK_GB26875_STATUS_MAP', '(default table)', 'this centre\'s alert → component status bits: a JSON file, or inline JSON starting with {; checked at start (docs/gb26875-gateway.md#status-bits)'],
   ['UPLINK_READINGS', 'none', 'readings to forward: all | none | one per device per interval (60s, 5m) | per kind: electrical_fire=all,water_pressure=60s,*=none'],
   ['UPLINK_DEAD_LETTER_AFTER_S', '86400', 'uplink items not accepted within this are moved to the dead-letter list'],
+  ['GB26875_TZ', '+08:00', 'the time zone of GB/T 26875.3 time tags, as an offset from UTC (+08:00, UTC+8, -05:30): the standard gives none, China Standard Time is what UITDs and centres here use (docs/gb26875-gateway.md, "The centre\'s commands"); both roles, and the centre\'s clock sync shifts our tags on top of it'],
   ['GB26875_PORT', '(off)', 'TCP port of the GB/T 26875.3 gateway for UITDs (listens on GB26875_HOST); 0 picks a free port'],
   ['GB26875_VENDOR_MAPPING', '(unset)', 'JSON file mapping user-defined analog codes 128–255 per vendor (docs/gb26875-gateway.md)'],
   ['GB26875_HOST', '(value of MQTT_HOST)', 'address the GB/T 26875.3 gateway listens on, e.g. the VPN interface or 127.0.0.1 behind a TLS tunnel; unset = the value of MQTT_HOST'],

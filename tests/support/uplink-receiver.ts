@@ -6,13 +6,14 @@
  *   - MqttUplinkBroker: an MQTT broker (aedes in-process) that PUBACKs, or withholds the PUBACK, on
  *     demand, and records every item published to it.
  *   - MonitoringCentreReceiver: a GB/T 26875.3 monitoring centre (TCP, built on the codec) that
- *     confirms, denies or ignores data frames on demand, and records the app data it confirmed.
+ *     confirms, denies or ignores data frames on demand, and records the app data it confirmed; it
+ *     also sends the UITD its own commands (clock sync, duty check, reads) and collects the answers.
  * Each counts the connections open to it, so a test can see an adapter let go of them.
  */
 import { Aedes, type Client } from 'aedes';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
-import { Command, FrameSplitter, decodeAppData, decodeFrame, encodeReply, isHeartbeat, type Frame } from '../../services/protocols/gb26875/index.js';
+import { Command, FrameSplitter, decodeAppData, decodeFrame, encodeAppData, encodeFrame, encodeReply, isHeartbeat, type AppDataInput, type Frame } from '../../services/protocols/gb26875/index.js';
 
 export type ReceiverMode = 'ok' | 'fail' | 'hang' | 'reject';
 
@@ -204,6 +205,12 @@ export class MonitoringCentreReceiver {
   /** data frames denied, and left unanswered, by `policy` */
   readonly denied: Frame[] = [];
   readonly dropped: Frame[] = [];
+  /** what the UITD answered to the centre's own commands (confirm, response, deny), by serial */
+  readonly answers: Frame[] = [];
+  /** the centre's address, and where its commands go: the UITD's (from its last frame) */
+  centreAddress = 654321;
+  private lastSocket: Socket | undefined;
+  private uitdAddress = 0;
   private server: TcpServer | undefined;
   private readonly conns = new Connections();
   port = 0;
@@ -219,6 +226,12 @@ export class MonitoringCentreReceiver {
           const d = decodeFrame(o.frame);
           if (!d.ok) continue;
           const f = d.frame;
+          this.lastSocket = s;
+          this.uitdAddress = f.source;
+          if (f.command === Command.confirm || f.command === Command.deny || f.command === Command.response) {
+            this.answers.push(f); // the UITD answering one of our commands: never answered back
+            continue;
+          }
           this.frames.push(f);
           const first = !seen.has(f.serial);
           seen.add(f.serial);
@@ -245,6 +258,31 @@ export class MonitoringCentreReceiver {
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
     return this.port;
+  }
+
+  /**
+   * Send the UITD on the latest connection a command (control 1 or request 4) with this app data
+   * and serial; resolves with its answer (confirm, response or deny) of the same serial.
+   */
+  async command(command: typeof Command.control | typeof Command.request, data: AppDataInput, serial: number, timeoutMs = 3000): Promise<Frame> {
+    const s = this.lastSocket;
+    if (!s || s.destroyed) throw new Error('no UITD connected');
+    const before = this.answers.length;
+    s.write(
+      encodeFrame({ serial, version: { major: 1, user: 0 }, time: new Date(), source: this.centreAddress, destination: this.uitdAddress, command, appData: encodeAppData(data) }),
+    );
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const a = this.answers.slice(before).find((f) => f.serial === serial);
+      if (a) return a;
+      if (Date.now() > until) throw new Error(`no answer to serial ${serial} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Send raw bytes on the latest connection (an undecodable command). */
+  write(bytes: Uint8Array): void {
+    this.lastSocket?.write(bytes);
   }
 
   static appDataType(f: Frame): number | undefined {

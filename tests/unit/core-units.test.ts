@@ -64,6 +64,20 @@ describe('config', () => {
     expect(issues).toMatch(/^DATABASE_URL: must be a postgres:\/\//m);
     expect(issues).not.toContain('secret');
   });
+  it('GB26875_TZ: UTC+8 by default for both GB/T 26875.3 roles; offsets in the usual spellings; nonsense refused', () => {
+    const gb = (v?: string) => {
+      const c = loadConfig({ UPLINK_GB26875_ADDR: '127.0.0.1:5000', ...(v === undefined ? {} : { GB26875_TZ: v }) });
+      expect(c.uplink.gb26875!.offsetMinutes).toBe(c.gb26875.offsetMinutes);
+      return c.gb26875.offsetMinutes;
+    };
+    expect(gb()).toBe(480);
+    expect(gb('+08:00')).toBe(480);
+    expect(gb('UTC+8')).toBe(480);
+    expect(gb('-05:30')).toBe(-330);
+    expect(gb('+0000')).toBe(0);
+    expect(gb('GMT+14')).toBe(840);
+    for (const bad of ['Asia/Shanghai', '+15:00', '+08:60', '8', 'UTC']) expect(() => gb(bad), bad).toThrow(/GB26875_TZ: must be an offset from UTC/);
+  });
 });
 
 describe('token buckets', () => {
