@@ -15,6 +15,8 @@ import type { Logger } from 'pino';
 import { MqttBroker, type BrokerAddresses } from '../gateway/mqtt/broker.js';
 import type { Gb26875Listener } from '../gateway/gb26875/listener.js';
 import { UplinkService } from '../services/uplink/uplink-service.js';
+import { DutyChecks } from '../services/uplink/duty-checks.js';
+import { Gb26875UplinkClient } from '../services/uplink/adapters/gb26875-adapter.js';
 import { AlertService, DeadlinePolicy } from '../services/alerts/alert-service.js';
 import { EscalationScheduler } from '../services/alerts/escalation.js';
 import { SafetyCodeService } from '../services/safety-code/safety-code-service.js';
@@ -238,7 +240,30 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
 
   // platform uplink (issue #6): alerts and presence from the feed, readings after the sink,
   // building changes from the registry; one durable lane per configured adapter
-  const adapters = uplinkAdapters(config.uplink, clock, log, packageVersion());
+  // the GB/T 26875.3 centre's duty checks (issue #14): confirmed by the adapter, answered on the console
+  let dutyChecks: DutyChecks | undefined;
+  const adapters = uplinkAdapters(config.uplink, clock, log, packageVersion(), { onDutyCheck: (c) => dutyChecks?.received(c) });
+  const centreLink = adapters.find((a): a is Gb26875UplinkClient => a instanceof Gb26875UplinkClient);
+  if (centreLink && config.uplink.gb26875) {
+    const checks = new DutyChecks({
+      settings,
+      clock,
+      windowS: config.uplink.gb26875.dutyCheckS,
+      sendAnswer: () => centreLink.answerDutyCheck(),
+      // for every duty console (no building: every scope sees it), in a step of its own
+      publish: (type, check) => {
+        try {
+          const out = storage.step(() => void feed.publish(type, { street: null, buildingId: null }, { check }));
+          if (isThenable(out)) out.then(undefined, (err: unknown) => outages.failed('feed', err));
+        } catch (err) {
+          outages.failed('feed', err);
+        }
+      },
+      log: log.child({ module: 'duty-checks' }),
+    });
+    await life.start('duty checks', () => checks.start(), () => checks.close());
+    dutyChecks = checks;
+  }
   const uplink =
     adapters.length === 0
       ? undefined
@@ -426,6 +451,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     feed,
     liveMaxBufferBytes: config.liveMaxBufferBytes,
     ...(uplink ? { uplink } : {}),
+    ...(dutyChecks ? { dutyChecks } : {}),
     safetyCodes: new SafetyCodeService({
       registry,
       status,

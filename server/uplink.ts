@@ -13,7 +13,13 @@ import type { UplinkAdapter } from '../services/uplink/model.js';
 import { loadStatusMap } from '../services/uplink/adapters/gb26875-status-map.js';
 
 /** `version`: Firewatch's own (package.json), what a GB/T 26875.3 centre reads as our software version and configuration. */
-export function uplinkAdapters(config: Config['uplink'], clock: Clock, log: Logger, version = '0.0.0'): UplinkAdapter[] {
+export function uplinkAdapters(
+  config: Config['uplink'],
+  clock: Clock,
+  log: Logger,
+  version = '0.0.0',
+  hooks: { onDutyCheck?: (check: { serial: number; at: number }) => void } = {},
+): UplinkAdapter[] {
   const adapters: UplinkAdapter[] = [];
   if (config.http) {
     const h = config.http;
@@ -32,7 +38,7 @@ export function uplinkAdapters(config: Config['uplink'], clock: Clock, log: Logg
     adapters.push(new MqttUplinkAdapter({ ...config.mqtt, timeoutMs: 10_000, log: log.child({ module: 'uplink-mqtt' }) }));
   }
   if (config.gb26875) {
-    const { statusMap, ...g } = config.gb26875;
+    const { statusMap, dutyCheckS: _window, ...g } = config.gb26875;
     adapters.push(
       new Gb26875UplinkClient({
         ...g,
@@ -41,6 +47,7 @@ export function uplinkAdapters(config: Config['uplink'], clock: Clock, log: Logg
         // what the centre reads of us (types 25 and 26): the version's major and minor, and who we are
         softwareVersion: { major: Number(version.split('.')[0]) || 0, minor: Number(version.split('.')[1]) || 0 },
         configText: `Firewatch ${version} UITD ${g.sourceAddress}`,
+        ...(hooks.onDutyCheck ? { onDutyCheck: hooks.onDutyCheck } : {}),
         log: log.child({ module: 'uplink-gb26875' }),
         ...(statusMap !== undefined ? { statusMap: loadStatusMap(statusMap) } : {}),
       }),

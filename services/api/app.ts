@@ -181,7 +181,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       if (deps.gb26875) await api.register(gb26875Routes, { registry, gateway: deps.gb26875.gateway });
       await api.register(alertRoutes, { alerts: deps.alerts, registry, changeControl, auth });
       await api.register(auditRoutes, { changeControl, auth });
-      await api.register(uplinkRoutes, { uplink: deps.uplink });
+      await api.register(uplinkRoutes, { uplink: deps.uplink, dutyChecks: deps.dutyChecks });
       await api.register(authRoutes, { auth });
       await api.register(safetyCodeRoutes, { registry, safetyCodes: deps.safetyCodes, publicBaseUrl: deps.publicBaseUrl });
       await api.register(coverageRoutes, { registry, status: deps.status });

@@ -7,6 +7,7 @@
  * imports the route plugins, never the other way round.
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { DutyChecks } from '../uplink/duty-checks.js';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -52,6 +53,8 @@ export interface ReadinessCheck {
 export interface ApiDeps {
   /** the platform uplink's status (issue #6); absent when no adapter is configured */
   uplink?: UplinkStatusSource;
+  /** the GB/T 26875.3 centre's duty checks, when that uplink is configured (issue #14) */
+  dutyChecks?: DutyChecks;
   liveMaxBufferBytes: number;
   alerts: AlertService;
   feed: LiveFeed;

@@ -102,6 +102,7 @@ const EnvSchema = z
     UPLINK_GB26875_TIMEOUT_MS: positiveInt.default(10_000),
     UPLINK_GB26875_HEARTBEAT_S: positiveInt.default(30),
     UPLINK_GB26875_STATUS_MAP: optionalString,
+    GB26875_DUTY_CHECK_S: positiveInt.default(300),
     UPLINK_READINGS: z
       .string()
       .default('none')
@@ -285,6 +286,8 @@ export interface Config {
       readonly heartbeatS: number;
       /** time tags' zone, minutes east of UTC (GB26875_TZ) */
       readonly offsetMinutes: number;
+      /** how long the duty room has to answer the centre's duty check (GB26875_DUTY_CHECK_S) */
+      readonly dutyCheckS: number;
       /** the platform's status-bit overrides: a JSON file, or inline JSON (checked at start) */
       readonly statusMap?: string;
     };
@@ -408,6 +411,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
               timeoutMs: e.UPLINK_GB26875_TIMEOUT_MS,
               heartbeatS: e.UPLINK_GB26875_HEARTBEAT_S,
               offsetMinutes: e.GB26875_TZ,
+              dutyCheckS: e.GB26875_DUTY_CHECK_S,
               ...(e.UPLINK_GB26875_STATUS_MAP !== undefined ? { statusMap: e.UPLINK_GB26875_STATUS_MAP } : {}),
             },
           }
@@ -505,6 +509,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['UPLINK_GB26875_DEST_ADDR', '0', 'the monitoring centre\'s 48-bit address (integer)'],
   ['UPLINK_GB26875_TIMEOUT_MS', '10000', 'confirm timeout per attempt towards the monitoring centre, then a resend (3 resends, fact 4)'],
   ['UPLINK_GB26875_HEARTBEAT_S', '30', 'heartbeat interval towards the monitoring centre'],
+  ['GB26875_DUTY_CHECK_S', '300', 'how long the duty room has to answer the monitoring centre\'s duty check (查岗) on the console before it is recorded as missed'],
   ['UPLINK_GB26875_STATUS_MAP', '(default table)', 'this centre\'s alert → component status bits: a JSON file, or inline JSON starting with {; checked at start (docs/gb26875-gateway.md#status-bits)'],
   ['UPLINK_READINGS', 'none', 'readings to forward: all | none | one per device per interval (60s, 5m) | per kind: electrical_fire=all,water_pressure=60s,*=none'],
   ['UPLINK_DEAD_LETTER_AFTER_S', '86400', 'uplink items not accepted within this are moved to the dead-letter list'],

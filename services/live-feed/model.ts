@@ -8,6 +8,10 @@ export const FEED_EVENT_TYPES = [
   'alert.closed',
   'device.online',
   'device.offline',
+  // the GB/T 26875.3 centre's duty checks (services/uplink/duty-checks.ts): for the duty consoles only
+  'duty_check.requested',
+  'duty_check.answered',
+  'duty_check.missed',
 ] as const;
 export type FeedEventType = (typeof FEED_EVENT_TYPES)[number];
 

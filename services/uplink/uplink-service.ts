@@ -130,6 +130,8 @@ export type BuildingChange = { type: 'building.created' | 'building.updated' | '
 
 /** Feed event → item. The feed's sequence number makes the key unique and stable. */
 export function itemFromFeedEvent(e: FeedEvent): UplinkItem | undefined {
+  // the centre's duty checks are between the duty room and that centre, not items for the platforms
+  if (e.type.startsWith('duty_check.')) return undefined;
   if (e.type.startsWith('alert.')) {
     const alert = e.data.alert as ({ id: string; deviceId: string | null; buildingId: string | null; history?: unknown[] } & Record<string, unknown>) | undefined;
     if (!alert) return undefined;

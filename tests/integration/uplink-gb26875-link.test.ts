@@ -8,15 +8,18 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppDataType, Command, decodeAppData, encodeFrame, isHeartbeat, type Frame } from '../../services/protocols/gb26875/index.js';
+import { decodeUitdOperation } from '../../services/protocols/gb26875/index.js';
+import { ManualClock } from '../../services/shared/clock.js';
+import { LiveClient } from '../support/live.js';
 import { MonitoringCentreReceiver } from '../support/uplink-receiver.js';
-import { startService, waitFor, type TestService } from '../support/service.js';
+import { ADMIN_TOKEN, ApiClient, startService, tempDir, waitFor, type TestService } from '../support/service.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setUp(env: Record<string, string> = {}): Promise<{ centre: MonitoringCentreReceiver; svc: TestService }> {
+async function setUp(env: Record<string, string> = {}, clock?: ManualClock): Promise<{ centre: MonitoringCentreReceiver; svc: TestService }> {
   const centre = new MonitoringCentreReceiver();
   const port = await centre.start();
   cleanup.push(() => centre.close());
@@ -27,7 +30,7 @@ async function setUp(env: Record<string, string> = {}): Promise<{ centre: Monito
     UPLINK_GB26875_HEARTBEAT_S: '1',
     UPLINK_GB26875_TIMEOUT_MS: '500',
     ...env,
-  });
+  }, tempDir(), clock ? { clock } : {});
   cleanup.push(() => svc.stop());
   return { centre, svc };
 }
@@ -109,5 +112,89 @@ describe('the GB/T 26875.3 uplink link (Firewatch as a UITD towards the centre)'
     const first = await waitFor(() => centre.frames[0], 'a first frame');
     // the fake centre reads tags as UTC+8 (the default): a UTC tag reads 8 hours early
     expect(Math.abs(first.time!.getTime() - (Date.now() - 8 * 3600_000))).toBeLessThan(5000);
+  });
+});
+
+describe("the centre's duty check (查岗) reaches the duty room, which answers it", () => {
+  /** the operation records (type 24) the centre received, as flags */
+  const operations = (centre: MonitoringCentreReceiver) =>
+    centre.frames.flatMap((f) => {
+      const a = decodeAppData(f.appData);
+      return a.ok && a.appData.type === 24 ? a.appData.objects.map((o) => decodeUitdOperation((o as { operation: number }).operation)) : [];
+    });
+
+  it('with a duty officer logged in: confirmed at once, shown on the live feed with its deadline, answered by the officer → the operation record with the 查岗应答 bit', async () => {
+    const { centre, svc } = await setUp();
+    await waitFor(() => centre.frames.length >= 1 || undefined, 'linked');
+    expect((await svc.api.post('/api/v1/users', { username: 'li.duty', password: 'duty-password-1', role: 'duty', streets: ['解放碑'], displayName: '李值班' })).status).toBe(201);
+    const login = await new ApiClient(svc.fw.httpUrl, undefined).post('/api/v1/auth/login', { username: 'li.duty', password: 'duty-password-1' });
+    const duty = new ApiClient(svc.fw.httpUrl, login.body.token as string);
+    const live = await LiveClient.connect(svc.fw.httpUrl, login.body.token as string);
+    try {
+      const at = Date.now();
+      expect(await centre.command(Command.control, { type: 91, objects: [{ reserved: 10 }] }, 501)).toMatchObject({ command: Command.confirm, serial: 501 });
+      const shown = await live.next('duty_check.requested');
+      const check = shown.data.check as { id: string; serial: number; deadline: string; status: string };
+      expect(check).toMatchObject({ serial: 501, status: 'pending' });
+      expect(Math.abs(Date.parse(check.deadline) - (at + 300_000))).toBeLessThan(3000); // GB26875_DUTY_CHECK_S
+      expect((await duty.get('/api/v1/uplink/duty-checks?status=pending')).body.items.map((c: { id: string }) => c.id)).toEqual([check.id]);
+      expect(operations(centre)).toEqual([]); // nothing is answered before a person answers
+      const answered = await duty.post(`/api/v1/uplink/duty-checks/${check.id}/answer`, {});
+      expect(answered.status).toBe(200);
+      expect(answered.body).toMatchObject({ id: check.id, status: 'answered', answeredBy: 'li.duty' });
+      expect(operations(centre)).toEqual([expect.objectContaining({ dutyCheckAnswered: true, reset: false, selfTest: false })]);
+      expect((await live.next('duty_check.answered')).data.check).toMatchObject({ id: check.id, answeredBy: 'li.duty' });
+      // once is enough: a second answer is refused, and the centre gets no second record
+      const again = await duty.post(`/api/v1/uplink/duty-checks/${check.id}/answer`, {});
+      expect(again.status).toBe(409);
+      expect(again.body.code).toBe('duty_check_answered');
+      expect(operations(centre)).toHaveLength(1);
+      // an operator may not answer for the duty room
+      expect((await svc.api.post('/api/v1/users', { username: 'qian.ops', password: 'operator-pass-1', role: 'operator', buildingIds: [] })).status).toBe(201);
+      const op = await new ApiClient(svc.fw.httpUrl, undefined).post('/api/v1/auth/login', { username: 'qian.ops', password: 'operator-pass-1' });
+      expect((await new ApiClient(svc.fw.httpUrl, op.body.token as string).get('/api/v1/uplink/duty-checks')).status).toBe(403);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('with nobody answering: confirmed at once all the same, then recorded as missed at the deadline, and a late answer is refused', async () => {
+    const clock = new ManualClock(Date.now());
+    const { centre, svc } = await setUp({ GB26875_DUTY_CHECK_S: '120' }, clock);
+    await waitFor(() => centre.frames.length >= 1 || undefined, 'linked');
+    const live = await LiveClient.connect(svc.fw.httpUrl, ADMIN_TOKEN);
+    try {
+      expect(await centre.command(Command.control, { type: 91, objects: [{ reserved: 10 }] }, 502)).toMatchObject({ command: Command.confirm, serial: 502 });
+      const { id } = (await live.next('duty_check.requested')).data.check as { id: string };
+      clock.advance(119_000);
+      expect((await svc.api.get('/api/v1/uplink/duty-checks')).body.items[0]).toMatchObject({ id, status: 'pending' });
+      clock.advance(2_000);
+      expect((await live.next('duty_check.missed')).data.check).toMatchObject({ id, status: 'missed', answeredBy: null });
+      expect((await svc.api.get('/api/v1/uplink/duty-checks?status=missed')).body.items.map((c: { id: string }) => c.id)).toEqual([id]);
+      const late = await svc.api.post(`/api/v1/uplink/duty-checks/${id}/answer`, {});
+      expect(late.status).toBe(409);
+      expect(late.body.code).toBe('duty_check_missed');
+      expect(operations(centre)).toEqual([]);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('a missed check stays missed across a restart, and one whose deadline passed while the service was down is missed at start', async () => {
+    const clock = new ManualClock(Date.now());
+    const dataDir = tempDir();
+    const centre = new MonitoringCentreReceiver();
+    const port = await centre.start();
+    cleanup.push(() => centre.close());
+    const env = { UPLINK_GB26875_ADDR: `127.0.0.1:${port}`, UPLINK_GB26875_HEARTBEAT_S: '1', UPLINK_GB26875_DEST_ADDR: String(centre.centreAddress) };
+    let svc = await startService(env, dataDir, { clock });
+    await waitFor(() => centre.frames.length >= 1 || undefined, 'linked');
+    await centre.command(Command.control, { type: 91, objects: [{ reserved: 10 }] }, 503);
+    const pending = await waitFor(async () => ((await svc.api.get('/api/v1/uplink/duty-checks')).body.items as Array<{ id: string }>)[0], 'the check recorded');
+    await svc.stop({ keepData: true });
+    clock.advance(301_000); // the deadline passes while the service is down
+    svc = await startService(env, dataDir, { clock });
+    cleanup.push(() => svc.stop());
+    expect((await svc.api.get('/api/v1/uplink/duty-checks')).body.items).toEqual([expect.objectContaining({ id: pending.id, status: 'missed' })]);
   });
 });

@@ -15,6 +15,7 @@ import { coverageView } from './coverage.js';
 import { deviceView } from './device.js';
 import { h, replace } from './dom.js';
 import { Attention } from './duty.js';
+import { DutyCheckBanner } from './duty-check.js';
 import { fmtTime, lang, setLang, t } from './i18n.js';
 import { importView } from './importer.js';
 import { fitHeader, menuButton, setMenu } from './layout.js';
@@ -184,6 +185,8 @@ async function start() {
   state.store.subscribe(() => state.alarm.sync(state.store.list()));
   // so do the 待确认 / 逾期 badge, the tab title and the new-alarm toasts (issue #17 item 1)
   state.attention = new Attention({ store: state.store, feed: state.feed });
+  // the monitoring centre's duty check (查岗), answered by the duty room (issue #14)
+  state.dutyCheck = new DutyCheckBanner({ store: state.store, feed: state.feed, canAnswer: me.role === 'duty' || me.role === 'admin' });
   window.__firewatch = { feed: state.feed, store: state.store, alarm: state.alarm, me };
   state.feed.start();
   renderShell();
@@ -194,6 +197,8 @@ function stop() {
   state.feed?.stop();
   state.attention?.stop();
   state.attention = null;
+  state.dutyCheck?.stop();
+  state.dutyCheck = null;
   for (const id of state.timers) clearTimeout(id);
   state.timers = [];
   destroyView();
@@ -276,7 +281,7 @@ function renderShell() {
   );
   state.banner = h('div', { class: 'feed-banner', role: 'status', hidden: true });
   state.main = h('main', { class: 'view' });
-  replace(root, state.header, state.banner, state.main);
+  replace(root, state.header, state.banner, ...(state.dutyCheck ? [state.dutyCheck.element()] : []), state.main);
   renderBanner();
   tickClock();
   fitHeader(state.header);

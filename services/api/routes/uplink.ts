@@ -1,7 +1,13 @@
-/** /api/v1/uplink: the platform uplink's backlog, retries and dead letters (admin, duty, platform). */
+/**
+ * /api/v1/uplink: the platform uplink's backlog, retries and dead letters (admin, duty, platform),
+ * and the GB/T 26875.3 centre's duty checks (查岗), answered by the duty room (admin, duty).
+ */
 import { z } from 'zod';
 import type { Role } from '../../auth/model.js';
 import type { UplinkStatusSource } from '../../uplink/model.js';
+import type { DutyChecks } from '../../uplink/duty-checks.js';
+import { NotFoundError } from '../../shared/errors.js';
+import { principalOf } from '../authenticated.js';
 import type { Api } from '../types.js';
 
 const AdapterStatus = z.object({
@@ -40,7 +46,19 @@ const DeadLetterQuery = z.object({
 export interface UplinkRouteOptions {
   /** absent when no adapter is configured: the routes answer an empty list */
   uplink?: UplinkStatusSource | undefined;
+  /** absent without a GB/T 26875.3 uplink: no duty checks */
+  dutyChecks?: DutyChecks | undefined;
 }
+
+const DutyCheckSchema = z.object({
+  id: z.string(),
+  serial: z.number().describe("the centre's frame serial number"),
+  receivedAt: z.string(),
+  deadline: z.string().describe('answered after this is too late (GB26875_DUTY_CHECK_S after receipt)'),
+  status: z.enum(['pending', 'answered', 'missed']),
+  answeredBy: z.string().nullable(),
+  answeredAt: z.string().nullable(),
+});
 
 export async function uplinkRoutes(app: Api, deps: UplinkRouteOptions): Promise<void> {
   const tags = ['uplink'];
@@ -74,6 +92,38 @@ export async function uplinkRoutes(app: Api, deps: UplinkRouteOptions): Promise<
       const rows = (await deps.uplink?.deadLetters(adapter, cursor === undefined ? 0 : Number(cursor), limit + 1)) ?? [];
       const items = rows.slice(0, limit);
       return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]!.id) : null };
+    },
+  );
+
+  const dutyRoles: readonly Role[] = ['admin', 'duty'];
+  app.get(
+    '/uplink/duty-checks',
+    {
+      config: { roles: dutyRoles },
+      schema: {
+        tags,
+        description: "The GB/T 26875.3 monitoring centre's duty checks (查岗), newest first (the last 50): pending ones wait for a duty officer's answer until their deadline; missed ones were not answered in time.",
+        querystring: z.object({ status: z.enum(['pending', 'answered', 'missed']).optional() }),
+        response: { 200: z.object({ items: z.array(DutyCheckSchema) }) },
+      },
+    },
+    async (req) => ({ items: deps.dutyChecks?.list(req.query.status) ?? [] }),
+  );
+
+  app.post(
+    '/uplink/duty-checks/:id/answer',
+    {
+      config: { roles: dutyRoles },
+      schema: {
+        tags,
+        description: "Answer the centre's duty check (应答): the UITD operation record with the duty-check-answered bit goes to the centre. 409 when it was answered already or missed (too late); 503 when the centre did not confirm the answer (answer again).",
+        params: z.object({ id: z.string() }),
+        response: { 200: DutyCheckSchema },
+      },
+    },
+    async (req) => {
+      if (!deps.dutyChecks) throw new NotFoundError('duty check', req.params.id);
+      return deps.dutyChecks.answer(req.params.id, principalOf(req).username);
     },
   );
 }

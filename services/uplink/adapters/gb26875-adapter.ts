@@ -28,7 +28,7 @@ import { AppDataType, decodeAppData, encodeAppData, type AppDataInput } from '..
 import { FrameSplitter } from '../../protocols/gb26875/frame-splitter.js';
 import { CST_OFFSET_MINUTES, Command, decodeFrame, encodeFrame, encodeReply, type Frame, type ProtocolVersion } from '../../protocols/gb26875/frame.js';
 import { nominalDelay } from '../../shared/backoff.js';
-import { encodeUitdStatus } from '../../protocols/gb26875/tables.js';
+import { encodeUitdOperation, encodeUitdStatus } from '../../protocols/gb26875/tables.js';
 import type { StatusMap } from './gb26875-status-map.js';
 import { appDataForItem } from './gb26875-mapping.js';
 
@@ -273,6 +273,19 @@ export class Gb26875UplinkClient implements UplinkAdapter {
       const bytes = encodeAppData(unit, this.offsetMinutes);
       await this.serialised(() => this.exchange(bytes));
     }
+  }
+
+  /**
+   * A person answered the centre's duty check (duty-checks.ts): the UITD operation record (type 24)
+   * with the duty-check-answered bit (查岗应答), as a UITD sends when its answer button is pressed.
+   * Resolves once the centre confirmed it; rejects (UplinkError) otherwise.
+   */
+  answerDutyCheck(): Promise<void> {
+    const record = encodeAppData(
+      { type: 24, objects: [{ operation: encodeUitdOperation({ dutyCheckAnswered: true }), operator: 0, time: this.now() }] },
+      this.offsetMinutes,
+    );
+    return this.serialised(() => this.exchange(record));
   }
 
   /**
