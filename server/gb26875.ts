@@ -13,6 +13,7 @@ import type { Pipeline } from '../services/pipeline/pipeline.js';
 import type { Gb26875TestStore } from '../services/devices/gb26875-points.js';
 import type { Clock } from '../services/shared/clock.js';
 import type { SyncSettingsStore } from '../services/shared/settings.js';
+import { Gb26875CentreCommands } from '../gateway/gb26875/centre-commands.js';
 import type { Lifecycle } from './lifecycle.js';
 
 const GB26875_COMPONENTS_KEY = 'gb26875_components';
@@ -33,7 +34,7 @@ export interface GatewayDeps {
   onPresence(deviceId: string, online: boolean): void;
 }
 
-export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: Gb26875Listener; port: number }> {
+export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: Gb26875Listener; commands: Gb26875CentreCommands; port: number }> {
   const { config, registry, status, settings } = d;
   const listener = new Gb26875Listener({
     host: config.host,
@@ -81,5 +82,7 @@ export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: G
       );
     }
   }
-  return { listener, port };
+  // the duty room's commands to its UITDs (issue #14): 3 tries of GB26875_COMMAND_TIMEOUT_MS (fact 4)
+  const commands = new Gb26875CentreCommands({ listener, clock: d.clock, timeoutMs: config.commandTimeoutMs, tries: 3, offsetMinutes: config.offsetMinutes, log: d.log });
+  return { listener, commands, port };
 }

@@ -48,7 +48,7 @@ import { PeerAllowList } from '../../services/devices/peer-allow-list.js';
 import type { Clock, TimerHandle } from '../../services/shared/clock.js';
 import { decodeAppData, type AppData } from '../../services/protocols/gb26875/app-data.js';
 import { FrameSplitter } from '../../services/protocols/gb26875/frame-splitter.js';
-import { Command, OFFSET, decodeFrame, encodeReply, isHeartbeat, readUint48LE, type Frame } from '../../services/protocols/gb26875/frame.js';
+import { Command, OFFSET, decodeFrame, encodeFrame, encodeReply, isHeartbeat, readUint48LE, type Frame, type ProtocolVersion } from '../../services/protocols/gb26875/frame.js';
 import { analogToEngineering } from '../../services/protocols/gb26875/tables.js';
 import {
   isTestSignal,
@@ -162,6 +162,14 @@ export class Gb26875Listener implements Gb26875View {
    */
   private readonly applying = new Map<string, Promise<void>>();
   private closing = false;
+  /**
+   * per UITD, the connection it was last heard on and the addresses it used: the centre's commands
+   * (centre-commands.ts) go there, from the address the UITD sends to
+   */
+  private readonly links = new Map<string, { socket: Socket; centre: number; uitd: number; version: ProtocolVersion }>();
+  /** the centre's commands waiting for their answer, by `${deviceId}/${serial}` */
+  private readonly waiting = new Map<string, (f: Frame) => void>();
+  private commandSerial = 0;
 
   constructor(private readonly deps: Gb26875ListenerDeps) {
     this.defaultAllowList = deps.defaultAllowedPeers ? new PeerAllowList(deps.defaultAllowedPeers) : undefined;
@@ -263,6 +271,7 @@ export class Gb26875Listener implements Gb26875View {
     socket.on('close', () => {
       conn.idleTimer?.cancel();
       this.sockets.delete(socket);
+      for (const [id, link] of this.links) if (link.socket === socket) this.links.delete(id);
       const n = (this.perPeer.get(peer) ?? 1) - 1;
       if (n > 0) this.perPeer.set(peer, n);
       else this.perPeer.delete(peer);
@@ -335,8 +344,10 @@ export class Gb26875Listener implements Gb26875View {
       this.deps.onConnection(device.id, true);
     }
     this.deps.onSeen(device.id);
+    this.links.set(device.id, { socket, centre: frame.destination, uitd: frame.source, version: frame.version });
     if (frame.command === Command.confirm || frame.command === Command.deny || frame.command === Command.response) {
-      this.count('reply'); // answers to the centre's commands; we send none yet
+      this.count('reply'); // an answer to one of the centre's commands (sendCommand)
+      this.waiting.get(`${device.id}/${frame.serial}`)?.(frame);
       return;
     }
     if (isHeartbeat(frame)) {
@@ -566,6 +577,43 @@ export class Gb26875Listener implements Gb26875View {
     this.lastSent.delete(deviceId);
     this.persist();
     this.updateDisabledGauge();
+  }
+
+  /**
+   * Send a UITD one of the centre's commands (control 1 or request 4) on the connection it was last
+   * heard on, and wait for its answer (confirm, deny or response with the same serial): up to
+   * `tries` attempts of `timeoutMs` each, the same serial every time (fact 4: 10 s, 3 tries).
+   */
+  async sendCommand(
+    deviceId: string,
+    command: typeof Command.control | typeof Command.request,
+    appData: Uint8Array,
+    o: { timeoutMs: number; tries: number },
+  ): Promise<{ outcome: 'answered' | 'timeout' | 'not_connected'; attempts: number; serial: number | null; reply?: Frame }> {
+    const link = this.links.get(deviceId);
+    if (!link || link.socket.destroyed || this.closing) return { outcome: 'not_connected', attempts: 0, serial: null };
+    this.commandSerial = (this.commandSerial + 1) & 0xffff;
+    const serial = this.commandSerial;
+    const key = `${deviceId}/${serial}`;
+    for (let attempt = 1; attempt <= o.tries; attempt++) {
+      if (link.socket.destroyed) return { outcome: 'not_connected', attempts: attempt - 1, serial };
+      const reply = await new Promise<Frame | undefined>((resolve) => {
+        const timer = setTimeout(() => {
+          this.waiting.delete(key);
+          resolve(undefined);
+        }, o.timeoutMs);
+        this.waiting.set(key, (f) => {
+          clearTimeout(timer);
+          this.waiting.delete(key);
+          resolve(f);
+        });
+        link.socket.write(
+          encodeFrame({ serial, version: link.version, time: new Date(this.deps.clock.now()), source: link.centre, destination: link.uitd, command, appData }, this.deps.offsetMinutes),
+        );
+      });
+      if (reply) return { outcome: 'answered', attempts: attempt, serial, reply };
+    }
+    return { outcome: 'timeout', attempts: o.tries, serial };
   }
 
   async close(): Promise<void> {

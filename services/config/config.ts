@@ -116,6 +116,7 @@ const EnvSchema = z
       }),
     UPLINK_DEAD_LETTER_AFTER_S: positiveInt.default(86_400),
     GB26875_PORT: optionalPort,
+    GB26875_COMMAND_TIMEOUT_MS: positiveInt.default(10_000),
     GB26875_TZ: z
       .string()
       .default('+08:00')
@@ -303,6 +304,8 @@ export interface Config {
     readonly idleTimeoutS: number;
     /** time tags' zone, minutes east of UTC (GB26875_TZ): both roles, UITDs' frames and ours to the centre */
     readonly offsetMinutes: number;
+    /** the centre's commands to a UITD: wait this long per try, 3 tries (GB26875_COMMAND_TIMEOUT_MS) */
+    readonly commandTimeoutMs: number;
     /** connections beyond this are accepted and closed at once */
     readonly maxConnections: number;
     readonly maxConnectionsPerPeer?: number;
@@ -426,6 +429,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(e.GB26875_VENDOR_MAPPING !== undefined ? { vendorMappingFile: e.GB26875_VENDOR_MAPPING } : {}),
       idleTimeoutS: e.GB26875_IDLE_TIMEOUT_S,
       offsetMinutes: e.GB26875_TZ,
+      commandTimeoutMs: e.GB26875_COMMAND_TIMEOUT_MS,
       maxConnections: e.GB26875_MAX_CONNECTIONS,
       ...(e.GB26875_MAX_CONNECTIONS_PER_PEER !== undefined ? { maxConnectionsPerPeer: e.GB26875_MAX_CONNECTIONS_PER_PEER } : {}),
       ...(e.GB26875_ALLOW !== undefined ? { allow: e.GB26875_ALLOW } : {}),
@@ -514,6 +518,7 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['UPLINK_READINGS', 'none', 'readings to forward: all | none | one per device per interval (60s, 5m) | per kind: electrical_fire=all,water_pressure=60s,*=none'],
   ['UPLINK_DEAD_LETTER_AFTER_S', '86400', 'uplink items not accepted within this are moved to the dead-letter list'],
   ['GB26875_TZ', '+08:00', 'the time zone of GB/T 26875.3 time tags, as an offset from UTC (+08:00, UTC+8, -05:30): the standard gives none, China Standard Time is what UITDs and centres here use (docs/gb26875-gateway.md, "The centre\'s commands"); both roles, and the centre\'s clock sync shifts our tags on top of it'],
+  ['GB26875_COMMAND_TIMEOUT_MS', '10000', 'a command the duty room sends a UITD (clock sync, duty check, reads) waits this long for its answer per try, 3 tries (fact 4: 10 s)'],
   ['GB26875_PORT', '(off)', 'TCP port of the GB/T 26875.3 gateway for UITDs (listens on GB26875_HOST); 0 picks a free port'],
   ['GB26875_VENDOR_MAPPING', '(unset)', 'JSON file mapping user-defined analog codes 128–255 per vendor (docs/gb26875-gateway.md)'],
   ['GB26875_HOST', '(value of MQTT_HOST)', 'address the GB/T 26875.3 gateway listens on, e.g. the VPN interface or 127.0.0.1 behind a TLS tunnel; unset = the value of MQTT_HOST'],

@@ -99,3 +99,34 @@ export interface Gb26875View {
   /** test-mode alarms, newest first: at once where the store answers at once (SQLite), else a promise (PostgreSQL); await it */
   tests(deviceId: string, limit: number): Awaitable<Gb26875TestAlarm[]>;
 }
+
+/** The centre's commands to a UITD (issue #14), as the duty room sends them (gateway/gb26875/centre-commands.ts). */
+export const CENTRE_COMMANDS = ['clock_sync', 'duty_check', 'read_status', 'read_version', 'read_config', 'read_time'] as const;
+export type CentreCommand = (typeof CENTRE_COMMANDS)[number];
+
+/** One command sent to a UITD and what came of it. */
+export interface CentreCommandRecord {
+  id: string;
+  deviceId: string;
+  command: CentreCommand;
+  /** who sent it (username) */
+  by: string;
+  sentAt: string;
+  /** the frame's serial number; null when nothing was sent (not connected) */
+  serial: number | null;
+  attempts: number;
+  /**
+   * confirmed (a control, confirmed), answered (a read, with its answer), denied, timeout (no answer
+   * to any attempt), not_connected (the UITD has no connection now), unexpected (an answer of the wrong type)
+   */
+  outcome: 'confirmed' | 'answered' | 'denied' | 'timeout' | 'not_connected' | 'unexpected';
+  answeredAt: string | null;
+  /** a read's answer, decoded: the running status, the version, the configuration text or the time */
+  answer: Record<string, unknown> | null;
+}
+
+export interface CentreCommands {
+  run(deviceId: string, command: CentreCommand, by: string): Promise<CentreCommandRecord>;
+  /** newest first */
+  history(deviceId: string): CentreCommandRecord[];
+}

@@ -6,6 +6,7 @@ import { ApiError, del, get, post, put } from './api.js';
 import { alertTable, auditPanel, fmtFields } from './building.js';
 import { deviceCharts } from './chart.js';
 import { commissioningPanel, rejectionText } from './commissioning.js';
+import { uitdCommandsPanel } from './uitd-commands.js';
 import { copyText, h, replace } from './dom.js';
 import { fmtSpan, qty, RULE_UNITS } from './alert-text.js';
 import { actor, fmtDateTime, isoToShanghaiLocal, msg, name, shanghaiLocalToIso, t } from './i18n.js';
@@ -202,6 +203,8 @@ export function deviceView(ctx, id) {
       h('h2', {}, d.id, h('span', { class: 'muted' }, ` · ${name('kind', d.kind)}${d.point ? ` · ${name('point', d.point)}` : ''}`), d.inService === false ? h('span', { class: 'badge cm-badge device-commissioning' }, t('cm_state_commissioning')) : null),
       h('p', {}, h('a', { href: `#/building/${encodeURIComponent(d.buildingId)}`, class: 'building-back' }, t('back_to_building', d.buildingName ?? d.buildingId)), d.location ? ` · ${d.location}` : '', d.vendor ? ` · ${d.vendor} ${d.model ?? ''}` : '', ` · ${t('report_interval')}: ${d.reportIntervalS}`),
       h('div', { class: 'device-top' }, statusBox, commissioningPanel(ctx, id, { everyMs: 5000, onInService: () => root.querySelector('.device-commissioning')?.remove() }), maintenancePanel(ctx, d), credentialsPanel(ctx, d)),
+      // a UITD: the centre's commands and their answers (issue #14)
+      d.kind === 'uitd' ? uitdCommandsPanel(ctx, d.id) : null,
       h('div', { class: 'chart-box' }, charts.length ? charts : h('p', { class: 'empty' }, t('chart_none'))),
       h('h3', {}, t('rules')),
       rulesTable(rules.rules),

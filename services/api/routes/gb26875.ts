@@ -7,13 +7,16 @@
  *                                      newest first: recorded as tests, never raised as alerts
  *   GET /buildings/{id}/gb26875        the building's UITDs with their disabled and test-mode counts
  *                                      (many disabled detectors in one building is a finding for the inspector)
+ *   POST /devices/{id}/gb26875/commands  the duty room sends the UITD a clock sync, a duty check or a read
+ *   GET /devices/{id}/gb26875/commands   what was sent and answered (issue #14; the last 20)
  *
- * Who: anyone who may read the building (admin, duty in its streets, its operator, platforms).
+ * Who: anyone who may read the building (admin, duty in its streets, its operator, platforms); the
+ * commands are sent by duty and admin only.
  */
 import { z } from 'zod';
 import { ROLES, type Principal } from '../../auth/model.js';
 import { canReadBuilding } from '../../auth/scope.js';
-import type { Gb26875Point, Gb26875TestAlarm, Gb26875View } from '../../devices/gb26875-points.js';
+import { CENTRE_COMMANDS, type CentreCommands, type Gb26875Point, type Gb26875TestAlarm, type Gb26875View } from '../../devices/gb26875-points.js';
 import type { Device } from '../../devices/model.js';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import { BadRequestError, NotFoundError } from '../../shared/errors.js';
@@ -25,7 +28,22 @@ export interface Gb26875RouteOptions {
   registry: DeviceRegistry;
   /** the gateway (Gb26875Listener) */
   gateway: Gb26875View;
+  /** the centre's commands to UITDs (gateway/gb26875/centre-commands.ts) */
+  commands?: CentreCommands;
 }
+
+const CommandRecordSchema = z.object({
+  id: z.string(),
+  deviceId: z.string(),
+  command: z.enum(CENTRE_COMMANDS),
+  by: z.string(),
+  sentAt: z.string(),
+  serial: z.number().nullable(),
+  attempts: z.number(),
+  outcome: z.enum(['confirmed', 'answered', 'denied', 'timeout', 'not_connected', 'unexpected']),
+  answeredAt: z.string().nullable(),
+  answer: z.record(z.string(), z.unknown()).nullable().describe('a read\'s answer: { status, flags, time } (read_status), { major, minor } (read_version), { text } (read_config), { time } (read_time)'),
+});
 
 const nullableNumber = z.number().nullable();
 const PointRefSchema = {
@@ -131,6 +149,41 @@ export async function gb26875Routes(app: Api, deps: Gb26875RouteOptions): Promis
       const d = uitd(principalOf(req), req.params.id);
       return { items: (await deps.gateway.tests(d.id, req.query.limit)).map(testView) };
     },
+  );
+
+  app.post(
+    '/devices/:id/gb26875/commands',
+    {
+      config: { roles: ['admin', 'duty'] },
+      schema: {
+        tags,
+        description:
+          'Send the UITD one of the centre\'s commands on its connection: clock_sync (type 90, our time), duty_check (查岗, type 91), read_status (81 → 21), read_version (85 → 25), read_config (86 → 26), read_time (88 → 28). Waits for the answer: up to 3 tries of GB26875_COMMAND_TIMEOUT_MS (10 s) with the same serial. The outcome is in the body (timeout and not_connected included), 200 either way.',
+        params: IdParams,
+        body: z.object({ command: z.enum(CENTRE_COMMANDS) }),
+        response: { 200: CommandRecordSchema },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const d = uitd(p, req.params.id);
+      if (!deps.commands) throw new NotFoundError('GB/T 26875.3 gateway for device', d.id);
+      return deps.commands.run(d.id, req.body.command, p.username);
+    },
+  );
+
+  app.get(
+    '/devices/:id/gb26875/commands',
+    {
+      config,
+      schema: {
+        tags,
+        description: 'The centre\'s commands sent to this UITD and what came of them, newest first (the last 20, kept until a restart).',
+        params: IdParams,
+        response: { 200: z.object({ items: z.array(CommandRecordSchema) }) },
+      },
+    },
+    async (req) => ({ items: deps.commands?.history(uitd(principalOf(req), req.params.id).id) ?? [] }),
   );
 
   app.get(
