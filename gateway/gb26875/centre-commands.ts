@@ -11,11 +11,12 @@
  *   read_version   request 4, type 85          response 5, type 25
  *   read_config    request 4, type 86          response 5, type 26
  *   read_time      request 4, type 88          response 5, type 28
+ *   read_analog    request 4, type 63 (system, component address)   response 5, type 3 (its analog values)
  *
  * The last 20 commands per UITD are kept in memory (they are shown, not audited).
  */
 import type { Logger } from 'pino';
-import { CENTRE_COMMANDS, type CentreCommand, type CentreCommandRecord, type CentreCommands } from '../../services/devices/gb26875-points.js';
+import { CENTRE_COMMANDS, type CentreCommand, type CentreCommandRecord, type CentreCommands, type CentreCommandTarget } from '../../services/devices/gb26875-points.js';
 import { decodeAppData, encodeAppData, type AppDataInput } from '../../services/protocols/gb26875/app-data.js';
 import { Command } from '../../services/protocols/gb26875/frame.js';
 import type { Clock } from '../../services/shared/clock.js';
@@ -25,9 +26,9 @@ const KEPT = 20;
 
 interface Spec {
   command: typeof Command.control | typeof Command.request;
-  data: (now: Date) => AppDataInput;
+  data: (now: Date, target: CentreCommandTarget | undefined) => AppDataInput;
   /** the app-data type of the response (reads); undefined: a confirm is the answer */
-  answerType?: 21 | 25 | 26 | 28;
+  answerType?: 3 | 21 | 25 | 26 | 28;
 }
 
 const SPECS: Record<CentreCommand, Spec> = {
@@ -37,6 +38,11 @@ const SPECS: Record<CentreCommand, Spec> = {
   read_version: { command: Command.request, data: () => ({ type: 85, objects: [{ reserved: 0 }] }), answerType: 25 },
   read_config: { command: Command.request, data: () => ({ type: 86, objects: [{ reserved: 0 }] }), answerType: 26 },
   read_time: { command: Command.request, data: () => ({ type: 88, objects: [{ reserved: 0 }] }), answerType: 28 },
+  read_analog: {
+    command: Command.request,
+    data: (_now, t) => ({ type: 63, objects: [{ systemType: t!.systemType, systemAddress: t!.systemAddress, address: { zone: t!.zone, position: t!.position } }] }),
+    answerType: 3,
+  },
 };
 
 /** Dates as ISO strings, for the API. */
@@ -59,11 +65,12 @@ export class Gb26875CentreCommands implements CentreCommands {
     },
   ) {}
 
-  async run(deviceId: string, command: CentreCommand, by: string): Promise<CentreCommandRecord> {
+  async run(deviceId: string, command: CentreCommand, by: string, target?: CentreCommandTarget): Promise<CentreCommandRecord> {
     if (!(CENTRE_COMMANDS as readonly string[]).includes(command)) throw new RangeError(`unknown command ${command}`);
+    if (command === 'read_analog' && !target) throw new RangeError('read_analog needs the component (systemType, systemAddress, zone, position)');
     const spec = SPECS[command];
     const now = this.deps.clock.now();
-    const sent = await this.deps.listener.sendCommand(deviceId, spec.command, encodeAppData(spec.data(new Date(now)), this.deps.offsetMinutes), {
+    const sent = await this.deps.listener.sendCommand(deviceId, spec.command, encodeAppData(spec.data(new Date(now), target), this.deps.offsetMinutes), {
       timeoutMs: this.deps.timeoutMs,
       tries: this.deps.tries,
     });
@@ -78,6 +85,7 @@ export class Gb26875CentreCommands implements CentreCommands {
       outcome: sent.outcome === 'answered' ? 'unexpected' : sent.outcome,
       answeredAt: null,
       answer: null,
+      ...(command === 'read_analog' && target ? { target } : {}),
     };
     const reply = sent.reply;
     if (reply) {
@@ -86,7 +94,11 @@ export class Gb26875CentreCommands implements CentreCommands {
       else if (reply.command === Command.confirm && spec.answerType === undefined) record.outcome = 'confirmed';
       else if (reply.command === Command.response && spec.answerType !== undefined) {
         const a = decodeAppData(reply.appData, this.deps.offsetMinutes);
-        if (a.ok && a.appData.type === spec.answerType && a.appData.objects[0]) {
+        if (a.ok && a.appData.type === 3 && spec.answerType === 3) {
+          // the component's analog values (a detector may report several: temperature, smoke density, …)
+          record.outcome = 'answered';
+          record.answer = { values: a.appData.objects.map((o) => plain(o)) };
+        } else if (a.ok && a.appData.type === spec.answerType && a.appData.objects[0]) {
           record.outcome = 'answered';
           record.answer = plain(a.appData.objects[0]);
         }

@@ -101,7 +101,7 @@ export interface Gb26875View {
 }
 
 /** The centre's commands to a UITD (issue #14), as the duty room sends them (gateway/gb26875/centre-commands.ts). */
-export const CENTRE_COMMANDS = ['clock_sync', 'duty_check', 'read_status', 'read_version', 'read_config', 'read_time'] as const;
+export const CENTRE_COMMANDS = ['clock_sync', 'duty_check', 'read_status', 'read_version', 'read_config', 'read_time', 'read_analog'] as const;
 export type CentreCommand = (typeof CENTRE_COMMANDS)[number];
 
 /** One command sent to a UITD and what came of it. */
@@ -121,12 +121,22 @@ export interface CentreCommandRecord {
    */
   outcome: 'confirmed' | 'answered' | 'denied' | 'timeout' | 'not_connected' | 'unexpected';
   answeredAt: string | null;
-  /** a read's answer, decoded: the running status, the version, the configuration text or the time */
+  /** a read's answer, decoded: the running status, the version, the configuration text, the time, or the analog values ({ values: [...] }) */
   answer: Record<string, unknown> | null;
+  /** read_analog: the component read */
+  target?: CentreCommandTarget;
+}
+
+/** read_analog: the component whose analog values are read (a point of the UITD: system, zone and position) */
+export interface CentreCommandTarget {
+  systemType: number;
+  systemAddress: number;
+  zone: number;
+  position: number;
 }
 
 export interface CentreCommands {
-  run(deviceId: string, command: CentreCommand, by: string): Promise<CentreCommandRecord>;
+  run(deviceId: string, command: CentreCommand, by: string, target?: CentreCommandTarget): Promise<CentreCommandRecord>;
   /** newest first */
   history(deviceId: string): CentreCommandRecord[];
 }

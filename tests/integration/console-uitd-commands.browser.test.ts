@@ -31,6 +31,10 @@ beforeAll(async () => {
     const type = a.ok ? a.appData.type : 0;
     if (type === 81) return { command: Command.response, data: { type: 21, objects: [{ status: encodeUitdStatus({ normal: true, backupPowerFault: true }), time: new Date() }] } };
     if (type === 85) return { command: Command.response, data: { type: 25, objects: [{ major: 3, minor: 2 }] } };
+    if (type === 63) {
+      const comp = { systemType: 11, systemAddress: 1, componentType: 128, address: { zone: 3, position: 7 } };
+      return { command: Command.response, data: { type: 3, objects: [{ ...comp, analogType: 5, value: 312, time: new Date() }] } };
+    }
     return { command: Command.confirm };
   };
   browser = await launchChromium();
@@ -63,6 +67,15 @@ describe("a UITD's page: the centre's commands", () => {
     await panel.locator('tr[data-command=read_version][data-outcome=answered]').waitFor();
     expect(await panel.locator('tr[data-command=read_version] .uc-answer').innerText()).toBe('3.2');
     expect(await panel.locator('tr[data-command=read_version] td').last().innerText()).toBe(DUTY.username);
+    // a component's analog values: the component named in the form
+    const form = panel.locator('form.uc-analog');
+    await form.locator('input[name=systemType]').fill('11');
+    await form.locator('input[name=systemAddress]').fill('1');
+    await form.locator('input[name=zone]').fill('3');
+    await form.locator('input[name=position]').fill('7');
+    await form.locator('button').click();
+    await panel.locator('tr[data-command=read_analog][data-outcome=answered]').waitFor();
+    expect(await panel.locator('tr[data-command=read_analog] .uc-answer').innerText()).toBe('类型 5：312');
   });
 
   it('a silent UITD: the clock sync is sent 3 times and shown as timed out', async () => {

@@ -72,6 +72,30 @@ describe('the duty room sends a UITD commands (Firewatch as the monitoring centr
     expect(Math.abs(Date.parse(time.body.answer.time) - now.getTime())).toBeLessThan(1500);
   });
 
+  it("read_analog: request 4, type 63 naming the component; its analog values (type 3) come back, all of them", async () => {
+    uitd.answer = (f) => {
+      const a = decodeAppData(f.appData);
+      if (!a.ok || a.appData.type !== 63) return { command: Command.deny };
+      const c = a.appData.objects[0] as { systemType: number; systemAddress: number; address: { zone: number; position: number } };
+      const comp = { systemType: c.systemType, systemAddress: c.systemAddress, componentType: 128, address: { zone: c.address.zone, position: c.address.position } };
+      return { command: Command.response, data: { type: 3, objects: [{ ...comp, analogType: 5, value: 312, time: now }, { ...comp, analogType: 3, value: 215, time: now }] } };
+    };
+    const now = new Date();
+    const r = await duty.post('/api/v1/devices/cc-uitd/gb26875/commands', { command: 'read_analog', systemType: 11, systemAddress: 1, zone: 3, position: 7 });
+    expect(r.status).toBe(200);
+    const f = uitd.commands.at(-1)!;
+    expect(f.command).toBe(Command.request);
+    expect(decodeAppData(f.appData)).toMatchObject({ ok: true, appData: { type: 63, objects: [{ systemType: 11, systemAddress: 1, address: { zone: 3, position: 7 } }] } });
+    expect(r.body).toMatchObject({
+      outcome: 'answered',
+      target: { systemType: 11, systemAddress: 1, zone: 3, position: 7 },
+      answer: { values: [expect.objectContaining({ analogType: 5, value: 312 }), expect.objectContaining({ analogType: 3, value: 215 })] },
+    });
+    // without the component it cannot be asked
+    expect((await send('read_analog')).status).toBe(400);
+    uitd.answer = () => ({ command: Command.confirm });
+  });
+
   it('a deny, an answer of the wrong type, and a UITD that never answers: 3 tries with one serial, then timeout', async () => {
     uitd.answer = () => ({ command: Command.deny });
     expect((await send('read_status')).body).toMatchObject({ outcome: 'denied', attempts: 1 });

@@ -93,12 +93,12 @@ describe('the GB/T 26875.3 uplink link (Firewatch as a UITD towards the centre)'
     expect(Math.abs((time.objects[0] as { time: Date }).time.getTime() - Date.now())).toBeLessThan(3000);
   });
 
-  it('denies what it does not serve, with the serial: a read it does not answer, a read sent as a control, app data that does not decode', async () => {
+  it('denies what it does not serve, with the serial: reads it does not answer (84, 61), a read sent as a control', async () => {
     const { centre } = await setUp();
     await waitFor(() => centre.frames.length >= 1 || undefined, 'linked');
     expect(await centre.command(Command.request, { type: 84, objects: [{ count: 5, startTime: null }] }, 21)).toMatchObject({ command: Command.deny, serial: 21 });
     expect(await centre.command(Command.control, { type: 81, objects: [{ reserved: 0 }] }, 22)).toMatchObject({ command: Command.deny, serial: 22 });
-    // a read of the building's facilities (type 61), which this codec does not decode yet
+    // a read of the building's facility data (type 61, system 1/0), which Firewatch does not answer yet
     centre.write(encodeFrame({ serial: 23, version: { major: 1, user: 0 }, time: new Date(), source: centre.centreAddress, destination: 123456, command: Command.request, appData: Uint8Array.from([61, 1, 1, 0]) }));
     const denied = await waitFor(() => centre.answers.find((f) => f.serial === 23), 'an answer to serial 23');
     expect(denied.command).toBe(Command.deny);

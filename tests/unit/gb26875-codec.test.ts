@@ -321,9 +321,25 @@ describe('app data', () => {
     expect(decodeAppData(Uint8Array.of(24, 128))).toMatchObject({ ok: false, reason: 'bad_object_count' });
   });
 
+  it('reads of facility data (61–68): the system or component they name, without a time tag, and with one from a sender that adds it', () => {
+    // 63: hydrant system 1 (type 11), component 3-7: 3F 05 … no time tag (fact 16a)
+    const bytes = encodeAppData({ type: 63, objects: [{ systemType: 11, systemAddress: 1, address: { zone: 3, position: 7 } }] });
+    expect([...bytes]).toEqual([63, 1, 11, 1, 3, 0, 7, 0]);
+    expect(decodeAppData(bytes)).toEqual({ ok: true, appData: { type: 63, objects: [{ systemType: 11, systemAddress: 1, address: { zone: 3, position: 7, raw: 3 + 7 * 65536 } }] } });
+    expect([...encodeAppData({ type: 61, objects: [{ systemType: 1, systemAddress: 2 }] })]).toEqual([61, 1, 1, 2]);
+    const ops = encodeAppData({ type: 64, objects: [{ systemType: 1, systemAddress: 2, count: 10, startTime: null }] });
+    expect(ops.length).toBe(2 + 9);
+    // the same read with a 6-byte time tag after the object (one decoder's reading): the object as before
+    const stamped = Uint8Array.from([...bytes, 0, 0, 10, 1, 6, 26]);
+    expect(decodeAppData(stamped)).toMatchObject({ ok: true, appData: { type: 63, objects: [{ systemType: 11, systemAddress: 1, address: { zone: 3, position: 7 } }] } });
+    expect(decodeAppData(Uint8Array.from([61, 1, 1, 2, 0, 0, 10, 1, 6, 26]))).toEqual({ ok: true, appData: { type: 61, objects: [{ systemType: 1, systemAddress: 2 }] } });
+    expect(() => encodeAppData({ type: 62, objects: [] as never[] })).toThrow(RangeError); // exactly one object
+  });
+
   it('reports empty, unsupported, truncated and trailing units as values', () => {
     expect(decodeAppData(new Uint8Array(0))).toMatchObject({ ok: false, reason: 'empty' });
-    expect(decodeAppData(Uint8Array.of(61, 1, 1, 1))).toMatchObject({ ok: false, reason: 'unsupported_type' });
+    expect(decodeAppData(Uint8Array.of(69, 1, 1, 1))).toMatchObject({ ok: false, reason: 'unsupported_type' });
+    expect(decodeAppData(Uint8Array.of(61, 1, 1, 1, 1))).toMatchObject({ ok: false, reason: 'trailing_bytes' });
     expect(decodeAppData(Uint8Array.of(200, 1))).toMatchObject({ ok: false, reason: 'unsupported_type' });
     expect(decodeAppData(Uint8Array.of(0, 0))).toMatchObject({ ok: false, reason: 'unsupported_type' });
     expect(decodeAppData(Uint8Array.of(21))).toMatchObject({ ok: false, reason: 'truncated' });
@@ -586,7 +602,7 @@ function randomText(rnd: Rnd, maxBytes: number): string {
 }
 
 function randomAppData(rnd: Rnd): AppDataInput {
-  const types: SupportedAppDataType[] = [1, 2, 3, 4, 5, 6, 7, 8, 21, 24, 25, 26, 28, 81, 84, 85, 86, 88, 89, 90, 91];
+  const types: SupportedAppDataType[] = [1, 2, 3, 4, 5, 6, 7, 8, 21, 24, 25, 26, 28, 61, 62, 63, 64, 65, 66, 67, 68, 81, 84, 85, 86, 88, 89, 90, 91];
   const type = pick(rnd, types);
   const sys = () => ({ systemType: int(rnd, 0, 255), systemAddress: int(rnd, 0, 255) });
   const comp = () => ({ ...sys(), componentType: int(rnd, 0, 255), address: { zone: int(rnd, 0, 0xffff), position: int(rnd, 0, 0xffff) } });
@@ -606,6 +622,9 @@ function randomAppData(rnd: Rnd): AppDataInput {
     case 26: return { type, objects: [{ text: randomText(rnd, 255) }] };
     case 28: case 90: return { type, objects: [{ time: maybeTime(rnd) }] };
     case 84: return { type, objects: [{ count: int(rnd, 0, 102), startTime: maybeTime(rnd) }] };
+    case 61: case 65: case 66: case 68: return { type, objects: [sys()] };
+    case 62: case 63: case 67: return { type, objects: [{ ...sys(), address: { zone: int(rnd, 0, 0xffff), position: int(rnd, 0, 0xffff) } }] };
+    case 64: return { type, objects: [{ ...sys(), count: int(rnd, 0, 102), startTime: maybeTime(rnd) }] };
     case 81: case 85: case 86: case 88: case 89: case 91: return { type, objects: [{ reserved: int(rnd, 0, 255) }] };
   }
 }

@@ -93,7 +93,7 @@ const reservedArb = fc.record({ reserved: byteArb }).map((o) => [o]);
 const one = <T,>(arb: fc.Arbitrary<T>) => arb.map((o) => [o]);
 const unit = <T extends SupportedAppDataType>(type: T, objects: fc.Arbitrary<unknown[]>) => objects.map((o) => ({ type, objects: o }) as AppDataInput);
 
-/** Every app-data type the codec encodes (upstream 1–8, 21, 24–26, 28; downstream 81–91), with the object caps of fact 17. */
+/** Every app-data type the codec encodes (upstream 1–8, 21, 24–26, 28; downstream 61–68, 81–91), with the object caps of fact 17. */
 const appDataArb: fc.Arbitrary<AppDataInput> = fc.oneof(
   unit(1, many(102, merge(sysArb, fc.record({ status: u16Arb, time: stampArb })))),
   unit(2, many(22, merge(compArb, fc.record({ status: u16Arb, description: textArb(31), time: stampArb })))),
@@ -111,6 +111,10 @@ const appDataArb: fc.Arbitrary<AppDataInput> = fc.oneof(
   unit(84, one(fc.record({ count: fc.integer({ min: 0, max: 102 }), startTime: stampArb }))),
   unit(90, one(fc.record({ time: stampArb }))),
   ...([81, 85, 86, 88, 89, 91] as const).map((t) => unit(t, reservedArb)),
+  // reads of facility data: the system or component they name (no component type, no time tag)
+  ...([61, 65, 66, 68] as const).map((t) => unit(t, one(sysArb))),
+  ...([62, 63, 67] as const).map((t) => unit(t, one(merge(sysArb, fc.record({ address: fc.record({ zone: u16Arb, position: u16Arb }) }))))),
+  unit(64, one(merge(sysArb, fc.record({ count: fc.integer({ min: 0, max: 102 }), startTime: stampArb })))),
 );
 
 /** Bytes between frames, rich in the marker bytes '@' (0x40) and '#' (0x23) so fake starts and ends occur. */
@@ -231,7 +235,7 @@ describe('app-data properties', () => {
   });
 
   it('decodeAppData answers any bytes with a value, never an exception', () => {
-    const types = [1, 2, 3, 4, 5, 6, 7, 8, 21, 24, 25, 26, 28, 81, 84, 85, 86, 88, 89, 90, 91];
+    const types = [1, 2, 3, 4, 5, 6, 7, 8, 21, 24, 25, 26, 28, 61, 62, 63, 64, 65, 66, 67, 68, 81, 84, 85, 86, 88, 89, 90, 91];
     fc.assert(
       fc.property(
         fc.oneof(

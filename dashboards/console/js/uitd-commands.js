@@ -1,7 +1,7 @@
 /**
  * A UITD's page: the centre's commands (issue #14). The duty room (duty, admin) sends the UITD a
- * clock sync, a duty check or a read of its running status, software version, configuration or
- * time; each answer — or the timeout after 3 tries — is listed with who sent it, newest first.
+ * clock sync, a duty check or a read of its running status, software version, configuration,
+ * time or a component's analog values; each answer — or the timeout after 3 tries — is listed with who sent it, newest first.
  */
 import { ApiError, get, post } from './api.js';
 import { h, replace } from './dom.js';
@@ -25,6 +25,8 @@ function answerText(r) {
       return String(a.text ?? '');
     case 'read_time':
       return a.time ? fmtDateTime(a.time) : '';
+    case 'read_analog':
+      return (a.values ?? []).map((v) => t('uc_analog_value', v.analogType, v.value)).join('；');
     default:
       return '';
   }
@@ -46,9 +48,30 @@ export function uitdCommandsPanel(ctx, deviceId) {
           ),
         )
       : null,
+    ctx.can.handle ? analogForm() : null,
     note,
     h('table', { class: 'table uc-history' }, h('thead', {}, h('tr', {}, [t('uc_when'), t('uc_command'), t('uc_outcome'), t('uc_answer'), t('uc_by')].map((c) => h('th', {}, c)))), list),
   );
+
+  /** read_analog names a component: system type and address, zone and position (as the UITD's points list them) */
+  function analogForm() {
+    const field = (name, label, max) => h('label', {}, `${label} `, h('input', { name, type: 'number', min: '0', max: String(max), required: true, class: `uc-${name}` }));
+    const form = h(
+      'form',
+      { class: 'uc-analog' },
+      field('systemType', t('uc_system_type'), 255),
+      field('systemAddress', t('uc_system_address'), 255),
+      field('zone', t('uc_zone'), 65535),
+      field('position', t('uc_position'), 65535),
+      h('button', { type: 'submit', class: 'btn uc-send', dataset: { command: 'read_analog' } }, t('uc_read_analog')),
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const v = (n) => Number(form.querySelector(`input[name=${n}]`).value);
+      void send('read_analog', form.querySelector('button'), { systemType: v('systemType'), systemAddress: v('systemAddress'), zone: v('zone'), position: v('position') });
+    });
+    return form;
+  }
 
   const render = (items) =>
     replace(
@@ -76,12 +99,12 @@ export function uitdCommandsPanel(ctx, deviceId) {
     }
   };
 
-  async function send(command, button) {
+  async function send(command, button, target = {}) {
     const buttons = el.querySelectorAll('.uc-send');
     for (const b of buttons) b.disabled = true;
     replace(note, t('uc_waiting', t(`uc_${command}`)));
     try {
-      await post(`/devices/${encodeURIComponent(deviceId)}/gb26875/commands`, { command });
+      await post(`/devices/${encodeURIComponent(deviceId)}/gb26875/commands`, { command, ...target });
       replace(note, '');
     } catch (err) {
       replace(note, `${t('error')}: ${err instanceof ApiError ? err.message : String(err)}`);

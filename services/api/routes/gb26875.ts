@@ -42,6 +42,7 @@ const CommandRecordSchema = z.object({
   attempts: z.number(),
   outcome: z.enum(['confirmed', 'answered', 'denied', 'timeout', 'not_connected', 'unexpected']),
   answeredAt: z.string().nullable(),
+  target: z.object({ systemType: z.number(), systemAddress: z.number(), zone: z.number(), position: z.number() }).optional().describe('read_analog: the component read'),
   answer: z.record(z.string(), z.unknown()).nullable().describe('a read\'s answer: { status, flags, time } (read_status), { major, minor } (read_version), { text } (read_config), { time } (read_time)'),
 });
 
@@ -158,9 +159,20 @@ export async function gb26875Routes(app: Api, deps: Gb26875RouteOptions): Promis
       schema: {
         tags,
         description:
-          'Send the UITD one of the centre\'s commands on its connection: clock_sync (type 90, our time), duty_check (查岗, type 91), read_status (81 → 21), read_version (85 → 25), read_config (86 → 26), read_time (88 → 28). Waits for the answer: up to 3 tries of GB26875_COMMAND_TIMEOUT_MS (10 s) with the same serial. The outcome is in the body (timeout and not_connected included), 200 either way.',
+          'Send the UITD one of the centre\'s commands on its connection: clock_sync (type 90, our time), duty_check (查岗, type 91), read_status (81 → 21), read_version (85 → 25), read_config (86 → 26), read_time (88 → 28), read_analog (63 → 3: the analog values of the component given by systemType, systemAddress, zone, position). Waits for the answer: up to 3 tries of GB26875_COMMAND_TIMEOUT_MS (10 s) with the same serial. The outcome is in the body (timeout and not_connected included), 200 either way.',
         params: IdParams,
-        body: z.object({ command: z.enum(CENTRE_COMMANDS) }),
+        body: z
+          .object({
+            command: z.enum(CENTRE_COMMANDS),
+            // read_analog: which component (a point of the UITD, as GET /devices/{id}/gb26875 lists them)
+            systemType: z.number().int().min(0).max(255).optional(),
+            systemAddress: z.number().int().min(0).max(255).optional(),
+            zone: z.number().int().min(0).max(0xffff).optional(),
+            position: z.number().int().min(0).max(0xffff).optional(),
+          })
+          .refine((b) => b.command !== 'read_analog' || (b.systemType !== undefined && b.systemAddress !== undefined && b.zone !== undefined && b.position !== undefined), {
+            message: 'read_analog needs systemType, systemAddress, zone and position (the component)',
+          }),
         response: { 200: CommandRecordSchema },
       },
     },
@@ -168,7 +180,9 @@ export async function gb26875Routes(app: Api, deps: Gb26875RouteOptions): Promis
       const p = principalOf(req);
       const d = uitd(p, req.params.id);
       if (!deps.commands) throw new NotFoundError('GB/T 26875.3 gateway for device', d.id);
-      return deps.commands.run(d.id, req.body.command, p.username);
+      const b = req.body;
+      const target = b.command === 'read_analog' ? { systemType: b.systemType!, systemAddress: b.systemAddress!, zone: b.zone!, position: b.position! } : undefined;
+      return deps.commands.run(d.id, b.command, p.username, target);
     },
   );
 

@@ -5,8 +5,14 @@
  *   object = information body [+ 6-byte time tag, for most types]
  *
  * All multi-byte numbers are little-endian (fact 11). Text is GB 18030 (fact 18).
- * Supported: upstream types 1–8, 21, 24, 25, 26, 28; downstream 81, 84, 85, 86, 88, 89, 90, 91.
- * Reads of facility data (61–68) and user-defined types (128–254) give `unsupported_type`.
+ * Supported: upstream types 1–8, 21, 24, 25, 26, 28; downstream 61–68, 81, 84, 85, 86, 88, 89, 90, 91.
+ * User-defined types (128–254) give `unsupported_type`.
+ *
+ * Reads of facility data (61–68) name what they read, without a time tag: a system (type + address,
+ * 2 bytes) for 61, 65, 66, 68; a component (system type, system address, the 4-byte component
+ * address, 6 bytes) for 62, 63, 67; 64 adds a record count and a start time (9 bytes). Our sources
+ * agree on these bodies but one Java decoder reads a time tag after each (docs/standards.md fact 16a,
+ * UNVERIFIED): decoding takes either, encoding writes none.
  *
  * Text limitation: decoding accepts all of GB 18030 (WHATWG TextDecoder, needs Node's full ICU,
  * the default in official builds). Encoding supports ASCII plus every character of the 2-byte
@@ -41,6 +47,14 @@ export const AppDataType = {
   uitdSoftwareVersion: 25,
   uitdConfig: 26,
   uitdSystemTime: 28,
+  readSystemStatus: 61,
+  readComponentStatus: 62,
+  readAnalogValues: 63,
+  readFacilityOperations: 64,
+  readFacilitySoftwareVersion: 65,
+  readFacilitySystemConfig: 66,
+  readFacilityComponentConfig: 67,
+  readFacilitySystemTime: 68,
   readUitdStatus: 81,
   readUitdOperations: 84,
   readUitdSoftwareVersion: 85,
@@ -89,6 +103,10 @@ export type UitdStatusInput = Stamped & { status: number };
 export type UitdOperationInput = Stamped & { operation: number; operator: number };
 export type Reserved = { reserved: number };
 export type ReadOperationsInput = { count: number; startTime: Date | null };
+/** what a read of facility data (61–68) names: a system, or a component of one (no component type) */
+export type ReadSystemInput = SystemRef;
+export type ReadComponentInput = SystemRef & { address: ComponentAddress };
+export type ReadFacilityOperationsInput = SystemRef & { count: number; startTime: Date | null };
 
 interface InputObjects {
   1: SystemStatusInput;
@@ -104,6 +122,14 @@ interface InputObjects {
   25: SoftwareVersion;
   26: ConfigText;
   28: Stamped;
+  61: ReadSystemInput;
+  62: ReadComponentInput;
+  63: ReadComponentInput;
+  64: ReadFacilityOperationsInput;
+  65: ReadSystemInput;
+  66: ReadSystemInput;
+  67: ReadComponentInput;
+  68: ReadSystemInput;
   81: Reserved;
   /** fact §1.6: count n ≤ 102 + start time */
   84: ReadOperationsInput;
@@ -132,6 +158,14 @@ interface DecodedObjects {
   25: InputObjects[25];
   26: InputObjects[26];
   28: InputObjects[28];
+  61: ReadSystemInput;
+  62: WithAddress<ReadComponentInput>;
+  63: WithAddress<ReadComponentInput>;
+  64: ReadFacilityOperationsInput;
+  65: ReadSystemInput;
+  66: ReadSystemInput;
+  67: WithAddress<ReadComponentInput>;
+  68: ReadSystemInput;
   81: Reserved;
   84: ReadOperationsInput;
   85: Reserved;
@@ -208,6 +242,8 @@ class Truncated extends Error {}
 
 class Reader {
   pos = 2;
+  /** reads of facility data (61–68) from a sender that puts a time tag after each object */
+  trailingTime = false;
   constructor(
     readonly bytes: Uint8Array,
     readonly offsetMinutes: number,
@@ -318,6 +354,30 @@ const stampOnly: ObjectCodec<Stamped, Stamped> = {
   decode: (r) => ({ time: r.time() }),
 };
 
+/** Reads of facility data (61–68): a system or a component named, a time tag after it skipped if the sender put one. */
+const readSystem: ObjectCodec<ReadSystemInput, ReadSystemInput> = {
+  max: 1,
+  one: true,
+  encode: (w, o) => w.system(o),
+  decode: (r) => {
+    const o = r.system();
+    if (r.trailingTime) r.take(TIME_TAG_SIZE);
+    return o;
+  },
+};
+const readComponent: ObjectCodec<ReadComponentInput, WithAddress<ReadComponentInput>> = {
+  max: 1,
+  one: true,
+  encode: (w, o) => (w.system(o), w.u16(o.address.zone, 'address.zone'), w.u16(o.address.position, 'address.position')),
+  decode: (r) => {
+    const o = { ...r.system(), address: r.address() };
+    if (r.trailingTime) r.take(TIME_TAG_SIZE);
+    return o;
+  },
+};
+/** the body of each read of facility data without a time tag, for telling whether one follows */
+const READ_BODY: Partial<Record<number, number>> = { 61: 2, 62: 6, 63: 6, 64: 9, 65: 2, 66: 2, 67: 6, 68: 2 };
+
 const CODECS: Codecs = {
   1: {
     max: 102,
@@ -399,6 +459,23 @@ const CODECS: Codecs = {
     decode: (r) => ({ text: decodeGb18030(r.take(r.u8())) }),
   },
   28: stampOnly,
+  61: readSystem,
+  62: readComponent,
+  63: readComponent,
+  64: {
+    max: 1,
+    one: true,
+    encode: (w, o) => (w.system(o), int('count', o.count, 0, 102), w.u8(o.count, 'count'), w.time(o.startTime)),
+    decode: (r) => {
+      const o = { ...r.system(), count: r.u8(), startTime: r.time() };
+      if (r.trailingTime) r.take(TIME_TAG_SIZE);
+      return o;
+    },
+  },
+  65: readSystem,
+  66: readSystem,
+  67: readComponent,
+  68: readSystem,
   81: reserved,
   84: {
     max: 1,
@@ -454,6 +531,8 @@ export function decodeAppData(bytes: Uint8Array, offsetMinutes: number = CST_OFF
     };
   }
   const r = new Reader(bytes, offsetMinutes);
+  const body = READ_BODY[type];
+  if (body !== undefined && n > 0 && bytes.length - 2 === n * (body + TIME_TAG_SIZE)) r.trailingTime = true;
   const objects: unknown[] = [];
   try {
     for (let i = 0; i < n; i++) objects.push(codec.decode(r));
