@@ -19,6 +19,7 @@ import { UplinkService } from '../services/uplink/uplink-service.js';
 import { DutyChecks } from '../services/uplink/duty-checks.js';
 import { Gb26875UplinkClient } from '../services/uplink/adapters/gb26875-adapter.js';
 import { AlertService, DeadlinePolicy } from '../services/alerts/alert-service.js';
+import type { Alert } from '../services/alerts/model.js';
 import { EscalationScheduler } from '../services/alerts/escalation.js';
 import { SafetyCodeService } from '../services/safety-code/safety-code-service.js';
 import { BuildingImporter } from '../services/import/building-import.js';
@@ -243,7 +244,18 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   // building changes from the registry; one durable lane per configured adapter
   // the GB/T 26875.3 centre's duty checks (issue #14): confirmed by the adapter, answered on the console
   let dutyChecks: DutyChecks | undefined;
-  const adapters = uplinkAdapters(config.uplink, clock, log, packageVersion(), { onDutyCheck: (c) => dutyChecks?.received(c) });
+  const adapters = uplinkAdapters(config.uplink, clock, log, packageVersion(), {
+    onDutyCheck: (c) => dutyChecks?.received(c),
+    // the centre's reads of facility data (61–68): our devices, their active alerts, their last readings
+    facility: () => {
+      const active = new Map<string, Alert[]>();
+      for (const a of alerts.unclosed()) {
+        if (a.cleared || !a.deviceId) continue;
+        active.set(a.deviceId, [...(active.get(a.deviceId) ?? []), a]);
+      }
+      return [...registry.devices()].map((d) => ({ id: d.id, kind: d.kind, point: d.point, active: active.get(d.id) ?? [], lastReading: status.get(d.id).lastReading }));
+    },
+  });
   const centreLink = adapters.find((a): a is Gb26875UplinkClient => a instanceof Gb26875UplinkClient);
   if (centreLink && config.uplink.gb26875) {
     const checks = new DutyChecks({

@@ -11,6 +11,7 @@ import { MqttUplinkAdapter } from '../services/uplink/adapters/mqtt-adapter.js';
 import { loadMapping } from '../services/uplink/mapping.js';
 import type { UplinkAdapter } from '../services/uplink/model.js';
 import { loadStatusMap } from '../services/uplink/adapters/gb26875-status-map.js';
+import type { FacilityDevice } from '../services/uplink/adapters/gb26875-facility-reads.js';
 
 /** `version`: Firewatch's own (package.json), what a GB/T 26875.3 centre reads as our software version and configuration. */
 export function uplinkAdapters(
@@ -18,7 +19,7 @@ export function uplinkAdapters(
   clock: Clock,
   log: Logger,
   version = '0.0.0',
-  hooks: { onDutyCheck?: (check: { serial: number; at: number }) => void } = {},
+  hooks: { onDutyCheck?: (check: { serial: number; at: number }) => void; facility?: () => Iterable<FacilityDevice> } = {},
 ): UplinkAdapter[] {
   const adapters: UplinkAdapter[] = [];
   if (config.http) {
@@ -48,6 +49,7 @@ export function uplinkAdapters(
         softwareVersion: { major: Number(version.split('.')[0]) || 0, minor: Number(version.split('.')[1]) || 0 },
         configText: `Firewatch ${version} UITD ${g.sourceAddress}`,
         ...(hooks.onDutyCheck ? { onDutyCheck: hooks.onDutyCheck } : {}),
+        ...(hooks.facility ? { facility: hooks.facility } : {}),
         log: log.child({ module: 'uplink-gb26875' }),
         ...(statusMap !== undefined ? { statusMap: loadStatusMap(statusMap) } : {}),
       }),

@@ -12,7 +12,8 @@ import { decodeUitdOperation } from '../../services/protocols/gb26875/index.js';
 import { ManualClock } from '../../services/shared/clock.js';
 import { LiveClient } from '../support/live.js';
 import { MonitoringCentreReceiver } from '../support/uplink-receiver.js';
-import { ADMIN_TOKEN, ApiClient, startService, tempDir, waitFor, type TestService } from '../support/service.js';
+import { componentAddressFor } from '../../services/uplink/adapters/gb26875-mapping.js';
+import { ADMIN_TOKEN, ApiClient, connectDevice, endClient, provisionDevice, publish, startService, tempDir, waitFor, type TestService } from '../support/service.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -93,18 +94,48 @@ describe('the GB/T 26875.3 uplink link (Firewatch as a UITD towards the centre)'
     expect(Math.abs((time.objects[0] as { time: Date }).time.getTime() - Date.now())).toBeLessThan(3000);
   });
 
-  it('denies what it does not serve, with the serial: reads it does not answer (84, 61), a read sent as a control', async () => {
+  it('denies what it does not serve, with the serial: reads it does not answer (84; 61 of a system it does not have), a read sent as a control', async () => {
     const { centre } = await setUp();
     await waitFor(() => centre.frames.length >= 1 || undefined, 'linked');
     expect(await centre.command(Command.request, { type: 84, objects: [{ count: 5, startTime: null }] }, 21)).toMatchObject({ command: Command.deny, serial: 21 });
     expect(await centre.command(Command.control, { type: 81, objects: [{ reserved: 0 }] }, 22)).toMatchObject({ command: Command.deny, serial: 22 });
-    // a read of the building's facility data (type 61, system 1/0), which Firewatch does not answer yet
+    // a read of a facility system Firewatch does not have (type 61, system 1/0: no fire alarm system here)
     centre.write(encodeFrame({ serial: 23, version: { major: 1, user: 0 }, time: new Date(), source: centre.centreAddress, destination: 123456, command: Command.request, appData: Uint8Array.from([61, 1, 1, 0]) }));
     const denied = await waitFor(() => centre.answers.find((f) => f.serial === 23), 'an answer to serial 23');
     expect(denied.command).toBe(Command.deny);
     // the link is still up and in use
     const n = centre.frames.length;
     await waitFor(() => centre.frames.slice(n).find(isHeartbeat), 'a heartbeat after the denials', 3000);
+  });
+
+  it("answers the centre's reads of facility data (61–68) from Firewatch's state: a hydrant gauge in alarm, its last reading, its system", async () => {
+    const { centre, svc } = await setUp();
+    await waitFor(() => centre.frames.length >= 1 || undefined, 'linked');
+    const p = await provisionDevice(svc.api, { kind: 'water_pressure', point: 'hydrant_top', reportIntervalS: 3600 });
+    await svc.api.patch(`/api/v1/devices/${p.deviceId}`, { rules: { pressure_low: { forS: 0, clearS: 0 } } });
+    const c = await connectDevice(svc.mqttUrl, p);
+    await publish(c, `fire/v1/${p.deviceId}/telemetry`, { pressureMpa: 0.05 }); // below 0.10 MPa: pressure_low
+    await svc.fw.processors.idle();
+    await endClient(c);
+    const address = componentAddressFor(p.deviceId);
+    const read = async (type: 61 | 62 | 63 | 64 | 65 | 66 | 67 | 68, body: Record<string, unknown>, serial: number) =>
+      centre.command(Command.request, { type, objects: [body] } as never, serial);
+    // 63: the gauge's analog value, pressure in 0.1 kPa (0.05 MPa = 500)
+    const analog = await read(63, { systemType: 11, systemAddress: 0, address }, 31);
+    expect(analog).toMatchObject({ command: Command.response, serial: 31 });
+    expect(appOf(analog)).toMatchObject({ type: 3, objects: [{ systemType: 11, componentType: 0x80, analogType: 5, value: 500, address: { zone: address.zone, position: address.position } }] });
+    // 62: the component at pressure_low's system address (1): supervisory (bit4) + bit0
+    expect(appOf(await read(62, { systemType: 11, systemAddress: 1, address }, 32))).toMatchObject({ type: 2, objects: [{ status: 0x0011, description: p.deviceId }] });
+    // 61: the hydrant system: the same bits
+    expect(appOf(await read(61, { systemType: 11, systemAddress: 0 }, 33))).toMatchObject({ type: 1, objects: [{ systemType: 11, status: 0x0011 }] });
+    expect(appOf(await read(67, { systemType: 11, systemAddress: 0, address }, 34))).toMatchObject({ type: 7, objects: [{ description: p.deviceId }] });
+    expect(appOf(await read(65, { systemType: 11, systemAddress: 0 }, 35))).toEqual({ type: 5, objects: [{ systemType: 11, systemAddress: 0, major: 0, minor: 1 }] });
+    expect(appOf(await read(66, { systemType: 11, systemAddress: 0 }, 36))).toEqual({ type: 6, objects: [{ systemType: 11, systemAddress: 0, text: 'Firewatch 1 个设备' }] });
+    expect(appOf(await read(68, { systemType: 11, systemAddress: 0 }, 37)).type).toBe(8);
+    // nothing of ours there, and operation records (which we do not keep): denied
+    expect(await read(63, { systemType: 11, systemAddress: 0, address: { zone: (address.zone + 1) & 0xffff, position: address.position } }, 38)).toMatchObject({ command: Command.deny, serial: 38 });
+    expect(await read(61, { systemType: 13, systemAddress: 0 }, 39)).toMatchObject({ command: Command.deny });
+    expect(await read(64, { systemType: 11, systemAddress: 0, count: 5, startTime: null }, 40)).toMatchObject({ command: Command.deny });
   });
 
   it('GB26875_TZ sets the zone of the time tags: +00:00 stamps UTC where the default stamps UTC+8', async () => {

@@ -14,6 +14,7 @@
  *                duty check (91) ─► confirm, then `onDutyCheck` (the duty room answers it)
  *   request (4): UITD running status (81) ─► response (5) with type 21
  *                software version (85) / configuration (86) / system time (88) ─► types 25 / 26 / 28
+ *                facility data (61–68) ─► types 1–8 from our devices' state (gb26875-facility-reads.ts)
  *   anything else, or app data that does not decode ─► deny (6)
  *
  * Outcome per exchange: confirmed → next; every attempt timed out → retryable failure (the link is
@@ -31,6 +32,7 @@ import { nominalDelay } from '../../shared/backoff.js';
 import { encodeUitdOperation, encodeUitdStatus } from '../../protocols/gb26875/tables.js';
 import type { StatusMap } from './gb26875-status-map.js';
 import { appDataForItem } from './gb26875-mapping.js';
+import { answerFacilityRead, type FacilityDevice } from './gb26875-facility-reads.js';
 
 export interface Gb26875ClientOptions {
   host: string;
@@ -59,6 +61,8 @@ export interface Gb26875ClientOptions {
   onDutyCheck?: (check: { serial: number; at: number; raw: number }) => void;
   /** the centre set our clock (type 90): the offset (ms) now added to our time tags */
   onClockSync?: (offsetMs: number) => void;
+  /** what the centre's reads of facility data (61–68) are answered from: our devices, their active alerts and last readings */
+  facility?: () => Iterable<FacilityDevice>;
   /** reconnect backoff while the centre is unreachable (default 1 s, doubling to 60 s) */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -339,6 +343,26 @@ export class Gb26875UplinkClient implements UplinkAdapter {
           return void respond({ type: 26, objects: [{ text: this.opts.configText ?? 'Firewatch' }] });
         case AppDataType.readUitdTime:
           return void respond({ type: 28, objects: [{ time: this.now() }] });
+        case AppDataType.readSystemStatus:
+        case AppDataType.readComponentStatus:
+        case AppDataType.readAnalogValues:
+        case AppDataType.readFacilityOperations:
+        case AppDataType.readFacilitySoftwareVersion:
+        case AppDataType.readFacilitySystemConfig:
+        case AppDataType.readFacilityComponentConfig:
+        case AppDataType.readFacilitySystemTime: {
+          const devices = this.opts.facility;
+          const answer =
+            devices &&
+            answerFacilityRead(app.type, app.objects[0]!, {
+              devices,
+              now: this.now(),
+              version: this.opts.softwareVersion ?? { major: 1, minor: 0 },
+              ...(this.opts.statusMap ? { statusMap: this.opts.statusMap } : {}),
+            });
+          if (answer) return void respond(answer);
+          break; // nothing of ours there (or operation records, which we do not keep): deny
+        }
       }
     }
     this.opts.log.warn({ serial: f.serial, command: f.command, type: app.type }, 'GB/T 26875.3 command from the centre not supported: denied');
