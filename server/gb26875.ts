@@ -14,6 +14,7 @@ import type { Gb26875TestStore } from '../services/devices/gb26875-points.js';
 import type { Clock } from '../services/shared/clock.js';
 import type { SyncSettingsStore } from '../services/shared/settings.js';
 import { Gb26875CentreCommands } from '../gateway/gb26875/centre-commands.js';
+import { UitdDutyRounds } from '../gateway/gb26875/duty-rounds.js';
 import type { Lifecycle } from './lifecycle.js';
 
 const GB26875_COMPONENTS_KEY = 'gb26875_components';
@@ -34,8 +35,9 @@ export interface GatewayDeps {
   onPresence(deviceId: string, online: boolean): void;
 }
 
-export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: Gb26875Listener; commands: Gb26875CentreCommands; port: number }> {
+export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: Gb26875Listener; commands: Gb26875CentreCommands; rounds: UitdDutyRounds; port: number }> {
   const { config, registry, status, settings } = d;
+  let rounds: UitdDutyRounds | undefined;
   const listener = new Gb26875Listener({
     host: config.host,
     port: config.port,
@@ -64,6 +66,7 @@ export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: G
     // protection (issue #12 item 7): caps, idle timeout, peer allow-lists
     idleTimeoutMs: config.idleTimeoutS * 1000,
     offsetMinutes: config.offsetMinutes,
+    onDutyCheckAnswered: (deviceId, at) => rounds?.answered(deviceId, at),
     maxConnections: config.maxConnections,
     ...(config.maxConnectionsPerPeer !== undefined ? { maxConnectionsPerPeer: config.maxConnectionsPerPeer } : {}),
     ...(config.allow !== undefined ? { defaultAllowedPeers: config.allow } : {}),
@@ -84,5 +87,18 @@ export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: G
   }
   // the duty room's commands to its UITDs (issue #14): 3 tries of GB26875_COMMAND_TIMEOUT_MS (fact 4)
   const commands = new Gb26875CentreCommands({ listener, clock: d.clock, timeoutMs: config.commandTimeoutMs, tries: 3, offsetMinutes: config.offsetMinutes, log: d.log });
-  return { listener, commands, port };
+  // the district's daily duty check of its UITDs, and the report of who answered (issue #14)
+  const dutyRounds = new UitdDutyRounds({
+    commands,
+    uitds: () => [...registry.devices()].filter((dev) => dev.kind === 'uitd' && !registry.isCommissioning(dev)),
+    settings,
+    clock: d.clock,
+    windowS: config.dutyCheckS,
+    dailyAtMin: config.dutyRoundAtMin,
+    offsetMinutes: config.offsetMinutes,
+    log: d.log,
+  });
+  await d.life.start('GB/T 26875.3 duty rounds', () => dutyRounds.start(), () => dutyRounds.close());
+  rounds = dutyRounds;
+  return { listener, commands, rounds: dutyRounds, port };
 }

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { MqttBroker, type BrokerAddresses } from '../gateway/mqtt/broker.js';
 import type { Gb26875Listener } from '../gateway/gb26875/listener.js';
-import type { CentreCommands } from '../services/devices/gb26875-points.js';
+import type { CentreCommands, DutyRounds } from '../services/devices/gb26875-points.js';
 import { UplinkService } from '../services/uplink/uplink-service.js';
 import { DutyChecks } from '../services/uplink/duty-checks.js';
 import { Gb26875UplinkClient } from '../services/uplink/adapters/gb26875-adapter.js';
@@ -430,6 +430,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   registry.onChange((e) => broker.disconnectDevice(e.deviceId));
   let gateway: Gb26875Listener | undefined;
   let centreCommands: CentreCommands | undefined;
+  let dutyRounds: DutyRounds | undefined;
   let gb26875Port: number | undefined;
   if (config.gb26875.port !== undefined) {
     const started = await startGb26875Gateway({
@@ -448,6 +449,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     });
     gateway = started.listener;
     centreCommands = started.commands;
+    dutyRounds = started.rounds;
     gb26875Port = started.port;
   }
 
@@ -455,7 +457,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   // stops first, so nobody changes the registry while intake drains
   const api = await buildApi({
     tests,
-    ...(gateway && centreCommands ? { gb26875: { gateway, commands: centreCommands } } : {}),
+    ...(gateway && centreCommands ? { gb26875: { gateway, commands: centreCommands, ...(dutyRounds ? { rounds: dutyRounds } : {}) } } : {}),
     registry,
     status,
     readingStore,

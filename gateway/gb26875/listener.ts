@@ -97,6 +97,8 @@ export interface Gb26875ListenerDeps {
   boundDevice?(uitd: Device, ref: AnalogComponentRef): Device | undefined;
   /** time tags' zone, minutes east of UTC (GB26875_TZ; default UTC+8) */
   offsetMinutes?: number;
+  /** a UITD's operation record says a person answered a duty check on it (查岗应答, bit5) */
+  onDutyCheckAnswered?(deviceId: string, at: number): void;
   /** close a connection without a frame from an allowed, registered UITD for this long (default 180 s) */
   idleTimeoutMs?: number;
   /** connections beyond this are accepted and closed at once (default 1000) */
@@ -446,8 +448,12 @@ export class Gb26875Listener implements Gb26875View {
         for (const [deviceId, list] of bound) await this.deps.ingest({ deviceId, channel: 'telemetry', payload: Buffer.from(JSON.stringify(list)) });
         return;
       }
+      case 24:
+        // the UITD's operation records: a person answering a duty check on it (查岗应答) closes the check
+        for (const o of app.objects) if (o.flags.dutyCheckAnswered) this.deps.onDutyCheckAnswered?.(device.id, now);
+        return;
       default:
-        return; // operation records, versions, configuration: valid, not stored yet
+        return; // versions, configuration: valid, not stored yet
     }
   }
 

@@ -16,7 +16,7 @@ import type { ChangeControl } from '../audit/change-control.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { Principal, Role } from '../auth/model.js';
 import type { DeviceStatusTracker } from '../devices/device-status.js';
-import type { CentreCommands, Gb26875View } from '../devices/gb26875-points.js';
+import type { CentreCommands, DutyRounds, Gb26875View } from '../devices/gb26875-points.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import type { TestWindows } from '../devices/test-windows.js';
 import type { BuildingImporter } from '../import/building-import.js';
@@ -69,7 +69,7 @@ export interface ApiDeps {
   /** issue #16: scheduled tests of fire-water points (absent in tests that do not need them) */
   tests?: TestWindows;
   /** issue #16 item 7: the GB/T 26875.3 gateway's view of UITD points; absent when the gateway is off */
-  gb26875?: { gateway: Gb26875View; commands?: CentreCommands };
+  gb26875?: { gateway: Gb26875View; commands?: CentreCommands; rounds?: DutyRounds };
   /** issue #12 item 9: approval, reasons and the audit history of changes that weaken alerting */
   changeControl: ChangeControl;
   /** the service's clock (session expiry of live-feed sockets); the system clock when absent */

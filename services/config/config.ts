@@ -117,6 +117,18 @@ const EnvSchema = z
     UPLINK_DEAD_LETTER_AFTER_S: positiveInt.default(86_400),
     GB26875_PORT: optionalPort,
     GB26875_COMMAND_TIMEOUT_MS: positiveInt.default(10_000),
+    GB26875_DUTY_ROUND_AT: z
+      .string()
+      .default('09:00')
+      .transform((v, ctx) => {
+        if (v.trim().toLowerCase() === 'off') return undefined;
+        const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(v.trim());
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: 'must be a time of day HH:MM (in GB26875_TZ), or off' });
+          return z.NEVER;
+        }
+        return Number(m[1]) * 60 + Number(m[2]);
+      }),
     GB26875_TZ: z
       .string()
       .default('+08:00')
@@ -306,6 +318,10 @@ export interface Config {
     readonly offsetMinutes: number;
     /** the centre's commands to a UITD: wait this long per try, 3 tries (GB26875_COMMAND_TIMEOUT_MS) */
     readonly commandTimeoutMs: number;
+    /** a duty check's answer is due within this (GB26875_DUTY_CHECK_S), both ways */
+    readonly dutyCheckS: number;
+    /** the daily duty check of the UITDs, minutes after midnight in GB26875_TZ (GB26875_DUTY_ROUND_AT); absent: off */
+    readonly dutyRoundAtMin?: number;
     /** connections beyond this are accepted and closed at once */
     readonly maxConnections: number;
     readonly maxConnectionsPerPeer?: number;
@@ -430,6 +446,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleTimeoutS: e.GB26875_IDLE_TIMEOUT_S,
       offsetMinutes: e.GB26875_TZ,
       commandTimeoutMs: e.GB26875_COMMAND_TIMEOUT_MS,
+      dutyCheckS: e.GB26875_DUTY_CHECK_S,
+      ...(e.GB26875_DUTY_ROUND_AT !== undefined ? { dutyRoundAtMin: e.GB26875_DUTY_ROUND_AT } : {}),
       maxConnections: e.GB26875_MAX_CONNECTIONS,
       ...(e.GB26875_MAX_CONNECTIONS_PER_PEER !== undefined ? { maxConnectionsPerPeer: e.GB26875_MAX_CONNECTIONS_PER_PEER } : {}),
       ...(e.GB26875_ALLOW !== undefined ? { allow: e.GB26875_ALLOW } : {}),
@@ -513,11 +531,12 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['UPLINK_GB26875_DEST_ADDR', '0', 'the monitoring centre\'s 48-bit address (integer)'],
   ['UPLINK_GB26875_TIMEOUT_MS', '10000', 'confirm timeout per attempt towards the monitoring centre, then a resend (3 resends, fact 4)'],
   ['UPLINK_GB26875_HEARTBEAT_S', '30', 'heartbeat interval towards the monitoring centre'],
-  ['GB26875_DUTY_CHECK_S', '300', 'how long the duty room has to answer the monitoring centre\'s duty check (查岗) on the console before it is recorded as missed'],
+  ['GB26875_DUTY_CHECK_S', '300', 'how long a duty check (查岗) has for its answer: the duty room on the console for the monitoring centre\'s, a UITD\'s person for our daily round; then it is recorded as missed / unanswered'],
   ['UPLINK_GB26875_STATUS_MAP', '(default table)', 'this centre\'s alert → component status bits: a JSON file, or inline JSON starting with {; checked at start (docs/gb26875-gateway.md#status-bits)'],
   ['UPLINK_READINGS', 'none', 'readings to forward: all | none | one per device per interval (60s, 5m) | per kind: electrical_fire=all,water_pressure=60s,*=none'],
   ['UPLINK_DEAD_LETTER_AFTER_S', '86400', 'uplink items not accepted within this are moved to the dead-letter list'],
   ['GB26875_TZ', '+08:00', 'the time zone of GB/T 26875.3 time tags, as an offset from UTC (+08:00, UTC+8, -05:30): the standard gives none, China Standard Time is what UITDs and centres here use (docs/gb26875-gateway.md, "The centre\'s commands"); both roles, and the centre\'s clock sync shifts our tags on top of it'],
+  ['GB26875_DUTY_ROUND_AT', '09:00', 'the daily duty check (查岗) of every UITD in service, at this time of day in GB26875_TZ, with a report of who answered within GB26875_DUTY_CHECK_S (GET /api/v1/gb26875/duty-rounds); off: none'],
   ['GB26875_COMMAND_TIMEOUT_MS', '10000', 'a command the duty room sends a UITD (clock sync, duty check, reads) waits this long for its answer per try, 3 tries (fact 4: 10 s)'],
   ['GB26875_PORT', '(off)', 'TCP port of the GB/T 26875.3 gateway for UITDs (listens on GB26875_HOST); 0 picks a free port'],
   ['GB26875_VENDOR_MAPPING', '(unset)', 'JSON file mapping user-defined analog codes 128–255 per vendor (docs/gb26875-gateway.md)'],

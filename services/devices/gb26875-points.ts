@@ -140,3 +140,30 @@ export interface CentreCommands {
   /** newest first */
   history(deviceId: string): CentreCommandRecord[];
 }
+
+/** The daily duty check of the UITDs (gateway/gb26875/duty-rounds.ts): one round, and who answered. */
+export interface DutyRoundItem {
+  deviceId: string;
+  buildingId: string;
+  /** how the duty check itself went (centre-commands.ts outcomes) */
+  sent: string;
+  status: 'waiting' | 'answered' | 'unanswered' | 'unreachable';
+  answeredAt: string | null;
+}
+
+export interface DutyRound {
+  id: string;
+  startedAt: string;
+  /** a username, or `system:schedule` for the daily round */
+  by: string;
+  /** the answer is due by this */
+  deadline: string;
+  items: DutyRoundItem[];
+}
+
+export interface DutyRounds {
+  /** check every UITD in service now */
+  run(by: string): Promise<DutyRound>;
+  /** newest first (the last 30) */
+  list(): DutyRound[];
+}

@@ -12,6 +12,7 @@ import {
   encodeAppData,
   encodeFrame,
   encodeReply,
+  encodeUitdOperation,
   type AppDataInput,
   type Frame,
 } from '../../services/protocols/gb26875/index.js';
@@ -30,7 +31,10 @@ export class FakeUitd {
   /** how to answer a command: a confirm or deny, a response with app data, these very bytes, or nothing */
   answer: (f: Frame) => { command: 3 | 6 } | { command: 5; data: AppDataInput } | { raw: Buffer } | 'silent' = () => ({ command: Command.confirm });
   private readonly splitter = new FrameSplitter();
-  private constructor(readonly socket: Socket) {
+  private constructor(
+    readonly socket: Socket,
+    readonly address: number,
+  ) {
     socket.on('data', (c: Buffer) => {
       for (const o of this.splitter.push(c)) {
         if (o.kind !== 'frame') continue;
@@ -53,9 +57,9 @@ export class FakeUitd {
     });
   }
 
-  static open(port: number): Promise<FakeUitd> {
+  static open(port: number, address = UITD): Promise<FakeUitd> {
     return new Promise((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port }, () => resolve(new FakeUitd(s)));
+      const s = connect({ host: '127.0.0.1', port }, () => resolve(new FakeUitd(s, address)));
       s.once('error', reject);
     });
   }
@@ -63,8 +67,16 @@ export class FakeUitd {
   /** a heartbeat, so the gateway knows where the UITD is */
   async heartbeat(): Promise<void> {
     const n = this.replies.length;
-    this.socket.write(encodeFrame({ serial: 1, version: { major: 1, user: 0 }, time: new Date(), source: UITD, destination: CENTRE, command: Command.send_data, appData: new Uint8Array(0) }));
+    this.socket.write(encodeFrame({ serial: 1, version: { major: 1, user: 0 }, time: new Date(), source: this.address, destination: CENTRE, command: Command.send_data, appData: new Uint8Array(0) }));
     await waitFor(() => this.replies.length > n || undefined, 'the heartbeat confirmed');
+  }
+
+  /** a person pressed the UITD's duty-check answer button: its operation record (type 24, 查岗应答) */
+  async answerDutyCheck(): Promise<void> {
+    const n = this.replies.length;
+    const appData = encodeAppData({ type: 24, objects: [{ operation: encodeUitdOperation({ dutyCheckAnswered: true }), operator: 1, time: new Date() }] });
+    this.socket.write(encodeFrame({ serial: 2, version: { major: 1, user: 0 }, time: new Date(), source: this.address, destination: CENTRE, command: Command.send_data, appData }));
+    await waitFor(() => this.replies.length > n || undefined, 'the operation record confirmed');
   }
 
   close(): void {

@@ -16,7 +16,7 @@
 import { z } from 'zod';
 import { ROLES, type Principal } from '../../auth/model.js';
 import { canReadBuilding } from '../../auth/scope.js';
-import { CENTRE_COMMANDS, type CentreCommands, type Gb26875Point, type Gb26875TestAlarm, type Gb26875View } from '../../devices/gb26875-points.js';
+import { CENTRE_COMMANDS, type CentreCommands, type DutyRound, type DutyRounds, type Gb26875Point, type Gb26875TestAlarm, type Gb26875View } from '../../devices/gb26875-points.js';
 import type { Device } from '../../devices/model.js';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import { BadRequestError, NotFoundError } from '../../shared/errors.js';
@@ -30,7 +30,26 @@ export interface Gb26875RouteOptions {
   gateway: Gb26875View;
   /** the centre's commands to UITDs (gateway/gb26875/centre-commands.ts) */
   commands?: CentreCommands;
+  /** the daily duty check of the UITDs (gateway/gb26875/duty-rounds.ts) */
+  rounds?: DutyRounds;
 }
+
+const DutyRoundSchema = z.object({
+  id: z.string(),
+  startedAt: z.string(),
+  by: z.string().describe('who ran it: a username, or system:schedule for the daily round (GB26875_DUTY_ROUND_AT)'),
+  deadline: z.string().describe('answers count until this (GB26875_DUTY_CHECK_S after the start)'),
+  items: z.array(
+    z.object({
+      deviceId: z.string(),
+      buildingId: z.string(),
+      sent: z.string().describe('how the duty check itself went: confirmed, denied, timeout, not_connected, …'),
+      status: z.enum(['waiting', 'answered', 'unanswered', 'unreachable']),
+      answeredAt: z.string().nullable().describe("when the UITD's 查岗应答 operation record came"),
+    }),
+  ),
+  summary: z.object({ uitds: z.number(), answered: z.number(), unanswered: z.number(), unreachable: z.number(), waiting: z.number() }),
+});
 
 const CommandRecordSchema = z.object({
   id: z.string(),
@@ -198,6 +217,48 @@ export async function gb26875Routes(app: Api, deps: Gb26875RouteOptions): Promis
       },
     },
     async (req) => ({ items: deps.commands?.history(uitd(principalOf(req), req.params.id).id) ?? [] }),
+  );
+
+  // the duty check of the UITDs (issue #14): who answered; each duty officer sees the UITDs of their streets
+  const report = (p: Principal, r: DutyRound) => {
+    const items = r.items.filter((i) => {
+      try {
+        return canReadBuilding(p, deps.registry.getBuilding(i.buildingId));
+      } catch {
+        return false;
+      }
+    });
+    const count = (s: string) => items.filter((i) => i.status === s).length;
+    return { ...r, items, summary: { uitds: items.length, answered: count('answered'), unanswered: count('unanswered'), unreachable: count('unreachable'), waiting: count('waiting') } };
+  };
+  app.get(
+    '/gb26875/duty-rounds',
+    {
+      config: { roles: ['admin', 'duty'] },
+      schema: {
+        tags,
+        description: 'The duty checks (查岗) of the UITDs, newest first (the last 30): each UITD in service, whether it confirmed the check and whether a person answered on it (its 查岗应答 operation record) within GB26875_DUTY_CHECK_S. The daily round runs at GB26875_DUTY_ROUND_AT.',
+        response: { 200: z.object({ items: z.array(DutyRoundSchema) }) },
+      },
+    },
+    async (req) => ({ items: (deps.rounds?.list() ?? []).map((r) => report(principalOf(req), r)) }),
+  );
+
+  app.post(
+    '/gb26875/duty-rounds',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags,
+        description: 'Run a duty check of every UITD in service now (the district-wide round, as the daily one); answers when every check was confirmed or failed; the answers come in until the deadline.',
+        response: { 200: DutyRoundSchema },
+      },
+    },
+    async (req) => {
+      if (!deps.rounds) throw new NotFoundError('GB/T 26875.3 gateway', 'duty-rounds');
+      const p = principalOf(req);
+      return report(p, await deps.rounds.run(p.username));
+    },
   );
 
   app.get(
