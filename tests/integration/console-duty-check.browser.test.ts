@@ -7,7 +7,7 @@
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Command, decodeAppData, decodeUitdOperation } from '../../services/protocols/gb26875/index.js';
-import { launchChromium, openDutyPage } from '../support/browser.js';
+import { launchChromium, loginOnConsole, openDutyPage } from '../support/browser.js';
 import { startService, waitFor, type TestService } from '../support/service.js';
 import { MonitoringCentreReceiver } from '../support/uplink-receiver.js';
 
@@ -42,11 +42,7 @@ beforeAll(async () => {
   await waitFor(() => centre.frames.length >= 1 || undefined, 'the link to the centre');
   browser = await launchChromium();
   ({ context, page } = await openDutyPage(browser, pageErrors));
-  await page.goto(`${svc.fw.httpUrl}/`);
-  await page.fill('.login-form input[name=username]', DUTY.username);
-  await page.fill('.login-form input[name=password]', DUTY.password);
-  await page.click('.login-submit');
-  await page.locator('.lane-hazards').waitFor();
+  await loginOnConsole(page, svc.fw.httpUrl, DUTY);
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Command, decodeAppData, encodeUitdStatus } from '../../services/protocols/gb26875/index.js';
-import { launchChromium, openDutyPage } from '../support/browser.js';
+import { launchChromium, loginOnConsole, openDutyPage } from '../support/browser.js';
 import { FakeUitd, UITD } from '../support/fake-uitd.js';
 import { startService, type TestService } from '../support/service.js';
 
@@ -39,11 +39,7 @@ beforeAll(async () => {
   };
   browser = await launchChromium();
   ({ context, page } = await openDutyPage(browser, pageErrors));
-  await page.goto(`${svc.fw.httpUrl}/`);
-  await page.fill('.login-form input[name=username]', DUTY.username);
-  await page.fill('.login-form input[name=password]', DUTY.password);
-  await page.click('.login-submit');
-  await page.locator('.lane-hazards').waitFor();
+  await loginOnConsole(page, svc.fw.httpUrl, DUTY);
 });
 
 afterAll(async () => {

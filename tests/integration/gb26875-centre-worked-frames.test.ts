@@ -54,13 +54,15 @@ describe("docs/gb26875-gateway.md: commands to UITDs, worked frames", () => {
   const frames = workedFrames();
 
   it('the doc has a worked frame for each command the duty room can send, in order', () => {
-    expect(frames.map((f) => f.command)).toEqual(['clock_sync', 'duty_check', 'read_status', 'read_version', 'read_config', 'read_time']);
+    expect(frames.map((f) => f.command)).toEqual(['clock_sync', 'duty_check', 'read_status', 'read_version', 'read_config', 'read_time', 'read_analog']);
   });
 
   it.each(frames.map((f, i) => [f.title, i] as const))('%s: the frame sent and the outcome are the ones in the doc', async (_title, i) => {
     const f = frames[i]!;
     uitd.answer = () => ({ raw: f.answer });
-    const r = await svc.api.post('/api/v1/devices/w-uitd/gb26875/commands', { command: f.command });
+    // read_analog names the doc's component: system type 11, system address 1, zone 3, position 7
+    const target = f.command === 'read_analog' ? { systemType: 11, systemAddress: 1, zone: 3, position: 7 } : {};
+    const r = await svc.api.post('/api/v1/devices/w-uitd/gb26875/commands', { command: f.command, ...target });
     expect(r.status).toBe(200);
     expect(hex(uitd.raw.at(-1) ?? Buffer.alloc(0))).toBe(f.request);
     expect({ outcome: r.body.outcome, answer: r.body.answer }).toEqual(f.outcome);

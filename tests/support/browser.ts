@@ -25,3 +25,13 @@ export async function openDutyPage(browser: Browser, errors: string[], viewport 
   page.on('pageerror', (err) => errors.push(`${page.url()}: ${err.message}`));
   return { context, page };
 }
+
+/** Log in on the console's form as a user, and wait for the board. */
+export async function loginOnConsole(page: Page, baseUrl: string, user: { username: string; password: string }): Promise<void> {
+  await page.goto(`${baseUrl}/`);
+  await page.fill('.login-form input[name=username]', user.username);
+  await page.fill('.login-form input[name=password]', user.password);
+  await page.click('.login-submit');
+  await page.locator('.lane-hazards').waitFor();
+}
+

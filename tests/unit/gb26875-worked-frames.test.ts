@@ -71,6 +71,16 @@ beforeAll(async () => {
     log: createLogger('silent'),
     softwareVersion: { major: 0, minor: 1 },
     configText: 'Firewatch 0.1.0 UITD 123456',
+    // one hydrant-top gauge in pressure_low after 0.05 MPa, what the reads of facility data (61–63) see
+    facility: () => [
+      {
+        id: 'hydrant-62f',
+        kind: 'water_pressure',
+        point: 'hydrant_top',
+        active: [{ rule: 'pressure_low', class: 'hazard', cleared: false, kind: 'water_pressure', point: 'hydrant_top', deviceId: 'hydrant-62f' }],
+        lastReading: { ts: new Date(T0 - 10_000).toISOString(), fields: { pressureMpa: 0.05 } },
+      },
+    ],
   });
   client.start();
   socket = await connected;
@@ -84,7 +94,7 @@ afterAll(async () => {
 describe("docs/gb26875-gateway.md: the centre's commands, worked frames", () => {
   const frames = workedFrames();
 
-  it('the doc has a worked frame for each command the client serves, and one it denies', () => {
+  it('the doc has a worked frame for each command the client serves (reads of facility data: 61–63), and one it denies', () => {
     expect(frames.map((f) => f.title)).toEqual([
       'Clock sync (control 1, type 90)',
       'Initialisation (control 1, type 89)',
@@ -93,6 +103,9 @@ describe("docs/gb26875-gateway.md: the centre's commands, worked frames", () => 
       'Read the software version (request 4, type 85)',
       'Read the configuration (request 4, type 86)',
       'Read the system time (request 4, type 88)',
+      'Read a system status (request 4, type 61 → 1)',
+      'Read a component status (request 4, type 62 → 2)',
+      "Read a component's analog values (request 4, type 63 → 3)",
       'A read it does not serve (request 4, type 84)',
     ]);
   });

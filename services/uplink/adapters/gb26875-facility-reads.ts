@@ -13,7 +13,8 @@
  *   66 system config      → type 6: how many devices the system has ("Firewatch 3 个设备")
  *   67 component config   → type 7: the component's description (the device id)
  *   68 system time        → type 8: our time
- *   64 operation records, or a system or component we do not have → undefined (the caller denies)
+ *   64 operation records  → type 4 with no object: Firewatch keeps none
+ *   a system or component we do not have → undefined (the caller denies)
  */
 import type { AppDataInput, AppDataObject } from '../../protocols/gb26875/app-data.js';
 import { appDataForItem, componentAddressFor, descriptionFor, facilityFor, READING_SYSTEM_ADDRESS, RULE_SYSTEM_ADDRESS } from './gb26875-mapping.js';
@@ -109,6 +110,7 @@ export function answerFacilityRead(type: ReadType, object: AppDataObject<ReadTyp
     case 68:
       return [...ctx.devices()].some((d) => inSystem(d, systemType)) ? { type: 8, objects: [{ systemType, systemAddress, time }] } : undefined;
     case 64:
-      return undefined; // Firewatch keeps no operation records of the facilities
+      // Firewatch keeps no operation records of the facilities: none to give (a unit of 0 objects)
+      return [...ctx.devices()].some((d) => inSystem(d, systemType)) ? { type: 4, objects: [] } : undefined;
   }
 }
