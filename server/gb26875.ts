@@ -37,7 +37,8 @@ export interface GatewayDeps {
 
 export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: Gb26875Listener; commands: Gb26875CentreCommands; rounds: UitdDutyRounds; port: number }> {
   const { config, registry, status, settings } = d;
-  let rounds: UitdDutyRounds | undefined;
+  // the duty rounds need the listener's commands; the listener tells them of answers: bound once both exist
+  const late: { rounds?: UitdDutyRounds } = {};
   const listener = new Gb26875Listener({
     host: config.host,
     port: config.port,
@@ -66,7 +67,7 @@ export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: G
     // protection (issue #12 item 7): caps, idle timeout, peer allow-lists
     idleTimeoutMs: config.idleTimeoutS * 1000,
     offsetMinutes: config.offsetMinutes,
-    onDutyCheckAnswered: (deviceId, at) => rounds?.answered(deviceId, at),
+    onDutyCheckAnswered: (deviceId, at) => late.rounds?.answered(deviceId, at),
     maxConnections: config.maxConnections,
     ...(config.maxConnectionsPerPeer !== undefined ? { maxConnectionsPerPeer: config.maxConnectionsPerPeer } : {}),
     ...(config.allow !== undefined ? { defaultAllowedPeers: config.allow } : {}),
@@ -99,6 +100,6 @@ export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: G
     log: d.log,
   });
   await d.life.start('GB/T 26875.3 duty rounds', () => dutyRounds.start(), () => dutyRounds.close());
-  rounds = dutyRounds;
+  late.rounds = dutyRounds;
   return { listener, commands, rounds: dutyRounds, port };
 }
