@@ -71,7 +71,7 @@ beforeAll(async () => {
     log: createLogger('silent'),
     softwareVersion: { major: 0, minor: 1 },
     configText: 'Firewatch 0.1.0 UITD 123456',
-    // one hydrant-top gauge in pressure_low after 0.05 MPa, what the reads of facility data (61–63) see
+    // one hydrant-top gauge in pressure_low after 0.05 MPa, what the reads of facility data (61–68) see
     facility: () => [
       {
         id: 'hydrant-62f',
@@ -94,7 +94,7 @@ afterAll(async () => {
 describe("docs/gb26875-gateway.md: the centre's commands, worked frames", () => {
   const frames = workedFrames();
 
-  it('the doc has a worked frame for each command the client serves (reads of facility data: 61–63), and one it denies', () => {
+  it('the doc has a worked frame for each command the client serves (reads of facility data 61–68 too), and one it denies', () => {
     expect(frames.map((f) => f.title)).toEqual([
       'Clock sync (control 1, type 90)',
       'Initialisation (control 1, type 89)',
@@ -106,6 +106,11 @@ describe("docs/gb26875-gateway.md: the centre's commands, worked frames", () => 
       'Read a system status (request 4, type 61 → 1)',
       'Read a component status (request 4, type 62 → 2)',
       "Read a component's analog values (request 4, type 63 → 3)",
+      'Read the operation records (request 4, type 64 → 4)',
+      "Read a system's software version (request 4, type 65 → 5)",
+      "Read a system's configuration (request 4, type 66 → 6)",
+      "Read a component's configuration (request 4, type 67 → 7)",
+      "Read a system's time (request 4, type 68 → 8)",
       'A read it does not serve (request 4, type 84)',
     ]);
   });
