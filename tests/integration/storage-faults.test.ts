@@ -49,13 +49,15 @@ function logFile(svc: TestService): string {
 /**
  * Holds the write lock of a SQLite file from another process. In WAL mode (the service's files are WAL)
  * BEGIN IMMEDIATE and BEGIN EXCLUSIVE both take the one writer lock: other writers get
- * SQLITE_BUSY, readers go on. The lock is released when the test writes a line to stdin (or
- * after `maxHoldMs`, so a failing test never leaves it behind).
+ * SQLITE_BUSY, readers go on. It waits up to 5 s for a write of the service's in progress to end (a
+ * locker that gave up at once failed the test when it started during one). The lock is released
+ * when the test writes a line to stdin (or after `maxHoldMs`, so a failing test never leaves it behind).
  */
 const LOCKER = `
 const Database = require('better-sqlite3');
 const db = new Database(process.argv[1], { fileMustExist: true });
-db.pragma('busy_timeout = 0');
+// waits its turn (the service writes every second), then holds the lock
+db.pragma('busy_timeout = 5000');
 db.exec('BEGIN EXCLUSIVE');
 process.stdout.write('locked\\n');
 let done = false;
@@ -121,7 +123,8 @@ class Locker {
 function lockEffect(file: string): { writeError: string | undefined; readOk: boolean } {
   const db = new Database(file, { fileMustExist: true });
   try {
-    db.pragma('busy_timeout = 0');
+    // waits its turn (the service writes every second), then holds the lock
+db.pragma('busy_timeout = 5000');
     let writeError: string | undefined;
     try {
       db.exec('BEGIN IMMEDIATE');
