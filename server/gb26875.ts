@@ -12,6 +12,7 @@ import type { Metrics } from '../services/metrics/metrics.js';
 import type { Pipeline } from '../services/pipeline/pipeline.js';
 import type { Gb26875TestStore } from '../services/devices/gb26875-points.js';
 import type { Clock } from '../services/shared/clock.js';
+import type { OutageReporter } from '../services/shared/outage.js';
 import type { SyncSettingsStore } from '../services/shared/settings.js';
 import { Gb26875CentreCommands } from '../gateway/gb26875/centre-commands.js';
 import { UitdDutyRounds } from '../gateway/gb26875/duty-rounds.js';
@@ -29,6 +30,8 @@ export interface GatewayDeps {
   /** where test-mode alarms are recorded (the storage's gb26875Tests; awaited, so either engine's) */
   testAlarms: Gb26875TestStore;
   metrics: Metrics;
+  /** storage failures as values: counted, logged once per interval, on /readyz */
+  outages: OutageReporter;
   clock: Clock;
   log: Logger;
   publishPresence(deviceId: string, connected: boolean): void;
@@ -97,6 +100,7 @@ export async function startGb26875Gateway(d: GatewayDeps): Promise<{ listener: G
     windowS: config.dutyCheckS,
     dailyAtMin: config.dutyRoundAtMin,
     offsetMinutes: config.offsetMinutes,
+    outages: d.outages,
     log: d.log,
   });
   await d.life.start('GB/T 26875.3 duty rounds', () => dutyRounds.start(), () => dutyRounds.close());

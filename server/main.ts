@@ -13,8 +13,6 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { MqttBroker, type BrokerAddresses } from '../gateway/mqtt/broker.js';
-import type { Gb26875Listener } from '../gateway/gb26875/listener.js';
-import type { CentreCommands, DutyRounds } from '../services/devices/gb26875-points.js';
 import { UplinkService } from '../services/uplink/uplink-service.js';
 import { DutyChecks } from '../services/uplink/duty-checks.js';
 import { Gb26875UplinkClient } from '../services/uplink/adapters/gb26875-adapter.js';
@@ -251,7 +249,9 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
       const active = new Map<string, Alert[]>();
       for (const a of alerts.unclosed()) {
         if (a.cleared || !a.deviceId) continue;
-        active.set(a.deviceId, [...(active.get(a.deviceId) ?? []), a]);
+        const list = active.get(a.deviceId);
+        if (list) list.push(a);
+        else active.set(a.deviceId, [a]);
       }
       return [...registry.devices()].map((d) => ({ id: d.id, kind: d.kind, point: d.point, active: active.get(d.id) ?? [], lastReading: status.get(d.id).lastReading }));
     },
@@ -272,6 +272,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
           outages.failed('feed', err);
         }
       },
+      outages,
       log: log.child({ module: 'duty-checks' }),
     });
     await life.start('duty checks', () => checks.start(), () => checks.close());
@@ -358,9 +359,9 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   // timers, all on the injected clock
   await life.start('escalation', () => escalation.start(), () => escalation.close());
   await life.start('rule timers', () => runner.start(), () => runner.close());
-  // writes that are retried only when their event comes again (presence on the feed): while any
+  // writes that are retried only when their event comes again (presence on the feed; the duty checks and rounds, saved whole at their next change): while any
   // write to firewatch.db fails, a tiny write every second tells when it works again
-  const EVENT_DRIVEN_OPS = ['feed', 'presence'];
+  const EVENT_DRIVEN_OPS = ['feed', 'presence', 'duty_checks', 'duty_rounds'];
   const probe = every(
     1000,
     () => {
@@ -428,36 +429,30 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   // intake: MQTT, then the GB/T 26875.3 gateway for UITDs (decoded frames enter the same pipeline)
   const mqttPorts = await life.start('MQTT broker', () => broker.start(), () => broker.close());
   registry.onChange((e) => broker.disconnectDevice(e.deviceId));
-  let gateway: Gb26875Listener | undefined;
-  let centreCommands: CentreCommands | undefined;
-  let dutyRounds: DutyRounds | undefined;
-  let gb26875Port: number | undefined;
-  if (config.gb26875.port !== undefined) {
-    const started = await startGb26875Gateway({
-      config: { ...config.gb26875, port: config.gb26875.port, rejectLogIntervalS: config.ingest.rejectLogIntervalS },
-      life,
-      registry,
-      status,
-      pipeline,
-      settings,
-      testAlarms: storage.gb26875Tests,
-      metrics,
-      clock,
-      log: log.child({ module: 'gb26875' }),
-      publishPresence,
-      onPresence,
-    });
-    gateway = started.listener;
-    centreCommands = started.commands;
-    dutyRounds = started.rounds;
-    gb26875Port = started.port;
-  }
+  const gb26875 =
+    config.gb26875.port === undefined
+      ? undefined
+      : await startGb26875Gateway({
+          config: { ...config.gb26875, port: config.gb26875.port, rejectLogIntervalS: config.ingest.rejectLogIntervalS },
+          life,
+          registry,
+          status,
+          pipeline,
+          settings,
+          testAlarms: storage.gb26875Tests,
+          metrics,
+          outages,
+          clock,
+          log: log.child({ module: 'gb26875' }),
+          publishPresence,
+          onPresence,
+        });
 
   // the HTTP API last: /readyz answers once everything it checks is up, and at shutdown the API
   // stops first, so nobody changes the registry while intake drains
   const api = await buildApi({
     tests,
-    ...(gateway && centreCommands ? { gb26875: { gateway, commands: centreCommands, ...(dutyRounds ? { rounds: dutyRounds } : {}) } } : {}),
+    ...(gb26875 ? { gb26875: { gateway: gb26875.listener, commands: gb26875.commands, rounds: gb26875.rounds } } : {}),
     registry,
     status,
     readingStore,
@@ -513,7 +508,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     feed,
     runner,
     uplink,
-    gb26875Port,
+    gb26875Port: gb26875?.port,
     logger: log,
     parts: () => life.names(),
     close: () => life.stop(),

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { CentreCommands, DutyRound, DutyRounds } from '../../services/devices/gb26875-points.js';
 import type { Device } from '../../services/devices/model.js';
 import type { Clock, TimerHandle } from '../../services/shared/clock.js';
+import type { OutageReporter } from '../../services/shared/outage.js';
 import type { SyncSettingsStore } from '../../services/shared/settings.js';
 
 export interface DutyRoundsDeps {
@@ -27,6 +28,8 @@ export interface DutyRoundsDeps {
   /** minutes after midnight, in the zone `offsetMinutes` east of UTC; undefined: no daily round */
   dailyAtMin: number | undefined;
   offsetMinutes: number;
+  /** a failed save of the rounds is a storage outage (counted, on /readyz); they stay in memory */
+  outages: Pick<OutageReporter, 'failed' | 'ok'>;
   log: Logger;
 }
 
@@ -87,7 +90,7 @@ export class UitdDutyRounds implements DutyRounds {
       if (Date.parse(r.startedAt) > at) continue;
       const item = r.items.find((i) => i.deviceId === deviceId);
       if (!item) continue;
-      if (item.status === 'waiting' || (item.status === 'unanswered' && at <= Date.parse(r.deadline))) {
+      if (item.status === 'waiting') {
         item.status = 'answered';
         item.answeredAt = new Date(at).toISOString();
         this.save();
@@ -142,8 +145,9 @@ export class UitdDutyRounds implements DutyRounds {
   private save(): void {
     try {
       this.deps.settings.set(KEY, JSON.stringify(this.rounds));
+      this.deps.outages.ok('duty_rounds');
     } catch (err) {
-      this.deps.log.error({ err }, 'could not keep the duty check rounds (they stay in memory)');
+      this.deps.outages.failed('duty_rounds', err);
     }
   }
 }

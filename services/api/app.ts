@@ -178,10 +178,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       await api.register(buildingRoutes, { registry, changeControl });
       await api.register(deviceRoutes, { registry, status: deps.status, changeControl, readingStore: deps.readingStore, feed: deps.feed, clock: deps.clock });
       if (deps.tests) await api.register(deviceTestRoutes, { registry, tests: deps.tests, now: () => deps.clock?.now() ?? Date.now() });
-      if (deps.gb26875) {
-        const g = deps.gb26875;
-        await api.register(gb26875Routes, { registry, gateway: g.gateway, ...(g.commands ? { commands: g.commands } : {}), ...(g.rounds ? { rounds: g.rounds } : {}) });
-      }
+      if (deps.gb26875) await api.register(gb26875Routes, { registry, ...deps.gb26875 });
       await api.register(alertRoutes, { alerts: deps.alerts, registry, changeControl, auth });
       await api.register(auditRoutes, { changeControl, auth });
       await api.register(uplinkRoutes, { uplink: deps.uplink, dutyChecks: deps.dutyChecks });

@@ -69,7 +69,7 @@ export interface ApiDeps {
   /** issue #16: scheduled tests of fire-water points (absent in tests that do not need them) */
   tests?: TestWindows;
   /** issue #16 item 7: the GB/T 26875.3 gateway's view of UITD points; absent when the gateway is off */
-  gb26875?: { gateway: Gb26875View; commands?: CentreCommands; rounds?: DutyRounds };
+  gb26875?: { gateway: Gb26875View; commands: CentreCommands; rounds: DutyRounds };
   /** issue #12 item 9: approval, reasons and the audit history of changes that weaken alerting */
   changeControl: ChangeControl;
   /** the service's clock (session expiry of live-feed sockets); the system clock when absent */

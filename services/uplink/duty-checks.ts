@@ -16,6 +16,7 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import { AppError, ConflictError, NotFoundError } from '../shared/errors.js';
+import type { OutageReporter } from '../shared/outage.js';
 import type { SyncSettingsStore } from '../shared/settings.js';
 
 export interface DutyCheck {
@@ -41,6 +42,8 @@ export interface DutyChecksDeps {
   sendAnswer: () => Promise<void>;
   /** a change, for the live feed */
   publish: (type: DutyCheckEvent, check: DutyCheck) => void;
+  /** a failed save of the checks is a storage outage (counted, on /readyz); they stay in memory */
+  outages: Pick<OutageReporter, 'failed' | 'ok'>;
   log: Logger;
 }
 
@@ -140,8 +143,9 @@ export class DutyChecks {
   private save(): void {
     try {
       this.deps.settings.set(SETTINGS_KEY, JSON.stringify(this.checks));
+      this.deps.outages.ok('duty_checks');
     } catch (err) {
-      this.deps.log.error({ err }, 'could not keep the duty checks (they stay in memory)');
+      this.deps.outages.failed('duty_checks', err);
     }
   }
 }

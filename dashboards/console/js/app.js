@@ -186,7 +186,7 @@ async function start() {
   // so do the 待确认 / 逾期 badge, the tab title and the new-alarm toasts (issue #17 item 1)
   state.attention = new Attention({ store: state.store, feed: state.feed });
   // the monitoring centre's duty check (查岗), answered by the duty room (issue #14)
-  state.dutyCheck = new DutyCheckBanner({ store: state.store, feed: state.feed, canAnswer: me.role === 'duty' || me.role === 'admin' });
+  state.dutyCheck = new DutyCheckBanner({ store: state.store, feed: state.feed, canAnswer: permissions(me.role).handle });
   window.__firewatch = { feed: state.feed, store: state.store, alarm: state.alarm, me };
   state.feed.start();
   renderShell();

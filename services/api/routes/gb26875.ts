@@ -29,9 +29,9 @@ export interface Gb26875RouteOptions {
   /** the gateway (Gb26875Listener) */
   gateway: Gb26875View;
   /** the centre's commands to UITDs (gateway/gb26875/centre-commands.ts) */
-  commands?: CentreCommands;
+  commands: CentreCommands;
   /** the daily duty check of the UITDs (gateway/gb26875/duty-rounds.ts) */
-  rounds?: DutyRounds;
+  rounds: DutyRounds;
 }
 
 const DutyRoundSchema = z.object({
@@ -62,7 +62,7 @@ const CommandRecordSchema = z.object({
   outcome: z.enum(['confirmed', 'answered', 'denied', 'timeout', 'not_connected', 'unexpected']),
   answeredAt: z.string().nullable(),
   target: z.object({ systemType: z.number(), systemAddress: z.number(), zone: z.number(), position: z.number() }).optional().describe('read_analog: the component read'),
-  answer: z.record(z.string(), z.unknown()).nullable().describe('a read\'s answer: { status, flags, time } (read_status), { major, minor } (read_version), { text } (read_config), { time } (read_time)'),
+  answer: z.record(z.string(), z.unknown()).nullable().describe('a read\'s answer: { status, flags, time } (read_status), { major, minor } (read_version), { text } (read_config), { time } (read_time), { values: [{ analogType, value, time, … }] } (read_analog)'),
 });
 
 const nullableNumber = z.number().nullable();
@@ -198,7 +198,6 @@ export async function gb26875Routes(app: Api, deps: Gb26875RouteOptions): Promis
     async (req) => {
       const p = principalOf(req);
       const d = uitd(p, req.params.id);
-      if (!deps.commands) throw new NotFoundError('GB/T 26875.3 gateway for device', d.id);
       const b = req.body;
       const target = b.command === 'read_analog' ? { systemType: b.systemType!, systemAddress: b.systemAddress!, zone: b.zone!, position: b.position! } : undefined;
       return deps.commands.run(d.id, b.command, p.username, target);
@@ -216,7 +215,7 @@ export async function gb26875Routes(app: Api, deps: Gb26875RouteOptions): Promis
         response: { 200: z.object({ items: z.array(CommandRecordSchema) }) },
       },
     },
-    async (req) => ({ items: deps.commands?.history(uitd(principalOf(req), req.params.id).id) ?? [] }),
+    async (req) => ({ items: deps.commands.history(uitd(principalOf(req), req.params.id).id) }),
   );
 
   // the duty check of the UITDs (issue #14): who answered; each duty officer sees the UITDs of their streets
@@ -241,7 +240,7 @@ export async function gb26875Routes(app: Api, deps: Gb26875RouteOptions): Promis
         response: { 200: z.object({ items: z.array(DutyRoundSchema) }) },
       },
     },
-    async (req) => ({ items: (deps.rounds?.list() ?? []).map((r) => report(principalOf(req), r)) }),
+    async (req) => ({ items: deps.rounds.list().map((r) => report(principalOf(req), r)) }),
   );
 
   app.post(
@@ -255,7 +254,6 @@ export async function gb26875Routes(app: Api, deps: Gb26875RouteOptions): Promis
       },
     },
     async (req) => {
-      if (!deps.rounds) throw new NotFoundError('GB/T 26875.3 gateway', 'duty-rounds');
       const p = principalOf(req);
       return report(p, await deps.rounds.run(p.username));
     },

@@ -242,8 +242,6 @@ class Truncated extends Error {}
 
 class Reader {
   pos = 2;
-  /** reads of facility data (61–68) from a sender that puts a time tag after each object */
-  trailingTime = false;
   constructor(
     readonly bytes: Uint8Array,
     readonly offsetMinutes: number,
@@ -354,26 +352,18 @@ const stampOnly: ObjectCodec<Stamped, Stamped> = {
   decode: (r) => ({ time: r.time() }),
 };
 
-/** Reads of facility data (61–68): a system or a component named, a time tag after it skipped if the sender put one. */
+/** Reads of facility data (61–68): a system or a component named (a time tag after it is skipped by decodeAppData). */
 const readSystem: ObjectCodec<ReadSystemInput, ReadSystemInput> = {
   max: 1,
   one: true,
   encode: (w, o) => w.system(o),
-  decode: (r) => {
-    const o = r.system();
-    if (r.trailingTime) r.take(TIME_TAG_SIZE);
-    return o;
-  },
+  decode: (r) => r.system(),
 };
 const readComponent: ObjectCodec<ReadComponentInput, WithAddress<ReadComponentInput>> = {
   max: 1,
   one: true,
   encode: (w, o) => (w.system(o), w.u16(o.address.zone, 'address.zone'), w.u16(o.address.position, 'address.position')),
-  decode: (r) => {
-    const o = { ...r.system(), address: r.address() };
-    if (r.trailingTime) r.take(TIME_TAG_SIZE);
-    return o;
-  },
+  decode: (r) => ({ ...r.system(), address: r.address() }),
 };
 /** the body of each read of facility data without a time tag, for telling whether one follows */
 const READ_BODY: Partial<Record<number, number>> = { 61: 2, 62: 6, 63: 6, 64: 9, 65: 2, 66: 2, 67: 6, 68: 2 };
@@ -466,11 +456,7 @@ const CODECS: Codecs = {
     max: 1,
     one: true,
     encode: (w, o) => (w.system(o), int('count', o.count, 0, 102), w.u8(o.count, 'count'), w.time(o.startTime)),
-    decode: (r) => {
-      const o = { ...r.system(), count: r.u8(), startTime: r.time() };
-      if (r.trailingTime) r.take(TIME_TAG_SIZE);
-      return o;
-    },
+    decode: (r) => ({ ...r.system(), count: r.u8(), startTime: r.time() }),
   },
   65: readSystem,
   66: readSystem,
@@ -531,11 +517,15 @@ export function decodeAppData(bytes: Uint8Array, offsetMinutes: number = CST_OFF
     };
   }
   const r = new Reader(bytes, offsetMinutes);
+  // a read of facility data from a sender that puts a time tag after each object (fact 16a): skipped
   const body = READ_BODY[type];
-  if (body !== undefined && n > 0 && bytes.length - 2 === n * (body + TIME_TAG_SIZE)) r.trailingTime = true;
+  const trailingTime = body !== undefined && n > 0 && bytes.length - 2 === n * (body + TIME_TAG_SIZE);
   const objects: unknown[] = [];
   try {
-    for (let i = 0; i < n; i++) objects.push(codec.decode(r));
+    for (let i = 0; i < n; i++) {
+      objects.push(codec.decode(r));
+      if (trailingTime) r.take(TIME_TAG_SIZE);
+    }
   } catch (e) {
     if (!(e instanceof Truncated)) throw e;
     return { ok: false, reason: 'truncated', detail: `type ${type}: ${bytes.length} B ends inside object ${objects.length + 1} of ${n}` };

@@ -59,8 +59,6 @@ export interface Gb26875ClientOptions {
   configText?: string;
   /** the centre checks on duty (type 91): confirmed at once; the duty room is to answer it */
   onDutyCheck?: (check: { serial: number; at: number; raw: number }) => void;
-  /** the centre set our clock (type 90): the offset (ms) now added to our time tags */
-  onClockSync?: (offsetMs: number) => void;
   /** what the centre's reads of facility data (61–68) are answered from: our devices, their active alerts and last readings */
   facility?: () => Iterable<FacilityDevice>;
   /** reconnect backoff while the centre is unreachable (default 1 s, doubling to 60 s) */
@@ -108,16 +106,6 @@ export class Gb26875UplinkClient implements UplinkAdapter {
   /** Our time as the centre sees it: our clock and the offset of its last clock sync. */
   private now(): Date {
     return new Date(this.opts.clock.now() + this.clockOffsetMs);
-  }
-
-  /** The centre's clock minus ours (ms), as its last clock sync set it (0 before any). */
-  clockOffset(): number {
-    return this.clockOffsetMs;
-  }
-
-  /** Whether the link to the centre is up. */
-  connected(): boolean {
-    return this.socket !== undefined && !this.socket.destroyed;
   }
 
   /** Connect unless connected, connecting or waiting to retry; a failure retries with backoff. */
@@ -319,7 +307,6 @@ export class Gb26875UplinkClient implements UplinkAdapter {
           this.clockOffsetMs = t.getTime() - this.opts.clock.now();
           reply(Command.confirm);
           this.opts.log.info({ offsetMs: this.clockOffsetMs }, 'GB/T 26875.3 clock sync from the centre applied to our time tags');
-          this.opts.onClockSync?.(this.clockOffsetMs);
           return;
         }
         case AppDataType.initUitd:
