@@ -21,6 +21,7 @@ import { startInfluxd, influxQuery } from './influxd.js';
 import { connectMany, endAll, FloodLoad, PacedLoad, RawFleet, type Creds } from './load.js';
 import { cpuCores, ProcWatcher, sampleProc } from './proc.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
+import { SPAN_NAMES, spanSeconds, type AlertClocks, type SpanName } from '../services/alerts/alarm-clocks.js';
 import {
   BENCH_TOKEN,
   DEVICE_PASSWORD,
@@ -151,6 +152,37 @@ export interface LatencyResult {
   /** the service's event-loop lag over the run (prom-client's monitorEventLoopDelay) */
   loopP99Ms: number;
   loopMaxMs: number;
+  /**
+   * issue #15 item 4: the probe alerts' clocks, per span (services/alerts/alarm-clocks.ts), read back
+   * from the API after the round; the bench reports `shown` as a console does when the alert.raised
+   * event reaches it. No uplink and no acknowledgement here: the spans after the display are absent.
+   */
+  spans?: Partial<Record<SpanName, { n: number; p50Ms: number; p99Ms: number }>>;
+}
+
+/** 'received_to_durable 1.2/3.4, …': each span's p50/p99 in ms */
+export function spanText(spans: LatencyResult['spans']): string {
+  return Object.entries(spans ?? {})
+    .map(([span, s]) => `${span} ${s.p50Ms}/${s.p99Ms}`)
+    .join(', ');
+}
+
+/** p50 and p99 of each span over the probe alerts' clocks */
+function clockSpans(clocks: AlertClocks[]): LatencyResult['spans'] {
+  const out: NonNullable<LatencyResult['spans']> = {};
+  for (const span of SPAN_NAMES) {
+    const ms = clocks.map((c) => spanSeconds(c, span)).filter((s): s is number => s !== undefined).map((s) => s * 1000);
+    if (ms.length > 0) out[span] = { n: ms.length, p50Ms: r1(percentile(ms, 50)), p99Ms: r1(percentile(ms, 99)) };
+  }
+  return out;
+}
+
+/** one probe device's alert clocks, from the API */
+async function probeClocks(fw: FirewatchTarget, deviceId: string): Promise<AlertClocks | undefined> {
+  const res = await fetch(`${fw.httpUrl}/api/v1/alerts?deviceId=${encodeURIComponent(deviceId)}&limit=1`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
+  if (!res.ok) return undefined;
+  const body = (await res.json()) as { items?: Array<{ clocks?: AlertClocks | null }> };
+  return body.items?.[0]?.clocks ?? undefined;
 }
 
 /** publish → alert.raised on the live feed, one probe device at a time, over a paced background load */
@@ -167,10 +199,21 @@ async function alertLatency(fw: FirewatchTarget, o: BenchOptions, rate: number, 
     ws.once('error', reject);
     ws.on('message', (data: WebSocket.RawData) => {
       const now = performance.now();
-      const msg = JSON.parse(data.toString()) as { type: string; data?: { alert?: { deviceId?: string } } };
+      const msg = JSON.parse(data.toString()) as { type: string; data?: { alert?: { id?: string; deviceId?: string } } };
       if (msg.type === 'hello') resolve();
       const id = msg.data?.alert?.deviceId;
-      if (msg.type === 'alert.raised' && id) waiting.get(id)?.(now);
+      if (msg.type === 'alert.raised' && id) {
+        waiting.get(id)?.(now);
+        // displayed, as a duty console reports it (its firstShownAt: the raised → shown span)
+        const alertId = msg.data?.alert?.id;
+        if (alertId && waiting.has(id)) {
+          void fetch(`${fw.httpUrl}/api/v1/alerts/${encodeURIComponent(alertId)}/shown`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/json' },
+            body: '{}',
+          }).catch(() => undefined);
+        }
+      }
     });
   });
   const bg = new PacedLoad(clients, ids.map((id) => `fire/v1/${id}/telemetry`), rate);
@@ -202,10 +245,17 @@ async function alertLatency(fw: FirewatchTarget, o: BenchOptions, rate: number, 
   bg.stop();
   ws.close();
   await endAll([...clients, ...probeClients]);
-  const res = { backgroundPerS, probes: probes.length, received: lat.length, p50Ms: r1(percentile(lat, 50)), p99Ms: r1(percentile(lat, 99)), maxMs: r1(Math.max(...lat)), loopP99Ms, loopMaxMs };
+  const clocks: AlertClocks[] = [];
+  for (const id of probes) {
+    const c = await probeClocks(fw, id);
+    if (c) clocks.push(c);
+  }
+  const spans = clockSpans(clocks);
+  const res = { backgroundPerS, probes: probes.length, received: lat.length, p50Ms: r1(percentile(lat, 50)), p99Ms: r1(percentile(lat, 99)), maxMs: r1(Math.max(...lat)), loopP99Ms, loopMaxMs, spans };
   o.log(
     `  alert latency at ${backgroundPerS} readings/s: p50 ${res.p50Ms} ms, p99 ${res.p99Ms} ms, max ${res.maxMs} ms (${res.received}/${res.probes} probes); service event-loop lag p99 ${loopP99Ms} ms, max ${loopMaxMs} ms`,
   );
+  o.log(`  alert clocks (p50/p99 ms): ${spanText(spans)}`);
   return res;
 }
 

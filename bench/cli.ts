@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBench, type BenchOptions, type BenchResult } from './bench.js';
+import { runBench, spanText, type BenchOptions, type BenchResult } from './bench.js';
 
 export const summary = 'benchmark: throughput, alert latency, connections, memory, with aedes and Mosquitto baselines';
 
@@ -44,7 +44,10 @@ function table(r: BenchResult): string {
     ...rows,
     '',
     `ratios (QoS 1 stored / bare relay): ${JSON.stringify(r.ratios)}`,
-    ...l.map((x) => `alert latency at ${x.backgroundPerS}/s: p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, max ${x.maxMs} ms (${x.received}/${x.probes})`),
+    ...l.flatMap((x) => [
+      `alert latency at ${x.backgroundPerS}/s: p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, max ${x.maxMs} ms (${x.received}/${x.probes})`,
+      x.spans ? `  alert clocks at ${x.backgroundPerS}/s (p50/p99 ms): ${spanText(x.spans)}` : '',
+    ]),
     `SQLite: accepted ${r.sqlite.acceptedTotal}, rows ${r.sqlite.storedRows}, peak RSS ${r.sqlite.peakRssMiB} MiB`,
     r.influx?.influx ? `InfluxDB: ${JSON.stringify(r.influx.influx)}` : '',
     r.postgres ? `PostgreSQL: accepted ${r.postgres.acceptedTotal}, rows ${r.postgres.storedRows}, peak RSS ${r.postgres.peakRssMiB} MiB` : '',

@@ -19,12 +19,18 @@ import { Gb26875UplinkClient } from '../services/uplink/adapters/gb26875-adapter
 import { AlertService, DeadlinePolicy } from '../services/alerts/alert-service.js';
 import type { Alert } from '../services/alerts/model.js';
 import { EscalationScheduler } from '../services/alerts/escalation.js';
+import { spansEndingAt } from '../services/alerts/alarm-clocks.js';
+import { ClockWatch } from '../services/alerts/clock-watch.js';
+import { alertCategory } from '../services/uplink/alert-category.js';
+import type { UplinkItem } from '../services/uplink/model.js';
 import { SafetyCodeService } from '../services/safety-code/safety-code-service.js';
 import { BuildingImporter } from '../services/import/building-import.js';
 import { LiveFeed } from '../services/live-feed/live-feed.js';
 import { TestWindows } from '../services/devices/test-windows.js';
 import { startCommissioningScan } from '../services/devices/commissioning-scan.js';
 import { RuleRunner } from '../services/processors/rule-runner.js';
+import { IncidentService } from '../services/alerts/incidents.js';
+import { BuildingRuleRunner } from '../services/alerts/building-rule-runner.js';
 import { buildApi, type Api } from '../services/api/app.js';
 import { AuthService } from '../services/auth/auth-service.js';
 import type { Config } from '../services/config/config.js';
@@ -138,6 +144,17 @@ export async function startFirewatch(config: Config, opts: StartOptions = {}): P
   }
 }
 
+/** An acknowledged fire alarm's item as the uplink makes it, to ask the adapters whether they would send one (issue #15 item 4). */
+const ACKNOWLEDGED_ALARM: UplinkItem = {
+  id: 'alert.updated:probe:0',
+  type: 'alert.updated',
+  occurredAt: new Date(0).toISOString(),
+  deviceId: 'probe',
+  buildingId: 'probe',
+  street: null,
+  data: { alert: { id: 'probe', rule: 'device_alarm', class: 'hazard', kind: 'uitd', deviceId: 'probe', status: 'acknowledged', cleared: false }, change: { action: 'acknowledged' } },
+};
+
 async function assemble(config: Config, opts: StartOptions, log: Logger, life: Lifecycle): Promise<Firewatch> {
   const clock = opts.clock ?? new SystemClock();
   const metrics = new Metrics();
@@ -195,7 +212,15 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     isCommissioning: (device) => registry.isCommissioning(device),
     // who acknowledged or closed, as people read it (issue #17 item 5)
     nameOf: (by) => auth.displayNameOf(by),
+    // issue #15 item 4: each span an alert's new clock ends, to /metrics
+    onClock: (a, clock) => {
+      if (a.clocks) for (const s of spansEndingAt(a.clocks, clock)) metrics.alertSpanSeconds.observe({ span: s.span }, s.seconds);
+    },
+    incidentWindowS: config.alerts.incidentWindowS,
   });
+  // issue #15 item 1: a building's hazards as one incident (警情) on the board and the feed
+  const incidents = new IncidentService({ alerts, feed, clock, windowS: config.alerts.incidentWindowS });
+  await life.start('incidents', () => incidents.start(), () => undefined);
   // issue #12 item 9: who may weaken alerting, with a reason, in the audit history
   const changeControl = new ChangeControl({
     audit: new AuditLog(storage.audit, clock, runUnitOfWork),
@@ -205,7 +230,10 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
   });
   const escalation = new EscalationScheduler(alerts, clock);
   const ruleStates = storage.ruleStates;
+  // issue #15 item 2: rules across a building's sensors (probable_fire, …), judged as its alerts and flow signals change
+  const buildingRules = new BuildingRuleRunner({ alerts, registry, states: ruleStates });
   await life.start('rule state', () => storage.startRuleStateSaving(), async () => void (await ruleStates.close()));
+  buildingRules.start();
   const lastAlive = settings.get(LAST_ALIVE_KEY);
   const tests = new TestWindows(storage.testWindows, () => clock.now());
   const runner = new RuleRunner({
@@ -223,6 +251,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     onTickError: (err) => outages.failed('rule_tick', err),
     onTickOk: () => outages.ok('rule_tick'),
     ...(storage.engine === 'postgres' ? { step: async (fn: () => void) => void (await storage.step(fn)) } : {}),
+    afterReadings: (device, building) => buildingRules.afterReadings(device, building),
   });
   registry.onChange((e) => {
     if (e.type === 'device.removed') ruleStates.forgetDevice(e.deviceId);
@@ -236,7 +265,10 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
 
   // PostgreSQL: whether this node holds the processors' lease (storage.ts SharedLog, made below):
   // one node at a time consumes the shared log, forwards it and drains the shared outbox
-  const processing = () => lease?.held === true;
+  // the lease is made below, once the processors exist; through a holder, so that `processing` may be
+  // asked before that (the uplink's start kicks its lanes): not held yet
+  const leaseHolder: { lease?: Lease | undefined } = {};
+  const processing = () => leaseHolder.lease?.held === true;
 
   // platform uplink (issue #6): alerts and presence from the feed, readings after the sink,
   // building changes from the registry; one durable lane per configured adapter
@@ -297,6 +329,15 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
             onSent: (adapter, n) => metrics.uplinkSent.inc({ adapter }, n),
             onRetry: (adapter) => metrics.uplinkRetries.inc({ adapter }),
             onDeadLetter: (adapter, n) => metrics.uplinkDeadLetters.inc({ adapter }, n),
+            // issue #15 item 4: an acknowledged alert's item accepted by the platform is its forwardedAt and platformConfirmedAt
+            onDelivered: (adapter, items, sentAt, confirmedAt) => {
+              const sender = adapters.find((a) => a.name === adapter);
+              for (const item of items) {
+                const a = item.type.startsWith('alert.') ? (item.data.alert as { id?: string; acknowledgedAt?: string | null } | undefined) : undefined;
+                // an item the adapter had nothing to send for (a GB/T 26875.3 acknowledgement) was not forwarded
+                if (a?.id && a.acknowledgedAt && (sender?.sends?.(item) ?? true)) void alerts.forwarded(a.id, adapter, sentAt, confirmedAt);
+              }
+            },
           },
         });
   if (uplink) {
@@ -337,6 +378,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     },
     onLost: () => undefined,
   });
+  leaseHolder.lease = lease;
   await life.start('processors', () => processors.start(), () => processors.close());
   const forwarder = remote
     ? new StoreForwarder(readingLog, cursors, remote, { ...config.sink, ...(lease ? { active: processing } : {}) }, log.child({ module: 'forwarder' }), {
@@ -358,6 +400,19 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
 
   // timers, all on the injected clock
   await life.start('escalation', () => escalation.start(), () => escalation.close());
+  // issue #15 item 4: GB 50440's display and forwarding targets; a span over one is an alarm_clock_late alert
+  const clockWatch = new ClockWatch({
+    alerts,
+    clock,
+    targets: { displayS: config.alerts.displayTargetS, forwardS: config.alerts.forwardTargetS },
+    fireAlarm: (a) => alertCategory(a) === 'fire',
+    // whether any adapter sends a confirmed alarm at all: the GB/T 26875.3 client alone has no frame for one
+    forwarding: uplink !== undefined && adapters.some((a) => a.sends?.(ACKNOWLEDGED_ALARM) ?? true),
+    ...(lease ? { active: processing } : {}),
+    onLate: (span) => metrics.alertClockLate.inc({ span }),
+    log: log.child({ module: 'clocks' }),
+  });
+  await life.start('alarm clocks', () => clockWatch.start(), () => clockWatch.close());
   await life.start('rule timers', () => runner.start(), () => runner.close());
   // writes that are retried only when their event comes again (presence on the feed; the duty checks and rounds, saved whole at their next change): while any
   // write to firewatch.db fails, a tiny write every second tells when it works again
@@ -460,6 +515,7 @@ async function assemble(config: Config, opts: StartOptions, log: Logger, life: L
     metrics,
     auth,
     alerts,
+    incidents,
     feed,
     liveMaxBufferBytes: config.liveMaxBufferBytes,
     ...(uplink ? { uplink } : {}),

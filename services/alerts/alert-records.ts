@@ -58,7 +58,7 @@ export function decodeRecordCursor(cursor: string): { at: string; id: string } {
 }
 
 // ── words for the CSV (the console has its own, dashboards/console/js/i18n.js) ───────────────────
-const RULE_WORDS: Record<string, string> = {
+export const RULE_WORDS: Record<string, string> = {
   pressure_low: '水压过低',
   pressure_high: '水压过高',
   pressure_drop: '水压骤降',
@@ -72,6 +72,9 @@ const RULE_WORDS: Record<string, string> = {
   device_alarm: '探测器报警',
   device_supervisory: '监管报警',
   service_outage: '服务中断',
+  alarm_clock_late: '告警时钟超时',
+  probable_fire: '疑似真实火灾',
+  lane_blocked_in_fire: '火警期间消防车道占用',
 };
 const SEVERITY_WORDS: Record<string, string> = { critical: '紧急', major: '重要', minor: '一般', warning: '提示' };
 const OUTCOME_WORDS: Record<string, string> = { real_fire: '真实火情', false_alarm: '误报', test: '测试', fault: '设备故障', other: '其他' };

@@ -22,9 +22,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
+import type { Reading } from '../telemetry/telemetry.js';
+import { openingClocks, stampClock, type ClockName, type SpanName } from './alarm-clocks.js';
 import type { Building, Device } from '../devices/model.js';
 import type { Measured, RuleOutcome } from '../rules/rule-engine.js';
 import type { Severity } from '../rules/rule-types.js';
+import type { BuildingRuleId } from '../rules/building-rules.js';
 import type { Message } from '../rules/messages.js';
 import type { Clock } from '../shared/clock.js';
 import { BadRequestError, ConflictError, NotFoundError, isStorageFailure } from '../shared/errors.js';
@@ -105,11 +108,21 @@ export interface AlertServiceDeps {
    * unknown names. Absent: no names are kept.
    */
   nameOf?: (by: string) => string | null;
+  /** an alert's clock was set (issue #15 item 4: the spans it ends go to /metrics) */
+  onClock?: (alert: Alert, clock: ClockName) => void;
+  /**
+   * Issue #15 item 1: a hazard raised in a building joins the building's incident (警情) while any
+   * of its alerts is unclosed, or within this many seconds of the incident's last change (a fire
+   * rekindling a minute after it was closed is the same fire). Default 300.
+   */
+  incidentWindowS?: number;
 }
 
 export interface AlertContext {
   device: Device;
   building: Building | undefined;
+  /** the reading each outcome came from, by index (its clocks, issue #15 item 4); undefined for a transition of time alone */
+  sources?: ReadonlyArray<Reading | undefined>;
 }
 
 const SYSTEM = 'system';
@@ -125,6 +138,15 @@ const FEED_HISTORY_ENTRIES = 10;
 
 function newAlertId(now: number): string {
   return `al-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+function newIncidentId(now: number): string {
+  return `in-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The alerts that make incidents (issue #15 item 1): a building's hazards that page the duty room. Faults stay apart. */
+export function joinsIncident(a: Pick<Alert, 'class' | 'maintenance' | 'commissioning' | 'buildingId'>): boolean {
+  return a.class === 'hazard' && !a.maintenance && !a.commissioning && a.buildingId !== null;
 }
 
 /** The card's where and whom to call (issue #17 item 2), as the registry has them now. */
@@ -145,13 +167,18 @@ function mergeMeasured(prev: AlertMeasured | null | undefined, m: Measured | und
   };
 }
 
+export type AlertEventType = 'alert.raised' | 'alert.updated' | 'alert.cleared' | 'alert.escalated' | 'alert.closed' | 'alert.clocks';
+
 export class AlertService {
   private readonly lastUpdateEvent = new Map<string, number>();
-  private readonly changeListeners: Array<(a: Alert) => void> = [];
+  private readonly changeListeners: Array<(a: Alert, type: AlertEventType) => void> = [];
+  /** building → its latest incident and when it last changed (the incident window, issue #15 item 1) */
+  private readonly lastIncident = new Map<string, { id: string; at: number }>();
 
   constructor(private readonly deps: AlertServiceDeps) {}
 
-  onChange(listener: (a: Alert) => void): void {
+  /** After each change, inside its step, with the feed event it published (`alert.clocks`: only its clocks changed). */
+  onChange(listener: (a: Alert, type: AlertEventType) => void): void {
     this.changeListeners.push(listener);
   }
 
@@ -169,14 +196,15 @@ export class AlertService {
     return this.deps.nameOf?.(by) ?? null;
   }
 
-  private publish(type: 'alert.raised' | 'alert.updated' | 'alert.cleared' | 'alert.escalated' | 'alert.closed', alert: Alert): void {
+  private publish(type: AlertEventType, alert: Alert): void {
     // the feed carries the latest history entries; the full audit trail is at GET /alerts/:id.
     // Entries and alerts stored before names were kept get them here (issue #17 item 5)
     const history = alert.history.slice(-FEED_HISTORY_ENTRIES).map((e) => (e.byName !== undefined ? e : { ...e, byName: this.nameOf(e.by) }));
     if (alert.acknowledgedByName === undefined) alert.acknowledgedByName = alert.acknowledgedBy ? this.nameOf(alert.acknowledgedBy) : null;
     if (alert.closedByName === undefined) alert.closedByName = alert.closedBy ? this.nameOf(alert.closedBy) : null;
     this.deps.feed.publish(type, { street: alert.street, buildingId: alert.buildingId }, { alert: { ...alert, history }, historyTotal: alert.history.length });
-    for (const l of this.changeListeners) l(alert);
+    if (alert.incidentId && alert.buildingId && type !== 'alert.clocks') this.lastIncident.set(alert.buildingId, { id: alert.incidentId, at: this.deps.clock.now() });
+    for (const l of this.changeListeners) l(alert, type);
   }
 
   private save(alert: Alert, added: HistoryEntry[]): void {
@@ -223,9 +251,9 @@ export class AlertService {
 
   // ── rule outcomes ────────────────────────────────────────────────────────────
   applyOutcomes(outcomes: readonly RuleOutcome[], ctx: AlertContext): void {
-    for (const o of outcomes) {
+    for (const [i, o] of outcomes.entries()) {
       try {
-        this.applyOne(o, ctx);
+        this.applyOne(o, ctx, ctx.sources?.[i]);
       } catch (err) {
         // storage failing: the processors' batch rolls back and is retried; a bug in one outcome is logged
         if (isStorageFailure(err)) throw err;
@@ -238,7 +266,7 @@ export class AlertService {
     return device !== undefined && (this.deps.isCommissioning?.(device) ?? false);
   }
 
-  private applyOne(o: RuleOutcome, { device, building }: AlertContext): void {
+  private applyOne(o: RuleOutcome, { device, building }: AlertContext, reading: Reading | undefined): void {
     let active = this.deps.store.findActive(device.id, o.ruleId);
     const at = this.iso(o.at);
     // the device went in service (its bound passed a moment ago, before endCommissioning ran)
@@ -316,6 +344,7 @@ export class AlertService {
       message: o.message,
       measured: o.measured,
       at: o.at,
+      reading,
     });
   }
 
@@ -332,6 +361,10 @@ export class AlertService {
     message: Message;
     measured?: Measured;
     at: number;
+    /** the reading that raised it: the alert's first clocks (issue #15 item 4) */
+    reading?: Reading | undefined;
+    /** a building rule's alert: what made it hold (issue #15 item 2) */
+    evidenceIds?: string[];
   }): Alert {
     const now = this.deps.clock.now();
     const opened = this.iso(Math.min(a.at, now));
@@ -376,6 +409,7 @@ export class AlertService {
       history: [this.entry('raised', SYSTEM, a.message.zh, { code: 'message', message: a.message })],
       ...placeOf(a.device, a.building),
       measured: mergeMeasured(null, a.measured),
+      clocks: openingClocks(a.reading, this.iso(now)),
     };
     if (maintenance) {
       const until = shanghaiTime(maintenance.until);
@@ -384,9 +418,60 @@ export class AlertService {
       );
     }
     if (commissioning) alert.history.push(this.entry('commissioning', SYSTEM, '设备调试中，不通知值班室', { code: 'commissioning' }));
+    alert.incidentId = joinsIncident(alert) ? this.incidentFor(alert.buildingId!, now) : null;
+    if (a.evidenceIds) alert.evidenceIds = a.evidenceIds;
     this.deps.store.insert(alert);
+    // the reading's clocks come with the raise: the spans up to it are known now
+    for (const clock of ['receivedAt', 'durableAt', 'raisedAt'] as const) this.clocked(alert, clock);
     this.publish('alert.raised', alert);
     return alert;
+  }
+
+  /**
+   * The incident a new hazard in `buildingId` joins (issue #15 item 1): the one an unclosed hazard
+   * of the building belongs to, else the building's latest if it changed within the window, else
+   * a new one. The window is remembered in memory: after a restart only unclosed alerts group.
+   */
+  private incidentFor(buildingId: string, now: number): string {
+    let newest: Alert | undefined;
+    for (const a of this.deps.store.unclosed()) {
+      if (a.buildingId === buildingId && a.incidentId && (!newest || a.openedAt > newest.openedAt)) newest = a;
+    }
+    if (newest?.incidentId) return newest.incidentId;
+    const last = this.lastIncident.get(buildingId);
+    if (last && now - last.at <= (this.deps.incidentWindowS ?? 300) * 1000) return last.id;
+    return newIncidentId(now);
+  }
+
+  /**
+   * A building rule's verdict (issue #15 item 2, services/alerts/building-rule-runner.ts): the
+   * building's alert for the rule is raised (or recurs) while the rule holds, takes new evidence
+   * while it is active, and clears when the rule no longer holds. A hazard: it stays until closed.
+   */
+  applyBuildingRule(building: Building, v: { rule: BuildingRuleId; severity: Severity; holds: boolean; message: Message; evidenceIds: string[] }): Alert | undefined {
+    const active = this.deps.store.findActive(null, v.rule, building.id);
+    const at = this.iso();
+    if (!v.holds) {
+      if (!active || active.cleared) return active;
+      Object.assign(active, { cleared: true, clearedAt: at, lastAt: at });
+      this.save(active, [this.entry('cleared', SYSTEM, v.message.zh, { code: 'message', message: v.message }, at)]);
+      this.publish('alert.cleared', active);
+      return active;
+    }
+    if (!active) {
+      return this.open({ rule: v.rule, class: 'hazard', severity: v.severity, device: undefined, building, value: null, threshold: null, peak: null, count: v.evidenceIds.length, message: v.message, at: this.deps.clock.now(), evidenceIds: v.evidenceIds });
+    }
+    const same = !active.cleared && JSON.stringify(active.evidenceIds ?? []) === JSON.stringify(v.evidenceIds);
+    if (same) return active;
+    const added: HistoryEntry[] = [];
+    if (active.cleared) {
+      Object.assign(active, { cleared: false, clearedAt: null });
+      added.push(this.entry('recurred', SYSTEM, v.message.zh, { code: 'message', message: v.message }, at));
+    }
+    Object.assign(active, { message: v.message, severity: v.severity, lastAt: at, count: v.evidenceIds.length, evidenceIds: v.evidenceIds });
+    this.save(active, added);
+    this.publish('alert.updated', active);
+    return active;
   }
 
   /** An alert about the service itself (e.g. it was down), raised once instead of a storm of device alerts. */
@@ -456,13 +541,7 @@ export class AlertService {
     return this.onAlert(id, () => {
       const a = this.held(id);
       if (a.status !== 'open') throw new ConflictError('alert_not_open', `alert ${id} is ${a.status}, not open`);
-      a.status = 'acknowledged';
-      a.acknowledgedAt = this.iso();
-      a.acknowledgedBy = by;
-      a.acknowledgedByName = this.nameOf(by);
-      this.save(a, [this.entry('acknowledged', by, note ?? null, note ? { code: 'note', note } : null)]);
-      this.publish('alert.updated', a);
-      return a;
+      return this.ackHeld(a, by, note);
     });
   }
 
@@ -470,19 +549,67 @@ export class AlertService {
     return this.onAlert(id, () => {
       const a = this.held(id);
       if (a.status === 'closed') throw new ConflictError('alert_closed', `alert ${id} is already closed`);
-      const now = this.iso();
-      if (a.status === 'open') {
-        // closing straight away also answers the alert
-        a.acknowledgedAt = now;
-        a.acknowledgedBy = by;
-        a.acknowledgedByName = this.nameOf(by);
-      }
-      Object.assign(a, { status: 'closed', closedAt: now, closedBy: by, closedByName: this.nameOf(by), outcome, note, noteText: null });
-      this.save(a, [this.entry('closed', by, `${outcome}: ${note}`, { code: 'closed', outcome, note })]);
-      this.lastUpdateEvent.delete(a.id);
-      this.publish('alert.closed', a);
-      return a;
+      return this.closeHeld(a, by, outcome, note);
     });
+  }
+
+  /**
+   * One person's acknowledgement of several alerts at once (an incident's, issue #15 item 1), as
+   * one step: all or none. Those no longer open are left as they are (someone answered them a
+   * moment ago); returns the alerts it acknowledged, each with its own history entry.
+   */
+  async acknowledgeAll(ids: readonly string[], by: string, note?: string): Promise<Alert[]> {
+    return this.onAlerts(ids, () => ids.map((id) => this.deps.store.get(id)).filter((a): a is Alert => a?.status === 'open').map((a) => this.ackHeld(a, by, note)));
+  }
+
+  /** Closes several alerts as one step with one outcome and note; those already closed are left out. */
+  async closeAll(ids: readonly string[], by: string, outcome: Outcome, note: string): Promise<Alert[]> {
+    return this.onAlerts(ids, () =>
+      ids
+        .map((id) => this.deps.store.get(id))
+        .filter((a): a is Alert => a !== undefined && a.status !== 'closed')
+        .map((a) => this.closeHeld(a, by, outcome, note)),
+    );
+  }
+
+  /** onAlert for several alerts: each held first, then one step, retried once on a stale copy. */
+  private async onAlerts<T>(ids: readonly string[], fn: () => T): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      // a closed alert cannot be held on PostgreSQL's mirror (not found): it is left out of the step anyway
+      if (this.deps.hold) for (const id of ids) await this.deps.hold(id).catch(() => undefined);
+      try {
+        return await this.deps.step(fn);
+      } catch (err) {
+        if (attempt >= 2 || !(err instanceof ConflictError) || err.code !== 'alert_changed') throw err;
+      }
+    }
+  }
+
+  private ackHeld(a: Alert, by: string, note?: string): Alert {
+    a.status = 'acknowledged';
+    a.acknowledgedAt = this.iso();
+    a.acknowledgedBy = by;
+    a.acknowledgedByName = this.nameOf(by);
+    this.stamp(a, 'acknowledgedAt', a.acknowledgedAt);
+    this.save(a, [this.entry('acknowledged', by, note ?? null, note ? { code: 'note', note } : null)]);
+    this.publish('alert.updated', a);
+    return a;
+  }
+
+  private closeHeld(a: Alert, by: string, outcome: Outcome, note: string): Alert {
+    const now = this.iso();
+    if (a.status === 'open') {
+      // closing straight away also answers the alert
+      a.acknowledgedAt = now;
+      a.acknowledgedBy = by;
+      a.acknowledgedByName = this.nameOf(by);
+      this.stamp(a, 'acknowledgedAt', now);
+    }
+    Object.assign(a, { status: 'closed', closedAt: now, closedBy: by, closedByName: this.nameOf(by), outcome, note, noteText: null });
+    this.save(a, [this.entry('closed', by, `${outcome}: ${note}`, { code: 'closed', outcome, note })]);
+    this.lastUpdateEvent.delete(a.id);
+    this.publish('alert.closed', a);
+    return a;
   }
 
   /** Called by the escalation scheduler when a deadline passed. */
@@ -525,6 +652,96 @@ export class AlertService {
     const open = this.deps.store.unclosed().filter((a) => a.deviceId === device.id && a.commissioning);
     for (const a of open) this.closeCommissioningAlert(a, by);
     return open;
+  }
+
+  // ── clocks (issue #15 item 4, alarm-clocks.ts) ───────────────────────────────────
+  /** Set one of the alert's clocks (stored with the caller's save); true when it was set now. */
+  private stamp(a: Alert, clock: ClockName, at: string | null): boolean {
+    if (!a.clocks || at === null || !stampClock(a.clocks, clock, at)) return false;
+    this.clocked(a, clock);
+    return true;
+  }
+
+  private clocked(a: Alert, clock: ClockName): void {
+    try {
+      this.deps.onClock?.(a, clock);
+    } catch (err) {
+      this.deps.log.warn({ err, alert: a.id }, 'could not observe an alert clock');
+    }
+  }
+
+  /**
+   * A duty console displayed the alert (POST /alerts/{id}/shown): the first report sets
+   * `firstShownAt`, later ones change nothing (idempotent). Not set once the alert was
+   * acknowledged, nor on an alert without clocks (stored before them). Returns the alert.
+   */
+  async shown(id: string, by: string): Promise<Alert> {
+    const now = this.deps.clock.now();
+    const known = this.deps.store.get(id);
+    if (known && (!known.clocks || known.clocks.firstShownAt !== null || known.clocks.acknowledgedAt !== null)) return known;
+    return this.onAlert(id, () => {
+      const a = this.held(id);
+      if (a.clocks && this.stamp(a, 'firstShownAt', this.iso(now))) {
+        a.clocks.firstShownBy = by;
+        this.save(a, []);
+        this.publish('alert.clocks', a);
+      }
+      return a;
+    });
+  }
+
+  /**
+   * The uplink delivered an item of the alert (UplinkEvents.onDelivered): the first item sent after
+   * the acknowledgement sets `forwardedAt` (its send started) and `platformConfirmedAt` (the
+   * platform confirmed it). Items sent before the acknowledgement, and alerts forwarded already,
+   * change nothing. Never rejects: the delivery is done whatever this records.
+   */
+  async forwarded(id: string, via: string, sentAt: number, confirmedAt: number): Promise<void> {
+    const known = this.deps.store.get(id);
+    if (known && (!known.clocks || known.clocks.forwardedAt !== null)) return;
+    try {
+      await this.onAlert(id, () => {
+        const a = this.held(id);
+        const c = a.clocks;
+        if (!c || c.forwardedAt !== null || c.acknowledgedAt === null || Date.parse(c.acknowledgedAt) > sentAt) return;
+        if (!this.stamp(a, 'forwardedAt', this.iso(sentAt))) return;
+        c.forwardedVia = via;
+        this.stamp(a, 'platformConfirmedAt', this.iso(confirmedAt));
+        this.save(a, []);
+        this.publish('alert.clocks', a);
+      });
+    } catch (err) {
+      this.deps.log.warn({ err, alert: id }, 'could not record when the alert was forwarded');
+    }
+  }
+
+  /**
+   * A span of the alert went over its target (clock-watch.ts): the alert notes it (`clocks.late`,
+   * once per span) and the duty room gets one operational alarm_clock_late alert, which names the
+   * latest late alert while it is open (it recurs, no second one). Synchronous, as escalate(): in the
+   * step that set the clock, or a timer's implicit scope.
+   */
+  clockLate(alertId: string, span: SpanName, message: Message): Alert {
+    const a = this.deps.store.get(alertId);
+    if (a?.clocks && !a.clocks.late?.includes(span)) {
+      a.clocks.late = [...(a.clocks.late ?? []), span];
+      this.save(a, []);
+      this.publish('alert.clocks', a);
+    }
+    return this.raiseOrRecurSystem('alarm_clock_late', 'major', message);
+  }
+
+  /** raiseSystem; with one open already, that one recurs with the new message (count, history) */
+  private raiseOrRecurSystem(rule: SystemRuleId, severity: Severity, message: Message): Alert {
+    const existing = this.deps.store.findActive(null, rule);
+    if (!existing) return this.raiseSystem(rule, severity, message);
+    const at = this.iso();
+    existing.count += 1;
+    existing.lastAt = at;
+    existing.message = message;
+    this.save(existing, [this.entry('recurred', SYSTEM, message.zh, { code: 'message', message }, at)]);
+    this.publish('alert.updated', existing);
+    return existing;
   }
 }
 

@@ -43,6 +43,7 @@ import { BearerGuard } from '../auth/bearer-guard.js';
 import { AppError } from '../shared/errors.js';
 import { authenticated } from './authenticated.js';
 import { alertRoutes } from './routes/alerts.js';
+import { incidentRoutes } from './routes/incidents.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes, loginRoutes } from './routes/auth.js';
 import { buildingRoutes } from './routes/buildings.js';
@@ -55,6 +56,7 @@ import { healthRoutes } from './routes/health.js';
 import { importRoutes } from './routes/import.js';
 import { liveRoutes } from './routes/live.js';
 import { publicSafetyCodeRoutes, safetyCodeRoutes } from './routes/safety-code.js';
+import { ruleReplayRoutes } from './routes/rules-replay.js';
 import { uplinkRoutes } from './routes/uplink.js';
 import type { Api, ApiDeps } from './types.js';
 
@@ -180,6 +182,17 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       if (deps.tests) await api.register(deviceTestRoutes, { registry, tests: deps.tests, now: () => deps.clock?.now() ?? Date.now() });
       if (deps.gb26875) await api.register(gb26875Routes, { registry, ...deps.gb26875 });
       await api.register(alertRoutes, { alerts: deps.alerts, registry, changeControl, auth });
+      // rule replay (试算, issue #15 item 3): reads readings and alerts, changes nothing
+      await api.register(ruleReplayRoutes, {
+        registry,
+        readingStore: deps.readingStore,
+        alerts: deps.alerts,
+        status: deps.status,
+        tests: deps.tests,
+        sinkStatus: deps.sinkStatus,
+        now: () => deps.clock?.now() ?? Date.now(),
+      });
+      await api.register(incidentRoutes, { incidents: deps.incidents });
       await api.register(auditRoutes, { changeControl, auth });
       await api.register(uplinkRoutes, { uplink: deps.uplink, dutyChecks: deps.dutyChecks });
       await api.register(authRoutes, { auth });

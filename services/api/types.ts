@@ -12,6 +12,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AlertService } from '../alerts/alert-service.js';
+import type { IncidentService } from '../alerts/incidents.js';
 import type { ChangeControl } from '../audit/change-control.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { Principal, Role } from '../auth/model.js';
@@ -57,6 +58,8 @@ export interface ApiDeps {
   dutyChecks?: DutyChecks;
   liveMaxBufferBytes: number;
   alerts: AlertService;
+  /** a building's hazard alerts as one incident (警情, issue #15 item 1) */
+  incidents: IncidentService;
   feed: LiveFeed;
   registry: DeviceRegistry;
   status: DeviceStatusTracker;

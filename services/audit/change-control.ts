@@ -20,6 +20,7 @@ import type { Principal } from '../auth/model.js';
 import { canApproveAlertChanges } from '../auth/scope.js';
 import type { Building, Device } from '../devices/model.js';
 import { defaultRules } from '../rules/defaults.js';
+import { buildingRulesFor } from '../rules/building-rules.js';
 import { BUILDING_THRESHOLD_FIELDS, buildingDefaultChanges, describeChange, loosenings, type RuleChange } from '../rules/loosening.js';
 import { mergeRules, validateRuleOverrides } from '../rules/rule-params.js';
 import type { RuleSet } from '../rules/rule-types.js';
@@ -32,7 +33,7 @@ import type { AuditChange } from './model.js';
 /** The device fields that change its rules; the only ones a duty officer may change. */
 export const DEVICE_ALERT_FIELDS = ['rules', 'point', 'reportIntervalS'] as const;
 /** The building fields that change its alerting; the only ones a duty officer may change. */
-export const BUILDING_ALERT_FIELDS = [...BUILDING_THRESHOLD_FIELDS, 'use'] as const;
+export const BUILDING_ALERT_FIELDS = [...BUILDING_THRESHOLD_FIELDS, 'use', 'buildingRules'] as const;
 
 export interface Deadlines {
   ackS: number;
@@ -152,9 +153,19 @@ export class ChangeControl {
     const deadlines = (['ackS', 'closeS'] as const)
       .filter((k) => dBefore[k] !== dAfter[k])
       .map((k) => ({ what: `deadline.${k}`, before: dBefore[k], after: dAfter[k] }));
-    if (defaults.length === 0 && deadlines.length === 0) return [];
-    const fields = BUILDING_ALERT_FIELDS.filter((f) => current[f] !== next[f]).map((f) => ({ what: f, before: current[f], after: next[f] }));
-    return [...fields, ...defaults, ...deadlines];
+    // the building rules (issue #15 item 2): each rule's switch and window as they apply
+    const rBefore = buildingRulesFor(current.buildingRules);
+    const rAfter = buildingRulesFor(next.buildingRules);
+    const rules = rAfter.flatMap((r, i) => {
+      const b = rBefore[i]!;
+      return [
+        ...(b.enabled !== r.enabled ? [{ what: `building_rule.${r.id}.enabled`, before: b.enabled, after: r.enabled }] : []),
+        ...(b.windowS !== r.windowS ? [{ what: `building_rule.${r.id}.windowS`, before: b.windowS, after: r.windowS }] : []),
+      ];
+    });
+    if (defaults.length === 0 && deadlines.length === 0 && rules.length === 0) return [];
+    const fields = BUILDING_ALERT_FIELDS.filter((f) => f !== 'buildingRules' && current[f] !== next[f]).map((f) => ({ what: f, before: current[f], after: next[f] }));
+    return [...fields, ...defaults, ...deadlines, ...rules];
   }
 
   /** Apply a building change: at once when it leaves alerting as it was, otherwise only for an approver with a reason, recorded. */

@@ -75,6 +75,9 @@ const EnvSchema = z
       })
       .pipe(z.record(z.string(), z.object({ ackS: z.number().int().positive(), closeS: z.number().int().positive() }))),
     OUTAGE_ALERT_S: positiveInt.default(60),
+    ALERT_DISPLAY_TARGET_S: z.coerce.number().min(0).max(3600).default(10),
+    ALERT_FORWARD_TARGET_S: z.coerce.number().min(0).max(3600).default(3),
+    INCIDENT_WINDOW_S: z.coerce.number().int().min(0).max(86_400).default(300),
     MAINTENANCE_MAX_OPERATOR_H: z.coerce.number().positive().default(72),
     SESSION_TTL_H: z.coerce.number().positive().default(12),
     LIVE_MAX_BUFFER_BYTES: positiveInt.default(4 * 1024 * 1024),
@@ -272,6 +275,12 @@ export interface Config {
     readonly closeS: number;
     readonly byUse: Readonly<Record<string, { ackS: number; closeS: number }>>;
     readonly outageAlertS: number;
+    /** issue #15 item 4: received → first shown on a duty console, for a hazard (GB 50440: 10 s) */
+    readonly displayTargetS: number;
+    /** issue #15 item 4: acknowledged → forwarded to the platform, for a confirmed fire alarm (GB 50440: 3 s) */
+    readonly forwardTargetS: number;
+    /** issue #15 item 1: how long after its last change an incident still takes a new hazard of its building */
+    readonly incidentWindowS: number;
     /** an operator's maintenance window may last this long; a longer one needs duty or admin (issue #12 item 9) */
     readonly maintenanceMaxOperatorH: number;
   };
@@ -400,7 +409,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     ...(influx ? { influx } : {}),
     sink: { batchSize: e.INFLUX_BATCH_SIZE, flushIntervalMs: e.INFLUX_FLUSH_INTERVAL_MS },
-    alerts: { ackS: e.ALERT_ACK_S, closeS: e.ALERT_CLOSE_S, byUse: e.ALERT_DEADLINES_BY_USE, outageAlertS: e.OUTAGE_ALERT_S, maintenanceMaxOperatorH: e.MAINTENANCE_MAX_OPERATOR_H },
+    alerts: { ackS: e.ALERT_ACK_S, closeS: e.ALERT_CLOSE_S, byUse: e.ALERT_DEADLINES_BY_USE, outageAlertS: e.OUTAGE_ALERT_S, displayTargetS: e.ALERT_DISPLAY_TARGET_S, forwardTargetS: e.ALERT_FORWARD_TARGET_S, incidentWindowS: e.INCIDENT_WINDOW_S, maintenanceMaxOperatorH: e.MAINTENANCE_MAX_OPERATOR_H },
     sessionTtlH: e.SESSION_TTL_H,
     liveMaxBufferBytes: e.LIVE_MAX_BUFFER_BYTES,
     readingsRetentionDays: e.READINGS_RETENTION_DAYS,
@@ -512,6 +521,9 @@ export const ENV_HELP: ReadonlyArray<[name: string, def: string, text: string]> 
   ['ALERT_CLOSE_S', '180', 'hazard alerts not closed within this escalate to level 2 (3分钟处置)'],
   ['ALERT_DEADLINES_BY_USE', '{}', 'deadlines per building use, JSON: {"hotel":{"ackS":120,"closeS":300}}'],
   ['OUTAGE_ALERT_S', '60', 'a service downtime longer than this raises one service_outage alert at start'],
+  ['ALERT_DISPLAY_TARGET_S', '10', 'a hazard not shown on any duty console within this many seconds of its receipt (0–3600, fractions allowed; 0: not watched) raises the operational alert alarm_clock_late: GB 50440-2007 asks that an alarm reach the monitoring centre\'s display within 10 s (docs/standards.md fact 57)'],
+  ['ALERT_FORWARD_TARGET_S', '3', 'a confirmed (acknowledged) fire alarm not forwarded to the platform within this many seconds of its acknowledgement (0–3600; 0: not watched) raises alarm_clock_late: GB 50440-2007 asks that a confirmed fire alarm reach the 119 command centre within 3 s (fact 57); only with an HTTP or MQTT uplink (GB/T 26875.3 has no frame for the confirmation)'],
+  ['INCIDENT_WINDOW_S', '300', 'a hazard raised in a building joins its incident (警情) while any of the incident\'s alerts is unclosed, or within this many seconds (0–86400) of its last change; otherwise it opens a new incident'],
   ['MAINTENANCE_MAX_OPERATOR_H', '72', 'longest maintenance window (hours from now) a building operator may set; a longer one needs a duty officer or an admin, with a reason; every window is audited'],
   ['SESSION_TTL_H', '12', 'lifetime of a login session (one duty shift)'],
   ['READINGS_RETENTION_DAYS', '90', 'the embedded SQLite store keeps readings this many days after arrival, pruned hourly (0 = for ever); InfluxDB keeps its own retention'],

@@ -4,6 +4,7 @@
  */
 import type { Awaitable } from '../shared/awaitable.js';
 import type { DeviceKind } from '../telemetry/telemetry.js';
+import type { BuildingRuleOverrides } from '../rules/building-rules.js';
 
 export const STREETS = [
   '解放碑',
@@ -62,6 +63,11 @@ export interface Building {
   contactPhone: string | null;
   /** what the district's market survey (annex 1.3.2) recorded, when imported from it (issue #5) */
   survey?: BuildingSurvey | null;
+  /**
+   * the building's overrides of the building rules (issue #15 item 2: probable_fire, …;
+   * services/rules/building-rules.ts); absent or null: the defaults
+   */
+  buildingRules?: BuildingRuleOverrides | null;
   createdAt: string;
   updatedAt: string;
 }

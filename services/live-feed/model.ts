@@ -6,6 +6,13 @@ export const FEED_EVENT_TYPES = [
   'alert.cleared',
   'alert.escalated',
   'alert.closed',
+  // an alert's clocks changed (issue #15 item 4: shown, forwarded, late): for the duty consoles, not the uplink
+  'alert.clocks',
+  // an incident's status, severity and evidence after one of its alerts changed (services/alerts/incidents.ts)
+  'incident.opened',
+  'incident.updated',
+  'incident.acknowledged',
+  'incident.closed',
   'device.online',
   'device.offline',
   // the GB/T 26875.3 centre's duty checks (services/uplink/duty-checks.ts): for the duty consoles only

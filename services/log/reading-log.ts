@@ -111,6 +111,52 @@ export class LogHealthState {
 }
 
 /**
+ * When the log's recent commits happened (issue #15 item 4: an alert's `durableAt`), kept by the
+ * process that made them, in memory: `committed` stamps the appended readings (before the callers
+ * and the listeners hear of them) and remembers the commit's range of logIds; `stamp` gives a
+ * reading read back from the log its commit's time while that commit is among the last `max`. A
+ * commit's ids form one range (one writer, or appends serialised by a lock, hand them out in order).
+ */
+export class CommitTimes {
+  /** [first logId, last logId, epoch ms], in id order */
+  private readonly commits: Array<[number, number, number]> = [];
+
+  constructor(private readonly max = 50_000) {}
+
+  committed(appended: readonly Reading[], at: number): void {
+    let first = Infinity;
+    let last = -Infinity;
+    for (const r of appended) {
+      r.durableAt = at;
+      const id = r.logId ?? 0;
+      if (id < first) first = id;
+      if (id > last) last = id;
+    }
+    if (appended.length === 0) return;
+    this.commits.push([first, last, at]);
+    // trimmed in steps of a quarter: one shift of the array per max / 4 commits, not one per commit
+    if (this.commits.length > this.max + (this.max >> 2)) this.commits.splice(0, this.commits.length - this.max);
+  }
+
+  stamp(readings: readonly Reading[]): void {
+    const c = this.commits;
+    if (c.length === 0) return;
+    for (const r of readings) {
+      const id = r.logId;
+      if (id === undefined || r.durableAt !== undefined || id < c[0]![0] || id > c[c.length - 1]![1]) continue;
+      let lo = 0;
+      let hi = c.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (c[mid]![1] < id) lo = mid + 1;
+        else hi = mid;
+      }
+      if (c[lo]![0] <= id) r.durableAt = c[lo]![2];
+    }
+  }
+}
+
+/**
  * Where each consumer keeps its position in the log.
  * The contract suite that every implementation passes, fakes included, is tests/support/cursor-store-contract.ts.
  */

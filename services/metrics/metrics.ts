@@ -118,6 +118,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * issue #15 item 4: an alert's clocks (services/alerts/alarm-clocks.ts), one series per span,
+   * observed once per alert when the span's later clock is set; buckets around GB 50440's 3 s and 10 s
+   */
+  readonly alertSpanSeconds = new Histogram({
+    name: 'firewatch_alert_span_seconds',
+    help: 'time between two of an alert\'s clocks, by span (device_to_received … forwarded_to_confirmed, received_to_shown)',
+    labelNames: ['span'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 180, 600],
+    registers: [this.registry],
+  });
+  readonly alertClockLate = new Counter({
+    name: 'firewatch_alert_clock_late_total',
+    help: 'alert spans over their target (received_to_shown: ALERT_DISPLAY_TARGET_S, acknowledged_to_forwarded: ALERT_FORWARD_TARGET_S), each reported once per alert',
+    labelNames: ['span'] as const,
+    registers: [this.registry],
+  });
+
   readonly liveClients = new Gauge({ name: 'firewatch_live_clients', help: 'live-feed WebSocket clients connected now', registers: [this.registry] });
   readonly liveClientsDropped = new Counter({
     name: 'firewatch_live_clients_dropped_total',

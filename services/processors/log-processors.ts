@@ -72,6 +72,19 @@ export interface LogProcessorsDeps {
 
 export const PROCESSORS_CURSOR = 'processors';
 
+/**
+ * Readings read back from the log whose commit this process did not see (appended before a
+ * restart, or by another node): the time they were read back stands in for their commit, an upper
+ * bound (an alert's `durableAt`, issue #15 item 4; services/alerts/alarm-clocks.ts).
+ */
+function readBack(batch: Reading[], now: number): void {
+  for (const r of batch) {
+    if (r.durableAt !== undefined) continue;
+    r.durableAt = now;
+    r.durableReadBack = true;
+  }
+}
+
 export class LogProcessors {
   private queue: Reading[] = [];
   private fromDisk = true;
@@ -170,6 +183,7 @@ export class LogProcessors {
           this.fromDisk = false;
           batch = await this.deps.log.readAfter(this.cursor, this.batchSize);
           if (batch.length === this.batchSize) this.fromDisk = true;
+          readBack(batch, Date.now());
         } else {
           let skip = 0;
           while (skip < this.queue.length && (this.queue[skip]!.logId ?? 0) <= this.cursor) skip++;

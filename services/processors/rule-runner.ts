@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import type { DeviceStatusTracker } from '../devices/device-status.js';
-import type { Device } from '../devices/model.js';
+import type { Building, Device } from '../devices/model.js';
 import type { DeviceRegistry } from '../devices/registry.js';
 import type { Processor } from './log-processors.js';
 import type { Reading } from '../telemetry/telemetry.js';
@@ -49,6 +49,8 @@ export interface RuleRunnerDeps {
    * (alerts, rule state) commits together. Absent: the tick runs as it is (SQLite).
    */
   step?: (fn: () => void) => void | Promise<void>;
+  /** after a device's readings were evaluated, in the batch (the building rules read its flow signal, issue #15 item 2) */
+  afterReadings?: (device: Device, building: Building) => void;
 }
 
 export class RuleRunner {
@@ -89,11 +91,14 @@ export class RuleRunner {
     const c = this.deps.registry.context(deviceId);
     if (!c?.building) return;
     const outcomes: RuleOutcome[] = [];
+    // the reading each outcome came from: a raised alert's first clocks (issue #15 item 4)
+    const sources: Reading[] = [];
     const tests = this.deps.tests;
     for (let i = from; i < to; i++) {
       const r = readings[i]!;
       const testing = tests !== undefined && c.device.kind === 'water_pressure' && tests.activeFor(deviceId, r.ts) !== undefined;
       outcomes.push(...this.deps.engine.evaluate(r, c.device, c.building, c.device.rules, this.deps.states, testing ? { testing } : undefined));
+      while (sources.length < outcomes.length) sources.push(r);
       if (testing && typeof r.fields.pressureMpa === 'number') tests.observe(deviceId, r.ts, r.fields.pressureMpa);
     }
     // a message from a device counted offline brings it back
@@ -101,7 +106,8 @@ export class RuleRunner {
       const at = readings[to - 1]!.receivedAt ?? this.deps.clock.now();
       outcomes.push(...this.deps.engine.offlineCheck({ device: c.device, building: c.building, overrides: c.device.rules, lastSeenAt: at, now: at }, this.deps.states));
     }
-    if (outcomes.length > 0) this.deps.alerts.applyOutcomes(outcomes, { device: c.device, building: c.building });
+    if (outcomes.length > 0) this.deps.alerts.applyOutcomes(outcomes, { device: c.device, building: c.building, sources });
+    this.deps.afterReadings?.(c.device, c.building);
   }
 
   private isOffline(deviceId: string): boolean {

@@ -6,10 +6,11 @@
  * shape first, so the mapping itself is written once.
  */
 import type { Building, BuildingSurvey, Device, Gb26875Source } from '../devices/model.js';
+import type { BuildingRuleOverrides } from '../rules/building-rules.js';
 
 export const BUILDING_COLUMNS = [
   'id', 'name', 'street', 'address', 'type', 'height_m', 'access_level_m', 'floors', 'area_m2', 'category', 'use',
-  'contact_name', 'contact_phone', 'survey', 'created_at', 'updated_at',
+  'contact_name', 'contact_phone', 'survey', 'building_rules', 'created_at', 'updated_at',
 ] as const;
 export const DEVICE_COLUMNS = [
   'id', 'building_id', 'kind', 'point', 'location', 'report_interval_s', 'vendor', 'model', 'rules', 'address',
@@ -31,6 +32,7 @@ export interface BuildingRow {
   contact_name: string | null;
   contact_phone: string | null;
   survey: BuildingSurvey | null;
+  building_rules: BuildingRuleOverrides | null;
   created_at: string;
   updated_at: string;
 }
@@ -68,6 +70,7 @@ export const toBuilding = (r: BuildingRow): Building => ({
   contactName: r.contact_name,
   contactPhone: r.contact_phone,
   ...(r.survey !== null ? { survey: r.survey } : {}),
+  ...(r.building_rules !== null && r.building_rules !== undefined ? { buildingRules: r.building_rules } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -88,6 +91,7 @@ export const buildingParams = (b: Building): Record<(typeof BUILDING_COLUMNS)[nu
   contact_name: b.contactName,
   contact_phone: b.contactPhone,
   survey: b.survey ? JSON.stringify(b.survey) : null,
+  building_rules: b.buildingRules ? JSON.stringify(b.buildingRules) : null,
   created_at: b.createdAt,
   updated_at: b.updatedAt,
 });

@@ -129,6 +129,14 @@ export interface Reading {
    * the reading durable: unique and increasing, the same on every replay of the reading.
    */
   logId?: number;
+  /**
+   * epoch ms when the log committed it (issue #15 item 4): set by the append, as the appending
+   * process learned of the commit, and on the readings that process reads back from the log; not
+   * stored with the reading. A reading read back by another process (after a restart) gets the time
+   * the processors read it (`durableReadBack`): it was durable then at the latest.
+   */
+  durableAt?: number;
+  durableReadBack?: boolean;
   /** filled by enrich */
   buildingId?: string;
   street?: string;

@@ -16,17 +16,18 @@
  */
 import { z } from 'zod';
 import { RULE_IDS } from '../rules/rule-types.js';
+import { BUILDING_RULE_IDS } from '../rules/building-rules.js';
 import { DEVICE_KINDS } from '../telemetry/telemetry.js';
 
 export const ALERT_CATEGORIES = ['fire', 'supervisory', 'fault'] as const;
 export type AlertCategory = (typeof ALERT_CATEGORIES)[number];
 
 /**
- * Rules a selector may name: the rule ids, the system's own service_outage, and probable_fire
- * (fire evidence derived from several signals, issue #16), listed by id so it is a fire the day
- * the rule exists.
+ * Rules a selector may name: the device rules' ids, the building rules' (probable_fire, fire evidence
+ * combined from several signals, and lane_blocked_in_fire: issue #15 item 2), and the system's own
+ * service_outage and alarm_clock_late.
  */
-export const CATEGORY_RULES: readonly string[] = [...new Set<string>([...RULE_IDS, 'probable_fire', 'service_outage'])];
+export const CATEGORY_RULES: readonly string[] = [...new Set<string>([...RULE_IDS, ...BUILDING_RULE_IDS, 'service_outage', 'alarm_clock_late'])];
 const ALERT_CLASSES = ['hazard', 'fault'] as const;
 
 /** The default table. Keep docs/uplink-format.md ("Alert categories") in step: a unit test compares them. */
@@ -42,6 +43,8 @@ export const DEFAULT_ALERT_CATEGORIES: Readonly<Record<string, AlertCategory>> =
   level_low: 'supervisory',
   level_high: 'supervisory',
   lane_blocked: 'supervisory',
+  // a building rule (issue #15 item 2): the lane blocked while fire evidence is active; critical, still the lane's condition
+  lane_blocked_in_fire: 'supervisory',
   residual_current_high: 'supervisory',
   temperature_high: 'supervisory',
   // an electrical-fire detector's latched alarm is an electrical-fire alarm, not a fire alarm
@@ -54,6 +57,8 @@ export const DEFAULT_ALERT_CATEGORIES: Readonly<Record<string, AlertCategory>> =
   device_offline: 'fault',
   sensor_fault: 'fault',
   service_outage: 'fault',
+  // the duty room's own display or forwarding was slower than GB 50440 asks (issue #15 item 4)
+  alarm_clock_late: 'fault',
   'class:fault': 'fault',
   'class:hazard': 'supervisory',
 };

@@ -140,12 +140,27 @@ export function buildPayload(items: readonly UplinkItem[], sentAt: Date, mapping
 }
 
 /**
+ * How urgently a platform should handle an alert item (`data.priority`, issue #15 item 2): `urgent`
+ * for critical fire evidence (probable_fire: fire evidence and water flowing in one building), `high`
+ * for other fire evidence, `normal` for the rest. The GB/T 26875.3 centre reads the same as its
+ * fire alarm bit (the category).
+ */
+export function alertPriority(category: AlertCategory, severity: unknown): 'urgent' | 'high' | 'normal' {
+  if (category !== 'fire') return 'normal';
+  return severity === 'critical' ? 'urgent' : 'high';
+}
+
+/**
  * The item as sent: outbox bookkeeping (seq, createdAt) stripped, and for alert items the alert's
  * category (`data.category`: fire | supervisory | fault, alert-category.ts) added at send time, so
  * items queued before an upgrade carry it too. `categories`: the platform's overrides.
  */
 export function canonicalItem(i: UplinkItem, categories?: Readonly<Record<string, AlertCategory>>): UplinkItem {
-  const alert = i.data.alert as CategorisedAlert | undefined;
-  const data = i.type.startsWith('alert.') && alert && typeof alert === 'object' ? { ...i.data, category: alertCategory(alert, categories) } : i.data;
+  const alert = i.data.alert as (CategorisedAlert & { severity?: unknown }) | undefined;
+  let data = i.data;
+  if (i.type.startsWith('alert.') && alert && typeof alert === 'object') {
+    const category = alertCategory(alert, categories);
+    data = { ...i.data, category, priority: alertPriority(category, alert.severity) };
+  }
   return { id: i.id, type: i.type, occurredAt: i.occurredAt, deviceId: i.deviceId, buildingId: i.buildingId, street: i.street, data };
 }

@@ -70,6 +70,12 @@ export interface UplinkAdapter {
    */
   send(items: readonly StoredUplinkItem[]): Promise<void>;
   /**
+   * Whether send() puts the item on the wire, rather than counting it accepted with nothing to send
+   * (the HTTP mapping's `types`, a GB/T 26875.3 change without a frame). Absent: every item. An
+   * alert's `forwardedAt` is only an item that went out (issue #15 item 4).
+   */
+  sends?(item: UplinkItem): boolean;
+  /**
    * Ends a send in flight at once (it rejects, retryable: the batch stays in the outbox), closes
    * every connection to the remote, and makes any later send reject (retryable) without reaching
    * it. The contract all three pass: tests/support/uplink-adapter-contract.ts.

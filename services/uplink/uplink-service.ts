@@ -74,6 +74,8 @@ export type { ReadingsPolicies, ReadingsPolicy } from '../config/config.js';
 
 export interface UplinkEvents {
   onSent?(adapter: string, n: number): void;
+  /** the remote accepted `items`: the send started at `sentAt` and resolved at `confirmedAt` (epoch ms; an alert's clocks, issue #15 item 4) */
+  onDelivered?(adapter: string, items: readonly StoredUplinkItem[], sentAt: number, confirmedAt: number): void;
   onRetry?(adapter: string): void;
   onDeadLetter?(adapter: string, n: number): void;
 }
@@ -130,8 +132,12 @@ export type BuildingChange = { type: 'building.created' | 'building.updated' | '
 
 /** Feed event → item. The feed's sequence number makes the key unique and stable. */
 export function itemFromFeedEvent(e: FeedEvent): UplinkItem | undefined {
-  // the centre's duty checks are between the duty room and that centre, not items for the platforms
-  if (e.type.startsWith('duty_check.')) return undefined;
+  // the centre's duty checks are between the duty room and that centre, not items for the platforms;
+  // an incident is the duty board's grouping of alerts the platforms receive one by one
+  if (e.type.startsWith('duty_check.') || e.type.startsWith('incident.')) return undefined;
+  // an alert's clocks (shown on a console, forwarded) are the duty room's; a change that matters to
+  // the platform comes as its own event, and forwarding them would time their own forwarding
+  if (e.type === 'alert.clocks') return undefined;
   if (e.type.startsWith('alert.')) {
     const alert = e.data.alert as ({ id: string; deviceId: string | null; buildingId: string | null; history?: unknown[] } & Record<string, unknown>) | undefined;
     if (!alert) return undefined;
@@ -237,6 +243,7 @@ class Lane {
         return;
       }
       const last = batch[batch.length - 1]!;
+      const sentAt = clock.now();
       try {
         await this.adapter.send(batch);
       } catch (err) {
@@ -268,8 +275,10 @@ class Lane {
         await this.reread(true);
         return;
       }
-      await store.delivered(name, last.seq, batch.length, clock.now());
+      const confirmedAt = clock.now();
+      await store.delivered(name, last.seq, batch.length, confirmedAt);
       events?.onSent?.(name, batch.length);
+      events?.onDelivered?.(name, batch, sentAt, confirmedAt);
       if (!this.up) {
         const ticket = this.ticket();
         const backlog = await store.backlog(name);

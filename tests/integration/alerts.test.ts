@@ -306,13 +306,16 @@ describe('the live feed resumes without gaps', () => {
       await d.send({ residualCurrentMa: 500 });
     }
     // alerts follow the commit (processors consume the log), a few ms after each PUBACK
-    await waitFor(() => live.events.filter((e) => e.seq > resumeFrom).length >= 10, 'events while away');
+    // (each alert event is followed by its incident's, issue #15 item 1)
+    await waitFor(() => live.events.filter((e) => e.seq > resumeFrom).length >= 20, 'events while away');
     const missed = live.events.filter((e) => e.seq > resumeFrom).map((e) => e.seq);
     const second = await LiveClient.connect(svc.fw.httpUrl, ADMIN_TOKEN, { since: resumeFrom });
     await waitFor(() => second.events.length >= missed.length, 'replay');
     expect(second.events.map((e) => e.seq)).toEqual(missed);
     await d.send({ residualCurrentMa: 10 });
-    await waitFor(() => second.events.length === missed.length + 1, 'live after replay');
+    // the alert's event, then its incident's (issue #15 item 1)
+    await waitFor(() => second.events.length === missed.length + 2, 'live after replay');
+    expect(second.events.slice(missed.length).map((e) => e.type)).toEqual(['alert.cleared', 'incident.updated']);
     const seqs = second.events.map((e) => e.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);

@@ -280,6 +280,20 @@ export function alertStoreContract(name: string, make: () => Promise<ContractAle
       expect((await s.findActive('d-1', 'pressure_low'))?.id).toBe('al-3');
     });
 
+    it("list by incident (issue #15 item 1): one incident's alerts, or only alerts that belong to one, also after an update", async () => {
+      const s = store();
+      await s.insert(alert('al-1', { deviceId: 'd-1', incidentId: 'in-a', openedAt: iso(0) }));
+      await s.insert(alert('al-2', { deviceId: 'd-2', incidentId: 'in-b', openedAt: iso(10) }));
+      await s.insert(alert('al-3', { deviceId: 'd-3', incidentId: null, openedAt: iso(20) }));
+      await s.insert(alert('al-4', { deviceId: 'd-4', openedAt: iso(30) })); // stored before incidents: no field
+      expect(ids(await s.list({ limit: 10, incidentId: 'in-a' }))).toEqual(['al-1']);
+      expect(ids(await s.list({ limit: 10, incidentId: true }))).toEqual(['al-2', 'al-1']);
+      expect(ids(await s.list({ limit: 10, incidentId: 'in-none' }))).toEqual([]);
+      await s.update({ ...(await s.get('al-3'))!, incidentId: 'in-a' }, []);
+      expect(ids(await s.list({ limit: 10, incidentId: 'in-a' }))).toEqual(['al-3', 'al-1']);
+      expect(ids(await s.list({ limit: 10, incidentId: 'in-a', status: 'active' }))).toEqual(['al-3', 'al-1']);
+    });
+
     describe('list and unclosed', () => {
       // opened at minutes 10..70; one system alert, one commissioning alert
       const fleet = (): Alert[] => [

@@ -39,6 +39,11 @@ export async function startService(env: Record<string, string> = {}, dataDir = t
     // tests read the API right after a PUBACK: each log commit is processed at once (the pacing
     // of light traffic has its own test, tests/integration/pipeline-log.test.ts)
     PROCESSORS_MIN_INTERVAL_MS: '0',
+    // GB 50440's display and forwarding targets (issue #15 item 4) are off: a test that moves the
+    // clock by minutes would find every hazard on no console and raise alarm_clock_late; the
+    // alarm-clock tests set their own (tests/integration/alarm-clocks.test.ts)
+    ALERT_DISPLAY_TARGET_S: '0',
+    ALERT_FORWARD_TARGET_S: '0',
     ...env,
   });
   const fw = await startFirewatch(config, { logger: createLogger(config.logLevel), ...(opts.clock ? { clock: opts.clock } : {}) });
@@ -208,6 +213,9 @@ export async function startChildService(env: Record<string, string>): Promise<Ch
       HTTP_PORT: '0',
       ADMIN_TOKEN,
       LOG_LEVEL: 'info',
+      // as startService: the alarm-clock targets off unless a test sets them
+      ALERT_DISPLAY_TARGET_S: '0',
+      ALERT_FORWARD_TARGET_S: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,12 +7,14 @@
  * (an outcome chosen, never preselected, and a note, with templates per outcome: item 3);
  * silence per alert; who did what.
  */
-import { post } from './api.js';
+import { get, post } from './api.js';
 import { h, replace } from './dom.js';
 import { actor, alertNote, fmtDateTime, fmtDuration, fmtTime, msg, name, noteTemplates, OUTCOMES, t } from './i18n.js';
 import { fmtSpan, historyText, valueLine } from './alert-text.js';
 import { recentClosures } from './records.js';
+import { Store } from './store.js';
 import { uplinkPanel } from './uplink.js';
+import { clockLine } from './clocks.js';
 
 // what a history entry says, also for pages and tests that load only the board
 export { historyText } from './alert-text.js';
@@ -112,13 +114,21 @@ export function boardView(ctx) {
     busy.add(a.id);
     render();
     try {
-      store.upsert(await fn());
+      // an alert, or the alerts an incident's ack/close changed (issue #15 item 1)
+      const changed = await fn();
+      for (const x of Array.isArray(changed) ? changed : [changed]) store.upsert(x);
     } catch (err) {
       ctx.toast(`${t('error')}: ${err.message}`);
     } finally {
       busy.delete(a.id);
       render();
     }
+  };
+
+  // an incident's members as the server has them after its ack/close, for the store (the feed follows)
+  const incidentAct = (i, path, body) => async () => {
+    const r = await post(`/incidents/${encodeURIComponent(i.id)}/${path}`, body);
+    return Promise.all(r.alertIds.map((id) => get(`/alerts/${encodeURIComponent(id)}`)));
   };
 
   const closeForm = (a) => {
@@ -158,7 +168,8 @@ export function boardView(ctx) {
             return;
           }
           forms.delete(a.id);
-          act(a, () => post(`/alerts/${encodeURIComponent(a.id)}/close`, { outcome: outcome.value, note: note.value.trim() }));
+          const body = { outcome: outcome.value, note: note.value.trim() };
+          act(a, a.incident ? incidentAct(a, 'close', body) : () => post(`/alerts/${encodeURIComponent(a.id)}/close`, body));
         },
       },
       h('label', {}, t('outcome'), ' ', outcome),
@@ -219,7 +230,70 @@ export function boardView(ctx) {
       h('div', { class: 'timers' }, h('span', { class: 'opened' }, `${t('opened_at')} ${fmtDateTime(a.openedAt)}`), ...timers),
       a.acknowledgedBy ? h('p', { class: 'who' }, t('acked_by', actor(a.acknowledgedBy, a.acknowledgedByName), fmtTime(a.acknowledgedAt))) : null,
       historyList(a),
+      clockLine(a, ctx),
       actions.length || forms.has(a.id) ? h('div', { class: 'actions' }, actions, forms.get(a.id) ?? null) : null,
+    );
+  };
+
+  /**
+   * An incident (警情, issue #15 item 1): one card for the building, with its evidence in the
+   * order raised (a timeline), the most severe level, and one acknowledge and one close for all of
+   * its alerts (each keeps its own history). Its alerts' own cards follow inside it, most urgent
+   * first, so one of them (a false alarm beside the fire) can still be handled alone.
+   */
+  const incidentCard = (i) => {
+    const sounding = i.alerts.filter((a) => alarm.sounding.has(a.id));
+    const actions = [];
+    if (can.handle) {
+      if (i.status === 'open') actions.push(h('button', { class: 'btn primary incident-ack-btn', disabled: busy.has(i.id), onClick: () => act(i, incidentAct(i, 'ack', {})) }, t('incident_ack')));
+      if (!forms.has(i.id)) {
+        actions.push(
+          h('button', { class: 'btn incident-close-btn', disabled: busy.has(i.id), onClick: () => (closeForm(i), render(), forms.get(i.id)?.querySelector('.note')?.focus()) }, t('incident_close')),
+        );
+      }
+    }
+    if (sounding.length) actions.push(h('button', { class: 'btn silence-btn', onClick: () => (sounding.forEach((a) => alarm.silence(a)), render()) }, t('silence')));
+    const timers = [];
+    if (i.status === 'open' && i.ackDeadline) timers.push(countdown('ack', i.ackDeadline, i.escalationLevel));
+    if (i.closeDeadline) timers.push(countdown('close', i.closeDeadline, i.escalationLevel));
+    return h(
+      'article',
+      {
+        class: ['incident', `sev-${i.severity}`, `st-${i.status}`, i.escalationLevel > 0 && `esc esc-${i.escalationLevel}`, sounding.length && 'sounding'],
+        dataset: { incidentId: i.id },
+        tabindex: '-1',
+      },
+      h(
+        'header',
+        {},
+        h('span', { class: 'badge incident-badge' }, t('incident')),
+        h('span', { class: ['badge', `sev-${i.severity}`] }, name('severity', i.severity)),
+        i.escalationLevel > 0 ? h('span', { class: 'badge escalation', dataset: { level: String(i.escalationLevel) } }, t('escalated', i.escalationLevel)) : null,
+        h('h3', {}, i.buildingName ?? i.buildingId),
+        h('span', { class: ['badge', 'status', `st-${i.status}`] }, t(`status_${i.status}`)),
+      ),
+      h('p', { class: 'incident-summary' }, t('incident_summary', i.alerts.length)),
+      alertMeta(i),
+      contactLine(i),
+      h(
+        'ol',
+        { class: 'evidence', 'aria-label': t('incident_evidence') },
+        i.alerts.map((a) =>
+          h(
+            'li',
+            { dataset: { alertId: a.id, rule: a.rule }, class: [`sev-${a.severity}`, `st-${a.status}`] },
+            h('time', { datetime: a.openedAt }, fmtTime(a.openedAt)),
+            ' ',
+            h('strong', { class: 'rule' }, name('rule', a.rule)),
+            a.location ? ` · ${a.location}` : a.point ? ` · ${name('point', a.point)}` : '',
+            ' · ',
+            h('span', { class: 'evidence-message' }, msg(a.message)),
+          ),
+        ),
+      ),
+      h('div', { class: 'timers' }, h('span', { class: 'opened' }, `${t('opened_at')} ${fmtDateTime(i.openedAt)}`), ...timers),
+      actions.length || forms.has(i.id) ? h('div', { class: 'actions' }, actions, forms.get(i.id) ?? null) : null,
+      h('div', { class: 'incident-alerts' }, Store.sorted(i.alerts, ctx.feed.serverNow()).map(card)),
     );
   };
 
@@ -228,7 +302,7 @@ export function boardView(ctx) {
       'section',
       { class: ['lane', `lane-${key}`], 'aria-label': t(key) },
       h('h2', {}, t(key), h('span', { class: 'count' }, String(items.length))),
-      items.length ? items.map(card) : h('p', { class: 'empty' }, t(emptyKey)),
+      items.length ? items.map((x) => (x.incident ? incidentCard(x) : card(x))) : h('p', { class: 'empty' }, t(emptyKey)),
     );
 
   let order = '';

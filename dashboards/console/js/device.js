@@ -7,6 +7,7 @@ import { alertTable, auditPanel, fmtFields } from './building.js';
 import { deviceCharts } from './chart.js';
 import { commissioningPanel, rejectionText } from './commissioning.js';
 import { uitdCommandsPanel } from './uitd-commands.js';
+import { replayPanel } from './replay.js';
 import { copyText, h, replace } from './dom.js';
 import { fmtSpan, qty, RULE_UNITS } from './alert-text.js';
 import { actor, fmtDateTime, isoToShanghaiLocal, msg, name, shanghaiLocalToIso, t } from './i18n.js';
@@ -208,6 +209,8 @@ export function deviceView(ctx, id) {
       h('div', { class: 'chart-box' }, charts.length ? charts : h('p', { class: 'empty' }, t('chart_none'))),
       h('h3', {}, t('rules')),
       rulesTable(rules.rules),
+      // 试算: the rules over the stored readings, beside the actual alerts (issue #15 item 3)
+      replayPanel(ctx, d, rules.rules),
       h('h3', {}, t('raw_readings')),
       readingsTable(readings.items.slice(0, 20)),
       h('h3', {}, t('events')),

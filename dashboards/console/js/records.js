@@ -9,13 +9,14 @@
 import { api, get } from './api.js';
 import { h, replace } from './dom.js';
 import { historyText, valueLine } from './alert-text.js';
+import { clockLine } from './clocks.js';
 import { actor, alertNote, fmtDateTime, msg, name, OUTCOMES, STREETS, t } from './i18n.js';
 
 const PAGE = 50;
 const LAST_QUERY_KEY = 'fw.records.q';
 const RULES = {
-  hazard: ['pressure_low', 'pressure_high', 'pressure_drop', 'level_low', 'level_high', 'residual_current_high', 'temperature_high', 'lane_blocked', 'device_alarm', 'device_supervisory'],
-  fault: ['device_offline', 'sensor_fault', 'service_outage'],
+  hazard: ['pressure_low', 'pressure_high', 'pressure_drop', 'level_low', 'level_high', 'residual_current_high', 'temperature_high', 'lane_blocked', 'device_alarm', 'device_supervisory', 'probable_fire', 'lane_blocked_in_fire'],
+  fault: ['device_offline', 'sensor_fault', 'service_outage', 'alarm_clock_late'],
 };
 const FIELDS = ['class', 'dateField', 'from', 'to', 'street', 'buildingId', 'q', 'rule', 'outcome', 'person', 'status'];
 const DEFAULTS = { class: 'hazard', dateField: 'opened' };
@@ -301,6 +302,7 @@ export function recordView(ctx, id) {
             dd(t('outcome'), h('span', { class: 'outcome' }, a.outcome ? name('outcome', a.outcome) : '—')),
             dd(t('note'), h('span', { class: 'note' }, a.note ? alertNote(a) : '—')),
           ),
+          clockLine(a, null, { open: true }),
           a.status !== 'closed' ? h('p', {}, h('a', { href: '#/board', class: 'board-link' }, t('rec_on_board'))) : null,
           h('h3', {}, t('history')),
           h(

@@ -115,13 +115,61 @@ export class Store {
     );
   }
 
-  /** hazard vs fault vs maintenance: three separate groups, never mixed */
+  /** hazard vs fault vs maintenance: three separate groups, never mixed; hazards of one incident are one item (incidentsOf) */
   groups(now = Date.now()) {
     const all = this.list();
     return {
-      hazards: Store.sorted(all.filter((a) => a.class === 'hazard' && !a.maintenance), now),
+      hazards: Store.sorted(incidentsOf(all.filter((a) => a.class === 'hazard' && !a.maintenance)), now),
       faults: Store.sorted(all.filter((a) => a.class === 'fault' && !a.maintenance), now),
       maintenance: Store.sorted(all.filter((a) => a.maintenance), now),
     };
   }
+}
+
+/**
+ * A building's hazards as one incident (警情, issue #15 item 1): alerts that share an `incidentId`
+ * become one item with `incident: true`, its alerts in the order raised (`alerts`), and the
+ * fields the board sorts and counts down by — the most urgent of its alerts: open while any is
+ * open, the worst severity, the highest escalation, the earliest deadlines still running. An
+ * incident of one alert stays that alert's own card.
+ */
+export function incidentsOf(alerts) {
+  const byIncident = new Map();
+  const out = [];
+  for (const a of alerts) {
+    if (!a.incidentId) out.push(a);
+    else if (byIncident.has(a.incidentId)) byIncident.get(a.incidentId).push(a);
+    else byIncident.set(a.incidentId, [a]);
+  }
+  for (const [id, members] of byIncident) {
+    if (members.length === 1) {
+      out.push(members[0]);
+      continue;
+    }
+    members.sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt) || (a.id < b.id ? -1 : 1));
+    const open = members.filter((a) => a.status === 'open');
+    const first = members[0];
+    const newest = members[members.length - 1];
+    const earliest = (xs) => xs.filter(Boolean).sort()[0] ?? null;
+    const worst = members.reduce((w, a) => ((SEVERITY_RANK[a.severity] ?? 9) < (SEVERITY_RANK[w.severity] ?? 9) ? a : w), first);
+    out.push({
+      incident: true,
+      id,
+      alerts: members,
+      class: 'hazard',
+      maintenance: false,
+      status: open.length > 0 ? 'open' : 'acknowledged',
+      severity: worst.severity,
+      escalationLevel: Math.max(...members.map((a) => a.escalationLevel ?? 0)),
+      openedAt: first.openedAt,
+      ackDeadline: earliest(open.map((a) => a.ackDeadline)),
+      closeDeadline: earliest(members.map((a) => a.closeDeadline)),
+      buildingId: first.buildingId,
+      buildingName: newest.buildingName ?? first.buildingName,
+      street: newest.street ?? first.street,
+      contactName: newest.contactName ?? null,
+      contactPhone: newest.contactPhone ?? null,
+    });
+  }
+  return out;
 }

@@ -169,6 +169,29 @@ export async function alertRoutes(app: Api, { alerts, registry, changeControl, a
     return namer()(await alerts.acknowledge(a.id, p.username, req.body.note));
   });
 
+  // issue #15 item 4: a duty console displayed the alert; the first report is its firstShownAt
+  app.post(
+    '/alerts/:id/shown',
+    {
+      config,
+      schema: {
+        tags,
+        description:
+          'A duty console displayed the alert: the first report sets clocks.firstShownAt (GB 50440: an alarm shown within 10 s), later ones change nothing. ' +
+          'Duty officers of its street and admins; not once the alert was acknowledged, nor on alerts stored before clocks.',
+        params: IdParams,
+        body: z.object({}).optional(),
+        response: { 200: AlertSchema },
+      },
+    },
+    async (req) => {
+      const a = await alerts.get(req.params.id);
+      const p = readable(principalOf(req), a);
+      if (!canHandleAlerts(p, a)) throw new ForbiddenError('only the duty room covering this street (or an admin) reports what its consoles show');
+      return namer()(await alerts.shown(a.id, p.username));
+    },
+  );
+
   app.post('/alerts/:id/close', { config, schema: { tags, params: IdParams, body: CloseBody, response: { 200: AlertSchema } } }, async (req) => {
     const a = await alerts.get(req.params.id);
     const p = readable(principalOf(req), a);

@@ -100,7 +100,7 @@ export async function liveRoutes(app: Api, deps: LiveRouteOptions): Promise<void
       schema: {
         tags: ['alerts'],
         description:
-          'WebSocket live feed: alert.raised, alert.updated, alert.cleared, alert.escalated, alert.closed, device.online, device.offline, each with a sequence number. Reconnect with ?since=<last seq> to receive what you missed. Closed with 4001 when the credential ends or its role or scope changes.',
+          'WebSocket live feed: alert.raised, alert.updated, alert.cleared, alert.escalated, alert.closed, alert.clocks (an alert\'s clocks changed), device.online, device.offline, each with a sequence number. Reconnect with ?since=<last seq> to receive what you missed. Closed with 4001 when the credential ends or its role or scope changes.',
         querystring: LiveQuery,
       },
     },

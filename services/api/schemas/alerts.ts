@@ -1,6 +1,7 @@
 /** HTTP schemas for alerts and maintenance. */
 import { z } from 'zod';
 import { ALERT_STATUSES, OUTCOMES } from '../../alerts/model.js';
+import { SPAN_NAMES } from '../../alerts/alarm-clocks.js';
 
 const Message = z.object({ zh: z.string(), en: z.string() });
 const Outcome = z.enum(OUTCOMES);
@@ -30,6 +31,29 @@ export const HistoryEntrySchema = z.object({
   byName: z.string().nullable().optional().describe("issue #17 item 5: the person's display name (null: the system or a token; absent on older entries)"),
   info: HistoryInfoSchema.nullable().optional().describe('absent on older entries'),
 });
+
+const instant = (what: string) => z.string().nullable().describe(what);
+/** issue #15 item 4: services/alerts/alarm-clocks.ts */
+export const AlertClocksSchema = z
+  .object({
+    deviceTs: instant("the reading's own timestamp (null: the device sent none, or no reading raised the alert)"),
+    receivedAt: instant('the broker (or the GB/T 26875.3 gateway) received the reading'),
+    durableAt: instant('the reading log committed it (see durableAtSource)'),
+    durableAtSource: z
+      .enum(['commit', 'read_back'])
+      .nullable()
+      .optional()
+      .describe('commit: the commit as the appending process saw it; read_back: read back from the log after a restart or from another node, the time it was read (durable then at the latest)'),
+    raisedAt: instant('the alert was created'),
+    firstShownAt: instant('the first duty console displayed it (POST /alerts/{id}/shown)'),
+    firstShownBy: z.string().nullable().optional().describe('who that console was logged in as'),
+    acknowledgedAt: instant('a person acknowledged (confirmed) it'),
+    forwardedAt: instant('the uplink started sending its first item after the acknowledgement (the confirmed alarm)'),
+    forwardedVia: z.string().nullable().optional().describe('the adapter: http, mqtt or gb26875'),
+    platformConfirmedAt: instant('the platform confirmed that item: HTTP 2xx, the remote broker\'s PUBACK, the GB/T 26875.3 centre\'s confirm'),
+    late: z.array(z.enum(SPAN_NAMES)).optional().describe('spans found over their target (ALERT_DISPLAY_TARGET_S, ALERT_FORWARD_TARGET_S), each raising alarm_clock_late'),
+  })
+  .describe('When each step from the reading to the platform happened, in this order; each set once (ISO 8601)');
 
 export const AlertSchema = z
   .object({
@@ -85,6 +109,17 @@ export const AlertSchema = z
       })
       .nullable()
       .optional(),
+    incidentId: z
+      .string()
+      .nullable()
+      .optional()
+      .describe('issue #15 item 1: the incident (警情) this hazard belongs to, GET /incidents/{id}; null for faults, maintenance and commissioning alerts; absent on older alerts'),
+    evidenceIds: z
+      .array(z.string())
+      .nullable()
+      .optional()
+      .describe("issue #15 item 2: a building rule's alert (probable_fire, …): the alerts, or `flow:<deviceId>` flow signals, that made it hold"),
+    clocks: AlertClocksSchema.nullable().optional().describe('issue #15 item 4: the alarm clocks; absent on alerts stored before them'),
   })
   .describe('An alert with its audit trail');
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BUILDING_TYPES, BUILDING_USES, STREETS, SURVEY_RECTIFICATIONS } from '../../devices/model.js';
 import { MAX_ALLOWED_PEERS, MAX_PEER_PATTERN_LENGTH, parsePeerPattern } from '../../devices/peer-allow-list.js';
 import { ID_PATTERN } from '../../devices/registry.js';
+import { BuildingRuleOverridesSchema } from '../../rules/building-rules.js';
 import { DEVICE_KINDS, PRESSURE_POINTS, REJECT_REASONS } from '../../telemetry/telemetry.js';
 
 const id = z.string().regex(ID_PATTERN, 'letters, digits, _ . - (2–64 characters, no / + # or spaces)');
@@ -25,6 +26,9 @@ const buildingFields = {
   use: z.enum(BUILDING_USES),
   contactName: nullableText(100),
   contactPhone: nullableText(40),
+  buildingRules: BuildingRuleOverridesSchema.nullable().describe(
+    'issue #15 item 2: overrides of the building rules (probable_fire, lane_blocked_in_fire): `enabled`, `windowS`; null = the defaults. A change is an alerting change (a duty officer or an admin, with a reason, audited)',
+  ),
 };
 
 export const BuildingBody = z.object({
@@ -37,6 +41,7 @@ export const BuildingBody = z.object({
   areaM2: buildingFields.areaM2.default(null),
   category: buildingFields.category.default(null),
   use: buildingFields.use.default('other'),
+  buildingRules: buildingFields.buildingRules.default(null),
   contactName: buildingFields.contactName.default(null),
   contactPhone: buildingFields.contactPhone.default(null),
 });
@@ -69,6 +74,7 @@ export const Building = z.object({
   use: z.string(),
   contactName: z.string().nullable(),
   contactPhone: z.string().nullable(),
+  buildingRules: BuildingRuleOverridesSchema.nullable().optional().describe("the building's overrides of the building rules; absent: the defaults"),
   survey: z
     .object({
       no: z.string().nullable(),

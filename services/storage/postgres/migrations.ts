@@ -15,7 +15,7 @@
  *   - constraints the stores turn into domain errors are named here, and the stores name them too
  */
 import { PG_AUTH_SQL } from './schema-auth.js';
-import { PG_ALERTS_SQL, PG_ALERTS_VERSION_SQL } from './schema-alerts.js';
+import { PG_ALERTS_SQL, PG_ALERTS_VERSION_SQL, PG_BUILDING_RULES_SQL } from './schema-alerts.js';
 import { PG_READINGS_SQL } from './schema-readings.js';
 import { PG_STATE_SQL } from './schema-state.js';
 import { PG_UPLINK_SQL } from './schema-uplink.js';
@@ -110,4 +110,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   PG_AUDIT_SQL,
   // 11: alerts.version, checked by every update decided on a copy read before (schema-alerts.ts)
   PG_ALERTS_VERSION_SQL,
+  // 12: building rules' alerts one per building and rule; buildings.building_rules (schema-alerts.ts)
+  PG_BUILDING_RULES_SQL,
 ];

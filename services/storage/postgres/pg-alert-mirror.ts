@@ -212,8 +212,9 @@ function noticeOf(payload: string, nodeId: string): Record<string, unknown> | un
   return notice.node === nodeId ? undefined : notice;
 }
 
-/** (device, rule), as alerts_one_active keys it: a system alert (no device) is device ''. */
-const activeKey = (deviceId: string | null, rule: string) => `${deviceId ?? ''}\u0000${rule}`;
+/** (device, rule), as alerts_one_active keys it; an alert without a device by its building too (a system alert: building ''). */
+const activeKey = (deviceId: string | null, rule: string, buildingId: string | null = null) => (deviceId !== null ? `${deviceId}\u0000\u0000${rule}` : `\u0000${buildingId ?? ''}\u0000${rule}`);
+const keyOf = (a: Alert) => activeKey(a.deviceId, a.rule, a.buildingId);
 const isUnclosed = (a: Alert) => a.status !== 'closed';
 /** opened_at, then id: PgAlertStore.unclosed's order (both "C": code units compare as the bytes of these ASCII ids and ISO times) */
 const byOpened = (x: Alert, y: Alert) =>
@@ -250,8 +251,8 @@ export class PgAlertMirror implements AlertWriter {
     return m;
   }
 
-  findActive(deviceId: string | null, rule: AlertRule): Alert | undefined {
-    const id = this.active.get(activeKey(deviceId, rule));
+  findActive(deviceId: string | null, rule: AlertRule, buildingId?: string | null): Alert | undefined {
+    const id = this.active.get(activeKey(deviceId, rule, buildingId ?? null));
     const held = id === undefined ? undefined : this.copies.values.get(id);
     return held && isUnclosed(held.alert) ? structuredClone(held.alert) : undefined;
   }
@@ -339,16 +340,16 @@ export class PgAlertMirror implements AlertWriter {
   /** keeps `active` the index of the held unclosed alerts */
   private indexed(id: string, before: VersionedAlert | undefined, after: VersionedAlert | undefined): void {
     if (before && isUnclosed(before.alert)) {
-      const key = activeKey(before.alert.deviceId, before.alert.rule);
+      const key = keyOf(before.alert);
       if (this.active.get(key) === id) {
         this.active.delete(key);
         // two held for one key (a moment between two reads): the other one stands
         for (const [other, v] of this.copies.values) {
-          if (other !== id && isUnclosed(v.alert) && activeKey(v.alert.deviceId, v.alert.rule) === key) this.active.set(key, other);
+          if (other !== id && isUnclosed(v.alert) && keyOf(v.alert) === key) this.active.set(key, other);
         }
       }
     }
-    if (after && isUnclosed(after.alert)) this.active.set(activeKey(after.alert.deviceId, after.alert.rule), id);
+    if (after && isUnclosed(after.alert)) this.active.set(keyOf(after.alert), id);
   }
 
   /** Another node changed an alert: read it (with any others noticed meanwhile) in a scope of its own. */

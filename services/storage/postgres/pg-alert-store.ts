@@ -211,11 +211,12 @@ function historyColumns(entries: readonly HistoryEntry[]): unknown[] {
 export class PgAlertStore implements AlertStore {
   constructor(private readonly db: PgDatabase) {}
 
-  async findActive(deviceId: string | null, rule: AlertRule): Promise<Alert | undefined> {
-    const rows = await this.db.query<AlertRow>(`${SELECT_ALERT} WHERE coalesce(device_id, '') = $1 AND rule = $2 AND status <> 'closed'`, [
-      deviceId ?? '',
-      rule,
-    ]);
+  async findActive(deviceId: string | null, rule: AlertRule, buildingId?: string | null): Promise<Alert | undefined> {
+    // alerts_one_active's key: a device's alert by device and rule; one without a device by building and rule too
+    const rows =
+      deviceId !== null
+        ? await this.db.query<AlertRow>(`${SELECT_ALERT} WHERE device_id = $1 AND rule = $2 AND status <> 'closed'`, [deviceId, rule])
+        : await this.db.query<AlertRow>(`${SELECT_ALERT} WHERE device_id IS NULL AND coalesce(building_id, '') = $1 AND rule = $2 AND status <> 'closed'`, [buildingId ?? '', rule]);
     return rows[0] && toAlert(rows[0]);
   }
 
@@ -287,6 +288,9 @@ export class PgAlertStore implements AlertStore {
     // commissioning alerts (issue #17 item 6) only when asked for: the board and the safety code never see them
     const commissioning = f.commissioning ?? 'exclude';
     if (commissioning !== 'include') where.add(commissioning === 'only' ? IS_COMMISSIONING : `NOT ${IS_COMMISSIONING}`);
+    // an incident's alerts (issue #15 item 1): the document's incidentId
+    if (f.incidentId === true) where.add("doc->>'incidentId' IS NOT NULL");
+    else if (f.incidentId !== undefined) where.add(`doc->>'incidentId' = ${where.param(f.incidentId)}`);
     const sql = `${SELECT_ALERT} ${where} ORDER BY opened_at DESC, id DESC LIMIT ${where.param(f.limit)}`;
     const rows = await this.db.query<AlertRow>(sql, where.params);
     return rows.map(toAlert);

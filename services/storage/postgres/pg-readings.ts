@@ -63,7 +63,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { DEDUPE_WINDOW_MS, LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
+import { CommitTimes, DEDUPE_WINDOW_MS, LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
 import type { Reading } from '../../telemetry/telemetry.js';
 import { SinkError, type ReadingQuery, type ReadingStore, type StoredReading } from '../reading-store.js';
 import type { PgDatabase } from './database.js';
@@ -404,6 +404,8 @@ export class PgReadingLog implements ReadingLog {
   private scheduled = false;
   private closed = false;
   private readonly listeners: AppendListener[] = [];
+  /** this node's recent commits' times: its readings carry them when the processors read them back (issue #15 item 4) */
+  private readonly commits = new CommitTimes();
   private readonly state: LogHealthState;
   private timer: NodeJS.Timeout | undefined;
   private lastProbeAt: number | undefined;
@@ -516,6 +518,7 @@ export class PgReadingLog implements ReadingLog {
         w.resolve({ appended: mine, duplicates: w.readings.length - mine.length });
       }
     }
+    this.commits.committed(appended, Date.now());
     if (appended.length === 0) return;
     for (const l of this.listeners) {
       try {
@@ -629,7 +632,9 @@ export class PgReadingLog implements ReadingLog {
   }
 
   async readAfter(afterId: number, limit: number): Promise<Reading[]> {
-    return (await this.db.query<ReadingRow>(AFTER, [afterId, limit])).map(rowToReading);
+    const out = (await this.db.query<ReadingRow>(AFTER, [afterId, limit])).map(rowToReading);
+    this.commits.stamp(out);
+    return out;
   }
 
   async lastId(): Promise<number> {

@@ -91,3 +91,15 @@ export const PG_ALERTS_SQL = `
 export const PG_ALERTS_VERSION_SQL = `
   ALTER TABLE alerts ADD COLUMN version integer NOT NULL DEFAULT 0;
 `;
+
+/**
+ * Migration 12 (issue #15 item 2; SQLite's migration of the same issue): building rules raise
+ * alerts without a device, one unclosed per building and rule, so alerts_one_active keys an alert
+ * without a device by its building too (a device's alert keeps its key, a system alert has
+ * neither); and a building's overrides of those rules (json, NULL: the defaults).
+ */
+export const PG_BUILDING_RULES_SQL = `
+  DROP INDEX alerts_one_active;
+  CREATE UNIQUE INDEX alerts_one_active ON alerts (coalesce(device_id, ''), (CASE WHEN device_id IS NULL THEN coalesce(building_id, '') ELSE '' END), rule) WHERE status <> 'closed';
+  ALTER TABLE buildings ADD COLUMN building_rules json;
+`;

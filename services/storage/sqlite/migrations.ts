@@ -332,6 +332,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE alert_history ADD COLUMN info TEXT;
   ALTER TABLE alert_history ADD COLUMN by_name TEXT;
   `,
+  // (issue #15 item 2): building rules (probable_fire, …) raise alerts without a device, one per
+  // building and rule: the one-unclosed key takes the building for them (a device's alert keeps
+  // its key, a system alert has neither); a building's overrides of those rules (JSON, nullable)
+  `
+  DROP INDEX alerts_one_active;
+  CREATE UNIQUE INDEX alerts_one_active ON alerts(IFNULL(device_id, ''), CASE WHEN device_id IS NULL THEN IFNULL(building_id, '') ELSE '' END, rule) WHERE status != 'closed';
+  ALTER TABLE buildings ADD COLUMN building_rules TEXT;
+  `,
 ];
 
 /** readings.db */

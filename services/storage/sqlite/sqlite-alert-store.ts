@@ -45,10 +45,13 @@ export class SqliteAlertStore implements AlertStore {
     this.insertHistory.run(alertId, h.at, h.action, h.by, h.detail, h.byName ?? null, h.info ? JSON.stringify(h.info) : null);
   }
 
-  findActive(deviceId: string | null, rule: AlertRule): Alert | undefined {
-    const row = this.db
-      .prepare("SELECT id, doc FROM alerts WHERE IFNULL(device_id, '') = ? AND rule = ? AND status != 'closed'")
-      .get(deviceId ?? '', rule) as Row | undefined;
+  findActive(deviceId: string | null, rule: AlertRule, buildingId?: string | null): Alert | undefined {
+    // alerts_one_active's key: a device's alert by device and rule; one without a device by building and rule too
+    const row = (
+      deviceId !== null
+        ? this.db.prepare("SELECT id, doc FROM alerts WHERE device_id = ? AND rule = ? AND status != 'closed'").get(deviceId, rule)
+        : this.db.prepare("SELECT id, doc FROM alerts WHERE device_id IS NULL AND IFNULL(building_id, '') = ? AND rule = ? AND status != 'closed'").get(buildingId ?? '', rule)
+    ) as Row | undefined;
     return row && this.hydrate(row);
   }
 
@@ -117,6 +120,12 @@ export class SqliteAlertStore implements AlertStore {
     // commissioning alerts (issue #17 item 6) only when asked for: the board and the safety code never see them
     const commissioning = f.commissioning ?? 'exclude';
     if (commissioning !== 'include') where.push(`json_extract(doc, '$.commissioning') IS ${commissioning === 'only' ? '' : 'NOT '}1`);
+    // an incident's alerts (issue #15 item 1): the document's incidentId
+    if (f.incidentId === true) where.push("json_extract(doc, '$.incidentId') IS NOT NULL");
+    else if (f.incidentId !== undefined) {
+      where.push("json_extract(doc, '$.incidentId') = @incidentId");
+      p.incidentId = f.incidentId;
+    }
     const sql = `SELECT id, doc FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC LIMIT @limit`;
     return (this.db.prepare(sql).all(p) as Row[]).map((r) => this.hydrate(r));
   }

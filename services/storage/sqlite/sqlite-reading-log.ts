@@ -15,7 +15,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
+import { CommitTimes, LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
 import type { Reading } from '../../telemetry/telemetry.js';
 import type { Db } from './database.js';
 import type { FromWriter, ToWriter, WriterOptions } from './sqlite-log-writer.js';
@@ -77,6 +77,8 @@ export class SqliteReadingLog implements ReadingLog {
   private scheduled = false;
   private closed = false;
   private readonly listeners: AppendListener[] = [];
+  /** the recent commits' times: the processors' readings carry them, read back or not (issue #15 item 4) */
+  private readonly commits = new CommitTimes();
   private readonly state: LogHealthState;
   private timer: NodeJS.Timeout | undefined;
   private closedWorker: (() => void) | undefined;
@@ -219,6 +221,7 @@ export class SqliteReadingLog implements ReadingLog {
           w.resolve({ appended: mine, duplicates: w.readings.length - mine.length });
         }
       }
+      this.commits.committed(appended, Date.now());
       if (appended.length > 0) {
         for (const l of this.listeners) {
           try {
@@ -295,7 +298,9 @@ export class SqliteReadingLog implements ReadingLog {
   }
 
   async readAfter(afterId: number, limit: number): Promise<Reading[]> {
-    return (this.afterStmt.all(afterId, limit) as ReadingRow[]).map(rowToReading);
+    const out = (this.afterStmt.all(afterId, limit) as ReadingRow[]).map(rowToReading);
+    this.commits.stamp(out);
+    return out;
   }
 
   async lastId(): Promise<number> {

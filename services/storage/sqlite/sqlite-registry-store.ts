@@ -1,4 +1,5 @@
 /** RegistryStore over SQLite: buildings, devices and device credentials (hashes only). */
+import type { BuildingRuleOverrides } from '../../rules/building-rules.js';
 import type {
   Building,
   BuildingFilter,
@@ -42,8 +43,9 @@ function deviceError(err: unknown, d: Device): unknown {
 }
 
 /** A row as better-sqlite3 gives it: JSON documents as text. */
-interface SqliteBuildingRow extends Omit<BuildingRow, 'survey'> {
+interface SqliteBuildingRow extends Omit<BuildingRow, 'survey' | 'building_rules'> {
   survey: string | null;
+  building_rules: string | null;
 }
 
 interface SqliteDeviceRow extends Omit<DeviceRow, 'rules' | 'allowed_peers' | 'gb26875_source'> {
@@ -54,7 +56,7 @@ interface SqliteDeviceRow extends Omit<DeviceRow, 'rules' | 'allowed_peers' | 'g
 
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
-const buildingOf = (r: SqliteBuildingRow): Building => toBuilding({ ...r, survey: json<BuildingSurvey>(r.survey) });
+const buildingOf = (r: SqliteBuildingRow): Building => toBuilding({ ...r, survey: json<BuildingSurvey>(r.survey), building_rules: json<BuildingRuleOverrides>(r.building_rules) });
 
 const deviceOf = (r: SqliteDeviceRow): Device =>
   toDevice({ ...r, rules: json(r.rules), allowed_peers: json(r.allowed_peers), gb26875_source: json<Gb26875Source>(r.gb26875_source) });

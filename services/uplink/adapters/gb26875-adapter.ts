@@ -24,7 +24,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
-import { UplinkError, type StoredUplinkItem, type UplinkAdapter } from '../model.js';
+import { UplinkError, type StoredUplinkItem, type UplinkAdapter, type UplinkItem } from '../model.js';
 import { AppDataType, decodeAppData, encodeAppData, type AppDataInput } from '../../protocols/gb26875/app-data.js';
 import { FrameSplitter } from '../../protocols/gb26875/frame-splitter.js';
 import { CST_OFFSET_MINUTES, Command, decodeFrame, encodeFrame, encodeReply, type Frame, type ProtocolVersion } from '../../protocols/gb26875/frame.js';
@@ -265,6 +265,11 @@ export class Gb26875UplinkClient implements UplinkAdapter {
       const bytes = encodeAppData(unit, this.offsetMinutes);
       await this.serialised(() => this.exchange(bytes));
     }
+  }
+
+  /** An item with a frame: an acknowledgement, for one, has none (the centre hears of the alarm, not of our confirmation). */
+  sends(item: UplinkItem): boolean {
+    return appDataForItem(item, this.opts.statusMap).length > 0;
   }
 
   /**

@@ -16,7 +16,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Clock } from '../../shared/clock.js';
 import { buildPayload, canonicalItem, mappingSends, type Mapping } from '../mapping.js';
-import { UPLINK_FORMAT, UplinkError, type StoredUplinkItem, type UplinkAdapter } from '../model.js';
+import { UPLINK_FORMAT, UplinkError, type StoredUplinkItem, type UplinkAdapter, type UplinkItem } from '../model.js';
 
 export interface HttpAdapterOptions {
   url: string;
@@ -78,6 +78,10 @@ export class HttpUplinkAdapter implements UplinkAdapter {
     const reason = `HTTP ${status}${redirect ? ` to ${res.location ?? '(no Location)'}, not followed: set UPLINK_HTTP_URL` : text ? `: ${text.slice(0, 300)}` : ''}`;
     const retryable = redirect || status === 429 || status >= 500 || status === 408;
     throw new UplinkError(reason, retryable);
+  }
+
+  sends(item: UplinkItem): boolean {
+    return mappingSends(this.opts.mapping, item.type);
   }
 
   /** One POST; resolves with the answer once its body is read (so the connection can be reused). */
