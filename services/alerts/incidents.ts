@@ -157,6 +157,11 @@ const matches = (status: IncidentStatusFilter, i: Incident): boolean =>
 
 /** an incident holds at most this many alerts in one answer (a fire of a whole complex stays far below) */
 const MAX_MEMBERS = 500;
+/**
+ * the feed's incident events carry the latest this many pieces of evidence (and `evidenceTotal`):
+ * a large incident's event stays small however many alerts it gathered; GET /incidents/{id} has all
+ */
+export const FEED_EVIDENCE = 10;
 
 export interface IncidentServiceDeps {
   alerts: AlertService;
@@ -270,7 +275,9 @@ export class IncidentService {
     if (type === 'incident.closed' && k.status === 'closed') return; // closed already: a late change of a closed alert
     k.status = incident.status;
     k.changedAt = now;
-    this.deps.feed.publish(type, { street: incident.street, buildingId: incident.buildingId }, { incident });
+    const evidenceTotal = incident.evidence.length;
+    const brief = { ...incident, evidence: incident.evidence.slice(-FEED_EVIDENCE), evidenceTotal };
+    this.deps.feed.publish(type, { street: incident.street, buildingId: incident.buildingId }, { incident: brief });
   }
 
   /** closed incidents leave the feed's view once a new alert can no longer join them */

@@ -84,6 +84,8 @@ describe('a building\'s hazards are one incident', () => {
     expect(opened.buildingId).toBe('inc-tower');
     const updated = await live.next('incident.updated', (e) => e.data.incident.id === incidentId && e.data.incident.alertIds.length === 2);
     expect(updated.seq).toBeGreaterThan(opened.seq);
+    expect(updated.data.incident.evidenceTotal).toBe(2);
+    expect(updated.data.incident.evidence).toHaveLength(2);
   });
 
   it('a fault in the same building stays apart', async () => {
