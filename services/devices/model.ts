@@ -4,7 +4,6 @@
  */
 import type { Awaitable } from '../shared/awaitable.js';
 import type { DeviceKind } from '../telemetry/telemetry.js';
-import type { BuildingRuleOverrides } from '../rules/building-rules.js';
 
 export const STREETS = [
   '解放碑',
@@ -39,6 +38,16 @@ export const BUILDING_USES = [
   'other',
 ] as const;
 export type BuildingUse = (typeof BUILDING_USES)[number];
+
+/**
+ * A building's override of one building rule (issue #15 item 2: probable_fire, …), by rule id:
+ * off, or another window. services/rules/building-rules.ts defines the rules and validates these.
+ */
+export interface BuildingRuleOverride {
+  enabled?: boolean;
+  windowS?: number;
+}
+export type BuildingRuleOverrides = Partial<Record<string, BuildingRuleOverride>>;
 
 export interface Building {
   id: string;

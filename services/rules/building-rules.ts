@@ -22,6 +22,7 @@
 import { z } from 'zod';
 import type { Message } from './messages.js';
 import { SYSTEM_DEFAULT_SOURCE, type Severity } from './rule-types.js';
+import type { BuildingRuleOverrides } from '../devices/model.js';
 
 export const BUILDING_RULE_IDS = ['probable_fire', 'lane_blocked_in_fire'] as const;
 export type BuildingRuleId = (typeof BUILDING_RULE_IDS)[number];
@@ -91,7 +92,8 @@ export const BuildingRuleOverrideSchema = z.strictObject({
   windowS: z.number().int().min(60).max(3600).optional().describe('seconds (60–3600) within which the evidence must come; rules whose evidence must only be present at once take none'),
 });
 export const BuildingRuleOverridesSchema = z.strictObject(Object.fromEntries(BUILDING_RULE_IDS.map((id) => [id, BuildingRuleOverrideSchema.optional()])) as Record<BuildingRuleId, z.ZodOptional<typeof BuildingRuleOverrideSchema>>);
-export type BuildingRuleOverrides = z.infer<typeof BuildingRuleOverridesSchema>;
+/** what a building stores (devices/model.ts), as this schema accepts it */
+export type { BuildingRuleOverrides } from '../devices/model.js';
 
 export interface EffectiveBuildingRule extends BuildingRuleSpec {
   enabled: boolean;

@@ -5,8 +5,7 @@
  * turns what its driver gives (SQLite: JSON as text; node-postgres: a bigint as a string) into this
  * shape first, so the mapping itself is written once.
  */
-import type { Building, BuildingSurvey, Device, Gb26875Source } from '../devices/model.js';
-import type { BuildingRuleOverrides } from '../rules/building-rules.js';
+import type { Building, BuildingRuleOverrides, BuildingSurvey, Device, Gb26875Source } from '../devices/model.js';
 
 export const BUILDING_COLUMNS = [
   'id', 'name', 'street', 'address', 'type', 'height_m', 'access_level_m', 'floors', 'area_m2', 'category', 'use',

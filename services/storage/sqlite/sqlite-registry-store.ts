@@ -1,8 +1,8 @@
 /** RegistryStore over SQLite: buildings, devices and device credentials (hashes only). */
-import type { BuildingRuleOverrides } from '../../rules/building-rules.js';
 import type {
   Building,
   BuildingFilter,
+  BuildingRuleOverrides,
   BuildingSurvey,
   Device,
   DeviceFilter,
