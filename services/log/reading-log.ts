@@ -22,8 +22,10 @@
  *
  * Implementations: SqliteReadingLog (embedded: the `readings` table, written by a worker thread
  * with group commit) and PgReadingLog (services/storage/postgres/pg-readings.ts: the same table
- * on PostgreSQL, committed before append resolves, group-committed, in id order across nodes). A
- * replicated one (NATS JetStream) is meant to fit the same interface.
+ * on PostgreSQL, committed before append resolves, group-committed, in id order across nodes);
+ * JetStreamReadingLog (services/storage/nats/jetstream-reading-log.ts, cluster mode, not wired yet:
+ * a replicated NATS JetStream stream, logIds = stream sequences, de-duplication within the stream's
+ * window; docs/adr/0009-jetstream-reading-log.md).
  */
 import type { Reading } from '../telemetry/telemetry.js';
 import type { Awaitable, Settled } from '../shared/awaitable.js';
