@@ -166,8 +166,19 @@ describe("a building's overrides", () => {
     clock.advance(1000);
     await detectorAlarm(b); // judged again after both
     expect(await alertsIn(b, 'probable_fire')).toEqual([]);
-    // the other building rule still runs
+    // the other building rule still runs; the rules as they apply here, with their sources
     expect((await svc.api.get(`/api/v1/buildings/${b}`)).body.buildingRules.lane_blocked_in_fire).toBeUndefined();
+    const rules = (await svc.api.get(`/api/v1/buildings/${b}/rules`)).body;
+    expect(rules.overrides).toEqual({ probable_fire: { enabled: false } });
+    expect(rules.rules.map((r: any) => [r.id, r.enabled, r.overridden, r.windowS])).toEqual([
+      ['probable_fire', false, true, 600],
+      ['lane_blocked_in_fire', true, false, null],
+    ]);
+    expect(rules.rules[0].needs).toEqual([
+      { kind: 'fire', selectors: ['device_alarm/uitd', 'device_alarm/electrical_fire', 'temperature_high'] },
+      { kind: 'water', selectors: ['pressure_drop/water_pressure', 'flow_signal'] },
+    ]);
+    expect(rules.rules[0].source).toContain('design choice');
   });
 
   it('a narrower window is refused out of range and otherwise applies', async () => {

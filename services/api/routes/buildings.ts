@@ -6,6 +6,7 @@ import { buildingFilterFor, canApproveAlertChanges, canReadBuilding, canWriteReg
 import type { Building as BuildingModel } from '../../devices/model.js';
 import type { DeviceRegistry } from '../../devices/registry.js';
 import { buildingChecks, heightView } from '../../rules/building-checks.js';
+import { EVIDENCE_SELECTORS, buildingRulesFor } from '../../rules/building-rules.js';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import { principalOf } from '../authenticated.js';
 import type { Api } from '../types.js';
@@ -39,6 +40,50 @@ export async function buildingRoutes(app: Api, { registry, changeControl }: Buil
     if (!canReadBuilding(p, b)) throw new NotFoundError('building', req.params.id);
     return view(b);
   });
+
+  app.get(
+    '/buildings/:id/rules',
+    {
+      config: { roles: ROLES },
+      schema: {
+        tags,
+        description:
+          "The building rules in force here (issue #15 item 2: probable_fire, lane_blocked_in_fire): each with its severity, the evidence it needs (and what counts as each kind), its window, its source, and whether the building's own setting (`buildingRules`) changed it.",
+        params: IdParams,
+        response: {
+          200: z.object({
+            buildingId: z.string(),
+            rules: z.array(
+              z.object({
+                id: z.string(),
+                severity: z.string(),
+                enabled: z.boolean(),
+                needs: z.array(z.object({ kind: z.string(), selectors: z.array(z.string()) })),
+                windowS: z.number().nullable(),
+                source: z.string(),
+                overridden: z.boolean(),
+              }),
+            ),
+            overrides: z.record(z.string(), z.unknown()).nullable(),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const b = registry.getBuilding(req.params.id);
+      if (!canReadBuilding(principalOf(req), b)) throw new NotFoundError('building', req.params.id);
+      const rules = buildingRulesFor(b.buildingRules).map((r) => ({
+        id: r.id,
+        severity: r.severity,
+        enabled: r.enabled,
+        needs: r.needs.map((kind) => ({ kind, selectors: [...EVIDENCE_SELECTORS[kind]] })),
+        windowS: r.windowS,
+        source: r.source,
+        overridden: r.overridden,
+      }));
+      return { buildingId: b.id, rules, overrides: (b.buildingRules ?? null) as Record<string, unknown> | null };
+    },
+  );
 
   app.patch(
     '/buildings/:id',
