@@ -130,7 +130,9 @@ export class LogProcessors {
    */
   async resume(): Promise<void> {
     this.cursor = this.deps.cursors.get(PROCESSORS_CURSOR) ?? 0;
-    this.newest = Math.max(this.newest, await this.deps.log.lastId());
+    // the newest id is only for the lag: a log that cannot answer now (a replicated log electing a
+    // leader) must not undo the take-over
+    this.newest = Math.max(this.newest, await this.deps.log.lastId().catch(() => this.newest));
     this.queue = [];
     this.fromDisk = true;
     this.kick();
@@ -178,6 +180,8 @@ export class LogProcessors {
       for (;;) {
         if (this.deps.active && !this.deps.active()) break; // the lease was lost: the next holder goes on
         let batch: Reading[];
+        // the position this batch follows: its commit is only valid from there
+        const base = this.cursor;
         if (this.fromDisk) {
           // cleared before the read: a queue overflow during it sets it again, and we read again
           this.fromDisk = false;
@@ -191,7 +195,16 @@ export class LogProcessors {
           this.queue.splice(0, skip + batch.length);
         }
         if (batch.length === 0) break;
-        if (!(await this.processBatch(batch))) return;
+        const outcome = await this.processBatch(batch, base);
+        if (outcome === 'failed') return;
+        if (outcome === 'stale') {
+          // the stored position moved under this batch (another node processed, or the lease was
+          // taken over while it was read): read again from there
+          this.cursor = this.deps.cursors.get(PROCESSORS_CURSOR) ?? 0;
+          this.queue = [];
+          this.fromDisk = true;
+          continue;
+        }
         if (this.closed) break;
       }
     } finally {
@@ -203,12 +216,21 @@ export class LogProcessors {
     } else this.kick();
   }
 
-  /** One batch, atomically; false when it failed (a retry is scheduled). */
-  private async processBatch(batch: readonly Reading[]): Promise<boolean> {
+  /**
+   * One batch, atomically: 'failed' (a retry is scheduled), 'stale' (it was read after `base`, but
+   * the stored position is no longer `base`: nothing was done) or 'done'.
+   */
+  private async processBatch(batch: readonly Reading[], base: number): Promise<'done' | 'stale' | 'failed'> {
     const last = batch[batch.length - 1]!.logId!;
+    let stale = false;
     this.lastBatchAt = performance.now();
     try {
       await this.deps.transaction(() => {
+        // checked inside the step, where the position is what this batch's commit will move
+        if ((this.deps.cursors.get(PROCESSORS_CURSOR) ?? 0) !== base) {
+          stale = true;
+          return;
+        }
         for (const p of this.deps.processors) p.process(batch);
         this.deps.beforeCommit?.();
         this.deps.cursors.set(PROCESSORS_CURSOR, last);
@@ -229,14 +251,15 @@ export class LogProcessors {
         this.kick();
       }, delay);
       this.retryTimer.unref();
-      return false;
+      return 'failed';
     }
+    if (stale) return 'stale';
     this.cursor = last;
     if (this.failures > 0) {
       this.failures = 0;
       this.deps.outages.ok('processors');
     }
-    return true;
+    return 'done';
   }
 
   /** Resolves once everything appended so far is processed (tests, shutdown). */

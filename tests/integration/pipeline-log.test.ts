@@ -138,6 +138,29 @@ describe('log processors', () => {
     expect(b.seen).toEqual(Array.from({ length: 10 }, (_, i) => i + 41)); // resumes, nothing twice
   });
 
+  it('a batch read from a position the store no longer holds (the lease was taken over while it was read) is dropped and read again from there: nothing twice', async () => {
+    const log = new InMemoryReadingLog();
+    for (let i = 1; i <= 30; i++) await log.append([reading(i)]);
+    const cursors = new InMemoryCursorStore();
+    const p = processorsOn(log, cursors);
+    // the first read is answered after another node processed 1..15 and saved its position
+    const readAfter = log.readAfter.bind(log);
+    let first = true;
+    log.readAfter = async (after: number, limit: number) => {
+      const out = await readAfter(after, limit);
+      if (first) {
+        first = false;
+        cursors.set(PROCESSORS_CURSOR, 15);
+      }
+      return out;
+    };
+    await p.processors.start();
+    await p.processors.idle();
+    expect(p.committed).toEqual(Array.from({ length: 15 }, (_, i) => i + 16));
+    expect(cursors.get(PROCESSORS_CURSOR)).toBe(30);
+    expect(p.rollbacks()).toBe(0);
+  });
+
   it('a failing batch is rolled back, reloaded and retried: nothing skipped, nothing twice', async () => {
     const log = new InMemoryReadingLog();
     const p = processorsOn(log, new InMemoryCursorStore(), 2);
