@@ -159,6 +159,38 @@ export class CommitTimes {
 }
 
 /**
+ * What every log does after a commit, in one place: the appended readings get their commit time
+ * (CommitTimes), then each listener hears of them in log order; a listener that throws is logged,
+ * never the append's failure. `stamp` gives readings read back the times of this process's commits.
+ */
+export class CommittedReadings {
+  private readonly listeners: AppendListener[] = [];
+  private readonly times = new CommitTimes();
+
+  constructor(private readonly log: { error(obj: object, msg: string): void }) {}
+
+  listen(listener: AppendListener): void {
+    this.listeners.push(listener);
+  }
+
+  committed(appended: Reading[], at = Date.now()): void {
+    this.times.committed(appended, at);
+    if (appended.length === 0) return;
+    for (const l of this.listeners) {
+      try {
+        l(appended);
+      } catch (err) {
+        this.log.error({ err }, 'a log listener threw');
+      }
+    }
+  }
+
+  stamp(readings: readonly Reading[]): void {
+    this.times.stamp(readings);
+  }
+}
+
+/**
  * Where each consumer keeps its position in the log.
  * The contract suite that every implementation passes, fakes included, is tests/support/cursor-store-contract.ts.
  */

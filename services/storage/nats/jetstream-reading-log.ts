@@ -65,7 +65,7 @@ import { jetstream, jetstreamManager, DiscardPolicy, RetentionPolicy, StorageTyp
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { CommitTimes, DEDUPE_WINDOW_MS, LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
+import { CommittedReadings, DEDUPE_WINDOW_MS, LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
 import type { Reading } from '../../telemetry/telemetry.js';
 
 export interface JetStreamLogOptions {
@@ -207,8 +207,8 @@ export class JetStreamReadingLog implements ReadingLog {
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
   private closed = false;
-  private readonly listeners: AppendListener[] = [];
-  private readonly commits = new CommitTimes();
+  /** the listeners, and this process's recent commits' times (an alert's durableAt) */
+  private readonly commits: CommittedReadings;
   private readonly state: LogHealthState;
   /** the last append's delivery: the next one tells its listeners after it (call order) */
   private tail: Promise<void> = Promise.resolve();
@@ -222,6 +222,7 @@ export class JetStreamReadingLog implements ReadingLog {
 
   constructor(private readonly opts: JetStreamLogOptions) {
     this.state = new LogHealthState(opts);
+    this.commits = new CommittedReadings(opts.log);
     this.stream = opts.stream ?? DEFAULT_STREAM;
     this.prefix = opts.subjectPrefix ?? 'firewatch';
     this.partitions = opts.partitions ?? DEFAULT_PARTITIONS;
@@ -278,7 +279,7 @@ export class JetStreamReadingLog implements ReadingLog {
   }
 
   onAppend(listener: AppendListener): void {
-    this.listeners.push(listener);
+    this.commits.listen(listener);
   }
 
   append(readings: readonly Reading[]): Promise<AppendResult> {
@@ -329,16 +330,7 @@ export class JetStreamReadingLog implements ReadingLog {
     });
     // an ack can come back out of order only across a reconnect; the log's order is the sequence
     appended.sort((a, b) => a.logId! - b.logId!);
-    this.commits.committed(appended, Date.now());
-    if (appended.length > 0) {
-      for (const l of this.listeners) {
-        try {
-          l(appended);
-        } catch (err) {
-          this.opts.log.error({ err }, 'a log listener threw');
-        }
-      }
-    }
+    this.commits.committed(appended);
     if (failure !== undefined) {
       const err = toLogError(failure, 'log append failed', this.opts.appendTimeoutMs);
       this.state.fail(err);

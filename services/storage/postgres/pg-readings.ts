@@ -63,7 +63,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { CommitTimes, DEDUPE_WINDOW_MS, LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
+import { CommittedReadings, DEDUPE_WINDOW_MS, LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
 import type { Reading } from '../../telemetry/telemetry.js';
 import { SinkError, type ReadingQuery, type ReadingStore, type StoredReading } from '../reading-store.js';
 import type { PgDatabase } from './database.js';
@@ -403,9 +403,8 @@ export class PgReadingLog implements ReadingLog {
   private unsettled: Unsettled | undefined;
   private scheduled = false;
   private closed = false;
-  private readonly listeners: AppendListener[] = [];
-  /** this node's recent commits' times: its readings carry them when the processors read them back (issue #15 item 4) */
-  private readonly commits = new CommitTimes();
+  /** the listeners, and this node's recent commits' times: its readings carry them when the processors read them back (issue #15 item 4) */
+  private readonly commits: CommittedReadings;
   private readonly state: LogHealthState;
   private timer: NodeJS.Timeout | undefined;
   private lastProbeAt: number | undefined;
@@ -417,6 +416,7 @@ export class PgReadingLog implements ReadingLog {
     private readonly opts: PgLogOptions,
   ) {
     this.state = new LogHealthState(opts);
+    this.commits = new CommittedReadings(opts.log);
     this.limits = {
       statementMs: opts.statementTimeoutMs ?? opts.appendTimeoutMs,
       deadlineMs: opts.connectionDeadlineMs ?? 2 * opts.appendTimeoutMs,
@@ -430,7 +430,7 @@ export class PgReadingLog implements ReadingLog {
   }
 
   onAppend(listener: AppendListener): void {
-    this.listeners.push(listener);
+    this.commits.listen(listener);
   }
 
   append(readings: readonly Reading[]): Promise<AppendResult> {
@@ -518,15 +518,7 @@ export class PgReadingLog implements ReadingLog {
         w.resolve({ appended: mine, duplicates: w.readings.length - mine.length });
       }
     }
-    this.commits.committed(appended, Date.now());
-    if (appended.length === 0) return;
-    for (const l of this.listeners) {
-      try {
-        l(appended);
-      } catch (err) {
-        this.opts.log.error({ err }, 'a log listener threw');
-      }
-    }
+    this.commits.committed(appended);
   }
 
   /**

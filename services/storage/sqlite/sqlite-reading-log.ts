@@ -15,7 +15,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { CommitTimes, LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
+import { CommittedReadings, LogError, LogHealthState, type AppendListener, type AppendResult, type LogHealth, type ReadingLog } from '../../log/reading-log.js';
 import type { Reading } from '../../telemetry/telemetry.js';
 import type { Db } from './database.js';
 import type { FromWriter, ToWriter, WriterOptions } from './sqlite-log-writer.js';
@@ -76,9 +76,8 @@ export class SqliteReadingLog implements ReadingLog {
   private batchNo = 0;
   private scheduled = false;
   private closed = false;
-  private readonly listeners: AppendListener[] = [];
-  /** the recent commits' times: the processors' readings carry them, read back or not (issue #15 item 4) */
-  private readonly commits = new CommitTimes();
+  /** the listeners, and the recent commits' times: the processors' readings carry them, read back or not (issue #15 item 4) */
+  private readonly commits: CommittedReadings;
   private readonly state: LogHealthState;
   private timer: NodeJS.Timeout | undefined;
   private closedWorker: (() => void) | undefined;
@@ -96,6 +95,7 @@ export class SqliteReadingLog implements ReadingLog {
     private readonly opts: SqliteLogOptions,
   ) {
     this.state = new LogHealthState(opts);
+    this.commits = new CommittedReadings(opts.log);
     this.afterStmt = db.prepare('SELECT * FROM readings WHERE id > ? ORDER BY id LIMIT ?');
     this.lastIdStmt = db.prepare('SELECT IFNULL(MAX(id), 0) FROM readings').pluck();
   }
@@ -135,7 +135,7 @@ export class SqliteReadingLog implements ReadingLog {
   }
 
   onAppend(listener: AppendListener): void {
-    this.listeners.push(listener);
+    this.commits.listen(listener);
   }
 
   append(readings: readonly Reading[]): Promise<AppendResult> {
@@ -221,16 +221,7 @@ export class SqliteReadingLog implements ReadingLog {
           w.resolve({ appended: mine, duplicates: w.readings.length - mine.length });
         }
       }
-      this.commits.committed(appended, Date.now());
-      if (appended.length > 0) {
-        for (const l of this.listeners) {
-          try {
-            l(appended);
-          } catch (err) {
-            this.opts.log.error({ err }, 'a log listener threw');
-          }
-        }
-      }
+      this.commits.committed(appended);
     }
     this.send();
   }
