@@ -527,8 +527,13 @@ export class AlertService {
    * (409 alert_changed), the mirror reads the alert again, and the step runs once more on it.
    */
   private async onAlert<T>(id: string, fn: () => T): Promise<T> {
+    return this.heldStep(async () => void (await this.deps.hold?.(id)), fn);
+  }
+
+  /** `hold`, then `fn` as one step; once more (held again) when the step decided on a stale copy (409 alert_changed). */
+  private async heldStep<T>(hold: () => Promise<void>, fn: () => T): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      await this.deps.hold?.(id);
+      await hold();
       try {
         return await this.deps.step(fn);
       } catch (err) {
@@ -572,17 +577,13 @@ export class AlertService {
     );
   }
 
-  /** onAlert for several alerts: each held first, then one step, retried once on a stale copy. */
+  /** onAlert for several alerts: each held first, then one step. */
   private async onAlerts<T>(ids: readonly string[], fn: () => T): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      // a closed alert cannot be held on PostgreSQL's mirror (not found): it is left out of the step anyway
-      if (this.deps.hold) for (const id of ids) await this.deps.hold(id).catch(() => undefined);
-      try {
-        return await this.deps.step(fn);
-      } catch (err) {
-        if (attempt >= 2 || !(err instanceof ConflictError) || err.code !== 'alert_changed') throw err;
-      }
-    }
+    const hold = this.deps.hold;
+    // a closed alert cannot be held on PostgreSQL's mirror (not found): it is left out of the step anyway
+    return this.heldStep(async () => {
+      if (hold) for (const id of ids) await hold(id).catch(() => undefined);
+    }, fn);
   }
 
   private ackHeld(a: Alert, by: string, note?: string): Alert {
