@@ -11,6 +11,7 @@ import { DEVICE_ALERT_FIELDS } from '../../audit/change-control.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import { rejectionDetailZh } from '../../telemetry/rejection-text.js';
 import { principalOf } from '../authenticated.js';
+import { parseTimeParam } from '../time-param.js';
 import type { Api, ApiDeps } from '../types.js';
 import {
   Credentials,
@@ -24,10 +25,7 @@ import {
 } from '../schemas/registry.js';
 
 function parseTime(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(t)) throw new BadRequestError('bad_time', `${name} must be ISO 8601 or epoch milliseconds`);
-  return t;
+  return value === undefined || value === '' ? undefined : parseTimeParam(value, name);
 }
 
 /** A one-shot publish (connect, publish, disconnect) is a working sensor for this long: 3 report intervals, at least 5 min. */

@@ -27,6 +27,7 @@ import { AppError, BadRequestError, NotFoundError } from '../../shared/errors.js
 import type { ReadingStore } from '../../storage/reading-store.js';
 import type { Reading } from '../../telemetry/telemetry.js';
 import { principalOf } from '../authenticated.js';
+import { parseTimeParam } from '../time-param.js';
 import { ReplayBody, ReplayResponse } from '../schemas/replay.js';
 import type { Api } from '../types.js';
 
@@ -64,12 +65,6 @@ class ReplayBusyError extends AppError {
   constructor() {
     super('replay_busy', 429, `试算正在进行（最多同时 ${replayLimits.maxRunning} 个），请稍后再试 / ${replayLimits.maxRunning} replays are running already; try again in a moment`);
   }
-}
-
-function parseTime(value: string | number, name: string): number {
-  const t = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(t)) throw new BadRequestError('bad_time', `${name} must be ISO 8601 or epoch milliseconds`);
-  return t;
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -184,8 +179,8 @@ export async function ruleReplayRoutes(app: Api, deps: ReplayRouteOptions): Prom
       const body = req.body;
       const { building, devices } = target(p, body);
       const { maxRangeDays, maxReadings } = replayLimits;
-      const from = parseTime(body.from, 'from');
-      const askedTo = parseTime(body.to, 'to');
+      const from = parseTimeParam(body.from, 'from');
+      const askedTo = parseTimeParam(body.to, 'to');
       if (askedTo <= from) throw new BadRequestError('bad_range', '`to` must be after `from`');
       if (askedTo - from > maxRangeDays * DAY) {
         throw new BadRequestError('replay_range_too_long', `试算时间范围最长 ${maxRangeDays} 天 / a replay covers at most ${maxRangeDays} days; split the range`, { maxRangeDays });
